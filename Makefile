@@ -1,0 +1,53 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Everything else here is what those two stand on.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+CHROMIUM ?= /usr/bin/chromium
+PORT   ?= 8888
+
+.PHONY: demo test test-fast lint bench chromium venv clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the project's metadata changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test,demo]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright's own download cannot work offline).
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing: run 'sudo apt-get install -y chromium' (browser tests will be skipped, or fail under CI=true)"; \
+	  fi; \
+	fi
+
+test: venv chromium
+	$(BIN)/ruff check flux2_widgets tests benchmarks
+	$(BIN)/python -m pytest -q -ra --junitxml=test-output/junit.xml
+
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not browser"
+
+lint: venv
+	$(BIN)/ruff check flux2_widgets tests benchmarks
+
+bench: venv
+	$(BIN)/python benchmarks/bench_concurrency.py
+
+# Opens the quickstart in JupyterLab. With no RUNAPI_API_KEY the embedded simulator is used.
+demo: venv
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) notebooks/01_quickstart.ipynb
+
+clean:
+	rm -rf $(VENV) test-output .pytest_cache .ruff_cache

@@ -1,0 +1,90 @@
+"""Flux 2 image models (via RunAPI) in Jupyter: widgets, a sync/async client,
+side-by-side comparisons and an offline simulator.
+
+``import flux2_widgets`` stays light: names are imported on first use, so
+httpx, Pillow, ipywidgets and the simulator's server load only when needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "ImageRequest": "catalog",
+    "Flux2Client": "client",
+    "AsyncFlux2Client": "client",
+    "PollPolicy": "_polling",
+    "default_client": "_defaults",
+    "default_async_client": "_defaults",
+    "Task": "results",
+    "Generation": "results",
+    "GeneratedImage": "results",
+    "ResultStore": "store",
+    "Simulator": "simulator",
+    "Studio": "widgets",
+    "CompareWidget": "widgets",
+    "compare_tiers": "compare",
+    "compare_resolutions": "compare",
+    "compare_prompts": "compare",
+    "compare_grid": "compare",
+    "cost_table": "compare",
+    "Flux2Error": "errors",
+    "ValidationError": "errors",
+    "APIError": "errors",
+    "AuthenticationError": "errors",
+    "InsufficientCreditsError": "errors",
+    "NotFoundError": "errors",
+    "RateLimitError": "errors",
+    "ServerError": "errors",
+    "NetworkError": "errors",
+    "TimeoutError": "errors",
+    "TaskFailedError": "errors",
+    "TaskTimeoutError": "errors",
+    "BudgetExceededError": "errors",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flux2_widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from ._defaults import default_async_client, default_client
+    from ._polling import PollPolicy
+    from .catalog import ImageRequest
+    from .client import AsyncFlux2Client, Flux2Client
+    from .compare import compare_grid, compare_prompts, compare_resolutions, compare_tiers, cost_table
+    from .errors import (
+        APIError,
+        AuthenticationError,
+        BudgetExceededError,
+        Flux2Error,
+        InsufficientCreditsError,
+        NetworkError,
+        NotFoundError,
+        RateLimitError,
+        ServerError,
+        TaskFailedError,
+        TaskTimeoutError,
+        TimeoutError,
+        ValidationError,
+    )
+    from .results import GeneratedImage, Generation, Task
+    from .simulator import Simulator
+    from .store import ResultStore
+    from .widgets import CompareWidget, Studio

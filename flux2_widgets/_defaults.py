@@ -1,0 +1,70 @@
+"""Process-wide defaults: one embedded simulator and one client per kind.
+
+With no API key configured anywhere, everything (widgets, comparisons, the
+CLI) runs on a simulator started on first use, on 127.0.0.1 with an ephemeral
+port. ``FLUX2_SIMULATOR_SPEED`` scales its clock (default 4: a Pro 1k image in
+about two seconds, lively enough for a live demo).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .client import AsyncFlux2Client, Flux2Client
+    from .simulator import Simulator
+
+SPEED_ENV = "FLUX2_SIMULATOR_SPEED"
+DEFAULT_DEMO_SPEED = 4.0
+
+# Re-entrant: building the default client may start the shared simulator.
+_lock = threading.RLock()
+_simulator: Simulator | None = None
+_sync_client: Flux2Client | None = None
+
+
+def shared_simulator() -> Simulator:
+    """The embedded simulator, started on first use and stopped at exit."""
+    global _simulator
+    with _lock:
+        if _simulator is None:
+            from .simulator import Simulator
+
+            speed = float(os.environ.get(SPEED_ENV) or DEFAULT_DEMO_SPEED)
+            _simulator = Simulator(speed=speed).start()
+        return _simulator
+
+
+def default_client(**options: Any) -> Flux2Client:
+    """A sync client for the configured key, else for the embedded simulator.
+    Without options it is one shared client, so the session's history (latencies
+    learned, money spent) accumulates in one place."""
+    global _sync_client
+    from .client import Flux2Client
+
+    if options:
+        return Flux2Client(**options)
+    with _lock:
+        if _sync_client is None:
+            _sync_client = Flux2Client()
+        return _sync_client
+
+
+def default_async_client(**options: Any) -> AsyncFlux2Client:
+    """The async twin of ``default_client`` for the running loop (httpx pools are
+    bound to one loop, so each loop gets its own)."""
+    if options:
+        from .client import AsyncFlux2Client
+
+        return AsyncFlux2Client(**options)
+    return default_client().aio
+
+
+def as_async_client(client: Any = None) -> AsyncFlux2Client:
+    """Accept None, a sync client or an async client; give the async one."""
+    if client is None:
+        return default_async_client()
+    aio = getattr(client, "aio", None)
+    return aio if aio is not None else client

@@ -1,0 +1,192 @@
+"""HTTP with retries: jittered exponential backoff that honours ``Retry-After``.
+
+Retried: transport errors, timeouts, 429, 5xx and 2xx bodies that are not
+JSON. A POST is retried only when it carries an ``Idempotency-Key``, so a
+retry can never create (or charge) a second task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import html
+import json
+import logging
+import random
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ._redact import redact
+from .errors import (
+    APIError,
+    Flux2Error,
+    MalformedResponseError,
+    NetworkError,
+    RateLimitError,
+    ServerError,
+    TimeoutError,
+    error_for_status,
+)
+
+log = logging.getLogger("flux2_widgets")
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: Never wait longer than this for one Retry-After hint.
+MAX_RETRY_AFTER = 60.0
+_TITLE = re.compile(r"<title>(.*?)</title>|<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 4
+    base_delay: float = 0.25
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Backoff before retry number ``attempt`` (1-based)."""
+        if retry_after is not None:
+            return min(MAX_RETRY_AFTER, max(0.0, retry_after))
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        # "Equal jitter": never retry instantly, never all together.
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_message(response: httpx.Response) -> tuple[str, str | None]:
+    """Pull a human message and a code out of any of the error shapes the API uses."""
+    text = response.text
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            return str(err.get("message") or err.get("code") or text[:200]), err.get("code")
+        if isinstance(err, str):
+            return err, body.get("code")
+        if body.get("message"):
+            return str(body["message"]), body.get("code")
+        if body.get("detail"):
+            return str(body["detail"]), None
+    if "<html" in text[:500].lower() or "<!doctype" in text[:500].lower():
+        match = _TITLE.search(text)
+        title = (match.group(1) or match.group(2)) if match else ""
+        title = html.unescape(_TAGS.sub("", title)).strip()
+        return f"the server answered with an HTML error page{': ' + title if title else ''}", "html_error"
+    return (text.strip()[:200] or response.reason_phrase or "error"), None
+
+
+def error_from_response(response: httpx.Response, *, task_id: str | None = None) -> APIError:
+    message, code = error_message(response)
+    return error_for_status(
+        response.status_code, message, code=code,
+        request_id=response.headers.get("x-request-id"),
+        task_id=response.headers.get("x-runapi-task-id") or task_id,
+        retry_after=parse_retry_after(response.headers.get("retry-after")),
+        body=None,
+    )
+
+
+@dataclass
+class JSONAnswer:
+    data: Any
+    status: int
+    request_id: str | None
+    retry_after: float | None
+    attempts: int
+
+
+async def request_json(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    retry: RetryPolicy,
+    json_body: Any = None,
+    headers: dict[str, str] | None = None,
+    task_id: str | None = None,
+) -> JSONAnswer:
+    """Send one API call, retrying what is safe to retry, and return its JSON."""
+    headers = dict(headers or {})
+    can_retry = method != "POST" or "Idempotency-Key" in headers
+    attempt = 0
+    while True:
+        attempt += 1
+        error: Flux2Error
+        try:
+            response = await http.request(method, url, json=json_body, headers=headers)
+        except httpx.TimeoutException as exc:
+            error = TimeoutError(f"{method} {url} timed out ({type(exc).__name__}); "
+                                 "raise timeout= or check the network", task_id=task_id)
+        except httpx.TransportError as exc:
+            detail = redact(str(exc)) or "connection error"
+            error = NetworkError(f"{method} {url} failed: {type(exc).__name__}: {detail}", task_id=task_id)
+        else:
+            request_id = response.headers.get("x-request-id")
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            log.debug("%s %s -> %s (attempt %d)", method, url, response.status_code, attempt)
+            if response.is_success:
+                try:
+                    data = response.json()
+                except ValueError:
+                    error = MalformedResponseError(
+                        f"{method} {url} answered {response.status_code} with a body that is not JSON: "
+                        f"{response.text[:80]!r}", status=response.status_code,
+                        request_id=request_id, task_id=task_id)
+                else:
+                    return JSONAnswer(data, response.status_code, request_id, retry_after, attempt)
+            else:
+                error = error_from_response(response, task_id=task_id)
+                if response.status_code not in RETRYABLE_STATUSES:
+                    raise error
+        if not can_retry or attempt > retry.max_retries:
+            if isinstance(error, (RateLimitError, ServerError)) and attempt > 1:
+                error.message = f"{error.message} (gave up after {attempt} attempts)"
+            raise error
+        delay = retry.delay(attempt, error.retry_after)
+        log.info("retrying %s %s in %.2fs after %s", method, url, delay, type(error).__name__)
+        await asyncio.sleep(delay)
+
+
+async def download(http: httpx.AsyncClient, url: str, *, retry: RetryPolicy) -> bytes:
+    """GET an image from its host. ``http`` must be a client without credentials."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response = await http.get(url)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            error: Flux2Error = NetworkError(f"downloading {url} failed: {type(exc).__name__}")
+        else:
+            if response.is_success:
+                return response.content
+            error = error_from_response(response)
+            if response.status_code not in RETRYABLE_STATUSES:
+                error.message = f"downloading {url} failed: {error.message}"
+                raise error
+        if attempt > retry.max_retries:
+            raise error
+        await asyncio.sleep(retry.delay(attempt, error.retry_after))
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)

@@ -1,0 +1,396 @@
+"""The one place for Flux 2 facts: tiers, actions, model ids, ratios, sizes, prices, limits.
+
+Everything else in the toolkit (client, simulator, widgets, comparisons, CLI)
+reads these tables; none of them repeats a number. ``ImageRequest`` validates a
+request here, before anything touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ValidationError
+
+__all__ = [
+    "TIERS",
+    "ACTIONS",
+    "ASPECT_RATIOS",
+    "REMIX_ASPECT_RATIOS",
+    "RESOLUTIONS",
+    "PRICES",
+    "PIXEL_SIZES",
+    "TYPICAL_LATENCY",
+    "PROMPT_MIN",
+    "PROMPT_MAX",
+    "SOURCES_MAX",
+    "DEFAULT_BASE_URL",
+    "TierInfo",
+    "ImageRequest",
+    "model_id",
+    "parse_model_id",
+    "price",
+    "pixel_size",
+    "estimate_cost",
+    "format_usd",
+    "tier_label",
+    "resolution_options",
+    "aspect_ratio_options",
+]
+
+DEFAULT_BASE_URL = "https://runapi.ai"
+API_PREFIX = "/api/v1/flux_2"
+
+#: Tier keys in display order.
+TIERS: tuple[str, ...] = ("pro", "flex", "max")
+#: The two API actions, each with its own create/status route.
+ACTIONS: tuple[str, ...] = ("text_to_image", "remix_image")
+ASPECT_RATIOS: tuple[str, ...] = ("1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3")
+#: Remix may also keep the source's ratio.
+REMIX_ASPECT_RATIOS: tuple[str, ...] = (*ASPECT_RATIOS, "auto")
+RESOLUTIONS: tuple[str, ...] = ("1k", "2k")
+PROMPT_MIN = 3
+PROMPT_MAX = 5000
+SOURCES_MAX = 8
+
+
+@dataclass(frozen=True)
+class TierInfo:
+    key: str
+    label: str
+    blurb: str
+    resolutions: tuple[str, ...]
+    max_sources: int
+    allows_auto_ratio: bool
+
+
+TIER_INFO: dict[str, TierInfo] = {
+    "pro": TierInfo("pro", "Pro", "faster and cheaper", RESOLUTIONS, SOURCES_MAX, True),
+    "flex": TierInfo("flex", "Flex", "higher fidelity, slower", RESOLUTIONS, SOURCES_MAX, True),
+    "max": TierInfo("max", "Max", "highest quality; 1k, one source, concrete ratio", ("1k",), 1, False),
+}
+
+#: USD per image. ``None``: not published (shown as "n/a"); live pricing may fill it in.
+PRICES: dict[tuple[str, str], float | None] = {
+    ("pro", "1k"): 0.05,
+    ("pro", "2k"): 0.07,
+    ("flex", "1k"): 0.14,
+    ("flex", "2k"): 0.24,
+    ("max", "1k"): None,
+}
+
+#: Approximate output sizes (width, height). RunAPI does not publish exact pixel
+#: sizes per ratio: 1k is about 1 megapixel, 2k about 4. The simulator renders
+#: exactly these; real outputs may differ by a few pixels.
+_BASE_1K: dict[str, tuple[int, int]] = {
+    "1:1": (1024, 1024),
+    "4:3": (1184, 888),
+    "3:4": (888, 1184),
+    "16:9": (1360, 765),
+    "9:16": (765, 1360),
+    "3:2": (1248, 832),
+    "2:3": (832, 1248),
+}
+PIXEL_SIZES: dict[tuple[str, str], tuple[int, int]] = {
+    **{(ratio, "1k"): size for ratio, size in _BASE_1K.items()},
+    **{(ratio, "2k"): (w * 2, h * 2) for ratio, (w, h) in _BASE_1K.items()},
+}
+
+#: Typical seconds from submit to completion on the real service, per (tier,
+#: resolution). Used by the simulator's latency model and as the poller's prior
+#: before it has seen tasks of its own. Pro is the fast tier, 2k slower than 1k.
+TYPICAL_LATENCY: dict[tuple[str, str], float] = {
+    ("pro", "1k"): 8.0,
+    ("pro", "2k"): 13.0,
+    ("flex", "1k"): 22.0,
+    ("flex", "2k"): 34.0,
+    ("max", "1k"): 28.0,
+}
+
+# Fields the API knows; everything else is a typo worth pointing out.
+REQUEST_FIELDS = (
+    "prompt", "tier", "resolution", "aspect_ratio", "source_image_urls",
+    "callback_url", "enable_safety_checker",
+)
+
+
+def tier_label(tier: str) -> str:
+    return TIER_INFO[tier].label
+
+
+def model_id(tier: str, action: str) -> str:
+    """``flux-2-<tier>-<text-to-image|remix-image>``."""
+    return f"flux-2-{tier}-{action.replace('_', '-')}"
+
+
+MODEL_IDS: dict[str, tuple[str, str]] = {
+    model_id(t, a): (t, a) for t in TIERS for a in ACTIONS
+}
+
+
+def parse_model_id(model: str) -> tuple[str, str]:
+    """``"flux-2-pro-remix-image"`` -> ``("pro", "remix_image")``."""
+    try:
+        return MODEL_IDS[model]
+    except KeyError:
+        raise ValidationError(
+            f"model {model!r} is not a Flux 2 model; use one of {sorted(MODEL_IDS)}",
+            field="model", value=model, allowed=sorted(MODEL_IDS),
+        ) from None
+
+
+def action_path(action: str) -> str:
+    return f"{API_PREFIX}/{action}"
+
+
+def price(tier: str, resolution: str) -> float | None:
+    """USD per image from the catalog, or ``None`` where unknown."""
+    return PRICES.get((tier, resolution))
+
+
+def pixel_size(aspect_ratio: str, resolution: str) -> tuple[int, int] | None:
+    """Approximate (width, height); ``None`` for ``auto`` (follows the source)."""
+    return PIXEL_SIZES.get((aspect_ratio, resolution))
+
+
+def estimate_cost(tier: str, resolution: str, images: int = 1) -> float | None:
+    unit = price(tier, resolution)
+    return None if unit is None else round(unit * images, 6)
+
+
+def format_usd(amount: float | None, *, approx: bool = False) -> str:
+    """``$0.56``; ``n/a`` for unknown; ``about $0.56`` with ``approx``."""
+    if amount is None:
+        return "n/a"
+    text = f"${amount:,.2f}" if amount >= 0.1 or amount == 0 else f"${amount:,.3f}".rstrip("0")
+    if text.endswith("."):
+        text += "00"
+    return f"about {text}" if approx else text
+
+
+def resolution_options(tier: str) -> tuple[str, ...]:
+    return TIER_INFO[tier].resolutions
+
+
+def aspect_ratio_options(tier: str, action: str) -> tuple[str, ...]:
+    if action == "remix_image" and TIER_INFO[tier].allows_auto_ratio:
+        return REMIX_ASPECT_RATIOS
+    return ASPECT_RATIOS
+
+
+def _choices(name: str, value: Any, allowed: Iterable[str]) -> str:
+    allowed = tuple(allowed)
+    if not isinstance(value, str) or value.lower() not in allowed:
+        raise ValidationError(
+            f"{name} {value!r} is not allowed; use one of: {', '.join(allowed)}",
+            field=name, value=value, allowed=allowed,
+        )
+    return value.lower()
+
+
+def _http_url(name: str, url: Any) -> str:
+    if not isinstance(url, str):
+        raise ValidationError(f"{name} must be a URL string, got {type(url).__name__}",
+                              field=name, value=url, allowed="http(s) URL")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError(
+            f"{name} {url!r} is not a public http(s) URL; give an address starting with https://",
+            field=name, value=url, allowed="http(s) URL",
+        )
+    return url.strip()
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """One generation request, validated on construction.
+
+    >>> ImageRequest("a red fox in snow", tier="flex", resolution="2k").estimated_cost
+    0.24
+    """
+
+    prompt: str
+    tier: str = "pro"
+    resolution: str = "1k"
+    aspect_ratio: str = "1:1"
+    source_image_urls: tuple[str, ...] = ()
+    callback_url: str | None = None
+    enable_safety_checker: bool | None = None
+    #: ``None`` picks from ``source_image_urls`` (remix when there are sources).
+    action: str | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if not isinstance(self.prompt, str):
+            raise ValidationError(f"prompt must be text, got {type(self.prompt).__name__}",
+                                  field="prompt", value=self.prompt, allowed="3-5000 characters")
+        prompt = self.prompt.strip()
+        if not PROMPT_MIN <= len(prompt) <= PROMPT_MAX:
+            raise ValidationError(
+                f"prompt must be {PROMPT_MIN}-{PROMPT_MAX} characters (after trimming spaces); "
+                f"it has {len(prompt)}",
+                field="prompt", value=self.prompt, allowed=f"{PROMPT_MIN}-{PROMPT_MAX} characters",
+            )
+        set_(self, "prompt", prompt)
+        tier = _choices("tier", self.tier, TIERS)
+        set_(self, "tier", tier)
+        sources = self.source_image_urls
+        if isinstance(sources, str):
+            sources = (sources,)
+        sources = tuple(_http_url("source_image_urls", u) for u in (sources or ()))
+        set_(self, "source_image_urls", sources)
+        action = self.action
+        if action is None:
+            action = "remix_image" if sources else "text_to_image"
+        action = _choices("action", action.replace("-", "_") if isinstance(action, str) else action,
+                          ACTIONS)
+        set_(self, "action", action)
+        info = TIER_INFO[tier]
+        set_(self, "resolution", _choices("resolution", self.resolution, RESOLUTIONS))
+        if self.resolution not in info.resolutions:
+            raise ValidationError(
+                f"resolution {self.resolution!r} is not available for {info.label}; "
+                f"use {' or '.join(info.resolutions)}",
+                field="resolution", value=self.resolution, allowed=info.resolutions,
+            )
+        ratio = self.aspect_ratio
+        if ratio == "auto" and action != "remix_image":
+            raise ValidationError(
+                "aspect_ratio 'auto' keeps a source image's ratio, so it only works for remix; "
+                f"pick one of {', '.join(ASPECT_RATIOS)}",
+                field="aspect_ratio", value=ratio, allowed=ASPECT_RATIOS,
+            )
+        if ratio == "auto" and not info.allows_auto_ratio:
+            raise ValidationError(
+                f"{info.label} needs a concrete aspect_ratio, not 'auto'; "
+                f"pick one of {', '.join(ASPECT_RATIOS)}",
+                field="aspect_ratio", value=ratio, allowed=ASPECT_RATIOS,
+            )
+        set_(self, "aspect_ratio", _choices("aspect_ratio", ratio, aspect_ratio_options(tier, action)))
+        if action == "remix_image":
+            if not sources:
+                raise ValidationError(
+                    "remix needs at least one source image URL in source_image_urls",
+                    field="source_image_urls", value=(), allowed=f"1-{info.max_sources} URLs",
+                )
+            if len(sources) > info.max_sources:
+                raise ValidationError(
+                    f"{info.label} remix takes at most {info.max_sources} source image"
+                    f"{'s' if info.max_sources > 1 else ''}; you gave {len(sources)}",
+                    field="source_image_urls", value=sources, allowed=f"1-{info.max_sources} URLs",
+                )
+        elif sources:
+            raise ValidationError(
+                "source_image_urls only apply to remix; drop them or use action='remix_image'",
+                field="source_image_urls", value=sources, allowed="none for text_to_image",
+            )
+        if self.callback_url is not None:
+            set_(self, "callback_url", _http_url("callback_url", self.callback_url))
+        if self.enable_safety_checker is not None and not isinstance(self.enable_safety_checker, bool):
+            raise ValidationError(
+                f"enable_safety_checker must be True, False or None, got {self.enable_safety_checker!r}",
+                field="enable_safety_checker", value=self.enable_safety_checker, allowed=(True, False, None),
+            )
+
+    # -- derived facts -------------------------------------------------------------
+    @property
+    def model(self) -> str:
+        return model_id(self.tier, self.action or "text_to_image")
+
+    @property
+    def path(self) -> str:
+        """The create route, relative to the base URL."""
+        return action_path(self.action or "text_to_image")
+
+    @property
+    def estimated_cost(self) -> float | None:
+        return estimate_cost(self.tier, self.resolution)
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        return pixel_size(self.aspect_ratio, self.resolution)
+
+    @property
+    def label(self) -> str:
+        """``Pro 1k 1:1`` - short, for tiles and tables."""
+        return f"{tier_label(self.tier)} {self.resolution} {self.aspect_ratio}"
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON body for the create route; empty fields are omitted, not null."""
+        body: dict[str, Any] = {"model": self.model, "prompt": self.prompt}
+        if self.aspect_ratio:
+            body["aspect_ratio"] = self.aspect_ratio
+        if self.resolution:
+            body["output_resolution"] = self.resolution
+        if self.source_image_urls:
+            body["source_image_urls"] = list(self.source_image_urls)
+        if self.callback_url:
+            body["callback_url"] = self.callback_url
+        if self.enable_safety_checker is not None:
+            body["enable_safety_checker"] = self.enable_safety_checker
+        return body
+
+    def to_json(self) -> str:
+        return json.dumps(self.payload(), indent=2, ensure_ascii=False)
+
+    def replace(self, **changes: Any) -> ImageRequest:
+        data = self.to_dict()
+        if "source_image_urls" in changes and "action" not in changes:
+            data["action"] = None
+        data.update(changes)
+        return ImageRequest(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prompt": self.prompt, "tier": self.tier, "resolution": self.resolution,
+            "aspect_ratio": self.aspect_ratio, "source_image_urls": self.source_image_urls,
+            "callback_url": self.callback_url, "enable_safety_checker": self.enable_safety_checker,
+            "action": self.action,
+        }
+
+    @classmethod
+    def from_fields(cls, request: ImageRequest | str | None = None, /, **fields: Any) -> ImageRequest:
+        """Accept a request, a prompt, our keyword names, or the wire names (``model``,
+        ``output_resolution``), and say which keyword was not understood."""
+        if isinstance(request, str):
+            if "prompt" in fields:
+                raise ValidationError("prompt given twice (positionally and as prompt=)",
+                                      field="prompt", value=request)
+            fields["prompt"], request = request, None
+        if request is not None:
+            if fields:
+                return request.replace(**fields)
+            if not isinstance(request, ImageRequest):
+                raise ValidationError(f"expected an ImageRequest, got {type(request).__name__}",
+                                      field="request", value=request, allowed="ImageRequest")
+            return request
+        fields = dict(fields)
+        if "model" in fields:
+            tier, action = parse_model_id(fields.pop("model"))
+            fields.setdefault("tier", tier)
+            fields.setdefault("action", action)
+        if "output_resolution" in fields:
+            fields.setdefault("resolution", fields.pop("output_resolution"))
+        if "mode" in fields:
+            fields.setdefault("action", fields.pop("mode"))
+        unknown = set(fields) - set(REQUEST_FIELDS) - {"action"}
+        if unknown:
+            raise ValidationError(
+                f"unknown request field(s) {sorted(unknown)}; known: {', '.join(REQUEST_FIELDS)}",
+                field=sorted(unknown)[0], value=None, allowed=REQUEST_FIELDS,
+            )
+        if "prompt" not in fields:
+            raise ValidationError("prompt is required", field="prompt", value=None,
+                                  allowed=f"{PROMPT_MIN}-{PROMPT_MAX} characters")
+        return cls(**fields)
+
+    @classmethod
+    def from_payload(cls, body: Mapping[str, Any]) -> ImageRequest:
+        """Rebuild a request from a wire JSON body (the simulator and run log use this)."""
+        return cls.from_fields(**{k: v for k, v in body.items()
+                                  if k in ("model", "prompt", "aspect_ratio", "output_resolution",
+                                           "source_image_urls", "callback_url",
+                                           "enable_safety_checker")})

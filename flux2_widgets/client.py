@@ -1,0 +1,477 @@
+"""``AsyncFlux2Client`` and its synchronous twin ``Flux2Client``.
+
+There is one implementation: the async client. The sync client runs the same
+coroutines to completion (see ``_sync``), so retries, polling and errors
+behave identically in both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from . import __version__
+from ._config import SIMULATOR_TOKEN, is_loopback, resolve_settings
+from ._http import RetryPolicy, download, request_json
+from ._polling import LatencyModel, PollPolicy
+from ._redact import mask
+from ._sync import current_loop, run_sync
+from .catalog import DEFAULT_BASE_URL, ImageRequest, action_path, format_usd
+from .errors import (
+    AuthenticationError,
+    BudgetExceededError,
+    Flux2Error,
+    NotFoundError,
+    TaskFailedError,
+    TaskTimeoutError,
+    ValidationError,
+)
+from .results import KNOWN_STATUSES, GeneratedImage, Generation, Task
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .store import ResultStore
+
+__all__ = ["AsyncFlux2Client", "Flux2Client", "UpdateCallback", "ResultCallback"]
+
+log = logging.getLogger("flux2_widgets")
+
+UpdateCallback = Callable[[Task], Any]
+ResultCallback = Callable[[int, "Generation | Flux2Error"], Any]
+RequestLike = ImageRequest | Mapping[str, Any]
+
+#: Default cap on one ``wait`` when none is given: long enough for any real task.
+DEFAULT_WAIT_TIMEOUT = 900.0
+#: A freshly created task can briefly 404 on a replica; tolerate that many in a row.
+POLL_404_TOLERANCE = 2
+
+
+def _as_request(item: RequestLike | str) -> ImageRequest:
+    if isinstance(item, ImageRequest):
+        return item
+    if isinstance(item, str):
+        return ImageRequest(item)
+    if isinstance(item, Mapping):
+        return ImageRequest.from_fields(**item)
+    raise ValidationError(
+        f"expected an ImageRequest, a dict of fields or a prompt, got {type(item).__name__}",
+        field="requests", value=item, allowed="ImageRequest | dict | str")
+
+
+def _timestamp(value: Any) -> float | None:
+    if isinstance(value, (int, float)):
+        return float(value) / (1000.0 if value > 1e11 else 1.0)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def check_budget(requests: Iterable[ImageRequest], budget: float | None, spent: float = 0.0) -> float:
+    """Raise ``BudgetExceededError`` when the batch's estimate would pass ``budget``."""
+    requests = list(requests)
+    estimate = sum(r.estimated_cost or 0.0 for r in requests)
+    if budget is not None and spent + estimate > budget + 1e-9:
+        unknown = sum(1 for r in requests if r.estimated_cost is None)
+        extra = f" (+{unknown} at an unknown price)" if unknown else ""
+        already = f" with {format_usd(spent)} already spent" if spent else ""
+        raise BudgetExceededError(
+            f"{len(requests)} image(s) would cost about {format_usd(estimate)}{extra}{already}, "
+            f"over the budget of {format_usd(budget)}; generate fewer images, use Pro or 1k, "
+            "or raise the budget")
+    return estimate
+
+
+class AsyncFlux2Client:
+    """Async client for Flux 2 on RunAPI.
+
+    >>> async with AsyncFlux2Client() as client:          # no key: the embedded simulator
+    ...     gen = await client.generate("a lighthouse at dawn", tier="pro")
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 4,
+        retry_base_delay: float = 0.25,
+        max_concurrency: int = 8,
+        poll: PollPolicy | None = None,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        store: ResultStore | None = None,
+        simulated: bool | None = None,
+        _latency: LatencyModel | None = None,
+    ) -> None:
+        settings = resolve_settings(api_key, base_url)
+        key, url = settings.api_key, settings.base_url
+        if key is None and url is None:
+            from ._defaults import shared_simulator
+
+            url, simulated = shared_simulator().url, True
+        url = url or DEFAULT_BASE_URL
+        if key is None:
+            if not is_loopback(url):
+                raise AuthenticationError(
+                    f"no API key for {url}: set RUNAPI_API_KEY, pass api_key=..., or write "
+                    '{"api_key": "..."} to ~/.config/runapi/config.json')
+            key = SIMULATOR_TOKEN
+        self.base_url = url
+        self.simulated = is_loopback(url) if simulated is None else simulated
+        self.key_hint = "simulator" if key == SIMULATOR_TOKEN else mask(key)
+        self.max_concurrency = max_concurrency
+        self.wait_timeout = wait_timeout
+        self.poll = poll or PollPolicy()
+        self.retry = RetryPolicy(max_retries=max_retries, base_delay=retry_base_delay)
+        self.store = store
+        self.latency = _latency or LatencyModel()
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        agent = f"flux2-widgets/{__version__}"
+        self._http = httpx.AsyncClient(
+            base_url=url, timeout=timeout, limits=limits,
+            headers={"Authorization": f"Bearer {key}", "Accept": "application/json", "User-Agent": agent})
+        # Image hosts are other origins: a separate pool that has no credentials at all.
+        self._cdn = httpx.AsyncClient(timeout=timeout, limits=limits, headers={"User-Agent": agent},
+                                      follow_redirects=True)
+        self.spent = 0.0
+        self._learned: dict[tuple[str, str, str], asyncio.Event] = {}
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(base_url={self.base_url!r}, key={self.key_hint}, "
+                f"simulated={self.simulated})")
+
+    async def __aenter__(self) -> AsyncFlux2Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        await self._cdn.aclose()
+
+    # -- tasks ---------------------------------------------------------------------
+    async def submit(self, request: ImageRequest | str | None = None, /, *, idempotency_key: str | None = None,
+                     **fields: Any) -> Task:
+        """Create a task and return at once. The request is validated first; the POST
+        carries an Idempotency-Key so retries never create a second task."""
+        req = ImageRequest.from_fields(request, **fields)
+        key = idempotency_key or uuid.uuid4().hex
+        submitted = time.time()
+        answer = await request_json(self._http, "POST", req.path, json_body=req.payload(),
+                                    headers={"Idempotency-Key": key}, retry=self.retry)
+        task = Task.from_answer(answer.data, action=req.action or "text_to_image", request=req,
+                                submitted_at=submitted, request_id=answer.request_id,
+                                retry_after=answer.retry_after)
+        if self.store is not None:
+            await asyncio.to_thread(self.store.record_submit, task, self.base_url)
+        log.info("submitted %s (%s)", task.id, req.label)
+        return task
+
+    async def get(self, task_id: str, action: str = "text_to_image", *,
+                  request: ImageRequest | None = None, submitted_at: float | None = None) -> Task:
+        """Fetch a task's current state."""
+        if action not in ("text_to_image", "remix_image"):
+            raise ValidationError(f"action {action!r} must be 'text_to_image' or 'remix_image'",
+                                  field="action", value=action, allowed=("text_to_image", "remix_image"))
+        if not task_id or "/" in str(task_id):
+            raise ValidationError(f"task id {task_id!r} is not a task id", field="task_id", value=task_id)
+        answer = await request_json(self._http, "GET", f"{action_path(action)}/{task_id}",
+                                    retry=self.retry, task_id=str(task_id))
+        return Task.from_answer(answer.data, action=action, request=request, submitted_at=submitted_at,
+                                request_id=answer.request_id, retry_after=answer.retry_after)
+
+    async def refresh(self, task: Task) -> Task:
+        return await self.get(task.id, task.action, request=task.request, submitted_at=task.submitted_at)
+
+    async def wait(self, task: Task, *, timeout: float | None = None, download: bool = True,
+                   on_update: UpdateCallback | None = None) -> Generation:
+        """Poll until ``task`` finishes; return its ``Generation`` (images downloaded
+        unless ``download=False``). Raises ``TaskFailedError`` or ``TaskTimeoutError``."""
+        limit = self.wait_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        model_key = self._latency_key(task.request)
+        # Plan polls from when the service accepted the task, not when we sent it.
+        accepted = task.observed_at if task.status in ("pending", "processing") else task.submitted_at
+        current, last_gap, misses, woken = task, None, 0, False
+        while not current.done:
+            elapsed = time.time() - accepted
+            expected = self.latency.expected(model_key) if model_key else None
+            # Woken by a sibling's completion: tasks started together finish together,
+            # so look now rather than after a planned gap.
+            delay = 0.0 if woken else self.poll.next_delay(elapsed, last_gap, expected)
+            if current.retry_after:
+                delay = max(delay, min(current.retry_after, self.poll.max_interval))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TaskTimeoutError(
+                    f"task {task.id} was still {current.status} after {limit:g}s; it may still finish: "
+                    f"resume with client.wait(client.get({task.id!r}, {task.action!r})) or pass a longer "
+                    "timeout=", task_id=task.id, code="task_timeout")
+            woken = await self._sleep_or_learn(model_key, min(delay, remaining), expected)
+            if woken:
+                continue
+            last_gap = delay or last_gap
+            try:
+                fresh = await self.refresh(current)
+            except NotFoundError:
+                misses += 1
+                if misses > POLL_404_TOLERANCE:
+                    raise
+                continue
+            misses = 0
+            if fresh.status not in KNOWN_STATUSES:
+                raise TaskFailedError(
+                    f"task {task.id} reported an unknown status {fresh.status!r} "
+                    f"(expected one of {', '.join(KNOWN_STATUSES)})",
+                    task_id=task.id, code="unknown_status", request_id=fresh.request_id)
+            if fresh.status != current.status:
+                _notify(on_update, fresh)
+            current = fresh
+        if current.status == "failed":
+            raise TaskFailedError(
+                f"task {task.id} failed: {current.error or 'no reason given'} (failed tasks are not charged)",
+                task_id=task.id, code="task_failed", request_id=current.request_id)
+        if model_key:
+            self.latency.observe(model_key, self._duration(current))
+            self._wake_siblings(model_key)
+        return await self._finish(current, download)
+
+    async def generate(self, request: ImageRequest | str | None = None, /, *, timeout: float | None = None,
+                       download: bool = True, on_update: UpdateCallback | None = None,
+                       **fields: Any) -> Generation:
+        """Submit, wait, download: one finished ``Generation``."""
+        task = await self.submit(request, **fields)
+        _notify(on_update, task)
+        try:
+            return await self.wait(task, timeout=timeout, download=download, on_update=on_update)
+        except Flux2Error as exc:
+            if self.store is not None and not isinstance(exc, TaskTimeoutError):
+                await asyncio.to_thread(self.store.record_failure, task, exc)
+            raise
+
+    async def generate_many(self, requests: Iterable[RequestLike | str], *,
+                            max_concurrency: int | None = None, timeout: float | None = None,
+                            download: bool = True, budget: float | None = None,
+                            on_update: UpdateCallback | None = None,
+                            on_result: ResultCallback | None = None) -> list[Generation | Flux2Error]:
+        """Run many generations concurrently (bounded). Every request is validated,
+        and the budget checked, before anything is sent. A failure in one never cancels
+        the others: each entry is a ``Generation`` or the error it raised."""
+        reqs = [_as_request(r) for r in requests]
+        check_budget(reqs, budget)
+        gate = asyncio.Semaphore(max_concurrency or self.max_concurrency)
+
+        async def one(index: int, req: ImageRequest) -> Generation | Flux2Error:
+            async with gate:
+                try:
+                    result: Generation | Flux2Error = await self.generate(
+                        req, timeout=timeout, download=download, on_update=on_update)
+                except Flux2Error as exc:
+                    result = exc
+            if on_result is not None:
+                try:
+                    on_result(index, result)
+                except Exception:  # a broken callback must not lose the batch
+                    log.exception("on_result callback failed")
+            return result
+
+        return list(await asyncio.gather(*(one(i, r) for i, r in enumerate(reqs))))
+
+    async def resume(self, store: ResultStore | None = None, *, timeout: float | None = None
+                     ) -> list[Generation | Flux2Error]:
+        """Finish the tasks a run log shows as submitted but never completed
+        (for instance after a kernel restart)."""
+        store = store or self.store
+        if store is None:
+            raise ValidationError("resume needs a ResultStore: pass store= here or to the client",
+                                  field="store", value=None)
+        pending = await asyncio.to_thread(store.pending, self.base_url)
+
+        async def one(entry: Task) -> Generation | Flux2Error:
+            try:
+                return await self.wait(entry, timeout=timeout)
+            except Flux2Error as exc:
+                return exc
+
+        return list(await asyncio.gather(*(one(t) for t in pending)))
+
+    async def download(self, url: str) -> bytes:
+        """Fetch image bytes from their host, without the API key."""
+        return await download(self._cdn, url, retry=self.retry)
+
+    async def balance(self) -> dict[str, Any]:
+        """The account balance (``balance_cents`` and friends)."""
+        answer = await request_json(self._http, "GET", "/api/v1/me/balance", retry=self.retry)
+        return answer.data if isinstance(answer.data, dict) else {"balance": answer.data}
+
+    # -- internals -----------------------------------------------------------------
+    async def _sleep_or_learn(self, key: tuple[str, str, str] | None, delay: float,
+                              expected: float | None) -> bool:
+        """Sleep ``delay``; return True early if, while nothing was known about this
+        kind of task, a sibling finished (tasks started together finish together)."""
+        if key is None or expected is not None:
+            await asyncio.sleep(delay)
+            return False
+        event = self._learned.setdefault(key, asyncio.Event())
+        try:
+            await asyncio.wait_for(event.wait(), delay)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    def _wake_siblings(self, key: tuple[str, str, str]) -> None:
+        event = self._learned.pop(key, None)
+        if event is not None:
+            event.set()
+
+    def _latency_key(self, request: ImageRequest | None) -> tuple[str, str, str] | None:
+        return (self.base_url, request.tier, request.resolution) if request else None
+
+    @staticmethod
+    def _duration(task: Task) -> float:
+        started = _timestamp(task.raw.get("created_at"))
+        ended = _timestamp(task.raw.get("completed_at"))
+        if started is not None and ended is not None and ended > started:
+            return ended - started
+        return task.observed_at - task.submitted_at
+
+    async def _finish(self, task: Task, download_now: bool) -> Generation:
+        if not task.image_urls:
+            raise TaskFailedError(f"task {task.id} completed without any image URL",
+                                  task_id=task.id, code="no_images")
+        images = [GeneratedImage(url, i, fetch=_plain_download, afetch=self.download)
+                  for i, url in enumerate(task.image_urls)]
+        if download_now:
+            await asyncio.gather(*(img.aread() for img in images))
+        request = task.request or ImageRequest("(unknown request)")
+        gen = Generation(task=task, request=request, images=images, submitted_at=task.submitted_at,
+                         completed_at=task.observed_at, base_url=self.base_url, simulated=self.simulated)
+        self.spent += gen.cost or 0.0
+        if self.store is not None and download_now:
+            await asyncio.to_thread(self.store.save, gen)
+        return gen
+
+
+def _notify(callback: UpdateCallback | None, task: Task) -> None:
+    if callback is None:
+        return
+    try:
+        callback(task)
+    except Exception:  # a broken UI callback must not break the generation
+        log.exception("on_update callback failed")
+
+
+def _plain_download(url: str) -> bytes:
+    """Synchronous fallback download, also without credentials."""
+    with httpx.Client(timeout=30.0, follow_redirects=True) as http:
+        response = http.get(url)
+        response.raise_for_status()
+        return response.content
+
+
+class Flux2Client:
+    """Synchronous Flux 2 client: the same API as ``AsyncFlux2Client``, blocking.
+
+    Works in plain scripts and inside a notebook cell (where an event loop is
+    already running).
+
+    >>> client = Flux2Client()
+    >>> gen = client.generate("a lighthouse at dawn")
+    >>> gen.images[0].save("lighthouse.png")
+    """
+
+    def __init__(self, api_key: str | None = None, **options: Any) -> None:
+        # Build one async client now so configuration errors surface here, and
+        # fix the resolved endpoint so every loop's client talks to the same place.
+        first = AsyncFlux2Client(api_key, **options)
+        self._api_key = api_key
+        self._options = {**options, "base_url": first.base_url, "simulated": first.simulated,
+                         "_latency": first.latency}
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncFlux2Client] = (
+            weakref.WeakKeyDictionary())
+        self._first: AsyncFlux2Client | None = first
+
+    def __repr__(self) -> str:
+        return f"Flux2Client(base_url={self.base_url!r}, key={self.aio.key_hint}, simulated={self.simulated})"
+
+    @property
+    def aio(self) -> AsyncFlux2Client:
+        """The async client for the current event loop (widgets use this)."""
+        loop = current_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            if self._first is not None:
+                client, self._first = self._first, None
+            else:
+                client = AsyncFlux2Client(self._api_key, **self._options)
+            self._clients[loop] = client
+        return client
+
+    @property
+    def base_url(self) -> str:
+        return self._options["base_url"]
+
+    @property
+    def simulated(self) -> bool:
+        return self._options["simulated"]
+
+    @property
+    def store(self) -> ResultStore | None:
+        return self._options.get("store")
+
+    @property
+    def spent(self) -> float:
+        return sum(c.spent for c in self._clients.values())
+
+    def submit(self, request: ImageRequest | str | None = None, /, **fields: Any) -> Task:
+        return run_sync(self.aio.submit(request, **fields))
+
+    def get(self, task_id: str, action: str = "text_to_image", **kwargs: Any) -> Task:
+        return run_sync(self.aio.get(task_id, action, **kwargs))
+
+    def refresh(self, task: Task) -> Task:
+        return run_sync(self.aio.refresh(task))
+
+    def wait(self, task: Task, **kwargs: Any) -> Generation:
+        return run_sync(self.aio.wait(task, **kwargs))
+
+    def generate(self, request: ImageRequest | str | None = None, /, **kwargs: Any) -> Generation:
+        return run_sync(self.aio.generate(request, **kwargs))
+
+    def generate_many(self, requests: Iterable[RequestLike | str],
+                      **kwargs: Any) -> list[Generation | Flux2Error]:
+        return run_sync(self.aio.generate_many(requests, **kwargs))
+
+    def resume(self, store: ResultStore | None = None, **kwargs: Any) -> list[Generation | Flux2Error]:
+        return run_sync(self.aio.resume(store, **kwargs))
+
+    def download(self, url: str) -> bytes:
+        return run_sync(self.aio.download(url))
+
+    def balance(self) -> dict[str, Any]:
+        return run_sync(self.aio.balance())
+
+    def close(self) -> None:
+        """Close the connection pools this client opened on the current loop."""
+        loop = current_loop()
+        for owner, client in list(self._clients.items()):
+            if owner is loop and not loop.is_closed():
+                run_sync(client.aclose())
+        self._clients.clear()
+
+    def __enter__(self) -> Flux2Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

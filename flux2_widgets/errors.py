@@ -1,0 +1,186 @@
+"""One error hierarchy for everything the toolkit raises.
+
+Every error carries what a person needs to act on it (status, code, request
+id, task id where known) and never the API key: messages pass through
+:func:`flux2_widgets._redact.redact` before they are stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._redact import redact
+
+__all__ = [
+    "Flux2Error",
+    "ValidationError",
+    "APIError",
+    "BadRequestError",
+    "AuthenticationError",
+    "InsufficientCreditsError",
+    "NotFoundError",
+    "ConflictError",
+    "RateLimitError",
+    "ServerError",
+    "NetworkError",
+    "TimeoutError",
+    "MalformedResponseError",
+    "TaskFailedError",
+    "TaskTimeoutError",
+    "BudgetExceededError",
+    "error_for_status",
+]
+
+
+class Flux2Error(Exception):
+    """Base class of every error raised by flux2_widgets."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        task_id: str | None = None,
+        retry_after: float | None = None,
+        body: Any = None,
+    ) -> None:
+        self.message = redact(message)
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.task_id = task_id
+        self.retry_after = retry_after
+        self.body = body
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        extras = []
+        if self.status is not None:
+            extras.append(f"status {self.status}")
+        if self.code:
+            extras.append(f"code {self.code!r}")
+        if self.task_id:
+            extras.append(f"task {self.task_id}")
+        if self.request_id:
+            extras.append(f"request {self.request_id}")
+        return f"{self.message} ({', '.join(extras)})" if extras else self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    def __reduce__(self) -> Any:
+        # Keep errors picklable (multiprocessing, nbclient) with their fields.
+        return (_rebuild, (type(self), self.message, self.__dict__))
+
+
+def _rebuild(cls: type[Flux2Error], message: str, state: dict[str, Any]) -> Flux2Error:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
+
+class ValidationError(Flux2Error, ValueError):
+    """A request that cannot be sent as it is. Raised before any network traffic.
+
+    ``field`` names the offending field, ``value`` the bad value and ``allowed``
+    what would be accepted.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, value: Any = None,
+                 allowed: Any = None, **kwargs: Any) -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(message, **kwargs)
+
+
+class APIError(Flux2Error):
+    """The API answered with an error status."""
+
+
+class BadRequestError(APIError):
+    """400/422: the API rejected the request's content."""
+
+
+class AuthenticationError(APIError):
+    """401/403: the API key is missing, wrong or not allowed to do this."""
+
+
+class InsufficientCreditsError(APIError):
+    """402: the account has no credit left for this request."""
+
+
+class NotFoundError(APIError):
+    """404: no such task (or route)."""
+
+
+class ConflictError(APIError):
+    """409: the request conflicts with an earlier one (e.g. an Idempotency-Key reused
+    with a different body)."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests. ``retry_after`` holds the server's hint in seconds."""
+
+
+class ServerError(APIError):
+    """5xx: the service failed. Retried automatically before this is raised."""
+
+
+class NetworkError(Flux2Error):
+    """The connection failed (refused, reset, dropped) after retries."""
+
+
+class TimeoutError(Flux2Error):
+    """One HTTP request took longer than the client's timeout, after retries."""
+
+
+class MalformedResponseError(Flux2Error):
+    """The API answered 2xx with a body that is not the JSON the contract promises."""
+
+
+class TaskFailedError(Flux2Error):
+    """The task ended in ``failed`` (not charged), or reported a status the client
+    does not know."""
+
+
+class TaskTimeoutError(Flux2Error):
+    """The task did not finish within the wait timeout. The task may still complete:
+    ``task_id`` lets you resume it with ``client.get``."""
+
+
+class BudgetExceededError(Flux2Error, ValueError):
+    """A batch would pass the budget cap. Nothing was sent."""
+
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: AuthenticationError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+_HINTS: dict[type[APIError], str] = {
+    AuthenticationError: "check RUNAPI_API_KEY (or pass api_key=...)",
+    InsufficientCreditsError: "top up your RunAPI balance or lower the batch",
+    RateLimitError: "slow down or lower max_concurrency",
+}
+
+
+def error_for_status(status: int, message: str, **kwargs: Any) -> APIError:
+    """Build the typed error for an HTTP error status."""
+    if status >= 500:
+        cls: type[APIError] = ServerError
+    else:
+        cls = _STATUS_CLASSES.get(status, APIError)
+    hint = _HINTS.get(cls)
+    if hint and hint not in message:
+        message = f"{message} - {hint}"
+    return cls(message, status=status, **kwargs)

@@ -1,0 +1,312 @@
+"""Typed results: a ``Task`` in flight, a finished ``Generation`` and its images.
+
+Results keep the exact request they came from so they can show it as JSON or
+as a curl command (with the key left as ``$RUNAPI_API_KEY``), and they display
+themselves in Jupyter.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import shlex
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .catalog import ImageRequest, format_usd, tier_label
+from .errors import MalformedResponseError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image as PILImage
+
+__all__ = ["Task", "Generation", "GeneratedImage", "TERMINAL_STATUSES", "ACTIVE_STATUSES"]
+
+ACTIVE_STATUSES = ("pending", "processing")
+TERMINAL_STATUSES = ("completed", "failed")
+KNOWN_STATUSES = ACTIVE_STATUSES + TERMINAL_STATUSES
+
+#: Longest side of preview thumbnails, in pixels.
+THUMBNAIL_SIDE = 384
+
+
+@dataclass
+class Task:
+    """A task as last seen by the client. ``refresh`` returns a new one."""
+
+    id: str
+    action: str
+    status: str
+    request: ImageRequest | None = None
+    image_urls: tuple[str, ...] = ()
+    error: str | None = None
+    billed_cost: float | None = None
+    generated_images: int | None = None
+    submitted_at: float = field(default_factory=time.time)
+    observed_at: float = field(default_factory=time.time)
+    request_id: str | None = None
+    retry_after: float | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "completed"
+
+    @property
+    def elapsed(self) -> float:
+        return max(0.0, self.observed_at - self.submitted_at)
+
+    @classmethod
+    def from_answer(cls, data: Any, *, action: str, request: ImageRequest | None = None,
+                    submitted_at: float | None = None, request_id: str | None = None,
+                    retry_after: float | None = None) -> Task:
+        """Parse a create or status answer; accepts ``id`` or ``task_id``."""
+        if not isinstance(data, dict):
+            raise MalformedResponseError(
+                f"expected a JSON object for a task, got {type(data).__name__}", request_id=request_id)
+        task = data.get("data") if isinstance(data.get("data"), dict) and "status" not in data else data
+        task_id = task.get("id") or task.get("task_id")
+        if not task_id or not isinstance(task_id, (str, int)):
+            raise MalformedResponseError("the task answer has no 'id' (or 'task_id')",
+                                         request_id=request_id, body=data)
+        status = str(task.get("status") or "pending").lower()
+        images = task.get("images") or []
+        urls: list[str] = []
+        for item in images if isinstance(images, list) else []:
+            url = item.get("url") if isinstance(item, dict) else item
+            if isinstance(url, str) and url:
+                urls.append(url)
+        usage = task.get("usage") if isinstance(task.get("usage"), dict) else {}
+        cost = usage.get("cost")
+        error = task.get("error")
+        if isinstance(error, dict):
+            error = error.get("message") or json.dumps(error)
+        return cls(
+            id=str(task_id), action=action, status=status, request=request,
+            image_urls=tuple(urls), error=str(error) if error else None,
+            billed_cost=float(cost) if isinstance(cost, (int, float)) else None,
+            generated_images=usage.get("generated_images"),
+            submitted_at=submitted_at if submitted_at is not None else time.time(),
+            observed_at=time.time(), request_id=request_id, retry_after=retry_after, raw=data,
+        )
+
+    def _repr_html_(self) -> str:
+        label = self.request.label if self.request else self.action
+        return (f"<code>Task {html.escape(self.id)}</code> &middot; {html.escape(label)} &middot; "
+                f"<b>{html.escape(self.status)}</b>")
+
+
+Fetcher = Callable[[str], bytes]
+AsyncFetcher = Callable[[str], Awaitable[bytes]]
+
+
+class GeneratedImage:
+    """One output image. Bytes are downloaded once (lazily, or eagerly by
+    ``generate``) from the image host, never with the API key."""
+
+    def __init__(self, url: str, index: int = 0, *, data: bytes | None = None,
+                 fetch: Fetcher | None = None, afetch: AsyncFetcher | None = None) -> None:
+        self.url = url
+        self.index = index
+        self._data = data
+        self._fetch = fetch
+        self._afetch = afetch
+        self._size: tuple[int, int] | None = None
+        self._thumb: bytes | None = None
+        self.path: Path | None = None
+
+    @property
+    def downloaded(self) -> bool:
+        return self._data is not None
+
+    @property
+    def data(self) -> bytes:
+        """The image bytes, downloaded on first use."""
+        if self._data is None:
+            if self.path is not None and self.path.exists():
+                self._data = self.path.read_bytes()
+            elif self._fetch is None:
+                raise RuntimeError("this image has no downloader; use `await image.aread()`")
+            else:
+                self._data = self._fetch(self.url)
+        return self._data
+
+    async def aread(self) -> bytes:
+        if self._data is None:
+            if self._afetch is None:
+                import asyncio
+                return await asyncio.to_thread(lambda: self.data)
+            self._data = await self._afetch(self.url)
+        return self._data
+
+    @property
+    def format(self) -> str:
+        head = self.data[:12]
+        if head.startswith(b"\x89PNG"):
+            return "png"
+        if head.startswith(b"\xff\xd8"):
+            return "jpeg"
+        if head[8:12] == b"WEBP":
+            return "webp"
+        return "bin"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) read from the image header."""
+        if self._size is None:
+            from PIL import Image
+            with Image.open(io.BytesIO(self.data)) as img:
+                self._size = img.size
+        return self._size
+
+    def to_pil(self) -> PILImage.Image:
+        from PIL import Image
+        img = Image.open(io.BytesIO(self.data))
+        img.load()
+        self._size = img.size
+        return img
+
+    def thumbnail(self, side: int = THUMBNAIL_SIDE) -> bytes:
+        """A small JPEG preview (cached). CPU work: call it off the event loop."""
+        if self._thumb is None:
+            from ._thumbs import make_thumbnail
+            self._thumb, self._size = make_thumbnail(self.data, side)
+        return self._thumb
+
+    def save(self, path: str | Path) -> Path:
+        """Write the original bytes; a directory gets ``<task>-<n>.<ext>``."""
+        path = Path(path)
+        if path.is_dir():
+            stem = self.url.rstrip("/").split("/")[-2:]
+            path = path / f"{'-'.join(stem).rsplit('.', 1)[0]}.{self.format}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(self.data)
+        self.path = path
+        return path
+
+    def _repr_png_(self) -> bytes | None:
+        return self.data if self.format == "png" else None
+
+    def __repr__(self) -> str:
+        state = f"{len(self._data)} bytes" if self._data is not None else "not downloaded"
+        return f"GeneratedImage(url={self.url!r}, {state})"
+
+
+@dataclass
+class Generation:
+    """A finished task with its request, images, cost and timings."""
+
+    task: Task
+    request: ImageRequest
+    images: list[GeneratedImage]
+    submitted_at: float
+    completed_at: float
+    base_url: str = ""
+    simulated: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.task.id
+
+    @property
+    def task_id(self) -> str:
+        return self.task.id
+
+    @property
+    def image(self) -> GeneratedImage:
+        return self.images[0]
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds from submit to the client seeing the task complete."""
+        return max(0.0, self.completed_at - self.submitted_at)
+
+    @property
+    def cost(self) -> float | None:
+        """Billed ``usage.cost`` when the API reports it, else the catalog estimate."""
+        if self.task.billed_cost is not None:
+            return self.task.billed_cost
+        return self.estimated_cost
+
+    @property
+    def estimated_cost(self) -> float | None:
+        return self.request.estimated_cost * max(1, len(self.images)) \
+            if self.request.estimated_cost is not None else None
+
+    @property
+    def cost_source(self) -> str:
+        """``"billed"`` (from the API's usage) or ``"estimate"`` (from the catalog)."""
+        return "billed" if self.task.billed_cost is not None else "estimate"
+
+    @property
+    def cost_text(self) -> str:
+        text = format_usd(self.cost, approx=self.cost_source == "estimate")
+        return f"would have cost {text}" if self.simulated else text
+
+    def request_json(self) -> str:
+        return self.request.to_json()
+
+    def curl(self) -> str:
+        return curl_command(self.base_url, self.request)
+
+    def save(self, directory: str | Path) -> list[Path]:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        return [img.save(directory / f"{self.id}-{img.index}.{img.format}") for img in self.images]
+
+    def to_row(self) -> dict[str, Any]:
+        size = self.images[0].size if self.images and self.images[0].downloaded else self.request.size
+        return {
+            "task_id": self.id, "prompt": self.request.prompt, "tier": self.request.tier,
+            "resolution": self.request.resolution, "aspect_ratio": self.request.aspect_ratio,
+            "action": self.request.action, "width": size[0] if size else None,
+            "height": size[1] if size else None, "images": len(self.images),
+            "estimated_cost": self.estimated_cost, "billed_cost": self.task.billed_cost,
+            "cost": self.cost, "cost_source": self.cost_source, "latency_s": round(self.elapsed, 3),
+            "status": self.task.status, "simulated": self.simulated,
+            "urls": " ".join(i.url for i in self.images),
+        }
+
+    def __repr__(self) -> str:
+        return (f"Generation(id={self.id!r}, {self.request.label}, images={len(self.images)}, "
+                f"cost={self.cost_text!r}, elapsed={self.elapsed:.2f}s)")
+
+    def _repr_html_(self) -> str:
+        tiles = []
+        for img in self.images:
+            try:
+                thumb = base64.b64encode(img.thumbnail()).decode()
+                w, h = img.size
+                tiles.append(
+                    f'<figure style="margin:0 8px 8px 0;display:inline-block">'
+                    f'<img src="data:image/jpeg;base64,{thumb}" style="max-width:{THUMBNAIL_SIDE}px;'
+                    f'border-radius:6px" alt="{html.escape(self.request.prompt[:80])}"/>'
+                    f'<figcaption style="font:12px sans-serif;color:#555">{w}x{h}</figcaption></figure>')
+            except Exception as exc:  # an undownloadable image must not break display
+                tiles.append(f"<div>image {img.index}: {html.escape(str(exc))}</div>")
+        badge = (' <span style="background:#f59e0b;color:#fff;border-radius:4px;padding:0 6px;'
+                 'font-size:11px">SIMULATED</span>') if self.simulated else ""
+        return (
+            f'<div style="font:13px sans-serif"><div>{"".join(tiles)}</div>'
+            f"<div><b>{html.escape(tier_label(self.request.tier))}</b> {self.request.resolution} "
+            f"{self.request.aspect_ratio} &middot; {html.escape(self.cost_text)} &middot; "
+            f"{self.elapsed:.1f}s &middot; <code>{html.escape(self.id)}</code>{badge}</div>"
+            f'<div style="color:#444">{html.escape(self.request.prompt)}</div></div>')
+
+
+def curl_command(base_url: str, request: ImageRequest) -> str:
+    """The create call as a copy-pasteable curl command; the key stays an env var."""
+    body = json.dumps(request.payload(), ensure_ascii=False)
+    url = f"{(base_url or '').rstrip('/')}{request.path}"
+    return (f"curl -X POST {shlex.quote(url)} \\\n"
+            f'  -H "Authorization: Bearer $RUNAPI_API_KEY" \\\n'
+            f"  -H 'Content-Type: application/json' \\\n"
+            f"  -d {shlex.quote(body)}")

@@ -1,0 +1,109 @@
+"""Results on disk: images, a JSON sidecar per task, and a JSONL run log.
+
+Result URLs expire after about a week and kernels die; the store keeps what
+was generated, and the run log lets ``client.resume(store)`` finish tasks that
+were submitted but never collected. Nothing here ever holds the API key: the
+request is stored as its wire payload, the endpoint as a bare URL.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ._redact import redact
+from .catalog import ImageRequest
+from .results import Generation, Task
+
+__all__ = ["ResultStore"]
+
+RUN_LOG = "runs.jsonl"
+
+
+class ResultStore:
+    """A folder of results. ``ResultStore("flux2_results")``."""
+
+    def __init__(self, root: str | Path = "flux2_results") -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"ResultStore({str(self.root)!r})"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / RUN_LOG
+
+    def _append(self, event: dict[str, Any]) -> None:
+        event = {"at": round(time.time(), 3), **event}
+        line = redact(json.dumps(event, ensure_ascii=False))
+        with self._lock:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with self.log_path.open("a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+
+    def record_submit(self, task: Task, base_url: str) -> None:
+        self._append({"event": "submitted", "task_id": task.id, "action": task.action,
+                      "base_url": base_url, "submitted_at": task.submitted_at,
+                      "request": task.request.payload() if task.request else None})
+
+    def record_failure(self, task: Task, error: Exception) -> None:
+        self._append({"event": "failed", "task_id": task.id, "error": str(error),
+                      "type": type(error).__name__})
+
+    def save(self, generation: Generation) -> list[Path]:
+        """Write the images and a sidecar; log the completion. Returns the image paths."""
+        folder = self.root / time.strftime("%Y-%m-%d", time.localtime(generation.completed_at))
+        paths = generation.save(folder)
+        sidecar = folder / f"{generation.id}.json"
+        meta = {**generation.to_row(), "request": generation.request.payload(),
+                "files": [p.name for p in paths], "base_url": generation.base_url,
+                "submitted_at": generation.submitted_at, "completed_at": generation.completed_at}
+        sidecar.write_text(redact(json.dumps(meta, indent=2, ensure_ascii=False)), encoding="utf-8")
+        self._append({"event": "completed", "task_id": generation.id,
+                      "files": [str(p) for p in paths], "cost": generation.cost,
+                      "cost_source": generation.cost_source})
+        return paths
+
+    def events(self) -> list[dict[str, Any]]:
+        try:
+            lines = self.log_path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut short by a dying kernel
+        return out
+
+    def pending(self, base_url: str | None = None) -> list[Task]:
+        """Tasks submitted (to ``base_url``, if given) that never completed or failed."""
+        submitted: dict[str, dict[str, Any]] = {}
+        for event in self.events():
+            kind, task_id = event.get("event"), event.get("task_id")
+            if kind == "submitted" and (base_url is None or event.get("base_url") == base_url):
+                submitted[task_id] = event
+            elif kind in ("completed", "failed"):
+                submitted.pop(task_id, None)
+        tasks = []
+        for task_id, event in submitted.items():
+            body = event.get("request")
+            request = ImageRequest.from_payload(body) if body else None
+            tasks.append(Task(id=task_id, action=event.get("action", "text_to_image"), status="pending",
+                              request=request, submitted_at=event.get("submitted_at") or event["at"]))
+        return tasks
+
+    def completed(self) -> list[dict[str, Any]]:
+        """Sidecars of every saved result, oldest first."""
+        metas = []
+        for path in sorted(self.root.glob("*/*.json")):
+            try:
+                metas.append(json.loads(path.read_text(encoding="utf-8")))
+            except ValueError:
+                continue
+        return sorted(metas, key=lambda m: m.get("completed_at") or 0)

@@ -1,0 +1,58 @@
+"""Shared fixtures: an isolated environment and simulators on 127.0.0.1:0."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+#: A key that looks real; tests assert it never shows up where it must not.
+SECRET_KEY = "sk-live-SECRET0123456789abcdef"
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT_DIR = ROOT / "test-output"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test may see the developer's real key, base URL or config file."""
+    monkeypatch.delenv("RUNAPI_API_KEY", raising=False)
+    monkeypatch.delenv("RUNAPI_BASE_URL", raising=False)
+    monkeypatch.setenv("RUNAPI_CONFIG", str(tmp_path / "no-such-config.json"))
+
+
+@pytest.fixture
+def make_sim() -> Iterator:
+    """Factory: ``make_sim(latency=0.2)`` -> a started Simulator, stopped after the test."""
+    from flux2_widgets.simulator import Simulator
+
+    started = []
+
+    def factory(**options):
+        sim = Simulator(**options).start()
+        started.append(sim)
+        return sim
+
+    yield factory
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def sim(make_sim):
+    """A simulator whose tasks all take 0.15 s."""
+    return make_sim(latency=0.15)
+
+
+@pytest.fixture
+def output_dir(request: pytest.FixtureRequest) -> Path:
+    """Where a test saves artefacts (screenshots) a person may want to look at."""
+    path = OUTPUT_DIR / request.node.name.replace("/", "_").replace("[", "-").replace("]", "")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

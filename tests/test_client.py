@@ -1,0 +1,502 @@
+"""The client against the simulator over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import statistics
+import time
+
+import pytest
+from conftest import SECRET_KEY
+from PIL import Image
+
+from flux2_widgets import (
+    AsyncFlux2Client,
+    Flux2Client,
+    ImageRequest,
+    ResultStore,
+    errors,
+)
+from flux2_widgets.catalog import pixel_size, price
+
+
+def fast(sim, **options) -> AsyncFlux2Client:
+    options.setdefault("retry_base_delay", 0.01)
+    return AsyncFlux2Client(SECRET_KEY, base_url=sim.url, **options)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def wall(monotonic: float) -> float:
+    """The simulator runs in-process: map its monotonic clock onto wall time."""
+    return monotonic + (time.time() - time.monotonic())
+
+
+def test_generate_round_trip_downloads_real_image_and_bills(sim):
+    async def main():
+        async with fast(sim) as client:
+            return await client.generate("a lighthouse at dawn", tier="flex", resolution="1k",
+                                         aspect_ratio="16:9")
+
+    gen = run(main())
+    img = Image.open(io.BytesIO(gen.images[0].data))
+    assert img.format == "PNG"
+    assert img.size == pixel_size("16:9", "1k")
+    assert gen.cost == pytest.approx(price("flex", "1k"))
+    assert gen.cost_source == "billed"
+    assert sim.stats.total_charged == pytest.approx(price("flex", "1k"))
+    assert gen.elapsed >= 0.15
+    assert gen.simulated is True
+
+
+def test_sync_client_in_plain_code(sim):
+    with Flux2Client(SECRET_KEY, base_url=sim.url, retry_base_delay=0.01) as client:
+        task = client.submit(prompt="a red fox in snow", tier="pro")
+        assert task.status in ("pending", "processing")
+        gen = client.wait(task)
+        again = client.get(task.id, "text_to_image")
+    assert again.status == "completed"
+    assert gen.images[0].size == pixel_size("1:1", "1k")
+
+
+def test_sync_client_inside_a_running_loop(sim):
+    """A notebook cell: the kernel's loop is running while sync code is called."""
+
+    async def cell():
+        client = Flux2Client(SECRET_KEY, base_url=sim.url, retry_base_delay=0.01)
+        gen = client.generate("a teapot in a greenhouse", tier="pro")
+        many = client.generate_many(["a blue door", "a green door"])
+        return gen, many
+
+    gen, many = run(cell())
+    assert gen.images[0].data.startswith(b"\x89PNG")
+    assert all(not isinstance(m, Exception) for m in many)
+    assert many[0].images[0].data != many[1].images[0].data
+
+
+def test_lazy_download_and_save(sim, tmp_path):
+    async def main():
+        async with fast(sim) as client:
+            return await client.generate("a lazy cat", download=False)
+
+    gen = run(main())
+    assert not gen.images[0].downloaded
+    path = gen.images[0].save(tmp_path / "cat.png")
+    assert path.read_bytes().startswith(b"\x89PNG")
+    assert gen.images[0].to_pil().size == (1024, 1024)
+
+
+# -- validation -------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("fields", "field", "hint"),
+    [
+        ({"prompt": "hi"}, "prompt", "3-5000"),
+        ({"prompt": "x" * 5001}, "prompt", "3-5000"),
+        ({"prompt": "a cat", "tier": "ultra"}, "tier", "pro, flex, max"),
+        ({"prompt": "a cat", "aspect_ratio": "5:4"}, "aspect_ratio", "16:9"),
+        ({"prompt": "a cat", "aspect_ratio": "auto"}, "aspect_ratio", "only works for remix"),
+        ({"prompt": "a cat", "resolution": "4k"}, "resolution", "1k, 2k"),
+        ({"prompt": "a cat", "tier": "max", "resolution": "2k"}, "resolution", "use 1k"),
+        ({"prompt": "a cat", "action": "remix_image"}, "source_image_urls", "at least one"),
+        ({"prompt": "a cat", "source_image_urls": ["ftp://x/y.png"]}, "source_image_urls", "https://"),
+        ({"prompt": "a cat", "source_image_urls": ["https://a.example/x.png"] * 9}, "source_image_urls",
+         "at most 8"),
+        ({"prompt": "a cat", "tier": "max", "source_image_urls": ["https://a.example/1.png"] * 2},
+         "source_image_urls", "at most 1"),
+        ({"prompt": "a cat", "tier": "max", "source_image_urls": ["https://a.example/1.png"],
+          "aspect_ratio": "auto"}, "aspect_ratio", "concrete"),
+        ({"prompt": "a cat", "colour": "red"}, "colour", "unknown request field"),
+    ],
+)
+def test_invalid_requests_fail_before_the_network_with_a_useful_message(sim, fields, field, hint):
+    async def main():
+        async with fast(sim) as client:
+            await client.submit(**fields)
+
+    with pytest.raises(errors.ValidationError) as info:
+        run(main())
+    assert info.value.field == field
+    assert hint in str(info.value)
+    assert sim.count() == 0
+
+
+def test_payload_omits_empty_fields_and_knows_its_model():
+    req = ImageRequest("a cat on a mat", tier="flex", resolution="2k")
+    assert req.payload() == {"model": "flux-2-flex-text-to-image", "prompt": "a cat on a mat",
+                             "aspect_ratio": "1:1", "output_resolution": "2k"}
+    remix = ImageRequest("make it blue", source_image_urls=["https://a.example/x.png"], aspect_ratio="auto")
+    assert remix.model == "flux-2-pro-remix-image"
+    assert remix.size is None
+    assert remix.payload()["source_image_urls"] == ["https://a.example/x.png"]
+    assert ImageRequest.from_fields(model="flux-2-max-text-to-image", prompt="abc",
+                                    output_resolution="1k").estimated_cost is None
+
+
+# -- faults, retries, idempotency -------------------------------------------------
+
+def test_429_is_retried_honouring_retry_after_and_charged_once(sim):
+    sim.inject("429", times=2, retry_after=0.05)
+
+    async def main():
+        async with fast(sim) as client:
+            return await client.generate("a windmill at night")
+
+    gen = run(main())
+    assert gen.task.status == "completed"
+    assert sim.count("POST") == 3
+    assert sim.stats.tasks_created == 1
+    assert len(sim.stats.charges) == 1
+
+
+@pytest.mark.parametrize("kind", ["500", "503", "drop", "malformed", "html"])
+def test_transient_faults_on_create_end_in_one_task_and_one_charge(sim, kind):
+    sim.inject(kind, times=2, on="post")
+
+    async def main():
+        async with fast(sim) as client:
+            return await client.generate("a paper boat")
+
+    gen = run(main())
+    assert gen.images[0].data.startswith(b"\x89PNG")
+    assert sim.stats.tasks_created == 1
+    assert len(sim.stats.charges) == 1
+
+
+@pytest.mark.parametrize("kind", ["500", "drop", "malformed", "429"])
+def test_transient_faults_on_polls_are_retried(sim, kind):
+    sim.inject(kind, times=2, on="get", **({"retry_after": 0.02} if kind == "429" else {}))
+
+    async def main():
+        async with fast(sim) as client:
+            return await client.generate("a clock tower")
+
+    assert run(main()).task.ok
+
+
+def test_same_idempotency_key_never_creates_a_second_task(sim):
+    async def main():
+        async with fast(sim) as client:
+            a = await client.submit("a violin", idempotency_key="fixed-key-1")
+            b = await client.submit("a violin", idempotency_key="fixed-key-1")
+            await client.wait(a)
+            await client.wait(b)
+            return a, b
+
+    a, b = run(main())
+    assert a.id == b.id
+    assert sim.stats.tasks_created == 1
+    assert len(sim.stats.charges) == 1
+
+
+@pytest.mark.parametrize(
+    ("setup", "error", "needle"),
+    [
+        (lambda sim: sim.inject("429", times=99, retry_after=0.01), errors.RateLimitError, "gave up"),
+        (lambda sim: sim.inject("502", times=99), errors.ServerError, "gave up"),
+        (lambda sim: sim.inject("html", times=99), errors.ServerError, "HTML error page"),
+        (lambda sim: sim.inject("drop", times=99), errors.NetworkError, "failed"),
+        (lambda sim: sim.inject("malformed", times=99), errors.MalformedResponseError, "not JSON"),
+        (lambda sim: sim.inject("fail_task"), errors.TaskFailedError, "not charged"),
+        (lambda sim: sim.inject("unknown_status"), errors.TaskFailedError, "unknown status"),
+    ],
+)
+def test_faults_that_persist_end_in_a_typed_error(sim, setup, error, needle):
+    setup(sim)
+
+    async def main():
+        async with fast(sim, max_retries=2) as client:
+            await client.generate("a stubborn mule")
+
+    with pytest.raises(error) as info:
+        run(main())
+    assert needle in str(info.value)
+    assert SECRET_KEY not in str(info.value) + repr(info.value)
+    if "unknown" not in needle:  # the server did finish that one, so it billed it
+        assert sim.stats.total_charged == 0
+
+
+def test_failed_task_error_carries_task_id_and_is_not_charged(sim):
+    sim.inject("fail_task")
+
+    async def main():
+        async with fast(sim) as client:
+            await client.generate("doomed prompt")
+
+    with pytest.raises(errors.TaskFailedError) as info:
+        run(main())
+    assert info.value.task_id
+    assert sim.stats.charges == []
+
+
+def test_authentication_error_says_what_to_do(make_sim):
+    sim = make_sim(latency=0.1, api_key="sk-the-right-one-123456")
+
+    async def main():
+        async with fast(sim) as client:
+            await client.submit("a wrong key")
+
+    with pytest.raises(errors.AuthenticationError) as info:
+        run(main())
+    assert info.value.status == 401
+    assert "RUNAPI_API_KEY" in str(info.value)
+    assert SECRET_KEY not in str(info.value)
+
+
+def test_not_found_conflict_and_timeout_errors(sim):
+    async def main():
+        async with fast(sim, timeout=0.3, max_retries=1) as client:
+            with pytest.raises(errors.NotFoundError) as nf:
+                await client.get("no-such-task")
+            await client.submit("first body", idempotency_key="k-conflict")
+            with pytest.raises(errors.ConflictError) as cf:
+                await client.submit("second body", idempotency_key="k-conflict")
+            sim.inject("slow", times=5, delay=1.0)
+            with pytest.raises(errors.TimeoutError) as to:
+                await client.submit("slow server")
+            return nf.value, cf.value, to.value
+
+    nf, cf, to = run(main())
+    assert nf.status == 404
+    assert cf.status == 409
+    assert "timed out" in str(to)
+
+
+def test_poll_404_is_tolerated_once(sim):
+    sim.inject("poll_404")
+
+    async def main():
+        async with fast(sim) as client:
+            return await client.generate("a shy ghost")
+
+    assert run(main()).task.ok
+
+
+def test_task_that_never_finishes_times_out_with_a_resume_hint(sim):
+    sim.inject("never_finish")
+
+    async def main():
+        async with fast(sim) as client:
+            await client.generate("an endless staircase", timeout=0.6)
+
+    with pytest.raises(errors.TaskTimeoutError) as info:
+        run(main())
+    assert "client.wait(client.get(" in str(info.value)
+    assert info.value.task_id
+
+
+def test_insufficient_credits(make_sim):
+    sim = make_sim(latency=0.1, balance_cents=0)
+
+    async def main():
+        async with fast(sim) as client:
+            await client.submit("a costly idea")
+
+    with pytest.raises(errors.InsufficientCreditsError) as info:
+        run(main())
+    assert info.value.status == 402
+
+
+# -- concurrency and polling --------------------------------------------------------
+
+def test_generate_many_keeps_going_when_one_fails(sim):
+    sim.inject("fail_task")
+
+    async def main():
+        async with fast(sim) as client:
+            seen = []
+            results = await client.generate_many(
+                ["first prompt", "second prompt", "third prompt"],
+                on_result=lambda i, r: seen.append(i))
+            return results, seen
+
+    results, seen = run(main())
+    failures = [r for r in results if isinstance(r, errors.Flux2Error)]
+    assert len(failures) == 1 and isinstance(failures[0], errors.TaskFailedError)
+    assert sum(1 for r in results if not isinstance(r, Exception)) == 2
+    assert sorted(seen) == [0, 1, 2]
+    assert len(sim.stats.charges) == 2
+
+
+def test_generate_many_validates_everything_and_checks_budget_first(sim):
+    async def main():
+        async with fast(sim) as client:
+            with pytest.raises(errors.ValidationError):
+                await client.generate_many(["fine prompt", {"prompt": "no", "tier": "pro"}])
+            with pytest.raises(errors.BudgetExceededError) as info:
+                await client.generate_many([{"prompt": "expensive", "tier": "flex",
+                                             "resolution": "2k"}] * 3, budget=0.50)
+            return info.value
+
+    err = run(main())
+    assert "$0.72" in str(err) and "$0.50" in str(err)
+    assert sim.count() == 0
+
+
+def test_generate_many_bounds_in_flight_tasks(make_sim):
+    sim = make_sim(latency=0.3)
+
+    async def main():
+        async with fast(sim) as client:
+            return await client.generate_many([f"prompt number {i}" for i in range(4)], max_concurrency=2)
+
+    run(main())
+    created = sorted(t.created for t in sim.tasks.values())
+    # two waves: the third task can only start once a first one has finished
+    assert created[2] - created[0] >= 0.28
+
+
+def test_polling_budget_and_detection_lag_for_one_second_tasks(make_sim):
+    sim = make_sim(latency=1.0)
+
+    async def main():
+        async with fast(sim) as client:
+            results = await client.generate_many([f"lag probe {i}" for i in range(8)])
+            return client, results
+
+    client, results = run(main())
+    gets = sim.count("GET", "/api/v1/flux_2/text_to_image/")
+    assert gets / 8 <= 5, f"{gets / 8:.1f} GETs per task"
+    # The 0.25 s bar is measured in benchmarks/ (timing here is noisy); this bound
+    # still catches a fixed-interval poller, whose median lag is about half its interval.
+    lags = [r.completed_at - wall(sim.tasks[r.id].due) for r in results]
+    assert statistics.median(lags) <= 0.6, lags
+
+
+def test_polling_learns_expected_latency_and_stays_within_budget_for_long_tasks(make_sim):
+    """Second round: the client has learned the duration and polls around it."""
+    sim = make_sim(latency=3.0)
+
+    async def main():
+        async with fast(sim) as client:
+            await client.generate("learning round")
+            before = sim.count("GET")
+            gen = await client.generate("measured round")
+            return gen, sim.count("GET") - before
+
+    gen, gets = run(main())
+    assert gets <= 8
+    assert gen.completed_at - wall(sim.tasks[gen.id].due) <= 0.6  # the 10% bar: see benchmarks/
+
+
+# -- secrets ------------------------------------------------------------------------
+
+def test_key_never_reaches_image_host_logs_or_reprs(sim, caplog, tmp_path):
+    caplog.set_level(logging.DEBUG)
+
+    async def main():
+        async with fast(sim, store=ResultStore(tmp_path)) as client:
+            gen = await client.generate("a secret garden")
+            return client, gen
+
+    client, gen = run(main())
+    assert sim.stats.cdn_authorization == []
+    everything = " ".join([repr(client), repr(gen), gen.curl(), gen.request_json(), caplog.text,
+                           *(p.read_text(errors="ignore") for p in tmp_path.rglob("*") if p.is_file())])
+    assert SECRET_KEY not in everything
+    assert "$RUNAPI_API_KEY" in gen.curl()
+
+
+def test_store_keeps_results_and_resumes_pending_tasks(make_sim, tmp_path):
+    sim = make_sim(latency=0.3)
+    store = ResultStore(tmp_path / "results")
+
+    async def submit_then_die():
+        async with fast(sim, store=store) as client:
+            return await client.submit("interrupted by a kernel restart")
+
+    task = run(submit_then_die())
+    assert [t.id for t in store.pending()] == [task.id]
+
+    async def after_restart():
+        async with fast(sim, store=store) as client:
+            return await client.resume()
+
+    (gen,) = run(after_restart())
+    assert gen.id == task.id
+    assert store.pending() == []
+    meta = store.completed()[0]
+    assert meta["task_id"] == task.id and meta["cost_source"] == "billed"
+    saved = list((tmp_path / "results").rglob("*.png"))
+    assert len(saved) == 1 and saved[0].read_bytes() == gen.images[0].data
+    assert sim.stats.tasks_created == 1
+
+
+# -- configuration ------------------------------------------------------------------
+
+def test_configuration_precedence(monkeypatch, tmp_path):
+    from flux2_widgets._config import resolve_settings
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"api_key": "sk-from-file-000000000"}))
+    monkeypatch.setenv("RUNAPI_CONFIG", str(config))
+    assert resolve_settings().key_source == "config file"
+    monkeypatch.setenv("RUNAPI_API_KEY", "sk-from-env-0000000000")
+    monkeypatch.setenv("RUNAPI_BASE_URL", "http://127.0.0.1:9/")
+    settings = resolve_settings()
+    assert settings.key_source == "environment" and settings.base_url == "http://127.0.0.1:9"
+    assert resolve_settings("sk-from-arg-0000000000").api_key == "sk-from-arg-0000000000"
+    assert "sk-from-env" not in repr(settings)
+
+
+def test_no_key_for_the_real_service_fails_before_sending():
+    with pytest.raises(errors.AuthenticationError) as info:
+        AsyncFlux2Client(base_url="https://runapi.ai")
+    assert "RUNAPI_API_KEY" in str(info.value)
+
+
+def test_no_key_and_no_url_means_the_embedded_simulator():
+    client = Flux2Client()
+    assert client.simulated and client.base_url.startswith("http://127.0.0.1:")
+    assert client.generate("an offline demo").images[0].data.startswith(b"\x89PNG")
+
+
+# -- property: nothing invalid is ever sent -------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from flux2_widgets.catalog import ASPECT_RATIOS, RESOLUTIONS, TIERS  # noqa: E402
+
+_fields = st.fixed_dictionaries(
+    {"prompt": st.one_of(st.text(max_size=8), st.just("x" * 5001), st.just("a fine prompt"))},
+    optional={
+        "tier": st.sampled_from([*TIERS, "PRO", "ultra", ""]),
+        "resolution": st.sampled_from([*RESOLUTIONS, "4k", "1K", None]),
+        "aspect_ratio": st.sampled_from([*ASPECT_RATIOS, "auto", "5:4", "1-1"]),
+        "source_image_urls": st.lists(st.sampled_from(
+            ["https://cdn.example/a.png", "http://x.example/b.jpg", "file:///etc/passwd", "not a url"]),
+            max_size=10),
+        "enable_safety_checker": st.sampled_from([True, False, None, "yes", 1]),
+        "callback_url": st.sampled_from(["https://hooks.example/x", "javascript:alert(1)", None]),
+    },
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=_fields)
+def test_property_invalid_requests_never_reach_the_network(sim, fields):
+    try:
+        ImageRequest.from_fields(**fields)
+    except errors.ValidationError:
+        valid = False
+    else:
+        valid = True
+    if valid:
+        return
+    before = sim.count()
+
+    async def main():
+        async with fast(sim) as client:
+            with pytest.raises(errors.ValidationError) as info:
+                await client.submit(**fields)
+            return info.value
+
+    err = run(main())
+    assert err.field and str(err)
+    assert sim.count() == before
