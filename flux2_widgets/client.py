@@ -161,8 +161,8 @@ class AsyncFlux2Client:
         await self._cdn.aclose()
 
     # -- tasks ---------------------------------------------------------------------
-    async def submit(self, request: ImageRequest | str | None = None, /, *, idempotency_key: str | None = None,
-                     **fields: Any) -> Task:
+    async def submit(self, request: ImageRequest | str | None = None, /, *,
+                     idempotency_key: str | None = None, **fields: Any) -> Task:
         """Create a task and return at once. The request is validated first; the POST
         carries an Idempotency-Key so retries never create a second task."""
         req = ImageRequest.from_fields(request, **fields)
