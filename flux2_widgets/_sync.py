@@ -9,7 +9,9 @@ to that loop, so widget tasks keep running while a sync call waits.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import threading
+import weakref
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -18,6 +20,7 @@ T = TypeVar("T")
 _local = threading.local()
 _patched: set[int] = set()
 _patch_lock = threading.Lock()
+_private_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
 
 def private_loop() -> asyncio.AbstractEventLoop:
@@ -25,7 +28,15 @@ def private_loop() -> asyncio.AbstractEventLoop:
     if loop is None or loop.is_closed():
         loop = asyncio.new_event_loop()
         _local.loop = loop
+        _private_loops.add(loop)
     return loop
+
+
+@atexit.register
+def _close_private_loops() -> None:
+    for loop in list(_private_loops):
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
 
 
 def current_loop() -> asyncio.AbstractEventLoop:
@@ -44,7 +55,37 @@ def allow_nesting(loop: asyncio.AbstractEventLoop) -> None:
         import nest_asyncio2
 
         nest_asyncio2.apply(loop)
+        _pad_ready_queue(loop)
         _patched.add(id(loop))
+
+
+def _noop() -> None:
+    return None
+
+
+def _pad_ready_queue(loop: asyncio.AbstractEventLoop) -> None:
+    """Keep the caller's (unpatched) ``_run_once`` frame alive across a nested run.
+
+    The loop iteration that runs the notebook cell began before nest_asyncio2 was
+    applied: it counted the ready handles up front and pops exactly that many. A
+    nested run drains some of them, so that frame would pop an empty deque and
+    kill the kernel (erdewit/nest_asyncio#11). Topping the queue back up with
+    no-op handles lets it finish its count.
+    """
+    ready = getattr(loop, "_ready", None)
+    if ready is None:
+        return
+    nested = loop.run_until_complete
+
+    def run_until_complete(future: Any) -> Any:
+        before = len(ready)
+        try:
+            return nested(future)
+        finally:
+            for _ in range(before - len(ready)):
+                loop.call_soon(_noop)
+
+    loop.run_until_complete = run_until_complete  # type: ignore[method-assign]
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

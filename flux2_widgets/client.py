@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from . import __version__
+from ._budget import check_budget
 from ._config import SIMULATOR_TOKEN, is_loopback, resolve_settings
 from ._http import RetryPolicy, download, request_json
 from ._polling import LatencyModel, PollPolicy
 from ._redact import mask
 from ._sync import current_loop, run_sync
-from .catalog import DEFAULT_BASE_URL, ImageRequest, action_path, format_usd
+from .catalog import DEFAULT_BASE_URL, ImageRequest, action_path
 from .errors import (
     AuthenticationError,
-    BudgetExceededError,
     Flux2Error,
     NotFoundError,
     TaskFailedError,
@@ -39,7 +39,7 @@ from .results import KNOWN_STATUSES, GeneratedImage, Generation, Task
 if TYPE_CHECKING:  # pragma: no cover
     from .store import ResultStore
 
-__all__ = ["AsyncFlux2Client", "Flux2Client", "UpdateCallback", "ResultCallback"]
+__all__ = ["AsyncFlux2Client", "Flux2Client", "ResultCallback", "UpdateCallback", "check_budget"]
 
 log = logging.getLogger("flux2_widgets")
 
@@ -74,21 +74,6 @@ def _timestamp(value: Any) -> float | None:
         except ValueError:
             return None
     return None
-
-
-def check_budget(requests: Iterable[ImageRequest], budget: float | None, spent: float = 0.0) -> float:
-    """Raise ``BudgetExceededError`` when the batch's estimate would pass ``budget``."""
-    requests = list(requests)
-    estimate = sum(r.estimated_cost or 0.0 for r in requests)
-    if budget is not None and spent + estimate > budget + 1e-9:
-        unknown = sum(1 for r in requests if r.estimated_cost is None)
-        extra = f" (+{unknown} at an unknown price)" if unknown else ""
-        already = f" with {format_usd(spent)} already spent" if spent else ""
-        raise BudgetExceededError(
-            f"{len(requests)} image(s) would cost about {format_usd(estimate)}{extra}{already}, "
-            f"over the budget of {format_usd(budget)}; generate fewer images, use Pro or 1k, "
-            "or raise the budget")
-    return estimate
 
 
 class AsyncFlux2Client:
@@ -174,7 +159,7 @@ class AsyncFlux2Client:
                                 submitted_at=submitted, request_id=answer.request_id,
                                 retry_after=answer.retry_after)
         if self.store is not None:
-            await asyncio.to_thread(self.store.record_submit, task, self.base_url)
+            await self._log_to_store(self.store.record_submit, task, self.base_url)
         log.info("submitted %s (%s)", task.id, req.label)
         return task
 
@@ -257,7 +242,7 @@ class AsyncFlux2Client:
             return await self.wait(task, timeout=timeout, download=download, on_update=on_update)
         except Flux2Error as exc:
             if self.store is not None and not isinstance(exc, TaskTimeoutError):
-                await asyncio.to_thread(self.store.record_failure, task, exc)
+                await self._log_to_store(self.store.record_failure, task, exc)
             raise
 
     async def generate_many(self, requests: Iterable[RequestLike | str], *,
@@ -359,8 +344,16 @@ class AsyncFlux2Client:
                          completed_at=task.observed_at, base_url=self.base_url, simulated=self.simulated)
         self.spent += gen.cost or 0.0
         if self.store is not None and download_now:
-            await asyncio.to_thread(self.store.save, gen)
+            await self._log_to_store(self.store.save, gen)
         return gen
+
+    async def _log_to_store(self, write: Callable[..., Any], *args: Any) -> None:
+        # The task exists (and may be paid for) by now: a full disk or a bad folder
+        # must not turn it into an error and lose it. Warn and carry on.
+        try:
+            await asyncio.to_thread(write, *args)
+        except OSError as exc:
+            log.warning("could not write to %s: %s", self.store, exc)
 
 
 def _notify(callback: UpdateCallback | None, task: Task) -> None:

@@ -1,0 +1,494 @@
+"""``flux2-widgets``: generate, compare and price Flux 2 images from a terminal.
+
+    flux2-widgets costs --tiers pro,flex --images 4
+    flux2-widgets generate "a lighthouse at dawn" --tier flex --count 2 --budget 0.50
+    flux2-widgets compare "a red fox in snow" --tiers pro,flex
+    flux2-widgets simulator --port 8787 --latency 1
+
+Progress goes to stderr, results (paths, tables, JSON) to stdout. Exit codes:
+0 ok; 1 an API error or a failed task; 2 bad arguments (nothing was sent);
+130 interrupted. Heavy modules (httpx, Pillow, the simulator's server) load
+only inside the subcommand that needs them, so ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from . import __version__
+from .catalog import REMIX_ASPECT_RATIOS, RESOLUTIONS, TIERS, format_usd, tier_label
+from .errors import BudgetExceededError, Flux2Error, ValidationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .client import Flux2Client
+    from .compare import Cell, Comparison
+    from .results import Generation, Task
+    from .store import ResultStore
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_OUT = "flux2_results"
+
+
+class _Usage(Exception):
+    """A bad argument found after parsing (exit 2, nothing sent)."""
+
+
+# ----------------------------------------------------------------------------- output
+
+
+
+def _short(task_id: str) -> str:
+    """Ids already say they are tasks ("task_ab12"); don't print "task task_ab12"."""
+    return task_id.removeprefix("task_")
+
+def _say(message: str, stream: TextIO | None = None) -> None:
+    # Resolved at call time so pytest's capsys (and redirections) see it.
+    print(message, file=stream or sys.stderr, flush=True)
+
+
+def _out(message: str) -> None:
+    print(message, file=sys.stdout, flush=True)
+
+
+def _error(message: object) -> None:
+    _say(f"error: {message}")
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def _cost_text(cost: float | None, source: str, simulated: bool) -> str:
+    if simulated:
+        return f"would have cost {format_usd(cost)}"
+    if source == "billed":
+        return f"{format_usd(cost)} billed"
+    return f"{format_usd(cost, approx=True)}, estimated"
+
+
+# ----------------------------------------------------------------------------- argument types
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _usd(text: str) -> float:
+    try:
+        value = float(text.strip().lstrip("$"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount of US dollars (e.g. 0.50)") from None
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 seconds")
+    return value
+
+
+def _csv_list(text: str) -> list[str]:
+    """``"pro, flex"`` -> ``["pro", "flex"]``; the catalog checks the names."""
+    return [part.strip().lower() for part in text.split(",") if part.strip()]
+
+
+# ----------------------------------------------------------------------------- clients
+
+
+def _make_client(args: argparse.Namespace, store: ResultStore) -> Flux2Client:
+    """The configured client (key from RUNAPI_API_KEY / config), else the embedded
+    simulator; ``--simulate`` forces the simulator even when a key exists.
+    Creating a client sends nothing."""
+    from ._defaults import default_client
+
+    if args.simulate:
+        from ._config import SIMULATOR_TOKEN
+        from ._defaults import shared_simulator
+        from .client import Flux2Client
+
+        # An explicit placeholder token: the configured key is never sent, even to loopback.
+        return Flux2Client(SIMULATOR_TOKEN, base_url=shared_simulator().url, simulated=True, store=store)
+    return default_client(store=store)
+
+
+@contextmanager
+def _session(client: Flux2Client, interrupted_hint: str) -> Iterator[Flux2Client]:
+    """Close the client's pools when the command ends. On Ctrl-C, cancel what is
+    still in flight first (a quick turn of the loop) so the process exits clean,
+    then say what may still happen to tasks already submitted."""
+    try:
+        yield client
+    except KeyboardInterrupt as exc:
+        _say(f"interrupted: {interrupted_hint}")
+        exc.reported = True  # type: ignore[attr-defined]
+        _abandon()
+        raise
+    finally:
+        client.close()
+
+
+def _abandon() -> None:
+    import asyncio
+
+    from ._sync import current_loop
+
+    loop = current_loop()
+    if loop.is_running() or loop.is_closed():
+        return
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
+def _announce(client: Flux2Client, args: argparse.Namespace) -> None:
+    if not client.simulated:
+        return
+    if args.simulate:
+        why = "--simulate"
+    elif client.aio.key_hint == "simulator":
+        why = "no API key"
+    else:
+        why = f"local server {client.base_url}"
+    _say(f"using the simulator ({why}): images are SIMULATED, nothing is charged")
+
+
+def _make_out(path: str) -> tuple[Path, list[Path]]:
+    """Create ``--out`` now, so an unwritable folder is refused before anything is
+    sent (not after a task was paid for). Returns it and the folders created."""
+    out = Path(path).expanduser()
+    created = [p for p in (out, *out.parents) if not p.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".flux2-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        _remove_empty(created)
+        raise _Usage(f"cannot write to the output folder {str(out)!r} ({exc.strerror or exc}); "
+                     "pick another with --out") from None
+    return out, created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _prompt(args: argparse.Namespace) -> str:
+    return " ".join(args.prompt)
+
+
+# ----------------------------------------------------------------------------- generate
+
+
+def _progress(quiet: bool) -> Callable[[Task], None]:
+    def on_update(task: Task) -> None:
+        if not quiet:
+            _say(f"task {_short(task.id)} {task.status} {task.elapsed:.1f}s")
+
+    return on_update
+
+
+def _saved_paths(gen: Generation, store: ResultStore) -> list[Path]:
+    paths = [img.path for img in gen.images]
+    if any(p is None for p in paths):  # the client saves through its store; this is a safety net
+        return store.save(gen)
+    return [p for p in paths if p is not None]
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .catalog import ImageRequest
+    from .client import check_budget
+    from .store import ResultStore
+
+    request = ImageRequest(_prompt(args), tier=args.tier, resolution=args.resolution,
+                           aspect_ratio=args.aspect_ratio, source_image_urls=tuple(args.source))
+    requests = [request] * args.count
+    estimate = check_budget(requests, args.budget)
+    store = ResultStore(_make_out(args.out)[0])
+    client = _make_client(args, store)
+    _announce(client, args)
+    if not args.quiet:
+        _say(f"{args.count} x {request.label} ({request.action}), "
+             f"{format_usd(estimate if request.estimated_cost is not None else None, approx=True)}")
+
+    records: list[dict[str, Any]] = [{} for _ in requests]
+    failed = 0
+
+    def on_result(index: int, result: Generation | Flux2Error) -> None:
+        nonlocal failed
+        if isinstance(result, Flux2Error):
+            failed += 1
+            _error(result)
+            records[index] = {"error": str(result), "type": type(result).__name__,
+                              "task_id": result.task_id}
+            return
+        paths = _saved_paths(result, store)
+        cost = _cost_text(result.cost, result.cost_source, result.simulated)
+        for path, img in zip(paths, result.images, strict=False):
+            w, h = img.size
+            if not args.quiet:
+                _say(f"saved {path} ({w}x{h}, {cost}, {result.elapsed:.1f}s)")
+            if not args.json:
+                _out(str(path))
+        records[index] = {**result.to_row(), "files": [str(p) for p in paths], "cost_text": cost}
+
+    hint = (f"tasks already submitted may still finish (and be billed); the run log in {store.root} "
+            f"lets Flux2Client(store=ResultStore({str(store.root)!r})).resume() collect them")
+    with _session(client, hint):
+        client.generate_many(requests, budget=args.budget, timeout=args.timeout,
+                             on_update=_progress(args.quiet), on_result=on_result)
+    if args.json:
+        _out(json.dumps({"simulated": client.simulated, "base_url": client.base_url,
+                         "out": str(store.root), "results": records}, indent=2, ensure_ascii=False))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+def _start_comparison(args: argparse.Namespace, client: Flux2Client) -> Comparison:
+    from . import compare
+
+    prompt, common = _prompt(args), {"aspect_ratio": args.aspect_ratio, "client": client,
+                                     "budget": args.budget, "timeout": args.timeout}
+    tiers, resolutions = args.tiers, args.resolutions
+    if tiers is not None and resolutions is not None:
+        return compare.compare_grid([prompt], tiers, resolutions, **common)
+    if resolutions is not None:
+        return compare.compare_resolutions(prompt, args.tier or "pro", resolutions, **common)
+    return compare.compare_tiers(prompt, tiers or ["pro", "flex"], args.resolution or "1k", **common)
+
+
+def _cell_row(cell: Cell, simulated: bool) -> list[str]:
+    req = cell.request
+    if cell.ok and cell.result is not None:
+        files = " ".join(str(img.path) for img in cell.result.images if img.path is not None)
+        cost = _cost_text(cell.cost, cell.cost_source, simulated)
+        latency = f"{cell.latency:.1f}s" if cell.latency is not None else ""
+    else:
+        files, cost, latency = f"failed: {cell.error_text}", "not charged", ""
+    return [tier_label(req.tier), req.resolution, cell.size_text, cost, latency, files]
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    import time
+
+    from .store import ResultStore
+
+    if args.tiers is not None and args.tier is not None:
+        raise _Usage("--tier picks the tier for --resolutions; with --tiers, drop --tier")
+    if args.resolutions is not None and args.resolution is not None:
+        raise _Usage("--resolution picks the resolution for --tiers; with --resolutions, drop --resolution")
+    out, created = _make_out(args.out)
+    store = ResultStore(out)
+    client = _make_client(args, store)
+    try:
+        # The helper checks the whole plan (names, prompt, budget) before it sends anything.
+        cmp = _start_comparison(args, client)
+    except Flux2Error:
+        _remove_empty(created)  # a refused plan leaves no trace
+        raise
+    _announce(client, args)
+    seen: dict[int, str] = {}
+
+    def on_change(cell: Cell | None) -> None:
+        if cell is None or cell.task is None or args.quiet or seen.get(cell.index) == cell.status:
+            return
+        seen[cell.index] = cell.status
+        _say(f"task {_short(cell.task.id)} {cell.status} {cell.task.elapsed:.1f}s ({cell.col_label})")
+
+    cmp.on_change(on_change)
+    with _session(client, "tasks already submitted may still finish (and be billed)"):
+        cmp.wait()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    csv_path = Path(args.csv) if args.csv else store.root / f"compare-{cmp.kind}-{stamp}.csv"
+    cmp.to_csv(csv_path)
+    for cell in cmp.cells:
+        if cell.error is not None:
+            _error(f"{cell.col_label}: {cell.error_text}")
+    if args.json:
+        _out(json.dumps({"simulated": cmp.simulated, "csv": str(csv_path), "total": cmp.total_text,
+                         "rows": cmp.rows()}, indent=2, ensure_ascii=False, default=str))
+    else:
+        rows = [_cell_row(c, cmp.simulated) for c in cmp.cells]
+        _out(cmp.title)
+        _out(_table(["tier", "resolution", "size", "cost", "latency", "file"], rows))
+        _out(f"total: {cmp.total_text}")
+        _out(f"csv: {csv_path}")
+    return EXIT_FAILED if cmp.errors else EXIT_OK
+
+
+# ----------------------------------------------------------------------------- costs
+
+
+def cmd_costs(args: argparse.Namespace) -> int:
+    import csv
+
+    from .compare import cost_table
+
+    table = cost_table(args.tiers or TIERS, args.resolutions or RESOLUTIONS, images=args.images,
+                       aspect_ratio=args.aspect_ratio)
+    keys = [key for key, _ in table.columns]
+    if args.json:
+        _out(json.dumps({"title": table.title, "rows": table.rows, "totals": table.totals,
+                         "notes": table.notes}, indent=2, ensure_ascii=False))
+    elif args.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: ("" if row.get(k) is None else row.get(k)) for k in keys} for row in table.rows)
+    else:
+        _out(str(table))
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- simulator
+
+
+def cmd_simulator(argv: Sequence[str]) -> int:
+    """Hand the arguments to ``python -m flux2_widgets.simulator``: one implementation."""
+    from .simulator.__main__ import main as simulator_main
+
+    return simulator_main(list(argv))
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def _add_request_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("prompt", nargs="+", help="the prompt (quote it, or give several words)")
+    p.add_argument("--aspect-ratio", default="1:1", type=str.lower, choices=REMIX_ASPECT_RATIOS,
+                   metavar="RATIO", help=f"one of {', '.join(REMIX_ASPECT_RATIOS)} (auto: remix only; "
+                   "default 1:1)")
+    p.add_argument("--budget", type=_usd, metavar="USD",
+                   help="refuse (exit 2, nothing sent) if the estimate is above this many dollars")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+                   help=f"where images, JSON sidecars and the run log go (default ./{DEFAULT_OUT})")
+    p.add_argument("--timeout", type=_seconds, metavar="S", help="give up waiting on a task after S seconds")
+    p.add_argument("--simulate", action="store_true",
+                   help="use the embedded simulator even if an API key is configured")
+    p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    parser = argparse.ArgumentParser(
+        prog="flux2-widgets",
+        description="Flux 2 images via RunAPI from the terminal. Uses RUNAPI_API_KEY (or "
+                    "~/.config/runapi/config.json); without a key, a local simulator.",
+        epilog="exit codes: 0 ok, 1 API error or failed task, 2 bad arguments (nothing sent), 130 Ctrl-C")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subs: dict[str, argparse.ArgumentParser] = {}
+
+    p = subs["generate"] = sub.add_parser(
+        "generate", help="one prompt to image files on disk",
+        description="Generate images for one prompt and save them (plus JSON sidecars and a run log). "
+                    "Saved paths go to stdout, progress to stderr.")
+    _add_request_options(p)
+    p.add_argument("--tier", default="pro", type=str.lower, choices=TIERS, help="default pro")
+    p.add_argument("--resolution", default="1k", type=str.lower, choices=RESOLUTIONS,
+                   help="default 1k (Max: 1k only)")
+    p.add_argument("--count", "-n", type=_positive_int, default=1, metavar="N",
+                   help="images to make (default 1)")
+    p.add_argument("--source", action="append", default=[], metavar="URL",
+                   help="source image URL for remix (repeat for several)")
+    p.set_defaults(handler=cmd_generate)
+
+    p = subs["compare"] = sub.add_parser(
+        "compare", help="Pro vs Flex, or 1k vs 2k, for one prompt",
+        description="Run one prompt side by side: --tiers pro,flex (default) or --resolutions 1k,2k "
+                    "(both: every combination). Saves the images and a CSV, prints a table.")
+    _add_request_options(p)
+    p.add_argument("--tiers", type=_csv_list, metavar="LIST", help="e.g. pro,flex (default)")
+    p.add_argument("--resolutions", type=_csv_list, metavar="LIST", help="e.g. 1k,2k")
+    p.add_argument("--tier", type=str.lower, choices=TIERS, help="tier for --resolutions (default pro)")
+    p.add_argument("--resolution", type=str.lower, choices=RESOLUTIONS,
+                   help="resolution for --tiers (default 1k)")
+    p.add_argument("--csv", metavar="PATH",
+                   help="where to write the CSV (default DIR/compare-<kind>-<time>.csv)")
+    p.set_defaults(handler=cmd_compare)
+
+    p = subs["costs"] = sub.add_parser(
+        "costs", help="print the price table (no requests)",
+        description="Catalog prices per tier and resolution, and what a plan of N images each costs.")
+    p.add_argument("--tiers", type=_csv_list, metavar="LIST", help=f"default {','.join(TIERS)}")
+    p.add_argument("--resolutions", type=_csv_list, metavar="LIST", help=f"default {','.join(RESOLUTIONS)}")
+    p.add_argument("--images", type=_positive_int, default=1, metavar="N",
+                   help="images of each combination (default 1)")
+    p.add_argument("--aspect-ratio", default="1:1", metavar="RATIO", help="for the size column (default 1:1)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true", help="CSV on stdout")
+    fmt.add_argument("--json", action="store_true", help="JSON on stdout")
+    p.set_defaults(handler=cmd_costs)
+
+    # Its options belong to `python -m flux2_widgets.simulator`, which parses them (and --help).
+    subs["simulator"] = sub.add_parser(
+        "simulator", add_help=False, help="run the local RunAPI simulator until Ctrl-C",
+        description="Options: --host 127.0.0.1 --port 0 --speed 1 --latency S (see `simulator --help`).")
+    return parser, subs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``flux2-widgets`` console script; returns the exit code."""
+    parser, subs = build_parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if args.command == "simulator":
+            return cmd_simulator(extra)
+        if extra:
+            subs[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+        return int(args.handler(args))
+    except KeyboardInterrupt as exc:
+        if not getattr(exc, "reported", False):
+            _say("interrupted")
+        return EXIT_INTERRUPTED
+    except _Usage as exc:
+        _error(exc)
+        return EXIT_USAGE
+    except (ValidationError, BudgetExceededError) as exc:
+        _error(exc)
+        return EXIT_USAGE
+    except Flux2Error as exc:
+        _error(exc)
+        return EXIT_FAILED
+    except BrokenPipeError:
+        # `flux2-widgets costs | head -1`: the reader left; say nothing more.
+        sys.stderr.close()
+        return EXIT_FAILED
+    except OSError as exc:  # e.g. the disk filled up while saving
+        _error(exc)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

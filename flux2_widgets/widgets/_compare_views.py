@@ -1,0 +1,208 @@
+"""The live side-by-side view of a :class:`~flux2_widgets.compare.Comparison`.
+
+Columns are ``Pro · 1k``-style headers (or A / B), rows are prompts, and every
+cell is a ``TaskTile`` driven by the comparison's change events: the view
+never talks to the API itself. Thumbnails are made off the loop by the tiles;
+the comparison waits for those renders, so a finished comparison is a drawn one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from .. import _sync
+from ._parts import TaskTile, Ticker
+from ._style import style_widget
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..compare import Cell, Comparison
+    from ..results import Generation
+
+__all__ = ["ComparisonView"]
+
+#: A tile column never gets narrower than this, so thumbnails stay readable on a projector.
+_MIN_COLUMN = "240px"
+
+_VIEW_CSS = """
+.f2w-cmp { gap: 10px; }
+.f2w-cmp-grid { gap: 10px; align-items: start; }
+.f2w-cmp-colhead > .widget-html-content { font-weight: 750; font-size: 15px; text-align: center; }
+.f2w-cmp-rowhead > .widget-html-content { font-size: 13px; color: var(--jp-ui-font-color2, #57606a);
+  word-break: break-word; }
+.f2w-cmp-bar { align-items: center; gap: 10px; flex-wrap: wrap; }
+"""
+
+
+def _html(value: str = "", *classes: str) -> widgets.HTML:
+    w = widgets.HTML(value)
+    w.add_class("f2w-html")
+    for cls in classes:
+        w.add_class(cls)
+    return w
+
+
+class ComparisonView(widgets.VBox):
+    """Header, a grid of tiles (one per cell), the running total, a cost table toggle and,
+    for two-sided comparisons, vote buttons (``A wins`` / ``B wins`` / ``Tie``)."""
+
+    def __init__(self, comparison: Comparison, **kwargs: Any) -> None:
+        self.comparison = comparison
+        cmp = comparison
+        self.ticker = Ticker()
+        base_url = getattr(cmp.client, "base_url", "")
+        self.tiles: list[TaskTile] = []
+        for cell in cmp.cells:
+            tile = TaskTile(cell.request, simulated=cmp.simulated, base_url=base_url,
+                            actions=("open", "save", "inspect"), title=cell.col_label)
+            tile.on_retry(lambda _t, cell=cell: cmp.retry(cell))
+            tile.observe(self._on_tile_status, "status")
+            self.tiles.append(tile)
+
+        badge = ' <span class="f2w-badge f2w-badge--sim">SIMULATED</span>' if cmp.simulated else ""
+        self.title = _html(f'<span class="f2w-title">{html.escape(cmp.title)}</span>{badge}')
+        self.progress = _html("", "f2w-note")
+        self.total = _html("", "f2w-cost")
+        self.grid = widgets.GridBox(self._grid_children(), layout=widgets.Layout(
+            grid_template_columns=f"minmax(110px, 200px) repeat({len(cmp.col_labels)}, "
+                                  f"minmax({_MIN_COLUMN}, 1fr))",
+            width="100%"))
+        self.grid.add_class("f2w-cmp-grid")
+        self.table_button = widgets.ToggleButton(description="Cost table", icon="table",
+                                                 tooltip="estimated vs billed per cell",
+                                                 layout=widgets.Layout(width="auto"))
+        self.table_button.add_class("f2w-btn")
+        self.table_button.observe(lambda _c: self._refresh_table(), "value")
+        self.table = _html("")
+        self.table.layout.display = "none"
+        bar = widgets.HBox((self.progress, self.total, self.table_button))
+        bar.add_class("f2w-cmp-bar")
+
+        self.vote_buttons: dict[str, widgets.Button] = {}
+        children: list[widgets.Widget] = [style_widget(), _html(f"<style>{_VIEW_CSS}</style>"),
+                                          self.title, self.grid, bar, self.table]
+        if cmp.sides:
+            for key, label in [*cmp.sides, ("tie", "Tie")]:
+                b = widgets.Button(description=label if key == "tie" else f"{label} wins",
+                                   icon="balance-scale" if key == "tie" else "trophy",
+                                   tooltip=f"record a vote: {label if key != 'tie' else 'tie'}",
+                                   layout=widgets.Layout(width="auto"))
+                b.add_class("f2w-btn")
+                b.on_click(lambda _b, key=key: self._vote(key))
+                self.vote_buttons[key] = b
+            self.vote_note = widgets.Text(placeholder="note (optional): why it wins",
+                                          layout=widgets.Layout(width="280px"))
+            self.tally = _html("", "f2w-note")
+            votes = widgets.HBox((*self.vote_buttons.values(), self.vote_note, self.tally))
+            votes.add_class("f2w-cmp-bar")
+            children.append(votes)
+        super().__init__(children=tuple(children), **kwargs)
+        self.add_class("f2w")
+        self.add_class("f2w-cmp")
+        cmp.on_change(self._on_change)
+        self._catch_up()
+
+    # -- layout --------------------------------------------------------------------
+    def _grid_children(self) -> list[widgets.Widget]:
+        cmp = self.comparison
+        out: list[widgets.Widget] = [_html("")]
+        out += [_html(html.escape(label), "f2w-cmp-colhead") for label in cmp.col_labels]
+        for r, row_label in enumerate(cmp.row_labels):
+            out.append(_html(html.escape(row_label), "f2w-cmp-rowhead"))
+            for c in range(len(cmp.col_labels)):
+                try:
+                    out.append(self.tiles[cmp.cell(r, c).index])
+                except KeyError:
+                    out.append(_html(""))
+        return out
+
+    # -- following the comparison ----------------------------------------------------
+    def _catch_up(self) -> None:
+        """Bring tiles up to date with cells that moved before this view existed."""
+        renders = []
+        for cell in self.comparison.cells:
+            tile = self.tiles[cell.index]
+            if cell.status == "queued" and not self.comparison.started:
+                continue
+            tile.start()  # queued in a started comparison: its submit is about to go out
+            if cell.task is not None and not cell.done:
+                tile.update(cell.task)
+            elif cell.status == "completed" and cell.result is not None:
+                renders.append(self._show(tile, cell.result))
+            elif cell.status == "failed":
+                tile.show_error(cell.error or "failed")
+        if renders:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                # Built from plain sync code after the fact: draw now on the private loop.
+                async def draw() -> None:
+                    await asyncio.gather(*renders)
+
+                _sync.run_sync(draw())
+            else:
+                for coro in renders:
+                    self.comparison._track(loop.create_task(coro))
+        self._refresh_summary()
+
+    def _on_change(self, cell: Cell | None) -> None:
+        if cell is not None:
+            tile = self.tiles[cell.index]
+            if cell.status == "submitting":
+                if not tile.active:  # already "submitting" since the view caught up
+                    tile.start()
+            elif cell.status in ("pending", "processing", "downloading") and cell.task is not None:
+                tile.update(cell.task)
+            elif cell.status == "completed" and cell.result is not None:
+                self.comparison._track(asyncio.ensure_future(self._show(tile, cell.result)))
+            elif cell.status == "failed":
+                tile.show_error(cell.error or "failed")
+        self._refresh_summary()
+
+    async def _show(self, tile: TaskTile, gen: Generation) -> None:
+        try:
+            await tile.show_generation(gen)
+        except Exception as exc:  # the image was paid for; say why it cannot be shown
+            tile.show_error(exc)
+        self._refresh_summary()
+
+    def _on_tile_status(self, change: Any) -> None:
+        if change.owner.active:
+            self.ticker.watch(change.owner)
+
+    def _refresh_summary(self) -> None:
+        cmp = self.comparison
+        done = sum(c.done for c in cmp.cells)
+        failed = sum(c.status == "failed" for c in cmp.cells)
+        text = f"{done}/{len(cmp.cells)} done" + (f" · {failed} failed" if failed else "")
+        self.progress.value = html.escape(text)
+        self.total.value = f"total: {html.escape(cmp.total_text)}"
+        if cmp.sides:
+            tally = cmp.tally()
+            parts = [f"{label}: {tally[k]}" for k, label in cmp.sides] + [f"tie: {tally['tie']}"]
+            verdict = cmp.verdict
+            lead = dict(cmp.sides).get(verdict, verdict)
+            self.tally.value = html.escape(f"votes {' · '.join(parts)}"
+                                           + (f" → {lead}" if verdict else ""))
+        self._refresh_table()
+
+    def _refresh_table(self) -> None:
+        shown = bool(self.table_button.value)
+        self.table.layout.display = None if shown else "none"
+        if shown:
+            self.table.value = self.comparison.cost_table()._repr_html_()
+
+    def _vote(self, key: str) -> None:
+        note = self.vote_note.value.strip() or None
+        self.comparison.vote(key, note=note)
+        self.vote_note.value = ""
+
+    def close(self) -> None:
+        self.comparison.on_change(self._on_change, remove=True)
+        self.ticker.stop()
+        for tile in self.tiles:
+            tile.close()
+        super().close()
