@@ -35,10 +35,18 @@ class PollPolicy:
     overdue_fraction: float = 0.12
     history: int = 8
 
-    def next_delay(self, elapsed: float, last_gap: float | None, expected: float | None) -> float:
-        """Seconds to wait before the next poll, given time since submit."""
+    #: Spread of each task's own phase in the unknown phase (0.3: gaps x 0.7-1.3).
+    phase_spread: float = 0.3
+
+    def next_delay(self, elapsed: float, last_gap: float | None, expected: float | None,
+                   phase: float = 1.0) -> float:
+        """Seconds to wait before the next poll, given time since acceptance.
+
+        ``phase`` (around 1.0) staggers tasks started together while nothing is
+        known: between them they sample the timeline densely, and the first to
+        see a completion wakes the others (see ``AsyncFlux2Client.wait``)."""
         if expected is None:
-            gap = self.first if last_gap is None else last_gap * self.growth
+            gap = self.first * phase if last_gap is None else last_gap * self.growth
             return self._clamp(gap)
         min_gap = max(self.min_interval, 0.04 * expected)
         for fraction in self.around:

@@ -8,7 +8,10 @@ behave identically in both.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import random
+import ssl
 import time
 import uuid
 import weakref
@@ -122,12 +125,13 @@ class AsyncFlux2Client:
         self.latency = _latency or LatencyModel()
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
         agent = f"flux2-widgets/{__version__}"
+        tls = _tls_context()
         self._http = httpx.AsyncClient(
-            base_url=url, timeout=timeout, limits=limits,
+            base_url=url, timeout=timeout, limits=limits, verify=tls,
             headers={"Authorization": f"Bearer {key}", "Accept": "application/json", "User-Agent": agent})
         # Image hosts are other origins: a separate pool that has no credentials at all.
         self._cdn = httpx.AsyncClient(timeout=timeout, limits=limits, headers={"User-Agent": agent},
-                                      follow_redirects=True)
+                                      follow_redirects=True, verify=tls)
         self.spent = 0.0
         self._learned: dict[tuple[str, str, str], asyncio.Event] = {}
 
@@ -189,12 +193,13 @@ class AsyncFlux2Client:
         # Plan polls from when the service accepted the task, not when we sent it.
         accepted = task.observed_at if task.status in ("pending", "processing") else task.submitted_at
         current, last_gap, misses, woken = task, None, 0, False
+        phase = 1.0 + random.uniform(-self.poll.phase_spread, self.poll.phase_spread)
         while not current.done:
             elapsed = time.time() - accepted
             expected = self.latency.expected(model_key) if model_key else None
             # Woken by a sibling's completion: tasks started together finish together,
             # so look now rather than after a planned gap.
-            delay = 0.0 if woken else self.poll.next_delay(elapsed, last_gap, expected)
+            delay = 0.0 if woken else self.poll.next_delay(elapsed, last_gap, expected, phase)
             if current.retry_after:
                 delay = max(delay, min(current.retry_after, self.poll.max_interval))
             remaining = deadline - time.monotonic()
@@ -354,6 +359,13 @@ class AsyncFlux2Client:
             await asyncio.to_thread(write, *args)
         except OSError as exc:
             log.warning("could not write to %s: %s", self.store, exc)
+
+
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs tens of milliseconds: do it once per process,
+    # not twice per client.
+    return httpx.create_ssl_context()
 
 
 def _notify(callback: UpdateCallback | None, task: Task) -> None:

@@ -1,0 +1,219 @@
+"""Starlette routes: the RunAPI-shaped API origin and the image CDN origin."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..catalog import ACTIONS, API_PREFIX, MODEL_IDS, RESOLUTIONS, TIER_INFO, ImageRequest, price
+from ..errors import ValidationError
+from ._engine import Engine
+from ._faults import FaultGate
+from ._state import State, TaskRecord
+
+__all__ = ["build_api_app", "build_cdn_app"]
+
+_TASK_HEADER = "X-RunAPI-Task-Id"
+_IMAGE_CACHE = "public, max-age=604800, immutable"  # the real URLs live about 7 days
+
+
+def _error(status: int, code: str, message: str, *, headers: dict[str, str] | None = None,
+           **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **extra}},
+                        status_code=status, headers=headers)
+
+
+def _cents(usd: float | None) -> int | None:
+    return None if usd is None else round(usd * 100)
+
+
+class _Api:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.state: State = engine.state
+
+    # -- helpers -------------------------------------------------------------------
+    def _unauthorized(self, request: Request) -> JSONResponse | None:
+        header = request.headers.get("authorization")
+        if header is None:
+            return _error(401, "unauthorized",
+                          "missing Authorization header; send 'Authorization: Bearer <API key>'")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        expected = self.state.api_key
+        if scheme.lower() != "bearer" or not token or (expected is not None and token != expected):
+            return _error(401, "unauthorized", "invalid API key")
+        return None
+
+    def _task_answer(self, body: dict[str, Any], task: TaskRecord, status: int = 200,
+                     **headers: str) -> JSONResponse:
+        return JSONResponse(body, status_code=status, headers={_TASK_HEADER: task.id, **headers})
+
+    @staticmethod
+    def _form(request: Request) -> str:
+        return "full" if request.url.path.startswith(API_PREFIX) else "short"
+
+    @staticmethod
+    def _action(request: Request) -> str:
+        action = request.path_params["action"]
+        if action not in ACTIONS:
+            raise HTTPException(404)
+        return action
+
+    # -- routes --------------------------------------------------------------------
+    async def create(self, request: Request) -> Response:
+        action = self._action(request)
+        form = self._form(request)
+        if (denied := self._unauthorized(request)) is not None:
+            return denied
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            return _error(400, "bad_request", f"request body must be JSON: {exc}")
+        if not isinstance(body, dict):
+            return _error(400, "bad_request", "request body must be a JSON object")
+        model = body.get("model")
+        if not isinstance(model, str) or model not in MODEL_IDS:
+            message = ("model is required" if model is None else f"model {model!r} is not a Flux 2 model")
+            return _error(422, "validation_error", f"{message}; use one of {sorted(MODEL_IDS)}",
+                          field="model")
+        try:
+            image_request = ImageRequest.from_payload(body)
+        except ValidationError as exc:
+            return _error(422, "validation_error", exc.message, field=exc.field)
+        if image_request.action != action:
+            return _error(422, "validation_error",
+                          f"model {model!r} is a {image_request.action} model; "
+                          f"POST it to {API_PREFIX}/{image_request.action}", field="model")
+
+        key = request.headers.get("idempotency-key", "").strip()
+        fingerprint = self.state.fingerprint(request.url.path, body)
+        with self.state.lock:
+            if key and key in self.state.idempotency:
+                seen_print, task_id, answer = self.state.idempotency[key]
+                if seen_print != fingerprint:
+                    return _error(409, "conflict",
+                                  "Idempotency-Key was already used with a different request body")
+                task = self.state.tasks[task_id]
+                return self._task_answer(answer, task, **{"Idempotent-Replayed": "true"})
+            needed = image_request.estimated_cost or 0.0
+            available = self.state.balance_cents() / 100 - self.state.reserved_usd()
+            if needed > available + 1e-9:
+                return _error(402, "insufficient_credits",
+                              f"insufficient credits: this image costs ${needed:.2f}, "
+                              f"available ${max(0.0, available):.2f}")
+            task = self.engine.create(image_request, body, form)
+            answer = self.engine.create_body(task)
+            if key:
+                self.state.idempotency[key] = (fingerprint, task.id, answer)
+        return self._task_answer(answer, task)
+
+    async def status(self, request: Request) -> Response:
+        action = self._action(request)
+        if (denied := self._unauthorized(request)) is not None:
+            return denied
+        task_id = request.path_params["task_id"]
+        fault = self.state.take_status_fault()
+        if fault is not None and fault.kind == "poll_404":
+            return _error(404, "not_found", f"task {task_id!r} not found")
+        task = self.state.tasks.get(task_id)
+        if task is None or task.action != action:
+            return _error(404, "not_found", f"task {task_id!r} not found")
+        if fault is not None and fault.kind == "unknown_status":
+            task.weird_status = True
+        self.engine.finish_due()
+        return self._task_answer(self.engine.status_body(task, form=self._form(request),
+                                                           weird=task.weird_status), task)
+
+    async def balance(self, request: Request) -> Response:
+        if (denied := self._unauthorized(request)) is not None:
+            return denied
+        self.engine.finish_due()
+        spent = self.state.start_balance_cents - self.state.balance_cents()
+        balance = self.state.balance_cents()
+        return JSONResponse({"balance_cents": balance, "paid_balance_cents": balance,
+                             "bonus_balance_cents": 0, "spent_cents_today": spent,
+                             "spent_cents_total": spent, "currency": "USD", "simulated": True})
+
+    async def me(self, request: Request) -> Response:
+        if (denied := self._unauthorized(request)) is not None:
+            return denied
+        return JSONResponse({"id": 1, "name": "Simulator", "email": "simulator@localhost",
+                             "account": {"id": 1, "name": "flux2_widgets simulator"}})
+
+    async def price_schedules(self, request: Request) -> Response:
+        want = request.query_params
+        schedules = []
+        for model, (tier, action) in MODEL_IDS.items():
+            if want.get("service") not in (None, "", "flux_2") or \
+                    want.get("action") not in (None, "", action) or \
+                    want.get("model") not in (None, "", model):
+                continue
+            by_res = {res: {"unit_price_cents": _cents(price(tier, res)),
+                            "unit_price_usd": price(tier, res)}
+                      for res in RESOLUTIONS if res in TIER_INFO[tier].resolutions}
+            base = price(tier, RESOLUTIONS[0])
+            schedules.append({
+                "service": "flux_2", "action": action, "model": model,
+                "pricing_status": "priced" if base is not None else "unpriced",
+                "catalog_status": "available", "currency": "USD", "billing_unit": "image",
+                "billing_strategy": "per_image_by_output_resolution",
+                "unit_price_cents": _cents(base),
+                "billing_config": {"output_resolution": by_res},
+            })
+        as_of = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return JSONResponse({"as_of": as_of, "price_schedules": schedules, "simulated": True})
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 404)
+    if status == 405:
+        return _error(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
+    return _error(404, "not_found", f"no route {request.method} {request.url.path}")
+
+
+def build_api_app(engine: Engine) -> FaultGate:
+    api = _Api(engine)
+    routes = [
+        Route(f"{API_PREFIX}/{{action}}", api.create, methods=["POST"]),
+        Route(f"{API_PREFIX}/{{action}}/{{task_id}}", api.status, methods=["GET"]),
+        Route("/v1/{action}", api.create, methods=["POST"]),
+        Route("/v1/{action}/{task_id}", api.status, methods=["GET"]),
+        Route("/api/v1/me/balance", api.balance, methods=["GET"]),
+        Route("/api/v1/me", api.me, methods=["GET"]),
+        Route("/api/v1/price_schedules", api.price_schedules, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
+    return FaultGate(app, engine.state, "api")
+
+
+def build_cdn_app(engine: Engine) -> FaultGate:
+    async def image(request: Request) -> Response:
+        try:
+            n = int(request.path_params["n"])
+        except ValueError:
+            raise HTTPException(404) from None
+        future = engine.image_for(request.path_params["task_id"], n)
+        if future is None:
+            return Response(b"image not found", status_code=404, media_type="text/plain")
+        rendered = await asyncio.wrap_future(future)
+        engine.state.record_download()
+        return Response(rendered.png, media_type="image/png",
+                        headers={"Cache-Control": _IMAGE_CACHE})
+
+    async def missing(request: Request, exc: Exception) -> Response:
+        return Response(b"not found", status_code=getattr(exc, "status_code", 404),
+                        media_type="text/plain")
+
+    app = Starlette(routes=[Route("/images/{task_id}/{n}.png", image, methods=["GET"])],
+                    exception_handlers={404: missing, 405: missing})
+    return FaultGate(app, engine.state, "cdn")

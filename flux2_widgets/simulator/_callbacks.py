@@ -1,0 +1,41 @@
+"""Webhook delivery, restricted to loopback so a simulator never reaches out."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ._state import CallbackRecord
+
+if TYPE_CHECKING:
+    from ._state import State
+
+__all__ = ["CallbackRecord", "is_loopback", "deliver"]
+
+_TIMEOUT = 5.0
+
+
+def is_loopback(url: str | None) -> bool:
+    host = urlsplit(url or "").hostname
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def deliver(url: str, payload: dict[str, Any], task_id: str, state: State) -> None:
+    # No Authorization header: a webhook receiver is not the API.
+    try:
+        async with httpx.AsyncClient(timeout=_TIMEOUT, trust_env=False) as client:
+            response = await client.post(url, json=payload, headers={"X-RunAPI-Task-Id": task_id})
+        status: int | str = response.status_code
+    except Exception as exc:  # any delivery failure is recorded, never raised
+        status = f"error: {type(exc).__name__}: {exc}"
+    state.record_callback(CallbackRecord(url, payload, status))
