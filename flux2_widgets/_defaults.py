@@ -8,32 +8,35 @@ about two seconds, lively enough for a live demo).
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import AsyncFlux2Client, Flux2Client
-    from .simulator import Simulator
+    from .simulator._process import SimulatorProcess
 
 SPEED_ENV = "FLUX2_SIMULATOR_SPEED"
 DEFAULT_DEMO_SPEED = 4.0
 
 # Re-entrant: building the default client may start the shared simulator.
 _lock = threading.RLock()
-_simulator: Simulator | None = None
+_simulator: SimulatorProcess | None = None
 _sync_client: Flux2Client | None = None
 
 
-def shared_simulator() -> Simulator:
-    """The embedded simulator, started on first use and stopped at exit."""
+def shared_simulator() -> SimulatorProcess:
+    """The embedded simulator: a child process started on first use, which exits
+    with this one. Its balance is large enough for a whole day of teaching."""
     global _simulator
     with _lock:
-        if _simulator is None:
-            from .simulator import Simulator
+        if _simulator is None or not _simulator.running:
+            from .simulator._process import SimulatorProcess
 
             speed = float(os.environ.get(SPEED_ENV) or DEFAULT_DEMO_SPEED)
-            _simulator = Simulator(speed=speed).start()
+            _simulator = SimulatorProcess(speed=speed)
+            atexit.register(_simulator.stop)
         return _simulator
 
 

@@ -181,6 +181,15 @@ class GeneratedImage:
             self._thumb, self._size = make_thumbnail(self.data, side)
         return self._thumb
 
+    async def athumbnail(self, side: int = THUMBNAIL_SIDE) -> bytes:
+        """``thumbnail`` made on the preview thread: the event loop stays responsive."""
+        if self._thumb is None:
+            from ._thumbs import off_loop
+
+            await self.aread()
+            return await off_loop(self.thumbnail, side)
+        return self._thumb
+
     def save(self, path: str | Path) -> Path:
         """Write the original bytes; a directory gets ``<task>-<n>.<ext>``."""
         path = Path(path)

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# The embedded simulator (used when no key is configured) runs fast under test.
+os.environ.setdefault("FLUX2_SIMULATOR_SPEED", "40")
+
 #: A key that looks real; tests assert it never shows up where it must not.
 SECRET_KEY = "sk-live-SECRET0123456789abcdef"
 

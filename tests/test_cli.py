@@ -244,7 +244,6 @@ def test_simulate_flag_ignores_the_configured_key(fast_sim, capsys, tmp_path, mo
 
     monkeypatch.setenv("RUNAPI_API_KEY", SECRET_KEY)
     shared = shared_simulator()
-    monkeypatch.setattr(shared, "latency", 0.1)
     before = shared.count("POST")
     code, out, err = run_cli(capsys, "generate", "a red fox", "--simulate", "--out", str(tmp_path))
     assert code == 0, err

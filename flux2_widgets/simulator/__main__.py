@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 
@@ -25,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default=None,
                         help="require exactly this bearer token (default: any non-empty token)")
     parser.add_argument("--balance-cents", type=int, default=DEFAULT_BALANCE_CENTS)
+    parser.add_argument("--with-parent", action="store_true",
+                        help="print the URLs as one JSON line and exit when stdin closes "
+                             "(used by the embedded simulator: it dies with its kernel)")
     args = parser.parse_args(argv)
 
     sim = Simulator(speed=args.speed, latency=args.latency, seed=args.seed, host=args.host,
@@ -35,6 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
+    if args.with_parent:
+        print(json.dumps({"url": sim.url, "cdn_url": sim.cdn_url}), flush=True)
+        try:
+            sys.stdin.read()  # returns at EOF: the parent closed the pipe or died
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sim.stop()
+        return 0
     try:
         print(f"Flux 2 simulator: {sim.url}  (images from {sim.cdn_url})", flush=True)
         print(f"  export RUNAPI_BASE_URL={sim.url} RUNAPI_API_KEY=sim-key   # Ctrl-C to stop",

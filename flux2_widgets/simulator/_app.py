@@ -181,9 +181,24 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return _error(404, "not_found", f"no route {request.method} {request.url.path}")
 
 
+async def _stats(request: Request, engine: Engine) -> Response:
+    """Simulator-only: what it has seen, for tests and teaching ("how many polls?")."""
+    snap = engine.state.snapshot()
+    return JSONResponse({
+        "requests": [list(r) for r in snap.requests], "charges": [list(c) for c in snap.charges],
+        "total_charged": snap.total_charged, "tasks_created": snap.tasks_created,
+        "image_downloads": snap.image_downloads, "cdn_authorization": snap.cdn_authorization,
+        "balance_cents": snap.balance_cents})
+
+
 def build_api_app(engine: Engine) -> FaultGate:
     api = _Api(engine)
+
+    async def stats(request: Request) -> Response:
+        return await _stats(request, engine)
+
     routes = [
+        Route("/_simulator/stats", stats, methods=["GET"]),
         Route(f"{API_PREFIX}/{{action}}", api.create, methods=["POST"]),
         Route(f"{API_PREFIX}/{{action}}/{{task_id}}", api.status, methods=["GET"]),
         Route("/v1/{action}", api.create, methods=["POST"]),
