@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import AsyncFlux2Client, Flux2Client
-    from .simulator._process import SimulatorProcess
+    from ._sim_process import SimulatorProcess
 
 SPEED_ENV = "FLUX2_SIMULATOR_SPEED"
 DEFAULT_DEMO_SPEED = 4.0
@@ -32,7 +32,7 @@ def shared_simulator() -> SimulatorProcess:
     global _simulator
     with _lock:
         if _simulator is None or not _simulator.running:
-            from .simulator._process import SimulatorProcess
+            from ._sim_process import SimulatorProcess
 
             speed = float(os.environ.get(SPEED_ENV) or DEFAULT_DEMO_SPEED)
             _simulator = SimulatorProcess(speed=speed)

@@ -2,7 +2,8 @@
 
 Rendering PNGs holds the GIL; in the kernel's own process that would stall the
 kernel's event loop (and the widgets) while images are drawn. A child process
-keeps the kernel light and responsive, and dies with it (it exits when its
+keeps the kernel light (this module imports no server code) and responsive,
+and dies with it (it exits when its
 stdin pipe closes).
 """
 

@@ -1,0 +1,564 @@
+"""``Studio``: prompt, tier, mode, ratio, resolution, sources and Generate, with a live gallery.
+
+Generate returns at once: every task gets a tile that ticks while the task runs and shows its
+image the moment it completes, in whatever order tasks finish. Costs are shown before spending
+(estimate) and after (billed where the API reports it). The Studio keeps a client object but
+never the key: no trait or widget state holds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import ipywidgets as widgets
+from traitlets import Float, Int, Unicode
+
+from .._redact import redact
+from ..catalog import (
+    PROMPT_MAX,
+    PROMPT_MIN,
+    REMIX_ASPECT_RATIOS,
+    RESOLUTIONS,
+    TIER_INFO,
+    TIERS,
+    ImageRequest,
+    estimate_cost,
+    format_usd,
+    price,
+    tier_label,
+)
+from ..errors import BudgetExceededError, ValidationError
+from ..results import Generation
+from ._parts import (
+    Field,
+    Gallery,
+    ImageViewer,
+    RequestInspector,
+    Segmented,
+    TaskTile,
+    _esc,
+    _html,
+    _show,
+    run_tile,
+)
+from ._style import style_widget
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..client import AsyncFlux2Client, Flux2Client
+    from ..results import GeneratedImage
+
+__all__ = ["Studio", "MAX_BATCH"]
+
+#: Most tasks one click may start (a UI guard, not an API limit).
+MAX_BATCH = 16
+
+MODES = (("Text to image", "text_to_image"), ("Remix", "remix_image"))
+#: ValidationError.field -> the Studio field that shows the message.
+_FIELD_FOR = {"prompt": "prompt", "tier": "tier", "resolution": "resolution", "aspect_ratio": "aspect_ratio",
+              "source_image_urls": "source_image_urls", "action": "mode"}
+SIM_BADGE = 'SIMULATED — no API key, images are fake, costs are "would have cost"'
+REMIX_HINT = ("Remix needs public http(s) image URLs, one per line: the API downloads them itself, so "
+              "local files cannot be uploaded. Host a file first, or use a result's \"Use as source\".")
+
+
+def _tier_tooltip(tier: str) -> str:
+    info = TIER_INFO[tier]
+    prices = ", ".join(f"{r} {format_usd(price(tier, r))}" for r in info.resolutions)
+    return f"{info.label}: {info.blurb} ({prices} per image)"
+
+
+class Studio(widgets.VBox):
+    """The Flux 2 studio. ``Studio(client=None, budget=None)``; display it in a cell.
+
+    ``client=None`` uses the configured key, else the embedded simulator (badged SIMULATED).
+    A sync ``Flux2Client`` is accepted (its ``.aio`` twin is used).
+    """
+
+    #: What completed tasks cost this session: billed where reported, else estimated.
+    session_total = Float(0.0)
+    session_billed = Float(0.0)
+    session_estimated = Float(0.0)
+    session_text = Unicode("")
+    #: The live estimate line shown beside Generate.
+    cost_text = Unicode("")
+    #: Tasks in flight.
+    running = Int(0)
+
+    def __init__(self, client: AsyncFlux2Client | Flux2Client | None = None, *, budget: float | None = None,
+                 prompt: str = "", tier: str = "pro", mode: str = "text_to_image", aspect_ratio: str = "1:1",
+                 resolution: str = "1k", n_images: int = 1, sources: Iterable[str] = (),
+                 timeout: float | None = None, save_dir: str = "flux2_results",
+                 tick_interval: float = 0.5, **kwargs: Any) -> None:
+        from .._defaults import as_async_client
+
+        self._client = as_async_client(client)
+        self.simulated = bool(getattr(self._client, "simulated", False))
+        self.timeout = timeout
+        self.save_dir = save_dir
+        self.generations: list[Generation] = []
+        self._unknown_cost = 0
+        self._tasks: dict[asyncio.Task[None], TaskTile] = {}
+        self._inflight: dict[TaskTile, float] = {}
+        self._attempted = False
+        self._closed = False
+        try:
+            self._home_loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._home_loop = None
+
+        # -- header ----------------------------------------------------------------
+        title = _html('FLUX.2 Studio<small>Black Forest Labs Flux 2 on RunAPI</small>', "f2w-title")
+        self.badge = _html(self._badge_html(), "f2w-badge-box")
+        self.session_label = _html("", "f2w-session")
+        header = widgets.HBox((title, self.badge, self.session_label))
+        header.add_class("f2w-header")
+
+        # -- controls ---------------------------------------------------------------
+        self.prompt_input = widgets.Textarea(value=prompt, rows=5, continuous_update=True,
+                                             placeholder="Describe the image: subject, style, light, lens…")
+        self.prompt_input.add_class("f2w-prompt")
+        self.prompt_input.add_class("f2w-wide")
+        self.sources_input.add_class("f2w-wide")
+        self.sources_input = widgets.Textarea(value="\n".join(sources), rows=3,
+                                              placeholder="https://example.com/photo.jpg (one URL per line)")
+        self.mode_input = Segmented(MODES, mode)
+        self.tier_input = Segmented([(tier_label(t), t) for t in TIERS], tier,
+                                    tooltips={t: _tier_tooltip(t) for t in TIERS})
+        self.ratio_input = Segmented(REMIX_ASPECT_RATIOS, aspect_ratio)
+        self.resolution_input = Segmented(RESOLUTIONS, resolution)
+        self.count_input = widgets.IntSlider(value=n_images, min=1, max=MAX_BATCH, continuous_update=True,
+                                             layout=widgets.Layout(width="260px"))
+        self.budget_input = widgets.BoundedFloatText(value=budget or 0.0, min=0.0, max=1e6, step=0.5,
+                                                     layout=widgets.Layout(width="120px"))
+        self.fields: dict[str, Field] = {
+            "prompt": Field("Prompt", self.prompt_input),
+            "source_image_urls": Field("Source images", self.sources_input, hint=REMIX_HINT),
+            "mode": Field("Mode", self.mode_input),
+            "tier": Field("Tier", self.tier_input),
+            "aspect_ratio": Field("Aspect ratio", self.ratio_input),
+            "resolution": Field("Resolution", self.resolution_input, hint="1k ≈ 1 MP, 2k ≈ 4 MP"),
+            "n_images": Field("Images", self.count_input, hint="one task per image"),
+            "budget": Field("Budget cap (USD)", self.budget_input,
+                            hint="0 = no cap; a batch that would pass it is refused"),
+        }
+        left = widgets.VBox((self.fields["prompt"], self.fields["source_image_urls"]))
+        right = widgets.VBox(tuple(self.fields[k] for k in
+                                   ("mode", "tier", "aspect_ratio", "resolution", "n_images", "budget")))
+        for col in (left, right):
+            col.add_class("f2w-col")
+        panel = widgets.HBox((left, right))
+        panel.add_class("f2w-panel")
+
+        # -- action bar -------------------------------------------------------------------
+        self.cost_line = _html("", "f2w-cost")
+        self.cost_line.layout.flex = "1 1 auto"
+        self.request_toggle = widgets.ToggleButton(description="Request", icon="code",
+                                                   tooltip="show the request as JSON and curl before sending",
+                                                   layout=widgets.Layout(width="auto"))
+        self.clear_button = widgets.Button(description="Clear", icon="trash", tooltip="remove finished tiles",
+                                           layout=widgets.Layout(width="auto"))
+        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True,
+                                          tooltip="stop waiting for unfinished tasks",
+                                          layout=widgets.Layout(width="auto"))
+        self.generate_button = widgets.Button(description="Generate", icon="play", button_style="primary",
+                                              layout=widgets.Layout(width="auto"))
+        for b in (self.request_toggle, self.clear_button, self.stop_button):
+            b.add_class("f2w-btn")
+        self.generate_button.add_class("f2w-generate")
+        actionbar = widgets.HBox((self.cost_line, self.request_toggle, self.clear_button, self.stop_button,
+                                  self.generate_button))
+        actionbar.add_class("f2w-actionbar")
+        self.message = _html("", "f2w-message")
+        self.message_text = ""
+        self.request_inspector = RequestInspector()
+        self.viewer = ImageViewer()
+        self.empty_note = _html("Results appear here, each the moment its task completes.", "f2w-empty")
+        self.gallery = Gallery(tick_interval=tick_interval)
+
+        super().__init__(children=(style_widget(), header, panel, actionbar, self.message,
+                                   self.request_inspector, self.viewer, self.empty_note, self.gallery),
+                         **kwargs)
+        self.add_class("f2w")
+        self.add_class("f2w-studio")
+        _show(self.message, False)
+        _show(self.request_inspector, False)
+
+        # -- wiring ------------------------------------------------------------------------------
+        self.generate_button.on_click(lambda _b: self.generate())
+        self.stop_button.on_click(lambda _b: self.stop())
+        self.clear_button.on_click(lambda _b: self.gallery.clear())
+        self.request_toggle.observe(lambda _c: self._refresh(), "value")
+        for control in (self.mode_input, self.tier_input):
+            control.observe(self._on_tier_or_mode, "value")
+        for control in (self.prompt_input, self.sources_input, self.ratio_input, self.resolution_input,
+                        self.count_input, self.budget_input):
+            control.observe(lambda _c: self._refresh(), "value")
+        self.gallery.observe(lambda _c: _show(self.empty_note, not self.gallery.children), "children")
+        self._apply_constraints(switch=False)
+        self._render_session()
+        self._refresh()
+
+    # -- values (the controls are the state) ------------------------------------------------
+    @property
+    def client(self) -> AsyncFlux2Client:
+        return self._client
+
+    @property
+    def prompt(self) -> str:
+        return self.prompt_input.value
+
+    @prompt.setter
+    def prompt(self, value: str) -> None:
+        self.prompt_input.value = value
+
+    @property
+    def tier(self) -> str:
+        return self.tier_input.value
+
+    @tier.setter
+    def tier(self, value: str) -> None:
+        self.tier_input.value = value
+
+    @property
+    def mode(self) -> str:
+        return self.mode_input.value
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        self.mode_input.value = value
+
+    @property
+    def aspect_ratio(self) -> str:
+        return self.ratio_input.value
+
+    @aspect_ratio.setter
+    def aspect_ratio(self, value: str) -> None:
+        self.ratio_input.value = value
+
+    @property
+    def resolution(self) -> str:
+        return self.resolution_input.value
+
+    @resolution.setter
+    def resolution(self, value: str) -> None:
+        self.resolution_input.value = value
+
+    @property
+    def n_images(self) -> int:
+        return self.count_input.value
+
+    @n_images.setter
+    def n_images(self, value: int) -> None:
+        self.count_input.value = value
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(line.strip() for line in self.sources_input.value.splitlines() if line.strip())
+
+    @sources.setter
+    def sources(self, urls: Iterable[str]) -> None:
+        self.sources_input.value = "\n".join(urls)
+
+    @property
+    def budget(self) -> float | None:
+        return self.budget_input.value or None
+
+    @budget.setter
+    def budget(self, value: float | None) -> None:
+        self.budget_input.value = value or 0.0
+
+    @property
+    def tiles(self) -> tuple[TaskTile, ...]:
+        return self.gallery.tiles
+
+    @property
+    def tasks(self) -> tuple[asyncio.Task[None], ...]:
+        """The asyncio tasks this Studio started that are still running."""
+        return tuple(self._tasks)
+
+    def field_error(self, name: str) -> str:
+        """The message shown next to a control ("" when none)."""
+        return self.fields[name].error_text
+
+    # -- building and checking the request --------------------------------------------------------------
+    def build_request(self) -> ImageRequest:
+        """The request the controls describe; raises ``ValidationError``."""
+        remix = self.mode == "remix_image"
+        return ImageRequest(self.prompt, tier=self.tier, resolution=self.resolution,
+                            aspect_ratio=self.aspect_ratio,
+                            source_image_urls=self.sources if remix else (), action=self.mode)
+
+    def _committed(self) -> float:
+        """Spent plus what running tasks will cost: the budget counts both."""
+        return self.session_total + sum(self._inflight.values())
+
+    def _check_budget(self, requests: list[ImageRequest]) -> None:
+        from ..client import check_budget
+
+        check_budget(requests, self.budget, spent=round(self._committed(), 6))
+
+    # -- actions ------------------------------------------------------------------------------------
+    def generate(self) -> list[TaskTile]:
+        """What the Generate button does. Returns the new tiles ([] when nothing was sent)."""
+        if self._closed:
+            return []
+        self._attempted = True
+        self._set_message("")
+        try:
+            request = self.build_request()
+        except ValidationError as exc:
+            self._show_validation(exc)
+            return []
+        self._show_validation(None)
+        requests = [request] * self.n_images
+        try:
+            self._check_budget(requests)
+        except BudgetExceededError as exc:
+            self._set_message(str(exc))
+            return []
+        loop = self._loop()
+        if loop is None:
+            self._set_message("The Studio needs a running asyncio event loop (use it in Jupyter).")
+            return []
+        tiles = []
+        for req in requests:
+            tile = TaskTile(req, simulated=self.simulated, base_url=self._client.base_url,
+                            store=getattr(self._client, "store", None), save_dir=self.save_dir)
+            tile.on_retry(self._retry)
+            tile.on_remix(self._use_as_source)
+            tile.on_open(self._open_image)
+            tile.start()  # the tile shows "pending" before the first request leaves
+            self.gallery.add(tile)
+            self._launch(tile, loop)
+            tiles.append(tile)
+        return tiles
+
+    def stop(self) -> None:
+        """Stop waiting for unfinished tasks (their tiles say "stopped")."""
+        for task, tile in list(self._tasks.items()):
+            task.cancel()
+            tile.mark_stopped()
+        self._update_running()
+
+    def close(self) -> None:
+        """Cancel everything this Studio started and close its widgets."""
+        if self._closed:
+            return
+        self._closed = True
+        self.stop()
+        self.gallery.close()
+        style = style_widget()
+        for w in self._descendants():
+            if w is not style and w is not self:
+                w.close()
+        super().close()
+
+    def _descendants(self) -> list[widgets.Widget]:
+        found: list[widgets.Widget] = []
+        stack: list[Any] = list(self.children)
+        while stack:
+            w = stack.pop()
+            if isinstance(w, widgets.Widget) and w not in found:
+                found.append(w)
+                stack.extend(getattr(w, "children", ()) or ())
+        return found
+
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:
+            loop = self._home_loop
+            return loop if loop is not None and not loop.is_closed() else None
+
+    def _launch(self, tile: TaskTile, loop: asyncio.AbstractEventLoop) -> None:
+        self._inflight[tile] = tile.request.estimated_cost or 0.0
+        task = loop.create_task(self._run(tile))
+        self._tasks[task] = tile
+        task.add_done_callback(self._task_done)
+        self._update_running()
+
+    async def _run(self, tile: TaskTile) -> None:
+        try:
+            result = await run_tile(self._client, tile, timeout=self.timeout)
+        finally:
+            self._inflight.pop(tile, None)
+        if isinstance(result, Generation):
+            self._record(result)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
+        if not task.cancelled() and task.exception() is not None:
+            self._set_message(f"Unexpected error: {task.exception()}")
+        self._update_running()
+        self._refresh()
+
+    def _update_running(self) -> None:
+        self.running = len(self._tasks)
+        self.stop_button.disabled = not self._tasks
+
+    def _retry(self, tile: TaskTile) -> None:
+        if self._closed:
+            return
+        try:
+            self._check_budget([tile.request])
+        except BudgetExceededError as exc:
+            self._set_message(str(exc))
+            return
+        loop = self._loop()
+        if loop is None:
+            self._set_message("The Studio needs a running asyncio event loop (use it in Jupyter).")
+            return
+        self._set_message("")
+        tile.start()
+        self._launch(tile, loop)
+
+    def _use_as_source(self, tile: TaskTile, url: str) -> None:
+        urls = list(self.sources)
+        if url not in urls:
+            urls.append(url)
+        self.sources = urls
+        self.mode = "remix_image"
+        self._set_message(f"Added the {tile.request.label} result ({tile.task_id}) as a remix source.",
+                          info=True)
+
+    def _open_image(self, tile: TaskTile, image: GeneratedImage) -> None:
+        if self.viewer.shown is image:
+            self.viewer.hide()
+        else:
+            self.viewer.show(image, f"{tile.request.label} · {tile.task_id}")
+
+    def _record(self, gen: Generation) -> None:
+        self.generations.append(gen)
+        if gen.cost is None:
+            self._unknown_cost += 1
+        elif gen.cost_source == "billed":
+            self.session_billed = round(self.session_billed + gen.cost, 6)
+        else:
+            self.session_estimated = round(self.session_estimated + gen.cost, 6)
+        self.session_total = round(self.session_billed + self.session_estimated, 6)
+        self._render_session()
+        self._refresh()
+
+    # -- rendering --------------------------------------------------------------------------------
+    def _badge_html(self) -> str:
+        if self.simulated:
+            return f'<span class="f2w-badge f2w-badge--sim">{_esc(SIM_BADGE)}</span>'
+        host = urlsplit(self._client.base_url).netloc or self._client.base_url
+        hint = getattr(self._client, "key_hint", "")
+        return f'<span class="f2w-badge f2w-badge--live">{_esc(f"LIVE · {host} · key {hint}")}</span>'
+
+    def _render_session(self) -> None:
+        n = len(self.generations)
+        if self.simulated:
+            text = f"Session: would have cost {format_usd(self.session_total)}"
+            if self.session_estimated:
+                text += " (partly estimated)"
+        elif self.session_estimated and self.session_billed:
+            text = (f"Session: {format_usd(self.session_billed)} billed + "
+                    f"{format_usd(self.session_estimated, approx=True)} estimated")
+        elif self.session_estimated:
+            text = f"Session: {format_usd(self.session_estimated, approx=True)} (estimated)"
+        else:
+            text = f"Session: {format_usd(self.session_billed)}" + (" billed" if n else "")
+        if self._unknown_cost:
+            text += f" + {self._unknown_cost} at an unknown price"
+        self.session_text = text
+        images = f"{n} image{'s' if n != 1 else ''}"
+        self.session_label.value = f"{_esc(text)} <small>· {images}</small>"
+
+    def _on_tier_or_mode(self, _change: Any) -> None:
+        self._apply_constraints(switch=True)
+        self._refresh()
+
+    def _apply_constraints(self, *, switch: bool) -> None:
+        """Disable what cannot apply, with the reason; after a tier/mode change, move off
+        options that just became unavailable and say so."""
+        info = TIER_INFO[self.tier]
+        remix = self.mode == "remix_image"
+        ratio_reasons = {}
+        if not remix:
+            ratio_reasons["auto"] = "keeps the source's ratio, so remix only"
+        elif not info.allows_auto_ratio:
+            ratio_reasons["auto"] = f"{info.label} needs a concrete ratio"
+        self.ratio_input.set_reasons(ratio_reasons)
+        only = " / ".join(info.resolutions)
+        self.resolution_input.set_reasons(
+            {r: f"{info.label} is {only} only" for r in RESOLUTIONS if r not in info.resolutions})
+        self.sources_input.disabled = not remix
+        sources_field = self.fields["source_image_urls"]
+        if remix:
+            many = f"up to {info.max_sources}" if info.max_sources > 1 else "exactly one"
+            sources_field.set_hint(f"{info.label} takes {many}. {REMIX_HINT}")
+        else:
+            sources_field.set_hint("Sources apply to remix only: switch Mode to Remix to use them.")
+        for name, seg in (("aspect_ratio", self.ratio_input), ("resolution", self.resolution_input)):
+            note = ""
+            if switch and seg.is_disabled(seg.value) and seg.allowed:
+                old, seg.value = seg.value, seg.allowed[0]
+                note = f"switched from {old} to {seg.value}"
+            self.fields[name].set_note(note)
+
+    def _refresh(self) -> None:
+        if self._closed:
+            return
+        self.fields["prompt"].set_hint(f"{len(self.prompt.strip())} / {PROMPT_MAX} characters "
+                                       f"(at least {PROMPT_MIN})")
+        self._render_cost()
+        request: ImageRequest | None = None
+        try:
+            request = self.build_request()
+        except ValidationError as exc:
+            if self._attempted:
+                self._show_validation(exc)
+        else:
+            self._show_validation(None)
+        if self.request_toggle.value:
+            if request is not None:
+                self.request_inspector.show(request, self._client.base_url)
+            else:
+                self.request_inspector.clear()
+        _show(self.request_inspector, bool(self.request_toggle.value) and request is not None)
+
+    def _render_cost(self) -> None:
+        n, tier, res = self.n_images, self.tier, self.resolution
+        estimate = estimate_cost(tier, res, n) if res in TIER_INFO[tier].resolutions else None
+        label = f"{n} × {tier_label(tier)} {res}"
+        if estimate is None:
+            money = "price n/a"
+        else:
+            money = ("would have cost " if self.simulated else "") + format_usd(estimate, approx=True)
+        text = f"{label} — {money}"
+        over = False
+        if self.budget is not None:
+            committed = self._committed()
+            left = max(0.0, self.budget - committed)
+            if estimate is not None and committed + estimate > self.budget + 1e-9:
+                over = True
+                text += f" · over the {format_usd(self.budget)} budget ({format_usd(left)} left)"
+            else:
+                text += f" · {format_usd(left)} of {format_usd(self.budget)} budget left"
+        self.cost_text = text
+        self.cost_line.value = _esc(text)
+        if over:
+            self.cost_line.add_class("f2w-cost--over")
+        else:
+            self.cost_line.remove_class("f2w-cost--over")
+
+    def _show_validation(self, exc: ValidationError | None) -> None:
+        target = _FIELD_FOR.get(exc.field or "") if exc is not None else None
+        for name, field in self.fields.items():
+            field.set_error(exc.message if exc is not None and name == target else None)
+        if exc is not None and target is None:
+            self._set_message(exc.message)
+
+    def _set_message(self, text: str, *, info: bool = False) -> None:
+        self.message_text = redact(text)
+        self.message.value = _esc(text)
+        if info:
+            self.message.add_class("f2w-message--info")
+        else:
+            self.message.remove_class("f2w-message--info")
+        _show(self.message, bool(text))
