@@ -3,8 +3,7 @@
 Rendering PNGs holds the GIL; in the kernel's own process that would stall the
 kernel's event loop (and the widgets) while images are drawn. A child process
 keeps the kernel light (this module imports no server code) and responsive,
-and dies with it (it exits when its
-stdin pipe closes).
+and dies with it: it exits when its stdin pipe closes.
 """
 
 from __future__ import annotations
