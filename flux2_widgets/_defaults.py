@@ -14,8 +14,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .client import AsyncFlux2Client, Flux2Client
     from ._sim_process import SimulatorProcess
+    from .client import AsyncFlux2Client, Flux2Client
 
 SPEED_ENV = "FLUX2_SIMULATOR_SPEED"
 DEFAULT_DEMO_SPEED = 4.0

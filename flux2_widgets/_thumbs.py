@@ -42,11 +42,14 @@ def make_thumbnail(data: bytes, side: int = 384, quality: int = 82) -> tuple[byt
         size = img.size
         # JPEG sources can decode at 1/2, 1/4, 1/8 scale directly: much faster.
         img.draft("RGB", (side, side))
-        # reduce() by an integer factor first is far cheaper than a full-size filter.
-        factor = max(1, min(img.size) // (side * 2))
-        work = img.convert("RGB")
+        work = img if img.mode in ("RGB", "RGBA", "L") else img.convert("RGB")
+        # reduce() by an integer factor first is far cheaper than a full-size filter,
+        # and converting after it touches 1/factor^2 of the pixels.
+        factor = max(1, min(work.size) // (side * 2))
         if factor > 1:
             work = work.reduce(factor)
+        if work.mode != "RGB":
+            work = work.convert("RGB")
         work.thumbnail((side, side), Image.Resampling.BILINEAR)
         out = io.BytesIO()
         work.save(out, "JPEG", quality=quality, optimize=False)

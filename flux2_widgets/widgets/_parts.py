@@ -14,8 +14,11 @@ Traits (observe with ``tile.observe(cb, "status")``; not synced to the browser):
     ``task_id``      the API task id ("" until submitted).
     ``elapsed``      seconds since ``start()``; the latency once completed.
     ``error``        the error text of a failed tile ("" otherwise).
-Attributes: ``request``, ``generation`` (``Generation | None``), ``done``, ``active``,
-    ``buttons`` (name -> Button: "open", "save", "inspect", "remix", "retry"), ``inspector``.
+Attributes: ``request``, ``generation`` (``Generation | None``), ``exception``, ``saved_paths``,
+    ``done`` / ``active`` (bool properties), ``buttons`` (name -> Button: "open", "save", "inspect",
+    "remix", "retry"), and the sub-widgets ``chip``, ``elapsed_label``, ``title_label``, ``thumb``
+    (``Image``, JPEG), ``caption``, ``meta``, ``cost_label``, ``latency_label``, ``error_label``,
+    ``message``, ``inspector`` (``RequestInspector``), ``viewer`` (``ImageViewer``).
 
 Methods:
     ``tile.start()``                  reset for a (re)run and start the clock (``run_tile`` calls it)
@@ -34,10 +37,19 @@ Methods:
     thumbnail, show. Errors are shown on the tile and returned (not raised); cancellation marks
     the tile stopped and propagates.
 
-Other parts: ``StatusChip``, ``CostLabel`` (+ ``cost_text()``), ``Gallery`` (tiles; ``completed_order``;
-ticks elapsed times with one light asyncio task), ``Ticker``, ``RequestInspector`` (JSON + curl tabs),
-``ImageViewer`` (full-size image), ``Segmented`` (choices that can be disabled with a reason) and
-``Field`` (title + control + note + error message next to the control).
+Gallery
+-------
+``Gallery(tiles=(), *, tick_interval=0.5)``: a grid; ``add(tile)``, ``remove(tile)``,
+``clear(finished_only=True)``, ``tile_for(task_id)``, ``tiles`` (display order: unfinished tiles in
+the order added, then finished ones newest first), ``completed_order`` (task ids in the order their
+images appeared), ``completed_tiles``, ``active_tiles``, ``ticker`` (a ``Ticker``: one light asyncio
+task that ticks the elapsed time of active tiles and ends when none is left), ``close()``.
+
+Other parts: ``StatusChip(status, detail)``, ``CostLabel(amount, source, simulated)`` (+ ``cost_text()``),
+``RequestInspector(request=None, base_url="")`` (JSON + curl tabs; ``json_text``, ``curl_text``),
+``ImageViewer()`` (full-size image; ``show(image, caption)``, ``hide()``), ``Segmented(options, value)``
+(choices; ``disable(value, reason)``, ``set_reasons({...})``, ``select(value)``, ``buttons``) and
+``Field(title, control, hint="")`` (title + control + note + ``set_error(message)`` next to the control).
 """
 
 from __future__ import annotations
@@ -530,9 +542,8 @@ class TaskTile(widgets.VBox):
         size: tuple[int, int] | None = None
         if gen.images:
             image = gen.images[0]
-            await image.aread()
-            jpeg = await asyncio.to_thread(image.thumbnail)
-            size = await asyncio.to_thread(lambda: image.size)  # cached by thumbnail()
+            jpeg = await image.athumbnail()
+            size = image.size  # read by thumbnail(): no decoding here
             self.thumb.value = jpeg
             _show(self.thumb, True)
             _show(self.placeholder, False)
@@ -589,9 +600,11 @@ class TaskTile(widgets.VBox):
 
     def _placeholder(self, text: str, *, still: bool = False) -> None:
         size = self.request.size or (1, 1)
-        cls = "f2w-placeholder f2w-placeholder--still" if still else "f2w-placeholder"
-        self.placeholder.value = (f'<div class="{cls}" style="aspect-ratio:{size[0]}/{size[1]}">'
-                                  f"{_esc(text)}</div>")
+        if still:  # no image is coming: keep the card short so the message stays in view
+            cls, shape = "f2w-placeholder f2w-placeholder--still", "height:96px"
+        else:  # the shape of the image to come, so the grid does not jump when it lands
+            cls, shape = "f2w-placeholder", f"aspect-ratio:{size[0]}/{size[1]}"
+        self.placeholder.value = f'<div class="{cls}" style="{shape}">{_esc(text)}</div>'
         if self.generation is None:
             _show(self.placeholder, True)
             _show(self.thumb, False)
@@ -626,8 +639,8 @@ class TaskTile(widgets.VBox):
             chips.append(f"+{extra} more")
         self.meta.value = "".join(f'<span class="f2w-chip">{_esc(c)}</span>' for c in chips)
         self.latency_label.value = ("" if latency is None else
-                                    f'<span class="f2w-chip" title="submit to completed">'
-                                    f"⏱ {_esc(_seconds(latency))}</span>")
+                                    f'<span class="f2w-chip" title="latency: submit to completed">'
+                                    f"{_esc(_seconds(latency))}</span>")
         _show(self.latency_label, latency is not None)
 
     def _render_buttons(self) -> None:

@@ -50,6 +50,8 @@ CSS = """
 
 /* action bar */
 .f2w-actionbar { align-items: center; gap: 10px; flex-wrap: wrap; }
+.f2w-actionbar > .f2w-cost { flex: 1 1 320px; }
+.f2w-buttons { gap: 8px; margin-left: auto; flex-wrap: nowrap; align-items: center; }
 .f2w-cost > .widget-html-content { font-size: 16px; font-weight: 650; }
 .f2w-cost--over > .widget-html-content { color: #d1242f; }
 .f2w-generate { font-size: 15px; font-weight: 700; height: 36px; padding: 0 22px; border-radius: 8px; }
@@ -110,7 +112,7 @@ CSS = """
 .f2w-tile-actions .f2w-btn { width: auto; padding: 0 10px; font-size: 12.5px; }
 .f2w-code > .widget-html-content pre { font-family: var(--jp-code-font-family, monospace);
   font-size: 12.5px;
-  white-space: pre-wrap; word-break: break-all; margin: 0; padding: 8px 10px; border-radius: 6px;
+  white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; padding: 8px 10px; border-radius: 6px;
   max-height: 280px;
   overflow: auto; background: var(--jp-layout-color2, #f6f8fa); }
 .f2w-viewer { gap: 6px; padding: 10px; border-radius: 12px;

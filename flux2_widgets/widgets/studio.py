@@ -110,7 +110,7 @@ class Studio(widgets.VBox):
             self._home_loop = None
 
         # -- header ----------------------------------------------------------------
-        title = _html('FLUX.2 Studio<small>Black Forest Labs Flux 2 on RunAPI</small>', "f2w-title")
+        title = _html("FLUX.2 Studio<small>Flux 2 · RunAPI</small>", "f2w-title")
         self.badge = _html(self._badge_html(), "f2w-badge-box")
         self.session_label = _html("", "f2w-session")
         header = widgets.HBox((title, self.badge, self.session_label))
@@ -121,9 +121,9 @@ class Studio(widgets.VBox):
                                              placeholder="Describe the image: subject, style, light, lens…")
         self.prompt_input.add_class("f2w-prompt")
         self.prompt_input.add_class("f2w-wide")
-        self.sources_input.add_class("f2w-wide")
         self.sources_input = widgets.Textarea(value="\n".join(sources), rows=3,
                                               placeholder="https://example.com/photo.jpg (one URL per line)")
+        self.sources_input.add_class("f2w-wide")
         self.mode_input = Segmented(MODES, mode)
         self.tier_input = Segmented([(tier_label(t), t) for t in TIERS], tier,
                                     tooltips={t: _tier_tooltip(t) for t in TIERS})
@@ -154,7 +154,6 @@ class Studio(widgets.VBox):
 
         # -- action bar -------------------------------------------------------------------
         self.cost_line = _html("", "f2w-cost")
-        self.cost_line.layout.flex = "1 1 auto"
         self.request_toggle = widgets.ToggleButton(description="Request", icon="code",
                                                    tooltip="show the request as JSON and curl before sending",
                                                    layout=widgets.Layout(width="auto"))
@@ -168,8 +167,10 @@ class Studio(widgets.VBox):
         for b in (self.request_toggle, self.clear_button, self.stop_button):
             b.add_class("f2w-btn")
         self.generate_button.add_class("f2w-generate")
-        actionbar = widgets.HBox((self.cost_line, self.request_toggle, self.clear_button, self.stop_button,
-                                  self.generate_button))
+        buttons = widgets.HBox((self.request_toggle, self.clear_button, self.stop_button,
+                                self.generate_button))
+        buttons.add_class("f2w-buttons")
+        actionbar = widgets.HBox((self.cost_line, buttons))
         actionbar.add_class("f2w-actionbar")
         self.message = _html("", "f2w-message")
         self.message_text = ""
@@ -196,8 +197,9 @@ class Studio(widgets.VBox):
         for control in (self.prompt_input, self.sources_input, self.ratio_input, self.resolution_input,
                         self.count_input, self.budget_input):
             control.observe(lambda _c: self._refresh(), "value")
-        self.gallery.observe(lambda _c: _show(self.empty_note, not self.gallery.children), "children")
+        self.gallery.observe(lambda _c: self._render_gallery_state(), "children")
         self._apply_constraints(switch=False)
+        self._render_gallery_state()
         self._render_session()
         self._refresh()
 
@@ -334,6 +336,7 @@ class Studio(widgets.VBox):
             self.gallery.add(tile)
             self._launch(tile, loop)
             tiles.append(tile)
+        self._refresh()  # the budget line counts the tasks just started
         return tiles
 
     def stop(self) -> None:
@@ -398,6 +401,11 @@ class Studio(widgets.VBox):
     def _update_running(self) -> None:
         self.running = len(self._tasks)
         self.stop_button.disabled = not self._tasks
+        self._render_gallery_state()
+
+    def _render_gallery_state(self) -> None:
+        _show(self.empty_note, not self.gallery.children)
+        self.clear_button.disabled = not any(t.done for t in self.gallery.tiles)
 
     def _retry(self, tile: TaskTile) -> None:
         if self._closed:
@@ -414,6 +422,7 @@ class Studio(widgets.VBox):
         self._set_message("")
         tile.start()
         self._launch(tile, loop)
+        self._refresh()
 
     def _use_as_source(self, tile: TaskTile, url: str) -> None:
         urls = list(self.sources)
@@ -539,7 +548,7 @@ class Studio(widgets.VBox):
                 over = True
                 text += f" · over the {format_usd(self.budget)} budget ({format_usd(left)} left)"
             else:
-                text += f" · {format_usd(left)} of {format_usd(self.budget)} budget left"
+                text += f" · {format_usd(left)} of the {format_usd(self.budget)} budget left"
         self.cost_text = text
         self.cost_line.value = _esc(text)
         if over:

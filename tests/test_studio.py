@@ -1,0 +1,408 @@
+"""Studio, driven as a user would: set controls, click buttons, watch tiles; against the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+import pytest
+from PIL import Image
+
+from flux2_widgets import AsyncFlux2Client
+from flux2_widgets.catalog import pixel_size
+from flux2_widgets.widgets import Studio
+
+KEY = "sk-secret-123456789"
+
+
+async def until(predicate: Callable[[], Any], timeout: float = 4.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def run(sim, body: Callable[..., Any], **studio_options: Any) -> None:
+    """Build a client and a Studio inside a running loop, run ``body(studio)``, clean up."""
+
+    async def main() -> None:
+        client = AsyncFlux2Client(api_key=KEY, base_url=sim.url)
+        studio = Studio(client, **studio_options)
+        try:
+            await body(studio)
+        finally:
+            studio.close()
+            await client.aclose()
+
+    asyncio.run(main())
+
+
+def all_done(studio: Studio) -> Callable[[], bool]:
+    return lambda: bool(studio.tiles) and all(t.done for t in studio.tiles)
+
+
+def test_generate_returns_at_once_and_completes(make_sim):
+    sim = make_sim(latency=0.3)
+
+    async def body(studio: Studio) -> None:
+        studio.prompt = "a lighthouse at dawn, oil painting"
+        studio.aspect_ratio = "16:9"
+        studio.n_images = 3
+        assert "3 × Pro 1k" in studio.cost_text and "would have cost about $0.15" in studio.cost_text
+        started = time.monotonic()
+        studio.generate_button.click()
+        assert time.monotonic() - started < 0.3  # control comes back before any task finishes
+        assert [t.status for t in studio.tiles] == ["pending"] * 3
+        assert studio.running == 3 and not studio.stop_button.disabled
+        await until(all_done(studio), what="three tiles")
+        assert [t.status for t in studio.tiles] == ["completed"] * 3
+        expected = pixel_size("16:9", "1k")
+        for tile in studio.tiles:
+            gen = tile.generation
+            with Image.open(io.BytesIO(gen.images[0].data)) as img:
+                assert img.size == expected
+            assert tile.thumb.value[:2] == b"\xff\xd8" and tile.thumb.format == "jpeg"
+            assert len(tile.thumb.value) < len(gen.images[0].data)
+            assert f"{expected[0]}×{expected[1]}" in tile.meta.value and "Pro" in tile.meta.value
+            assert tile.cost_label.text.startswith("would have cost $")
+            assert tile.latency_label.layout.display != "none" and " s<" in tile.latency_label.value
+        await until(lambda: studio.running == 0, what="tasks to finish")
+        assert studio.stop_button.disabled
+
+    run(sim, body)
+
+
+def test_tiles_appear_in_completion_order(make_sim):
+    sim = make_sim(speed=40)
+
+    async def body(studio: Studio) -> None:
+        studio.prompt = "a glass teapot on a wooden table"
+        studio.tier, studio.resolution = "flex", "2k"
+        (slow,) = studio.generate()
+        studio.tier, studio.resolution = "pro", "1k"
+        (fast,) = studio.generate()
+        await until(all_done(studio), what="both tiles")
+        assert studio.gallery.completed_order == [fast.task_id, slow.task_id]
+        assert studio.gallery.completed_tiles == [fast, slow]
+        # finished tiles show newest first
+        assert studio.tiles == (slow, fast)
+        with Image.open(io.BytesIO(slow.generation.images[0].data)) as img:
+            assert img.size == pixel_size("1:1", "2k")
+
+    run(sim, body)
+
+
+def test_session_total_is_the_sum_of_billed_costs(make_sim):
+    sim = make_sim(latency=0.15)
+
+    async def body(studio: Studio) -> None:
+        studio.prompt = "three kinds of bread"
+        studio.n_images = 2
+        studio.generate()
+        studio.tier, studio.resolution, studio.n_images = "flex", "2k", 1
+        studio.generate()
+        await until(all_done(studio), what="tiles")
+        billed = [t.generation.task.billed_cost for t in studio.tiles]
+        assert None not in billed
+        assert studio.session_total == pytest.approx(sum(billed))
+        assert studio.session_total == pytest.approx(sim.stats.total_charged)
+        assert studio.session_billed == pytest.approx(sum(billed)) and studio.session_estimated == 0
+        assert studio.session_text == "Session: would have cost $0.34"
+        assert "would have cost $0.34" in studio.session_label.value
+
+    run(sim, body)
+
+
+def test_failed_task_shows_retry_and_others_complete(make_sim):
+    sim = make_sim(latency=0.2)
+    sim.inject("fail_task", message="the GPU caught fire")
+
+    async def body(studio: Studio) -> None:
+        studio.prompt = "a robot watering plants"
+        studio.n_images = 3
+        studio.generate_button.click()
+        await until(all_done(studio), what="tiles")
+        failed = [t for t in studio.tiles if t.status == "failed"]
+        assert len(failed) == 1 and sum(t.status == "completed" for t in studio.tiles) == 2
+        tile = failed[0]
+        assert "GPU caught fire" in tile.error and "not charged" in tile.error_label.value
+        retry = tile.buttons["retry"]
+        assert retry.layout.display != "none" and not retry.disabled
+        assert tile.task_id not in studio.gallery.completed_order
+        posts = sim.count("POST")
+        retry.click()
+        assert tile.status == "pending"
+        await until(lambda: tile.done, what="the retried tile")
+        assert tile.status == "completed" and tile.error == ""
+        assert retry.layout.display == "none"
+        assert sim.count("POST") == posts + 1
+        assert studio.gallery.completed_order[-1] == tile.task_id
+        assert len(studio.generations) == 3
+        assert studio.session_total == pytest.approx(sim.stats.total_charged)
+
+    run(sim, body)
+
+
+def test_invalid_input_sends_nothing_and_says_why_next_to_the_control(sim):
+    async def body(studio: Studio) -> None:
+        studio.prompt = "hi"
+        studio.generate_button.click()
+        assert "prompt must be 3-5000 characters" in studio.field_error("prompt")
+        assert studio.fields["prompt"].error.layout.display != "none"
+        assert not studio.tiles
+        studio.prompt = "a cat in a hat"  # fixing the field clears its message
+        assert studio.field_error("prompt") == ""
+
+        studio.mode = "remix_image"
+        studio.generate_button.click()
+        assert "at least one source image" in studio.field_error("source_image_urls")
+        studio.sources = ["file:///home/me/cat.png"]
+        assert "public http(s) URL" in studio.field_error("source_image_urls")
+
+        studio.mode = "text_to_image"
+        studio.tier = "max"
+        studio.resolution = "2k"  # set in code despite being disabled: validation still catches it
+        studio.generate_button.click()
+        assert "not available for Max" in studio.field_error("resolution")
+        assert studio.field_error("prompt") == ""
+        assert not studio.tiles
+        assert sim.count("POST") == 0
+
+    run(sim, body)
+
+
+def test_budget_cap_refuses_the_batch(sim):
+    async def body(studio: Studio) -> None:
+        studio.prompt = "a map of an imaginary island"
+        studio.tier, studio.n_images = "flex", 3
+        assert "over the $0.30 budget" in studio.cost_text
+        studio.generate_button.click()
+        assert "over the budget of $0.30" in studio.message_text
+        assert studio.message.layout.display != "none"
+        assert not studio.tiles and sim.count("POST") == 0
+        studio.n_images = 2  # 2 x $0.14 fits
+        assert "budget left" in studio.cost_text
+        studio.generate_button.click()
+        assert len(studio.tiles) == 2
+        # in-flight tasks count against the cap too
+        studio.n_images = 1
+        assert "over the $0.30 budget ($0.02 left)" in studio.cost_text
+        studio.generate_button.click()
+        assert len(studio.tiles) == 2 and "budget" in studio.message_text
+        await until(all_done(studio), what="tiles")
+        assert sim.count("POST") == 2
+        studio.budget_input.value = 1.0
+        assert studio.budget == 1.0 and "budget left" in studio.cost_text
+
+    run(sim, body, budget=0.30)
+
+
+def test_stop_stops_waiting(make_sim):
+    sim = make_sim(latency=5.0)
+
+    async def body(studio: Studio) -> None:
+        studio.prompt = "a very slow painting"
+        studio.n_images = 2
+        studio.generate_button.click()
+        await until(lambda: all(t.task_id for t in studio.tiles), what="submission")
+        studio.stop_button.click()
+        assert [t.status for t in studio.tiles] == ["stopped", "stopped"]
+        assert all("stopped" in t.chip.value for t in studio.tiles)
+        await until(lambda: not studio.tasks, what="cancellation")
+        gets = sim.count("GET")
+        await asyncio.sleep(0.4)
+        assert sim.count("GET") == gets
+        assert studio.stop_button.disabled and studio.running == 0
+        assert not studio.generations
+
+    run(sim, body)
+
+
+def test_close_cancels_what_it_started(make_sim):
+    sim = make_sim(latency=5.0)
+
+    async def main() -> None:
+        client = AsyncFlux2Client(api_key=KEY, base_url=sim.url)
+        studio = Studio(client, prompt="a kite over the sea", n_images=2)
+        studio.generate()
+        tasks = list(studio.tasks)
+        await until(lambda: sim.count("POST") == 2, what="submission")
+        studio.close()
+        await asyncio.sleep(0.05)
+        assert all(t.cancelled() for t in tasks)
+        assert not studio.gallery.ticker.running
+        gets = sim.count("GET")
+        await asyncio.sleep(0.3)
+        assert sim.count("GET") == gets
+        await client.aclose()
+
+    asyncio.run(main())
+
+
+def _widget_tree(root: widgets.Widget) -> list[widgets.Widget]:
+    seen: list[widgets.Widget] = []
+    stack: list[Any] = [root]
+    while stack:
+        w = stack.pop()
+        if isinstance(w, widgets.Widget) and all(w is not s for s in seen):
+            seen.append(w)
+            stack.extend(getattr(w, "children", ()) or ())
+            stack.extend(v for v in (getattr(w, "layout", None), getattr(w, "style", None)) if v is not None)
+    return seen
+
+
+def _state_text(w: widgets.Widget) -> str:
+    return json.dumps(w.get_state(), default=lambda o: bytes(o).decode("latin-1"))
+
+
+def test_the_key_is_in_no_widget_state(make_sim):
+    sim = make_sim(latency=0.1)
+
+    async def body(studio: Studio) -> None:
+        studio.prompt = "a bowl of ramen"
+        studio.n_images = 2
+        studio.generate_button.click()
+        await until(all_done(studio), what="tiles")
+        tile = studio.tiles[0]
+        tile.buttons["inspect"].click()
+        tile.buttons["open"].click()
+        studio.request_toggle.value = True
+        assert "$RUNAPI_API_KEY" in tile.inspector.curl_text
+        tree = _widget_tree(studio)
+        assert len(tree) > 100
+        from ipywidgets.widgets.widget import _instances
+
+        for w in [*tree, *_instances.values()]:
+            assert KEY not in _state_text(w), type(w).__name__
+        assert "sk-...6789" not in studio.badge.value  # simulated: the badge names no key at all
+
+    run(sim, body)
+
+
+def test_controls_that_cannot_apply_are_disabled_with_a_reason(sim):
+    async def body(studio: Studio) -> None:
+        auto = studio.ratio_input.buttons["auto"]
+        assert auto.disabled and "remix only" in studio.ratio_input.reason("auto")
+        assert "auto: keeps the source's ratio, so remix only" in studio.fields["aspect_ratio"].note_text
+        assert studio.sources_input.disabled
+        studio.mode_input.buttons["remix_image"].value = True  # a click on "Remix"
+        assert studio.mode == "remix_image"
+        assert not auto.disabled and not studio.sources_input.disabled
+        auto.value = True
+        assert studio.aspect_ratio == "auto"
+        studio.resolution_input.select("2k")
+        assert studio.resolution == "2k"
+
+        studio.tier_input.buttons["max"].value = True
+        assert studio.tier == "max"
+        assert auto.disabled and "Max needs a concrete ratio" in studio.ratio_input.reason("auto")
+        two_k = studio.resolution_input.buttons["2k"]
+        assert two_k.disabled and "Max is 1k only" in studio.resolution_input.reason("2k")
+        assert "2k: Max is 1k only" in studio.fields["resolution"].note_text
+        # the now-impossible choices moved, and the panel says so
+        assert studio.resolution == "1k" and "switched from 2k to 1k" in studio.fields["resolution"].note_text
+        assert studio.aspect_ratio == "1:1"
+        assert "switched from auto" in studio.fields["aspect_ratio"].note_text
+        assert "price n/a" in studio.cost_text
+        studio.resolution_input.select("2k")  # a click on a disabled option does nothing
+        assert studio.resolution == "1k"
+
+        studio.tier = "flex"
+        assert not two_k.disabled and not auto.disabled
+
+    run(sim, body)
+
+
+def test_use_as_source_inspect_open_and_save(make_sim, tmp_path):
+    sim = make_sim(latency=0.1)
+
+    async def body(studio: Studio) -> None:
+        studio.prompt = "a paper boat"
+        (tile,) = studio.generate()
+        await until(lambda: tile.done, what="tile")
+        gen = tile.generation
+
+        tile.buttons["inspect"].click()
+        assert tile.inspector.layout.display != "none"
+        assert json.loads(tile.inspector.json_text) == gen.request.payload()
+        assert tile.inspector.curl_text == gen.curl() and KEY not in tile.inspector.curl_text
+
+        tile.buttons["open"].click()
+        assert studio.viewer.layout.display != "none"
+        assert bytes(studio.viewer.image.value) == gen.images[0].data
+        studio.viewer.close_button.click()
+        assert studio.viewer.image.value == b"" and studio.viewer.layout.display == "none"
+
+        tile.buttons["save"].click()
+        await until(lambda: tile.saved_paths, what="save")
+        saved = tile.saved_paths[0]
+        assert saved.parent == tmp_path and saved.read_bytes() == gen.images[0].data
+        assert "Saved" in tile.message.value
+
+        tile.buttons["remix"].click()
+        assert studio.mode == "remix_image" and studio.sources == (gen.images[0].url,)
+        (remix,) = studio.generate()
+        assert remix.request.action == "remix_image"
+        await until(lambda: remix.done, what="remix tile")
+        assert remix.status == "completed", remix.error
+        assert "remix" in remix.meta.value
+
+    run(sim, body, save_dir=str(tmp_path))
+
+
+def test_elapsed_ticks_while_running(make_sim):
+    sim = make_sim(latency=0.8)
+
+    async def body(studio: Studio) -> None:
+        studio.prompt = "a clock tower"
+        (tile,) = studio.generate()
+        await until(lambda: tile.elapsed >= 0.3, what="ticks")
+        assert tile.active and studio.gallery.ticker.running
+        assert tile.elapsed_label.value.endswith(" s")
+        await until(lambda: tile.done, what="tile")
+        await until(lambda: not studio.gallery.ticker.running, what="ticker to end")
+
+    run(sim, body, tick_interval=0.05)
+
+
+def test_request_preview_and_simulated_badge(sim):
+    async def body(studio: Studio) -> None:
+        assert "SIMULATED" in studio.badge.value and "would have cost" in studio.badge.value
+        studio.prompt = "a snowy owl"
+        studio.request_toggle.value = True
+        assert studio.request_inspector.layout.display != "none"
+        assert '"model": "flux-2-pro-text-to-image"' in studio.request_inspector.json_text
+        assert "$RUNAPI_API_KEY" in studio.request_inspector.curl_text
+        studio.prompt = ""
+        assert studio.request_inspector.layout.display == "none"
+        assert sim.count() == 0
+
+    run(sim, body)
+
+
+def test_live_badge_names_the_masked_key(sim):
+    async def main() -> None:
+        client = AsyncFlux2Client(api_key=KEY, base_url=sim.url, simulated=False)
+        studio = Studio(client, prompt="a quiet street")
+        assert "LIVE" in studio.badge.value and "sk-...6789" in studio.badge.value
+        assert KEY not in studio.badge.value
+        assert "about $0.05" in studio.cost_text and "would have" not in studio.cost_text
+        studio.close()
+        await client.aclose()
+
+    asyncio.run(main())
+
+
+def test_default_client_is_the_simulator():
+    async def main() -> None:
+        studio = Studio()
+        assert studio.simulated and "SIMULATED" in studio.badge.value
+        studio.close()
+
+    asyncio.run(main())
