@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,10 +46,40 @@ def make_sim() -> Iterator:
         sim.stop()
 
 
+@pytest.fixture(scope="module")
+def module_sim():
+    # One server per test module: starting one per test costs more than most tests.
+    from flux2_widgets.simulator import Simulator
+
+    with Simulator(latency=0.1) as server:
+        yield server
+
+
 @pytest.fixture
-def sim(make_sim):
-    """A simulator whose tasks all take 0.15 s."""
-    return make_sim(latency=0.15)
+def sim(module_sim):
+    """The module's simulator (every task takes 0.1 s), with fresh tasks, counters,
+    charges and faults."""
+    module_sim.reset()
+    return module_sim
+
+
+@pytest.fixture
+def client(sim):
+    """A sync client for ``sim`` that polls quickly."""
+    from flux2_widgets import Flux2Client, PollPolicy
+
+    c = Flux2Client(api_key=SECRET_KEY, base_url=sim.url, poll=PollPolicy(first=0.05, min_interval=0.02))
+    yield c
+    c.close()
+
+
+async def until(predicate: Callable[[], Any], timeout: float = 4.0, what: str = "condition") -> None:
+    """Wait (without blocking the loop) until ``predicate()`` is true, or fail."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

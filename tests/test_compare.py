@@ -34,27 +34,6 @@ FAST_POLL = PollPolicy(first=0.05, min_interval=0.02)
 KEY = "test-key-compare"
 
 
-@pytest.fixture(scope="module")
-def _module_sim():
-    # One server for the module (starting one per test costs more than the tests themselves).
-    from flux2_widgets.simulator import Simulator
-
-    with Simulator(latency=0.1) as server:
-        yield server
-
-
-@pytest.fixture
-def sim(_module_sim):
-    """The module's simulator with fresh tasks, counters, charges and faults."""
-    _module_sim.reset()
-    return _module_sim
-
-
-@pytest.fixture
-def client(sim):
-    c = Flux2Client(api_key=KEY, base_url=sim.url, poll=FAST_POLL)
-    yield c
-    c.close()
 
 
 def _image_size(data: bytes) -> tuple[int, int]:

@@ -8,7 +8,6 @@ import pytest
 
 from flux2_widgets import catalog
 from flux2_widgets._polling import PollPolicy
-from flux2_widgets.client import Flux2Client
 from flux2_widgets.compare import compare_grid, compare_prompts, compare_tiers, cost_table
 from flux2_widgets.errors import BudgetExceededError, ValidationError
 
@@ -21,27 +20,6 @@ def _total_line(table) -> str:
     return next(line for line in str(table).splitlines() if line.startswith("total"))
 
 
-@pytest.fixture(scope="module")
-def _module_sim():
-    # One server for the module (starting one per test costs more than the tests themselves).
-    from flux2_widgets.simulator import Simulator
-
-    with Simulator(latency=0.1) as server:
-        yield server
-
-
-@pytest.fixture
-def sim(_module_sim):
-    """The module's simulator with fresh tasks, counters, charges and faults."""
-    _module_sim.reset()
-    return _module_sim
-
-
-@pytest.fixture
-def client(sim):
-    c = Flux2Client(api_key=KEY, base_url=sim.url, poll=FAST_POLL)
-    yield c
-    c.close()
 
 
 def test_plan_prices_are_catalog_prices_times_counts():

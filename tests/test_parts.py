@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
+from conftest import until
 from traitlets import TraitError
 
 from flux2_widgets import AsyncFlux2Client, ImageRequest
@@ -29,12 +27,6 @@ from flux2_widgets.widgets._style import CSS, style_widget
 KEY = "sk-secret-123456789"
 
 
-async def until(predicate: Callable[[], Any], timeout: float = 4.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def test_cost_text_says_what_a_cost_is():

@@ -11,6 +11,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import pytest
+from conftest import until
 from PIL import Image
 
 from flux2_widgets import AsyncFlux2Client
@@ -20,12 +21,6 @@ from flux2_widgets.widgets import Studio
 KEY = "sk-secret-123456789"
 
 
-async def until(predicate: Callable[[], Any], timeout: float = 4.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def run(sim, body: Callable[..., Any], **studio_options: Any) -> None:

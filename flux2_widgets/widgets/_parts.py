@@ -180,6 +180,19 @@ class CostLabel(widgets.HTML):
 
 
 # -- choices and fields ----------------------------------------------------------------
+def toggle_buttons(options: Iterable[tuple[str, str]], tooltips: dict[str, str],
+                   on_change: Any) -> dict[str, widgets.ToggleButton]:
+    """One styled toggle button per ``(label, value)``, each observed by ``on_change``."""
+    buttons: dict[str, widgets.ToggleButton] = {}
+    for label, val in options:
+        button = widgets.ToggleButton(description=label, tooltip=tooltips.get(val, ""),
+                                      layout=widgets.Layout(width="auto"))
+        button.add_class("f2w-seg-btn")
+        button.observe(on_change, "value")
+        buttons[val] = button
+    return buttons
+
+
 class Segmented(widgets.HBox):
     """A row of toggle buttons, one value selected; single options can be disabled with a reason.
 
@@ -196,13 +209,7 @@ class Segmented(widgets.HBox):
             (o, o) if isinstance(o, str) else (str(o[0]), str(o[1])) for o in options)
         self._tooltips = dict(tooltips or {})
         self._syncing = False
-        self.buttons: dict[str, widgets.ToggleButton] = {}
-        for label, val in self.options:
-            b = widgets.ToggleButton(description=label, tooltip=self._tooltips.get(val, ""),
-                                     layout=widgets.Layout(width="auto"))
-            b.add_class("f2w-seg-btn")
-            b.observe(self._on_button, "value")
-            self.buttons[val] = b
+        self.buttons = toggle_buttons(self.options, self._tooltips, self._on_button)
         super().__init__(children=tuple(self.buttons.values()), **kwargs)
         self.add_class("f2w-seg")
         self.value = value if value is not None else self.options[0][1]

@@ -25,7 +25,7 @@ from traitlets import TraitError, Tuple, observe, validate
 from .. import compare as _compare
 from ..catalog import ASPECT_RATIOS, RESOLUTIONS, TIER_INFO, TIERS, tier_label
 from ..errors import Flux2Error
-from ._parts import Field, Segmented
+from ._parts import Field, Segmented, toggle_buttons
 from ._style import style_widget
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,13 +46,7 @@ class MultiToggle(widgets.HBox):
     def __init__(self, options: Iterable[tuple[str, str]], value: Iterable[str] = (),
                  tooltips: dict[str, str] | None = None, **kwargs: Any) -> None:
         self._syncing = False
-        self.buttons: dict[str, widgets.ToggleButton] = {}
-        for label, val in options:
-            b = widgets.ToggleButton(description=label, tooltip=(tooltips or {}).get(val, ""),
-                                     layout=widgets.Layout(width="auto"))
-            b.add_class("f2w-seg-btn")
-            b.observe(self._on_button, "value")
-            self.buttons[val] = b
+        self.buttons = toggle_buttons(options, tooltips or {}, self._on_button)
         super().__init__(children=tuple(self.buttons.values()), **kwargs)
         self.add_class("f2w-seg")
         self.value = tuple(v for v in self.buttons if v in set(value))
