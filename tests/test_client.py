@@ -168,6 +168,22 @@ def test_transient_faults_on_create_end_in_one_task_and_one_charge(sim, kind):
     assert len(sim.stats.charges) == 1
 
 
+@pytest.mark.parametrize("kind", ["drop", "500", "malformed"])
+def test_answer_lost_after_the_task_was_created_is_never_charged_twice(sim, kind):
+    """The worst case for money: the server made (and will bill) the task, but the
+    answer never arrived. The retried POST carries the same Idempotency-Key."""
+    sim.inject(kind, times=1, on="post", after=True)
+
+    async def main():
+        async with fast(sim) as client:
+            return await client.generate("a lost answer")
+
+    gen = run(main())
+    assert sim.count("POST") == 2
+    assert sim.stats.tasks_created == 1
+    assert [task_id for task_id, _ in sim.stats.charges] == [gen.id]
+
+
 @pytest.mark.parametrize("kind", ["500", "drop", "malformed", "429"])
 def test_transient_faults_on_polls_are_retried(sim, kind):
     sim.inject(kind, times=2, on="get", **({"retry_after": 0.02} if kind == "429" else {}))
