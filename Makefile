@@ -6,6 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CHROMIUM ?= /usr/bin/chromium
+# The browser tests read it too: `make CHROMIUM=/path/to/chromium test`.
+export CHROMIUM
 PORT   ?= 8888
 
 .PHONY: demo test test-fast lint bench chromium venv clean

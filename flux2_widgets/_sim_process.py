@@ -26,6 +26,9 @@ class SimulatorProcess:
             [sys.executable, "-m", "flux2_widgets.simulator", "--with-parent", "--speed", str(speed),
              "--balance-cents", str(balance_cents)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        # Reap the child whenever it exits (a kernel shutdown signals it directly):
+        # an unreaped child makes ipykernel wait seconds before it can exit.
+        threading.Thread(target=self._proc.wait, daemon=True, name="flux2-sim-reaper").start()
         ready: dict[str, Any] = {}
 
         def read_first_line() -> None:

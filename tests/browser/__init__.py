@@ -1,0 +1,1 @@
+"""Browser tests: JupyterLab and Notebook 7 in headless Chromium (see conftest.py)."""

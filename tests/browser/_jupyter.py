@@ -1,0 +1,352 @@
+"""Drive a real Jupyter server (JupyterLab or Notebook 7) from headless Chromium.
+
+The server runs on 127.0.0.1 with an ephemeral port and a random token, in a
+sandbox of its own (settings, workspaces, runtime files under a temporary
+directory) and with every outbound network feature off: no news feed, no
+update check, no extension manager. Kernels inherit the server's environment,
+which points the toolkit at its embedded simulator.
+
+The page helpers talk to the app through ``window.jupyterapp`` (exposed with
+``expose_app_in_browser``): the same command registry the menus use, without
+depending on menu labels or keyboard focus.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from playwright.sync_api import Browser, Locator, Page
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+]
+#: Simulator clock for kernels under test: fast, but slow enough to see tiles move.
+SIMULATOR_SPEED = "8"
+
+SERVER_START_TIMEOUT = 60.0
+KERNEL_TIMEOUT = 120.0
+RUN_TIMEOUT = 120.0
+#: Tallest window a widget screenshot may ask for.
+MAX_SHOT_HEIGHT = 4000
+
+
+class HarnessError(RuntimeError):
+    """The server or the browser could not be brought up (not a product failure)."""
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (bind to 0, read it, release it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def kernel_env(base: dict[str, str] | None = None, *, sandbox: Path) -> dict[str, str]:
+    """The environment a server (and so its kernels) runs with: no key, the simulator."""
+    env = dict(os.environ if base is None else base)
+    for name in ("RUNAPI_API_KEY", "RUNAPI_BASE_URL"):
+        env.pop(name, None)
+    env["RUNAPI_CONFIG"] = str(sandbox / "no-such-runapi-config.json")
+    env["FLUX2_SIMULATOR_SPEED"] = SIMULATOR_SPEED
+    # The venv's python and jupyter come first, whatever shell started pytest.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    # ... and so does the venv's "python3" kernelspec, over any user-level one.
+    env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
+    env["JUPYTER_RUNTIME_DIR"] = str(sandbox / "runtime")
+    env["JUPYTER_CONFIG_DIR"] = str(sandbox / "config")
+    env["IPYTHONDIR"] = str(sandbox / "ipython")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@dataclass
+class JupyterServer:
+    """A running server; ``ui`` is ``"lab"`` or ``"notebook"`` (Notebook 7)."""
+
+    ui: str
+    base_url: str
+    token: str
+    root_dir: Path
+    log_path: Path
+    process: subprocess.Popen = field(repr=False)
+
+    def url(self, path: str) -> str:
+        """An authenticated URL for a server path such as ``/lab/tree/x.ipynb``."""
+        sep = "&" if "?" in path else "?"
+        return f"{self.base_url}{path}{sep}token={self.token}"
+
+    def notebook_url(self, notebook: str) -> str:
+        if self.ui == "lab":
+            # ``reset``: start from an empty workspace, not the tabs an earlier test left open.
+            return self.url(f"/lab/tree/{notebook}?reset")
+        return self.url(f"/notebooks/{notebook}")
+
+    def api(self, method: str, path: str) -> Any:
+        req = urllib.request.Request(self.url(path), method=method)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body = resp.read()
+        return json.loads(body) if body else None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no server log)"
+
+
+def start_server(ui: str, root_dir: Path, sandbox: Path, log_path: Path) -> JupyterServer:
+    """Start ``jupyter lab`` or ``jupyter notebook`` and return once it answers."""
+    if ui not in ("lab", "notebook"):
+        raise ValueError(f"ui must be 'lab' or 'notebook', not {ui!r}")
+    port, token = free_port(), secrets.token_hex(16)
+    app = "LabApp" if ui == "lab" else "JupyterNotebookApp"
+    for sub in ("runtime", "config", "ipython", "workspaces", "settings"):
+        (sandbox / sub).mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable, "-m", "jupyterlab" if ui == "lab" else "notebook",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root_dir}",
+        "--ServerApp.open_browser=False",
+        "--ServerApp.terminals_enabled=False",
+        # CI containers run as root; the server refuses that without this.
+        "--ServerApp.allow_root=True",
+        # Nothing may reach the internet: no news feed, no update check, no PyPI.
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+        "--LanguageServerManager.autodetect=False",
+        f"--{app}.expose_app_in_browser=True",
+        f"--{app}.workspaces_dir={sandbox / 'workspaces'}",
+        f"--{app}.user_settings_dir={sandbox / 'settings'}",
+    ]
+    if ui == "lab":
+        # Never ask "Would you like to get notified about official Jupyter news?" over the
+        # widget. (Notebook 7 does not ask, and has no schema for this file.)
+        prefs = sandbox / "settings" / "@jupyterlab" / "apputils-extension"
+        prefs.mkdir(parents=True, exist_ok=True)
+        (prefs / "notification.jupyterlab-settings").write_text(
+            json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    log_file = log_path.open("wb")
+    try:
+        process = subprocess.Popen(
+            cmd, cwd=root_dir, env=kernel_env(sandbox=sandbox), stdout=log_file,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            # Own process group: teardown can stop the server and every kernel it started.
+            start_new_session=True,
+        )
+    except OSError as exc:
+        log_file.close()
+        raise HarnessError(f"could not start jupyter {ui}: {exc}") from exc
+    log_file.close()
+    server = JupyterServer(ui, f"http://127.0.0.1:{port}", token, root_dir, log_path, process)
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            raise HarnessError(f"jupyter {ui} exited with {process.returncode}:\n{server.log_tail()}")
+        try:
+            server.api("GET", "/api/status")
+            return server
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            stop_server(server)
+            raise HarnessError(f"jupyter {ui} did not answer within {SERVER_START_TIMEOUT:g}s:\n"
+                               f"{server.log_tail()}")
+        time.sleep(0.2)
+
+
+def stop_server(server: JupyterServer) -> None:
+    """Stop the server (it shuts its kernels down, all at once); kill what is left of its group."""
+    proc = server.process
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def running_server(ui: str, workdir: Path) -> Iterator[JupyterServer]:
+    """A server over a fresh copy of ``notebooks/`` (outputs never land in the repo)."""
+    root = workdir / "notebooks"
+    shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    server = start_server(ui, root, workdir / "sandbox", workdir / f"jupyter-{ui}.log")
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def launch_chromium(playwright: Any) -> Browser:
+    if not Path(CHROMIUM).exists():
+        raise HarnessError(f"{CHROMIUM} is missing: apt-get install -y chromium (or `make chromium`)")
+    try:
+        return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    except Exception as exc:
+        raise HarnessError(f"Chromium did not start: {exc}") from exc
+
+
+# ----------------------------------------------------------------------------- page helpers
+
+# The notebook panel showing ``path`` (not "the current widget": a restored
+# workspace or a dialog may hold the focus).
+_PANEL_JS = """(path) => {
+  const app = window.jupyterapp;
+  if (!app) return null;
+  for (const w of app.shell.widgets('main')) {
+    if (w.context && w.context.path === path && w.content && w.sessionContext) return w;
+  }
+  return null;
+}"""
+
+_KERNEL_STATUS_JS = f"""(path) => {{
+  const w = ({_PANEL_JS})(path);
+  const k = w && w.sessionContext.session && w.sessionContext.session.kernel;
+  return k ? k.status : null;
+}}"""
+
+_CELLS_JS = f"""(path) => {{
+  const w = ({_PANEL_JS})(path);
+  if (!w) return null;
+  return w.content.widgets.filter(c => c.model.type === 'code').map(c => ({{
+    count: c.model.executionCount,
+    outputs: c.model.outputs.toJSON().map(o => ({{
+      type: o.output_type,
+      ename: o.ename || null,
+      evalue: o.evalue || null,
+      mimes: o.data ? Object.keys(o.data) : [],
+    }})),
+  }}));
+}}"""
+
+
+def open_notebook(page: Page, server: JupyterServer, notebook: str) -> None:
+    """Open a notebook and return once its kernel is idle."""
+    page.goto(server.notebook_url(notebook), wait_until="domcontentloaded")
+    page.wait_for_function(f"(path) => !!({_PANEL_JS})(path)", arg=notebook,
+                           timeout=KERNEL_TIMEOUT * 1000)
+    page.locator(".jp-Notebook").first.wait_for(state="visible", timeout=KERNEL_TIMEOUT * 1000)
+    wait_kernel_idle(page, notebook)
+
+
+def wait_kernel_idle(page: Page, notebook: str, timeout: float = KERNEL_TIMEOUT) -> None:
+    page.wait_for_function(f"(path) => ({_KERNEL_STATUS_JS})(path) === 'idle'", arg=notebook,
+                           timeout=timeout * 1000)
+
+
+def run_all(page: Page, notebook: str, timeout: float = RUN_TIMEOUT) -> list[dict[str, Any]]:
+    """Run every cell and wait until each code cell has run and the kernel is idle.
+
+    Returns per code cell its execution count and output summary; raises
+    ``AssertionError`` naming the cell and error if any cell raised.
+    """
+    page.evaluate(f"""(path) => {{
+      const w = ({_PANEL_JS})(path);
+      window.jupyterapp.shell.activateById(w.id);
+      return window.jupyterapp.commands.execute('notebook:run-all-cells');
+    }}""", notebook)
+    page.wait_for_function(
+        f"""(path) => {{
+          const cells = ({_CELLS_JS})(path);
+          return !!cells && ({_KERNEL_STATUS_JS})(path) === 'idle'
+                 && cells.every(c => c.count !== null || c.outputs.some(o => o.type === 'error'));
+        }}""",
+        arg=notebook, timeout=timeout * 1000, polling=250,
+    )
+    cells = page.evaluate(_CELLS_JS, notebook)
+    errors = [(i, o) for i, c in enumerate(cells) for o in c["outputs"] if o["type"] == "error"]
+    assert not errors, "cells raised: " + "; ".join(
+        f"code cell {i + 1}: {o['ename']}: {o['evalue']}" for i, o in errors)
+    return cells
+
+
+def assert_widgets_rendered(page: Page) -> None:
+    """ipywidgets' front end is installed and every widget found its model."""
+    broken = page.locator(".jp-OutputArea-output", has_text="Error displaying widget")
+    assert broken.count() == 0, f"widget failed to render: {broken.first.inner_text()[:300]}"
+
+
+def assert_no_widget_errors(page_errors: list[str]) -> None:
+    """No uncaught JavaScript error came from widget code. (Notebook 7 itself
+    logs one settings error on load; that one is not ours to fix.)"""
+    ours = [e for e in page_errors if "widget" in e.lower() or "f2w" in e]
+    assert not ours, "widget JavaScript errors:\n" + "\n\n".join(ours)
+
+
+def visible_images(scope: Locator, timeout: float, minimum: int = 1) -> int:
+    """Wait until ``scope`` shows at least ``minimum`` decoded images (blob: or data:
+    sources, non-zero natural size, laid out); return how many it shows."""
+    handle = scope.element_handle(timeout=timeout * 1000)
+    assert handle is not None
+    page = scope.page
+    page.wait_for_function(
+        """([root, minimum]) => {
+          const ok = [...root.querySelectorAll('img')].filter(img =>
+            /^(blob:|data:)/.test(img.getAttribute('src') || '') && img.complete
+            && img.naturalWidth > 0 && img.getBoundingClientRect().width > 0);
+          return ok.length >= minimum;
+        }""",
+        arg=[handle, minimum], timeout=timeout * 1000, polling=200,
+    )
+    return handle.evaluate(
+        """root => [...root.querySelectorAll('img')].filter(img =>
+            /^(blob:|data:)/.test(img.getAttribute('src') || '') && img.naturalWidth > 0).length""")
+
+
+def scroll_into_view(locator: Locator) -> None:
+    locator.scroll_into_view_if_needed(timeout=10_000)
+    # Lab virtualises and lazily lays out long notebooks: give it a frame to settle.
+    locator.page.wait_for_timeout(300)
+
+
+def screenshot(page: Page, out: Path, name: str, element: Locator | None = None) -> Path:
+    """Save ``<name>.png`` of the page and, given ``element``, ``<name>-widget.png`` of it.
+
+    JupyterLab scrolls inside its notebook panel, so a widget taller than the
+    window would come out cut off: the window grows to fit it for the shot.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if element is not None:
+        viewport = page.viewport_size or {"width": 1440, "height": 1000}
+        box = element.bounding_box()
+        tall = box is not None and box["height"] > viewport["height"] - 200
+        if tall:
+            page.set_viewport_size({"width": viewport["width"],
+                                    "height": min(MAX_SHOT_HEIGHT, int(box["height"]) + 400)})
+        try:
+            scroll_into_view(element)
+            element.screenshot(path=str(out / f"{name}-widget.png"))
+        finally:
+            if tall:
+                page.set_viewport_size(viewport)
+    return path
