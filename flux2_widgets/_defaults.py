@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from ._sim_process import SimulatorProcess
     from .client import AsyncFlux2Client, Flux2Client
+    from .store import ResultStore
 
 SPEED_ENV = "FLUX2_SIMULATOR_SPEED"
+RESULTS_ENV = "FLUX2_RESULTS_DIR"
 DEFAULT_DEMO_SPEED = 4.0
 
 # Re-entrant: building the default client may start the shared simulator.
@@ -40,10 +42,19 @@ def shared_simulator() -> SimulatorProcess:
         return _simulator
 
 
+def default_store() -> ResultStore:
+    """Where default clients keep every result: ``$FLUX2_RESULTS_DIR`` or
+    ``./flux2_results`` (images, JSON sidecars and the run log ``resume`` reads)."""
+    from .store import ResultStore
+
+    return ResultStore(os.environ.get(RESULTS_ENV) or "flux2_results")
+
+
 def default_client(**options: Any) -> Flux2Client:
     """A sync client for the configured key, else for the embedded simulator.
     Without options it is one shared client, so the session's history (latencies
-    learned, money spent) accumulates in one place."""
+    learned, money spent) accumulates in one place, and it saves every result to
+    ``default_store()`` so a dead kernel or an expired URL loses nothing."""
     global _sync_client
     from .client import Flux2Client
 
@@ -51,7 +62,7 @@ def default_client(**options: Any) -> Flux2Client:
         return Flux2Client(**options)
     with _lock:
         if _sync_client is None:
-            _sync_client = Flux2Client()
+            _sync_client = Flux2Client(store=default_store())
         return _sync_client
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 
 # The embedded simulator (used when no key is configured) runs fast under test.
 os.environ.setdefault("FLUX2_SIMULATOR_SPEED", "40")
+# ... and keeps what it makes out of the working tree.
+os.environ.setdefault("FLUX2_RESULTS_DIR", tempfile.mkdtemp(prefix="flux2-test-results-"))
 
 #: A key that looks real; tests assert it never shows up where it must not.
 SECRET_KEY = "sk-live-SECRET0123456789abcdef"

@@ -515,3 +515,15 @@ def test_property_invalid_requests_never_reach_the_network(sim, fields):
     err = run(main())
     assert err.field and str(err)
     assert sim.count() == before
+
+
+def test_default_client_keeps_every_result_on_disk(monkeypatch, tmp_path):
+    from flux2_widgets import _defaults
+
+    monkeypatch.setenv("FLUX2_RESULTS_DIR", str(tmp_path / "kept"))
+    monkeypatch.setattr(_defaults, "_sync_client", None)
+    client = _defaults.default_client()
+    assert client.store is not None and client.store.root == tmp_path / "kept"
+    gen = client.generate("kept on disk")
+    assert (tmp_path / "kept" / "runs.jsonl").exists()
+    assert [m["task_id"] for m in client.store.completed()] == [gen.id]
