@@ -122,18 +122,23 @@ async def request_json(
     *,
     retry: RetryPolicy,
     json_body: Any = None,
+    content: bytes | None = None,
     headers: dict[str, str] | None = None,
     task_id: str | None = None,
 ) -> JSONAnswer:
-    """Send one API call, retrying what is safe to retry, and return its JSON."""
+    """Send one API call, retrying what is safe to retry, and return its JSON.
+
+    ``content``: a JSON body already encoded (large bodies are encoded off the loop)."""
     headers = dict(headers or {})
+    if content is not None:
+        headers.setdefault("Content-Type", "application/json")
     can_retry = method != "POST" or "Idempotency-Key" in headers
     attempt = 0
     while True:
         attempt += 1
         error: Flux2Error
         try:
-            response = await http.request(method, url, json=json_body, headers=headers)
+            response = await http.request(method, url, json=json_body, content=content, headers=headers)
         except httpx.TimeoutException as exc:
             error = TimeoutError(f"{method} {url} timed out ({type(exc).__name__}); "
                                  "raise timeout= or check the network", task_id=task_id)

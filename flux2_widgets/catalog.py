@@ -56,6 +56,13 @@ PROMPT_MIN = 3
 PROMPT_MAX = 5000
 SOURCES_MAX = 8
 
+#: RunAPI's file storage: a local image becomes a temporary URL a remix can use.
+FILES_PATH = "/api/v1/files"
+#: Largest file one base64 upload may carry (the JSON body is a third larger again).
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: Pillow format -> MIME type: the image kinds Flux 2 remix reads.
+UPLOAD_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
 
 @dataclass(frozen=True)
 class TierInfo:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import random
 import ssl
 import time
@@ -28,6 +29,8 @@ from ._http import RetryPolicy, download, request_json
 from ._polling import LatencyModel, PollPolicy
 from ._redact import mask
 from ._sync import current_loop, run_sync
+from ._thumbs import off_loop
+from ._uploads import FILES_PATH, prepare_upload, upload_url
 from .catalog import DEFAULT_BASE_URL, ImageRequest, action_path
 from .errors import (
     AuthenticationError,
@@ -300,6 +303,19 @@ class AsyncFlux2Client:
         """Fetch image bytes from their host, without the API key."""
         return await download(self._cdn, url, retry=self.retry)
 
+    async def upload(self, file: str | os.PathLike[str] | bytes, *, filename: str | None = None) -> str:
+        """Upload a local PNG, JPEG or WebP image to RunAPI's file storage and return its
+        temporary public URL (about 7 days), usable in ``source_image_urls``.
+
+        Checked first (the file exists, is such an image, and is within the size limit):
+        a ``ValidationError`` means nothing was sent. Retried safely (Idempotency-Key)."""
+        prepared = await off_loop(prepare_upload, file, filename)
+        answer = await request_json(self._http, "POST", FILES_PATH, content=prepared.body,
+                                    headers={"Idempotency-Key": uuid.uuid4().hex}, retry=self.retry)
+        url = upload_url(answer.data, request_id=answer.request_id)
+        log.info("uploaded %s (%s, %d bytes)", prepared.file_name, prepared.mime_type, prepared.size_bytes)
+        return url
+
     async def balance(self) -> dict[str, Any]:
         """The account balance (``balance_cents`` and friends)."""
         answer = await request_json(self._http, "GET", "/api/v1/me/balance", retry=self.retry)
@@ -463,6 +479,9 @@ class Flux2Client:
 
     def download(self, url: str) -> bytes:
         return run_sync(self.aio.download(url))
+
+    def upload(self, file: str | os.PathLike[str] | bytes, *, filename: str | None = None) -> str:
+        return run_sync(self.aio.upload(file, filename=filename))
 
     def balance(self) -> dict[str, Any]:
         return run_sync(self.aio.balance())

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hashlib
 import json
+import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import PurePosixPath
 from typing import Any
 
 from starlette.applications import Starlette
@@ -13,10 +19,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .._uploads import (
+    FILES_PATH,
+    MAX_UPLOAD_BYTES,
+    UPLOAD_EXTENSIONS,
+    UPLOAD_FORMATS,
+    UPLOAD_KINDS,
+    file_label,
+)
 from ..catalog import ACTIONS, API_PREFIX, MODEL_IDS, RESOLUTIONS, TIER_INFO, ImageRequest, price
 from ..errors import ValidationError
 from ._engine import Engine
 from ._faults import FaultGate
+from ._images import Decoded, decode_upload
 from ._state import State, TaskRecord
 
 __all__ = ["build_api_app", "build_cdn_app"]
@@ -33,6 +48,82 @@ def _error(status: int, code: str, message: str, *, headers: dict[str, str] | No
 
 def _cents(usd: float | None) -> int | None:
     return None if usd is None else round(usd * 100)
+
+
+# -- uploads -----------------------------------------------------------------------------
+#: A base64 body of the largest allowed file, plus room for the JSON around it.
+_MAX_UPLOAD_BODY = MAX_UPLOAD_BYTES * 4 // 3 + 64 * 1024
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class _Rejected(Exception):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+    def response(self) -> JSONResponse:
+        extra = {"field": self.field} if self.field else {}
+        return _error(self.status, self.code, self.message, **extra)
+
+
+@dataclass(frozen=True)
+class _Upload:
+    data: bytes
+    file_name: str
+    decoded: Decoded
+    fingerprint: str
+
+
+def _safe_name(name: object, fmt: str) -> str:
+    # Served back as a URL path segment: keep it to characters that need no quoting.
+    base = PurePosixPath(name.replace("\\", "/")).name if isinstance(name, str) else ""
+    base = _UNSAFE.sub("_", base).lstrip(".")[:120]
+    return base or f"upload.{UPLOAD_EXTENSIONS[fmt]}"
+
+
+def _read_upload(raw: bytes) -> _Upload:
+    """Parse, decode and check an upload body. CPU-heavy for big files: runs off the loop."""
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise _Rejected(400, "bad_request", f"request body must be JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise _Rejected(400, "bad_request", "request body must be a JSON object")
+    source = body.get("source")
+    if source is None:
+        raise _Rejected(422, "validation_error",
+                        'source is required: {"source": {"type": "base64", "data": "<base64>"}}', "source")
+    if not isinstance(source, dict) or source.get("type") != "base64":
+        kind = source.get("type") if isinstance(source, dict) else type(source).__name__
+        raise _Rejected(422, "validation_error",
+                        f"source type {kind!r} is not supported here; send "
+                        '{"type": "base64", "data": "<base64>"} (a public URL needs no upload: '
+                        "use it as a remix source as it is)", "source.type")
+    data = source.get("data")
+    if not isinstance(data, str) or not data.strip():
+        raise _Rejected(422, "validation_error", "source.data must be a non-empty base64 string",
+                        "source.data")
+    if data.startswith("data:") and "," in data[:200]:  # a data: URL is base64 with a prefix
+        data = data.split(",", 1)[1]
+    try:
+        blob = base64.b64decode("".join(data.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise _Rejected(422, "validation_error", "source.data is not valid base64", "source.data") from None
+    if len(blob) > MAX_UPLOAD_BYTES:
+        raise _Rejected(422, "file_too_large", f"the file is {file_label(len(blob))}; "
+                        f"the limit is {file_label(MAX_UPLOAD_BYTES)}", "source.data")
+    try:
+        decoded = decode_upload(blob)
+    except ValueError:
+        decoded = None
+    if decoded is None or decoded.format not in UPLOAD_FORMATS:
+        found = f"a {decoded.format} image" if decoded else "not an image"
+        raise _Rejected(422, "unsupported_file_type",
+                        f"the file is {found}; image sources must be {UPLOAD_KINDS}", "source.data")
+    name = _safe_name(body.get("file_name"), decoded.format)
+    fingerprint = hashlib.sha256(b"files\n")
+    fingerprint.update(raw)
+    return _Upload(blob, name, decoded, fingerprint.hexdigest())
 
 
 class _Api:
@@ -134,6 +225,36 @@ class _Api:
         return self._task_answer(self.engine.status_body(task, form=self._form(request),
                                                            weird=task.weird_status), task)
 
+    async def upload(self, request: Request) -> Response:
+        """``POST /api/v1/files`` with a base64 source: store it, answer its CDN URL."""
+        if (denied := self._unauthorized(request)) is not None:
+            return denied
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size <= _MAX_UPLOAD_BODY:  # past the limit, drain without keeping
+                chunks.append(chunk)
+        if size > _MAX_UPLOAD_BODY:
+            return _error(422, "file_too_large", f"the request is {file_label(size)}; a file may be "
+                          f"at most {file_label(MAX_UPLOAD_BYTES)}", field="source.data")
+        try:
+            upload = await asyncio.to_thread(_read_upload, b"".join(chunks))
+        except _Rejected as exc:
+            return exc.response()
+        key = request.headers.get("idempotency-key", "").strip()
+        with self.state.lock:
+            if key and key in self.state.idempotency:
+                seen_print, _file_id, answer = self.state.idempotency[key]
+                if seen_print != upload.fingerprint:
+                    return _error(409, "conflict",
+                                  "Idempotency-Key was already used with a different request body")
+                return JSONResponse(answer, headers={"Idempotent-Replayed": "true"})
+            record = self.engine.add_upload(upload.data, upload.file_name, upload.decoded)
+            answer = record.answer()
+            if key:
+                self.state.idempotency[key] = (upload.fingerprint, record.id, answer)
+        return JSONResponse(answer)
+
     async def balance(self, request: Request) -> Response:
         if (denied := self._unauthorized(request)) is not None:
             return denied
@@ -187,7 +308,8 @@ async def _stats(request: Request, engine: Engine) -> Response:
     return JSONResponse({
         "requests": [list(r) for r in snap.requests], "charges": [list(c) for c in snap.charges],
         "total_charged": snap.total_charged, "tasks_created": snap.tasks_created,
-        "image_downloads": snap.image_downloads, "cdn_authorization": snap.cdn_authorization,
+        "image_downloads": snap.image_downloads, "uploads": snap.uploads,
+        "cdn_authorization": snap.cdn_authorization,
         "balance_cents": snap.balance_cents})
 
 
@@ -203,6 +325,7 @@ def build_api_app(engine: Engine) -> FaultGate:
         Route(f"{API_PREFIX}/{{action}}/{{task_id}}", api.status, methods=["GET"]),
         Route("/v1/{action}", api.create, methods=["POST"]),
         Route("/v1/{action}/{task_id}", api.status, methods=["GET"]),
+        Route(FILES_PATH, api.upload, methods=["POST"]),
         Route("/api/v1/me/balance", api.balance, methods=["GET"]),
         Route("/api/v1/me", api.me, methods=["GET"]),
         Route("/api/v1/price_schedules", api.price_schedules, methods=["GET"]),
@@ -225,10 +348,17 @@ def build_cdn_app(engine: Engine) -> FaultGate:
         return Response(rendered.png, media_type="image/png",
                         headers={"Cache-Control": _IMAGE_CACHE})
 
+    async def file(request: Request) -> Response:
+        record = engine.file_for(request.path_params["file_id"], request.path_params["file_name"])
+        if record is None:
+            return Response(b"file not found", status_code=404, media_type="text/plain")
+        return Response(record.data, media_type=record.mime_type, headers={"Cache-Control": _IMAGE_CACHE})
+
     async def missing(request: Request, exc: Exception) -> Response:
         return Response(b"not found", status_code=getattr(exc, "status_code", 404),
                         media_type="text/plain")
 
-    app = Starlette(routes=[Route("/images/{task_id}/{n}.png", image, methods=["GET"])],
+    app = Starlette(routes=[Route("/images/{task_id}/{n}.png", image, methods=["GET"]),
+                            Route("/files/{file_id}/{file_name}", file, methods=["GET"])],
                     exception_handlers={404: missing, 405: missing})
     return FaultGate(app, engine.state, "cdn")

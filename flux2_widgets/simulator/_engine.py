@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import os
 import re
 import time
@@ -19,25 +20,41 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..catalog import ImageRequest, pixel_size
+from .._uploads import UPLOAD_FORMATS
+from ..catalog import ASPECT_RATIOS, ImageRequest, pixel_size
 from . import _callbacks
-from ._images import Rendered, RenderSpec, SourceRef, render
-from ._state import State, TaskRecord
+from ._images import Decoded, Rendered, RenderSpec, SourceRef, render
+from ._state import State, TaskRecord, UploadRecord
 
-__all__ = ["Engine", "IMAGE_PATH"]
+__all__ = ["Engine", "IMAGE_PATH", "FILE_PATH", "nearest_ratio"]
 
 #: CDN path of a task's n-th image.
 IMAGE_PATH = "/images/{task_id}/{n}.png"
+#: CDN path of an uploaded file (``file_name`` is sanitized: URL-safe as it is).
+FILE_PATH = "/files/{file_id}/{file_name}"
 _RENDER_MEMO = 256
 #: The seeds' short routes (``/v1/...``) name the id ``task_id``.
 _ID_KEY = {"full": "id", "short": "task_id"}
 _IMAGE_RE = re.compile(r"^/images/(?P<task_id>[A-Za-z0-9_-]+)/(?P<n>\d+)\.png$")
+_FILE_RE = re.compile(r"^/files/(?P<file_id>[A-Za-z0-9_-]+)/[^/]+$")
 
 
 def _new_id() -> str:
     # Random, not sequential: a run log resumed against a fresh simulator must
     # get 404, not somebody else's task.
     return "task_" + uuid.uuid4().hex[:20]
+
+
+def nearest_ratio(size: tuple[int, int]) -> str:
+    """The catalog aspect ratio closest to ``size``'s shape (compared on a log scale,
+    so 2:1 is as far from 1:1 as 1:2 is)."""
+    w, h = size
+
+    def distance(ratio: str) -> float:
+        a, b = (int(x) for x in ratio.split(":"))
+        return abs(math.log((w * b) / (h * a)))
+
+    return min(ASPECT_RATIOS, key=distance)
 
 
 class Engine:
@@ -67,13 +84,31 @@ class Engine:
             self.loop = None
 
     # -- create --------------------------------------------------------------------
-    def local_source(self, url: str) -> TaskRecord | None:
-        """The task behind ``url`` when it is one of our CDN image URLs."""
+    def local_source(self, url: str) -> TaskRecord | UploadRecord | None:
+        """The task or upload behind ``url`` when it is one of our CDN URLs. Either has
+        ``aspect_ratio`` and ``image`` (a future whose result has ``.thumb``)."""
         parts, cdn = urlsplit(url), urlsplit(self.cdn_url)
         if not cdn.port or parts.port != cdn.port or parts.hostname not in (cdn.hostname, "localhost"):
             return None
-        match = _IMAGE_RE.match(parts.path)
-        return self.state.tasks.get(match["task_id"]) if match else None
+        if match := _IMAGE_RE.match(parts.path):
+            return self.state.tasks.get(match["task_id"])
+        if match := _FILE_RE.match(parts.path):
+            return self.state.uploads.get(match["file_id"])
+        return None
+
+    def add_upload(self, data: bytes, file_name: str, decoded: Decoded) -> UploadRecord:
+        """Store an upload decoded off the loop (``_images.decode_upload``)."""
+        file_id = "file_" + uuid.uuid4().hex[:20]
+        image: Future[Decoded] = Future()
+        image.set_result(decoded)
+        return self.state.new_upload(
+            id=file_id, file_name=file_name, mime_type=UPLOAD_FORMATS[decoded.format], data=data,
+            size=decoded.size, aspect_ratio=nearest_ratio(decoded.size),
+            url=self.cdn_url + FILE_PATH.format(file_id=file_id, file_name=file_name), image=image)
+
+    def file_for(self, file_id: str, file_name: str) -> UploadRecord | None:
+        record = self.state.uploads.get(file_id)
+        return record if record is not None and record.file_name == file_name else None
 
     def create(self, request: ImageRequest, body: dict[str, Any], form: str) -> TaskRecord:
         executor = self._executor

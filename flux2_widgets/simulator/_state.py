@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from ..catalog import TYPICAL_LATENCY, ImageRequest, price
 
 __all__ = [
-    "TaskRecord", "Fault", "Stats", "CallbackRecord", "State",
+    "TaskRecord", "UploadRecord", "Fault", "Stats", "CallbackRecord", "State",
     "FAULT_KINDS", "TRANSPORT_FAULTS", "TASK_FAULTS", "STATUS_FAULTS",
     "SIM_UNPRICED_CHARGE_USD", "PENDING_FRACTION",
 ]
@@ -30,6 +30,8 @@ __all__ = [
 SIM_UNPRICED_CHARGE_USD = 0.0
 #: Share of a task's latency spent in ``pending`` before ``processing``.
 PENDING_FRACTION = 0.1
+#: Uploaded files are temporary, like result images (about 7 days).
+UPLOAD_TTL = timedelta(days=7)
 
 # Fault kinds -> the default ``on`` they match. Transport faults replace a
 # whole HTTP answer; task faults are taken when a task is created; status
@@ -121,6 +123,30 @@ class TaskRecord:
         return self.status_at(time.monotonic())
 
 
+@dataclass
+class UploadRecord:
+    """A file stored by ``POST /api/v1/files``, served from the CDN origin."""
+
+    id: str
+    file_name: str
+    mime_type: str
+    data: bytes
+    #: Pixel size of the uploaded image.
+    size: tuple[int, int]
+    #: The catalog ratio nearest the image's own: what remix "auto" resolves to.
+    aspect_ratio: str
+    url: str
+    created_at: str
+    expires_at: str
+    #: A finished ``concurrent.futures.Future`` whose result has ``.thumb``, like
+    #: ``TaskRecord.image``, so a remix reads either kind of source the same way.
+    image: Any = None
+
+    def answer(self) -> dict[str, Any]:
+        return {"file_name": self.file_name, "url": self.url, "size_bytes": len(self.data),
+                "mime_type": self.mime_type, "created_at": self.created_at, "expires_at": self.expires_at}
+
+
 @dataclass(frozen=True)
 class Stats:
     """A snapshot; later traffic does not change it."""
@@ -135,6 +161,8 @@ class Stats:
     cdn_authorization: list[str]
     callbacks: list[CallbackRecord]
     balance_cents: int
+    #: Files stored by ``POST /api/v1/files``.
+    uploads: int = 0
 
     def count(self, method: str | None = None, path_prefix: str | None = None,
               origin: str = "api") -> int:
@@ -158,6 +186,7 @@ class State:
 
     def _clear(self) -> None:
         self.tasks: dict[str, TaskRecord] = {}
+        self.uploads: dict[str, UploadRecord] = {}
         self._open: set[str] = set()
         self.requests: list[tuple[str, str, int | None]] = []
         self.cdn_requests: list[tuple[str, str, int | None]] = []
@@ -208,6 +237,14 @@ class State:
             self.tasks[task.id] = task
             self._open.add(task.id)
             return task
+
+    def new_upload(self, **fields: Any) -> UploadRecord:
+        """Store an upload; ``fields`` are ``UploadRecord``'s minus the timestamps."""
+        now = datetime.now(timezone.utc)
+        record = UploadRecord(created_at=_iso(now), expires_at=_iso(now + UPLOAD_TTL), **fields)
+        with self.lock:
+            self.uploads[record.id] = record
+        return record
 
     def finish_due(self, now: float | None = None) -> list[TaskRecord]:
         """Finalize every task whose time has come; return the ones just finalized."""
@@ -305,4 +342,5 @@ class State:
                 tasks_created=len(self.tasks), image_downloads=self.image_downloads,
                 cdn_authorization=list(self.cdn_authorization),
                 callbacks=list(self.callbacks), balance_cents=self.balance_cents(),
+                uploads=len(self.uploads),
             )

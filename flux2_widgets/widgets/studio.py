@@ -9,7 +9,7 @@ never the key: no trait or widget state holds it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -60,8 +60,9 @@ MODES = (("Text to image", "text_to_image"), ("Remix", "remix_image"))
 _FIELD_FOR = {"prompt": "prompt", "tier": "tier", "resolution": "resolution", "aspect_ratio": "aspect_ratio",
               "source_image_urls": "source_image_urls", "action": "mode"}
 SIM_BADGE = 'SIMULATED — no API key, images are fake, costs are "would have cost"'
-REMIX_HINT = ("Remix needs public http(s) image URLs, one per line: the API downloads them itself, so "
-              "local files cannot be uploaded. Host a file first, or use a result's \"Use as source\".")
+REMIX_HINT = ("Remix needs public http(s) image URLs, one per line: the API downloads them itself. "
+              "Local files (Upload) are uploaded to RunAPI's file storage (temporary URL, about 7 days); "
+              "a result's \"Use as source\" works too.")
 
 
 def _tier_tooltip(tier: str) -> str:
@@ -101,6 +102,7 @@ class Studio(widgets.VBox):
         self.generations: list[Generation] = []
         self._unknown_cost = 0
         self._tasks: dict[asyncio.Task[None], TaskTile] = {}
+        self._uploads: set[asyncio.Task[None]] = set()
         self._inflight: dict[TaskTile, float] = {}
         self._attempted = False
         self._closed = False
@@ -124,6 +126,11 @@ class Studio(widgets.VBox):
         self.sources_input = widgets.Textarea(value="\n".join(sources), rows=3,
                                               placeholder="https://example.com/photo.jpg (one URL per line)")
         self.sources_input.add_class("f2w-wide")
+        self.upload_input = widgets.FileUpload(accept="image/*", multiple=True, description="Upload",
+                                               tooltip="upload local PNG, JPEG or WebP images as sources",
+                                               layout=widgets.Layout(width="auto", align_self="flex-start",
+                                                                     margin="6px 0 0 0"))
+        self.upload_input.add_class("f2w-btn")
         self.mode_input = Segmented(MODES, mode)
         self.tier_input = Segmented([(tier_label(t), t) for t in TIERS], tier,
                                     tooltips={t: _tier_tooltip(t) for t in TIERS})
@@ -135,7 +142,8 @@ class Studio(widgets.VBox):
                                                      layout=widgets.Layout(width="120px"))
         self.fields: dict[str, Field] = {
             "prompt": Field("Prompt", self.prompt_input),
-            "source_image_urls": Field("Source images", self.sources_input, hint=REMIX_HINT),
+            "source_image_urls": Field("Source images", widgets.VBox((self.sources_input, self.upload_input)),
+                                       hint=REMIX_HINT),
             "mode": Field("Mode", self.mode_input),
             "tier": Field("Tier", self.tier_input),
             "aspect_ratio": Field("Aspect ratio", self.ratio_input),
@@ -192,6 +200,7 @@ class Studio(widgets.VBox):
         self.stop_button.on_click(lambda _b: self.stop())
         self.clear_button.on_click(lambda _b: self.gallery.clear())
         self.request_toggle.observe(lambda _c: self._refresh(), "value")
+        self.upload_input.observe(self._on_upload, "value")
         for control in (self.mode_input, self.tier_input):
             control.observe(self._on_tier_or_mode, "value")
         for control in (self.prompt_input, self.sources_input, self.ratio_input, self.resolution_input,
@@ -281,6 +290,11 @@ class Studio(widgets.VBox):
         """The asyncio tasks this Studio started that are still running."""
         return tuple(self._tasks)
 
+    @property
+    def uploads(self) -> tuple[asyncio.Task[None], ...]:
+        """File uploads still in flight."""
+        return tuple(self._uploads)
+
     def field_error(self, name: str) -> str:
         """The message shown next to a control ("" when none)."""
         return self.fields[name].error_text
@@ -352,6 +366,8 @@ class Studio(widgets.VBox):
             return
         self._closed = True
         self.stop()
+        for job in self._uploads:
+            job.cancel()
         self.gallery.close()
         style = style_widget()
         for w in self._descendants():
@@ -433,6 +449,53 @@ class Studio(widgets.VBox):
         self._set_message(f"Added the {tile.request.label} result ({tile.task_id}) as a remix source.",
                           info=True)
 
+    def _on_upload(self, change: Any) -> None:
+        files = tuple(change.new or ())
+        if not files or self._closed:
+            return
+        # The bytes leave widget state at once: otherwise they would be saved with the notebook.
+        self.upload_input.value = ()
+        loop = self._loop()
+        if loop is None:
+            self.fields["source_image_urls"].set_note("Uploading needs a running asyncio event loop.")
+            return
+        names = [str(f.get("name") or f"file {i + 1}") for i, f in enumerate(files)]
+        self._upload_progress(names, 0)
+        job = loop.create_task(self._upload_files(files, names))
+        self._uploads.add(job)
+        job.add_done_callback(self._uploads.discard)
+
+    def _upload_progress(self, names: list[str], finished: int) -> None:
+        self.fields["source_image_urls"].set_note(
+            f"Uploading {', '.join(names)}… {finished}/{len(names)} done")
+
+    async def _upload_files(self, files: tuple[Mapping[str, Any], ...], names: list[str]) -> None:
+        """Upload the chosen files together; add their URLs in the order chosen."""
+        finished = 0
+
+        async def one(f: Mapping[str, Any], name: str) -> str:
+            nonlocal finished
+            try:
+                return await self._client.upload(f["content"], filename=name)
+            finally:
+                finished += 1
+                if finished < len(files):
+                    self._upload_progress(names, finished)
+
+        results = await asyncio.gather(*(one(f, n) for f, n in zip(files, names, strict=True)),
+                                       return_exceptions=True)
+        urls = [r for r in results if isinstance(r, str)]
+        if urls and not self._closed:
+            self.sources = [*self.sources, *(u for u in urls if u not in self.sources)]
+        store = "the simulator's file storage" if self.simulated else "RunAPI's file storage"
+        notes = []
+        if urls:
+            many = "s" if len(urls) != 1 else ""
+            notes.append(f"Uploaded {len(urls)} file{many} to {store} (temporary URL{many}, about 7 days)")
+        notes += [f"⚠ {r}" if name in str(r) else f"⚠ {name}: {r}"
+                  for name, r in zip(names, results, strict=True) if isinstance(r, BaseException)]
+        self.fields["source_image_urls"].set_note(" · ".join(notes))
+
     def _open_image(self, tile: TaskTile, image: GeneratedImage) -> None:
         if self.viewer.shown is image:
             self.viewer.hide()
@@ -496,7 +559,7 @@ class Studio(widgets.VBox):
         only = " / ".join(info.resolutions)
         self.resolution_input.set_reasons(
             {r: f"{info.label} is {only} only" for r in RESOLUTIONS if r not in info.resolutions})
-        self.sources_input.disabled = not remix
+        self.sources_input.disabled = self.upload_input.disabled = not remix
         sources_field = self.fields["source_image_urls"]
         if remix:
             many = f"up to {info.max_sources}" if info.max_sources > 1 else "exactly one"
