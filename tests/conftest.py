@@ -95,3 +95,11 @@ def output_dir(request: pytest.FixtureRequest) -> Path:
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps its own event loop registered as
+    the main thread's running loop while its session-wide browser lives, which would
+    make later tests look like code inside a notebook. They are also the slowest, so
+    everything else reports first."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

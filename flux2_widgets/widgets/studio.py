@@ -59,7 +59,9 @@ MODES = (("Text to image", "text_to_image"), ("Remix", "remix_image"))
 #: ValidationError.field -> the Studio field that shows the message.
 _FIELD_FOR = {"prompt": "prompt", "tier": "tier", "resolution": "resolution", "aspect_ratio": "aspect_ratio",
               "source_image_urls": "source_image_urls", "action": "mode"}
-SIM_BADGE = 'SIMULATED — no API key, images are fake, costs are "would have cost"'
+SIM_BADGE = "SIMULATED · no API key · nothing is charged"
+SIM_BADGE_TIP = ('No API key is configured, so a local simulator answers: images are placeholders '
+                 'and costs read "would have cost". Set RUNAPI_API_KEY to use RunAPI.')
 REMIX_HINT = ("Remix needs public http(s) image URLs, one per line: the API downloads them itself. "
               "Local files (Upload) are uploaded to RunAPI's file storage (temporary URL, about 7 days); "
               "a result's \"Use as source\" works too.")
@@ -152,14 +154,6 @@ class Studio(widgets.VBox):
             "budget": Field("Budget cap (USD)", self.budget_input,
                             hint="0 = no cap; a batch that would pass it is refused"),
         }
-        left = widgets.VBox((self.fields["prompt"], self.fields["source_image_urls"]))
-        right = widgets.VBox(tuple(self.fields[k] for k in
-                                   ("mode", "tier", "aspect_ratio", "resolution", "n_images", "budget")))
-        for col in (left, right):
-            col.add_class("f2w-col")
-        panel = widgets.HBox((left, right))
-        panel.add_class("f2w-panel")
-
         # -- action bar -------------------------------------------------------------------
         self.cost_line = _html("", "f2w-cost")
         self.request_toggle = widgets.ToggleButton(description="Request", icon="code",
@@ -180,6 +174,17 @@ class Studio(widgets.VBox):
         buttons.add_class("f2w-buttons")
         actionbar = widgets.HBox((self.cost_line, buttons))
         actionbar.add_class("f2w-actionbar")
+
+        # Generate sits right under the prompt: when the columns stack (a narrow
+        # window, a projector) it stays next to what you type, not below the settings.
+        left = widgets.VBox((self.fields["prompt"], self.fields["source_image_urls"], actionbar))
+        right = widgets.VBox(tuple(self.fields[k] for k in
+                                   ("mode", "tier", "aspect_ratio", "resolution", "n_images", "budget")))
+        for col in (left, right):
+            col.add_class("f2w-col")
+        panel = widgets.HBox((left, right))
+        panel.add_class("f2w-panel")
+
         self.message = _html("", "f2w-message")
         self.message_text = ""
         self.request_inspector = RequestInspector()
@@ -187,7 +192,7 @@ class Studio(widgets.VBox):
         self.empty_note = _html("Results appear here, each the moment its task completes.", "f2w-empty")
         self.gallery = Gallery(tick_interval=tick_interval)
 
-        super().__init__(children=(style_widget(), header, panel, actionbar, self.message,
+        super().__init__(children=(style_widget(), header, panel, self.message,
                                    self.request_inspector, self.viewer, self.empty_note, self.gallery),
                          **kwargs)
         self.add_class("f2w")
@@ -517,7 +522,8 @@ class Studio(widgets.VBox):
     # -- rendering --------------------------------------------------------------------------------
     def _badge_html(self) -> str:
         if self.simulated:
-            return f'<span class="f2w-badge f2w-badge--sim">{_esc(SIM_BADGE)}</span>'
+            return (f'<span class="f2w-badge f2w-badge--sim" title="{_esc(SIM_BADGE_TIP)}">'
+                    f"{_esc(SIM_BADGE)}</span>")
         host = urlsplit(self._client.base_url).netloc or self._client.base_url
         hint = getattr(self._client, "key_hint", "")
         return f'<span class="f2w-badge f2w-badge--live">{_esc(f"LIVE · {host} · key {hint}")}</span>'
@@ -561,6 +567,8 @@ class Studio(widgets.VBox):
             {r: f"{info.label} is {only} only" for r in RESOLUTIONS if r not in info.resolutions})
         self.sources_input.disabled = self.upload_input.disabled = not remix
         sources_field = self.fields["source_image_urls"]
+        # Out of remix the field only takes room (and pushes Generate down): hide it.
+        _show(sources_field, remix)
         if remix:
             many = f"up to {info.max_sources}" if info.max_sources > 1 else "exactly one"
             sources_field.set_hint(f"{info.label} takes {many}. {REMIX_HINT}")
