@@ -9,6 +9,8 @@ CHROMIUM ?= /usr/bin/chromium
 # The browser tests read it too: `make CHROMIUM=/path/to/chromium test`.
 export CHROMIUM
 PORT   ?= 8888
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: demo test test-fast lint bench chromium venv clean
 
@@ -49,7 +51,7 @@ bench: venv
 
 # Opens the quickstart in JupyterLab. With no RUNAPI_API_KEY the embedded simulator is used.
 demo: venv
-	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) notebooks/01_quickstart.ipynb
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) notebooks/01_quickstart.ipynb
 
 clean:
 	rm -rf $(VENV) test-output .pytest_cache .ruff_cache
