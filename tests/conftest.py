@@ -93,6 +93,23 @@ def output_dir(request: pytest.FixtureRequest) -> Path:
     return path
 
 
+def run_studio(sim: Any, body: Callable[..., Any], **studio_options: Any) -> None:
+    """Build an async client and a Studio inside a running loop (as in a notebook),
+    run ``await body(studio)``, then close both."""
+    from flux2_widgets import AsyncFlux2Client, Studio
+
+    async def main() -> None:
+        client = AsyncFlux2Client(api_key=SECRET_KEY, base_url=sim.url, retry_base_delay=0.01)
+        studio = Studio(client, **studio_options)
+        try:
+            await body(studio)
+        finally:
+            studio.close()
+            await client.aclose()
+
+    asyncio.run(main())
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -11,31 +11,19 @@ from typing import Any
 
 import ipywidgets as widgets
 import pytest
-from conftest import until
+from conftest import SECRET_KEY, run_studio, until
 from PIL import Image
 
 from flux2_widgets import AsyncFlux2Client
 from flux2_widgets.catalog import pixel_size
 from flux2_widgets.widgets import Studio
 
-KEY = "sk-secret-123456789"
+KEY = SECRET_KEY  # the key run_studio gives its client: it must never show up
 
 
 
 
-def run(sim, body: Callable[..., Any], **studio_options: Any) -> None:
-    """Build a client and a Studio inside a running loop, run ``body(studio)``, clean up."""
-
-    async def main() -> None:
-        client = AsyncFlux2Client(api_key=KEY, base_url=sim.url)
-        studio = Studio(client, **studio_options)
-        try:
-            await body(studio)
-        finally:
-            studio.close()
-            await client.aclose()
-
-    asyncio.run(main())
+run = run_studio
 
 
 def all_done(studio: Studio) -> Callable[[], bool]:

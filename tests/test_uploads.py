@@ -7,13 +7,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
-from conftest import SECRET_KEY, until
+from conftest import SECRET_KEY, run_studio, until
 from PIL import Image, ImageStat
 
 from flux2_widgets import AsyncFlux2Client, Flux2Client, errors
@@ -221,19 +220,6 @@ def test_auto_ratio_follows_a_phone_photo_upright(sim, client):
 
 
 # -- Studio ---------------------------------------------------------------------------------------------
-def run_studio(sim, body: Callable[..., Any], **studio_options: Any) -> None:
-    async def main() -> None:
-        client = fast(sim)
-        studio = Studio(client, **studio_options)
-        try:
-            await body(studio)
-        finally:
-            studio.close()
-            await client.aclose()
-
-    asyncio.run(main())
-
-
 def chosen(name: str, content: bytes, kind: str = "image/png") -> dict[str, Any]:
     """One entry of ``FileUpload.value`` as ipywidgets 8 delivers it from the browser."""
     return {"name": name, "type": kind, "size": len(content), "content": memoryview(content),
