@@ -544,6 +544,9 @@ class TaskTile(widgets.VBox):
     async def show_generation(self, gen: Generation) -> None:
         """Thumbnail (made off the loop), labels and actions; then ``status = "completed"``."""
         self.generation = gen
+        # Stop the ticker first: from here the tile shows the task's own latency, the
+        # same figure as its latency chip, not the time spent making the thumbnail.
+        self._t0 = None
         self.task_id = gen.id
         self.task_status = gen.task.status
         size: tuple[int, int] | None = None
