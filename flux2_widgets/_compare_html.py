@@ -1,0 +1,86 @@
+"""Static HTML for a comparison: the fallback where widgets do not render, and saved notebooks.
+
+The live view lives in ``widgets/_compare_views.py``; this one needs no ipywidgets.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from typing import TYPE_CHECKING
+
+from .catalog import format_usd, tier_label
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._comparison import Cell, Comparison
+
+__all__ = ["HEADER_CHARS", "cell_caption", "cell_html", "comparison_html", "short", "votes_html"]
+
+#: Longest prompt shown in a row header before it is shortened.
+HEADER_CHARS = 90
+
+
+def comparison_html(cmp: Comparison) -> str:
+    """Static table with thumbnails, for frontends without widgets (and saved HTML)."""
+    cols = len(cmp.col_labels)
+    head = "".join(f'<th style="padding:4px 8px">{html.escape(lbl)}</th>' for lbl in cmp.col_labels)
+    body = []
+    for r, row_label in enumerate(cmp.row_labels):
+        tds = []
+        for c in range(cols):
+            try:
+                inner = cell_html(cmp.cell(r, c))
+            except KeyError:
+                inner = ""
+            tds.append(f'<td style="vertical-align:top;padding:4px 8px">{inner}</td>')
+        body.append(f'<tr><th style="text-align:left;vertical-align:top;max-width:220px;'
+                    f'padding:4px 8px;font-weight:normal">{html.escape(short(row_label))}</th>'
+                    f"{''.join(tds)}</tr>")
+    badge = (' <span style="background:#f59e0b;color:#fff;border-radius:4px;padding:0 6px;'
+             'font-size:11px">SIMULATED</span>') if cmp.simulated else ""
+    done = sum(c.done for c in cmp.cells)
+    return (f'<div style="font:13px sans-serif"><div><b>{html.escape(cmp.title)}</b>{badge}</div>'
+            f'<table style="border-collapse:collapse"><thead><tr><th></th>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>"
+            f"<div>{done}/{len(cmp.cells)} done &middot; total {html.escape(cmp.total_text)}"
+            f"{votes_html(cmp)}</div></div>")
+
+
+def short(text: str, n: int = HEADER_CHARS) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def cell_caption(cell: Cell) -> str:
+    """``Pro · 1k · 1024x1024 · $0.05 · 1.2s``."""
+    parts = [f"{tier_label(cell.request.tier)} · {cell.request.resolution}", cell.size_text]
+    if cell.ok:
+        parts.append(cell.result.cost_text if cell.result else "")
+        if cell.latency is not None:
+            parts.append(f"{cell.latency:.1f}s")
+    else:
+        parts.append(format_usd(cell.estimated_cost, approx=True))
+    return " · ".join(p for p in parts if p)
+
+
+def cell_html(cell: Cell) -> str:
+    caption = f'<div style="color:#555;font-size:12px">{html.escape(cell_caption(cell))}</div>'
+    if cell.result is not None and cell.result.images:
+        try:
+            img = cell.result.images[0]
+            thumb = base64.b64encode(img.thumbnail()).decode()
+            pic = (f'<img src="data:image/jpeg;base64,{thumb}" style="max-width:256px;border-radius:6px" '
+                   f'alt="{html.escape(cell.request.prompt[:80])}"/>')
+        except Exception as exc:  # display must survive a missing download
+            pic = f"<div>{html.escape(str(exc))}</div>"
+        return f"{pic}{caption}"
+    if cell.status == "failed":
+        return (f'<div style="color:#b91c1c;max-width:256px">failed: {html.escape(cell.error_text)}</div>'
+                f"{caption}")
+    return f'<div style="color:#666">{html.escape(cell.status)}…</div>{caption}'
+
+
+def votes_html(cmp: Comparison) -> str:
+    if not cmp.sides or not cmp.votes:
+        return ""
+    tally = ", ".join(f"{label}: {cmp.tally()[k]}" for k, label in cmp.sides)
+    return f" &middot; votes {html.escape(tally)}, tie: {cmp.tally()['tie']}"

@@ -1,0 +1,566 @@
+"""The :class:`Comparison`: its cells running side by side, waiting, votes and export."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import _sync
+from ._compare_html import comparison_html, short
+from ._costs import CostTable, sum_costs, sum_text
+from ._export import require_pandas, write_csv
+from .catalog import ImageRequest, format_usd
+from .errors import Flux2Error, TaskTimeoutError, ValidationError
+from .results import Generation, Task
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .client import AsyncFlux2Client
+
+__all__ = ["Cell", "Comparison"]
+
+log = logging.getLogger("flux2_widgets")
+
+
+@dataclass(eq=False)
+class Cell:
+    """One slot of a comparison: a request and, once it finishes, its result or error."""
+
+    index: int
+    row: int
+    col: int
+    row_label: str
+    col_label: str
+    request: ImageRequest
+    side: str | None = None
+    status: str = "queued"  # queued, submitting, pending, processing, downloading, completed, failed
+    task: Task | None = None
+    result: Generation | None = None
+    error: BaseException | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    submitted: bool = field(default=False, repr=False)
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("completed", "failed")
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+    @property
+    def label(self) -> str:
+        """``Pro · 1k`` plus the row (prompt) when there are several rows."""
+        return f"{self.col_label} | {self.row_label}"
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """Real pixel size once downloaded, else the catalog's approximate size."""
+        if self.result is not None and self.result.images and self.result.images[0].downloaded:
+            try:
+                return self.result.images[0].size
+            except Exception:  # undecodable bytes: fall back to the catalog
+                pass
+        return self.request.size
+
+    @property
+    def size_text(self) -> str:
+        size = self.size
+        return f"{size[0]}x{size[1]}" if size else "auto"
+
+    @property
+    def estimated_cost(self) -> float | None:
+        return self.request.estimated_cost
+
+    @property
+    def billed_cost(self) -> float | None:
+        """What the API billed: ``usage.cost`` for a finished task, 0 for a failed one
+        (failed generations are not charged), ``None`` while running or if not reported."""
+        if self.result is not None:
+            return self.result.task.billed_cost
+        if self.status == "failed":
+            return 0.0
+        return None
+
+    @property
+    def cost(self) -> float | None:
+        """Billed where known, else the estimate (0 for a failure)."""
+        if self.result is not None:
+            return self.result.cost
+        if self.status == "failed":
+            return 0.0
+        return self.estimated_cost
+
+    @property
+    def cost_source(self) -> str:
+        if self.result is not None:
+            return self.result.cost_source
+        return "not charged" if self.status == "failed" else "estimate"
+
+    @property
+    def latency(self) -> float | None:
+        """Seconds from submit to the client seeing the task finish."""
+        if self.result is not None:
+            return self.result.elapsed
+        if self.task is not None and self.done:
+            return self.task.elapsed
+        return None
+
+    @property
+    def error_text(self) -> str:
+        if self.error is None:
+            return ""
+        return str(self.error) or type(self.error).__name__
+
+
+class Comparison:
+    """A set of generations run side by side.
+
+    ``cells`` are in row-major order (rows = prompts, columns = tier x
+    resolution, or A/B). The object is awaitable (``await cmp`` returns it when
+    every cell is done) and displays itself as a live grid.
+    """
+
+    def __init__(self, cells: list[Cell], *, kind: str, title: str, row_labels: Sequence[str],
+                 col_labels: Sequence[str], sides: Sequence[tuple[str, str]] = (),
+                 client: Any = None, budget: float | None = None, timeout: float | None = None) -> None:
+        self.cells = cells
+        self.kind = kind
+        self.title = title
+        self.row_labels = list(row_labels)
+        self.col_labels = list(col_labels)
+        #: (key, label) of what a vote can pick, besides "tie"
+        self.sides = list(sides)
+        self.budget = budget
+        self.timeout = timeout
+        self.created_at = time.time()
+        self._votes: list[dict[str, Any]] = []
+        self._listeners: list[Callable[[Cell | None], None]] = []
+        self._side: set[asyncio.Future[Any]] = set()
+        self._client = _async_client(client)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._main: asyncio.Future[None] | None = None
+        self._view: Any = None
+
+    # -- running ---------------------------------------------------------------------
+    @property
+    def client(self) -> AsyncFlux2Client:
+        return self._client
+
+    @property
+    def simulated(self) -> bool:
+        return bool(getattr(self._client, "simulated", False))
+
+    @property
+    def started(self) -> bool:
+        return self._main is not None
+
+    @property
+    def done(self) -> bool:
+        return all(c.done for c in self.cells)
+
+    def start(self) -> Comparison:
+        """Start every cell at once (idempotent). Called by the helpers."""
+        if self._main is not None:
+            return self
+        try:
+            loop = asyncio.get_running_loop()
+            running = True
+        except RuntimeError:
+            loop, running = _sync.private_loop(), False
+        self._loop = loop
+        self._main = loop.create_task(self._run_all())
+        if not running:
+            # No loop runs between statements of a plain script: submit now, so the service
+            # is already working when the caller gets the comparison back; wait() finishes it.
+            loop.run_until_complete(self._until_submitted())
+        return self
+
+    async def _run_all(self) -> None:
+        await asyncio.gather(*(self._run_cell(c) for c in self.cells))
+        await self._settle()
+
+    async def _settle(self) -> None:
+        # Views render thumbnails in side tasks; finishing after them means a finished
+        # comparison is also a fully drawn one (and no render is left on a stopped loop).
+        while self._side:
+            await asyncio.gather(*list(self._side), return_exceptions=True)
+        self._emit(None)
+
+    def _track(self, future: asyncio.Future[Any]) -> None:
+        """Let ``wait()`` / ``await`` also wait for a view's render task."""
+        self._side.add(future)
+        future.add_done_callback(self._side.discard)
+
+    async def _until_submitted(self) -> None:
+        # The client may queue cells behind its concurrency limit: only wait for the ones it can take.
+        limit = getattr(self._client, "max_concurrency", None) or len(self.cells)
+        need = min(len(self.cells), int(limit))
+        while sum(c.submitted or c.done for c in self.cells) < need and not self._main.done():  # type: ignore[union-attr]
+            await asyncio.sleep(0.005)
+
+    async def _run_cell(self, cell: Cell) -> None:
+        cell.status, cell.started_at = "submitting", time.time()
+        cell.result = cell.error = cell.task = None
+        cell.submitted = False
+        self._emit(cell)
+
+        def on_update(task: Task) -> None:
+            cell.task, cell.submitted = task, True
+            # "completed" here means the images are still downloading: the cell is done with its result.
+            cell.status = "downloading" if task.status == "completed" else task.status
+            self._emit(cell)
+
+        try:
+            gen = await self._client.generate(cell.request, timeout=self.timeout, on_update=on_update)
+        except asyncio.CancelledError:
+            cell.error, cell.status = Flux2Error("cancelled before it finished"), "failed"
+            cell.finished_at, cell.submitted = time.time(), True
+            self._emit(cell)
+            raise
+        except Exception as exc:  # one failed cell must never stop the others
+            cell.error, cell.status = exc, "failed"
+            if isinstance(exc, Flux2Error) and exc.task_id and cell.task is None:
+                cell.task = Task(id=exc.task_id, action=cell.request.action or "text_to_image",
+                                 status="failed", request=cell.request, error=exc.message,
+                                 submitted_at=cell.started_at)
+        else:
+            cell.result, cell.task, cell.status = gen, gen.task, "completed"
+        cell.finished_at, cell.submitted = time.time(), True
+        self._emit(cell)
+
+    def retry(self, cell: Cell | int) -> None:
+        """Run a failed cell again (same request), on the comparison's loop."""
+        cell = self.cells[cell] if isinstance(cell, int) else cell
+        if not cell.done or cell.ok:
+            return
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            raise RuntimeError("this comparison's event loop has closed; start a new comparison")
+        previous = self._main
+        retry = loop.create_task(self._run_cell(cell))
+
+        async def both() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            await retry
+            await self._settle()
+
+        self._main = loop.create_task(both())
+
+    # -- waiting -----------------------------------------------------------------------
+    def wait(self, timeout: float | None = None) -> Comparison:
+        """Block until every cell is done and return the comparison.
+
+        Works in a plain script and in a notebook cell (where it nests on the
+        kernel's running loop, so widgets keep updating). Raises
+        ``TaskTimeoutError`` after ``timeout`` seconds; the cells keep running.
+        """
+        if self._main is None:
+            self.start()
+        assert self._loop is not None and self._main is not None
+        if self._main.done():
+            return self
+        loop = self._loop
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None and running is not loop:
+            raise RuntimeError("wait() was called from a different event loop than the one this "
+                               "comparison runs on; use `await comparison` there instead")
+        if loop.is_closed():
+            raise RuntimeError("the event loop this comparison started on has closed before it "
+                               "finished (e.g. an asyncio.run() that returned); start it again")
+        if running is loop:
+            _sync.allow_nesting(loop)  # only now: a sync wait inside a running (notebook) loop
+        elif loop.is_running():
+            raise RuntimeError("this comparison runs on a loop busy in another thread; use `await`")
+        loop.run_until_complete(self._wait(timeout))
+        return self
+
+    async def _wait(self, timeout: float | None) -> Comparison:
+        while True:
+            main = self._main
+            assert main is not None
+            try:
+                # shield: a timeout stops the waiting, not the comparison
+                await asyncio.wait_for(asyncio.shield(main), timeout)
+            except asyncio.TimeoutError:
+                left = sum(not c.done for c in self.cells)
+                raise TaskTimeoutError(
+                    f"{left} of {len(self.cells)} cells still running after {timeout:g} s; they keep "
+                    "running - call wait() again or show the comparison to watch them") from None
+            if main is self._main:  # a retry may have replaced it meanwhile
+                return self
+
+    def __await__(self) -> Generator[Any, None, Comparison]:
+        if self._main is None:
+            self.start()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None and running is not self._loop:
+            raise RuntimeError("this comparison was started outside this event loop (from sync "
+                               "code); call .wait() instead of awaiting it")
+        return self._wait(None).__await__()
+
+    # -- change notifications (the view listens) ------------------------------------------
+    def on_change(self, callback: Callable[[Cell | None], None], remove: bool = False) -> None:
+        """Call ``callback(cell)`` on every cell change (``None`` when all are done).
+        Runs on the comparison's loop thread; keep it quick."""
+        if remove:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+        elif callback not in self._listeners:
+            self._listeners.append(callback)
+
+    def _emit(self, cell: Cell | None) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(cell)
+            except Exception:  # a broken view must not break the comparison
+                log.exception("comparison listener failed")
+
+    # -- results -----------------------------------------------------------------------
+    @property
+    def results(self) -> list[Generation | BaseException | None]:
+        """Per cell: the ``Generation``, the error, or ``None`` while running."""
+        return [c.result if c.result is not None else c.error for c in self.cells]
+
+    @property
+    def generations(self) -> list[Generation]:
+        return [c.result for c in self.cells if c.result is not None]
+
+    @property
+    def errors(self) -> list[BaseException]:
+        return [c.error for c in self.cells if c.error is not None]
+
+    def cell(self, row: int | str, col: int | str) -> Cell:
+        """A cell by row/column index or label (``cmp.cell(0, "Flex · 1k")``)."""
+        r = row if isinstance(row, int) else self.row_labels.index(row)
+        c = col if isinstance(col, int) else self.col_labels.index(col)
+        for cell in self.cells:
+            if cell.row == r and cell.col == c:
+                return cell
+        raise KeyError((row, col))
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def __iter__(self) -> Any:
+        return iter(self.cells)
+
+    def __getitem__(self, index: int) -> Cell:
+        return self.cells[index]
+
+    # -- costs -----------------------------------------------------------------------
+    @property
+    def estimated_cost(self) -> float | None:
+        """The plan's estimate (catalog price x cells); ``None`` if any price is unknown."""
+        total, unknown = sum_costs(c.estimated_cost for c in self.cells)
+        return None if unknown else total
+
+    @property
+    def billed_cost(self) -> float:
+        """What finished cells were billed (failed cells are not charged)."""
+        return sum_costs(c.billed_cost for c in self.cells if c.done)[0]
+
+    @property
+    def total_cost(self) -> float | None:
+        """Billed where the API reported it, else estimates; failures count 0."""
+        total, unknown = sum_costs(c.cost for c in self.cells)
+        return None if unknown else total
+
+    @property
+    def total_text(self) -> str:
+        total, unknown = sum_costs(c.cost for c in self.cells)
+        sources = {c.cost_source for c in self.cells if c.cost_source != "not charged"}
+        text = sum_text(total, unknown)
+        if not self.done or "estimate" in sources:
+            text = f"about {text}" if text != "n/a" else text
+        if self.simulated:
+            text = f"would have cost {text}"
+        return text
+
+    def cost_table(self) -> CostTable:
+        """Estimated vs billed per cell, with totals."""
+        rows = []
+        for c in self.cells:
+            note = ""
+            if c.status == "failed":
+                note = "failed: not charged"
+            elif not c.done:
+                note = c.status
+            elif c.cost_source == "estimate":
+                note = "not reported by the API"
+            rows.append({
+                "prompt": c.request.prompt, "cell": c.col_label, "tier": c.request.tier,
+                "resolution": c.request.resolution, "size": c.size_text, "status": c.status,
+                "estimated_cost": c.estimated_cost,
+                "billed_cost": c.billed_cost if c.done else None, "note": note,
+            })
+        est, est_unknown = sum_costs(r["estimated_cost"] for r in rows)
+        billed, billed_unknown = sum_costs(c.billed_cost for c in self.cells if c.done)
+        notes = ["billed: usage.cost reported by the API; failed tasks are not charged"]
+        if self.simulated:
+            notes.append("SIMULATED: nothing was charged; 'billed' is what it would have cost")
+        if not self.done:
+            notes.append(f"{sum(not c.done for c in self.cells)} cell(s) still running")
+        return CostTable(
+            f"{self.title}: estimated vs billed",
+            [("prompt", "prompt"), ("cell", "cell"), ("size", "size"), ("status", "status"),
+             ("estimated_cost", "estimated"), ("billed_cost", "billed"), ("note", "note")],
+            rows,
+            {"estimated_cost": est, "estimated_cost_unknown": est_unknown,
+             "billed_cost": billed, "billed_cost_unknown": billed_unknown},
+            money=("estimated_cost", "billed_cost"), notes=notes,
+        )
+
+    # -- votes -------------------------------------------------------------------------
+    @property
+    def votes(self) -> list[dict[str, Any]]:
+        """Every vote so far, oldest first: ``choice``, ``winner`` (label), ``note``, ``time``."""
+        return [dict(v) for v in self._votes]
+
+    def vote(self, choice: str, note: str | None = None) -> dict[str, Any]:
+        """Record which side wins: ``"a"``, ``"b"`` or ``"tie"`` for A/B (for tier or
+        resolution comparisons, a tier or resolution). Several votes are kept (a class
+        can vote); :meth:`tally` and the ``verdict`` column sum them up."""
+        if not self.sides:
+            raise ValidationError(
+                "voting needs a one-row comparison (compare_prompts, compare_tiers or "
+                "compare_resolutions); a grid has no two sides to pick from",
+                field="choice", value=choice, allowed=())
+        keys = {k: k for k, _ in self.sides} | {"tie": "tie"}
+        keys |= {label.lower(): k for k, label in self.sides}
+        key = keys.get(choice.strip().lower()) if isinstance(choice, str) else None
+        if key is None:
+            allowed = [k for k, _ in self.sides] + ["tie"]
+            raise ValidationError(f"vote {choice!r} is not a side of this comparison; use one of: "
+                                  f"{', '.join(allowed)}", field="choice", value=choice, allowed=allowed)
+        if note is not None and not isinstance(note, str):
+            raise ValidationError("note must be text", field="note", value=note, allowed="str")
+        label = "tie" if key == "tie" else dict(self.sides)[key]
+        record = {"choice": key, "winner": label, "note": note or "",
+                  "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        self._votes.append(record)
+        self._emit(None)
+        return dict(record)
+
+    def tally(self) -> dict[str, int]:
+        """Votes per side (and "tie"), in side order."""
+        counts = Counter(v["choice"] for v in self._votes)
+        return {k: counts.get(k, 0) for k in [*(k for k, _ in self.sides), "tie"]}
+
+    @property
+    def verdict(self) -> str:
+        """The side with most votes, "tie" when even, "" with no votes."""
+        if not self._votes:
+            return ""
+        ranked = Counter(v["choice"] for v in self._votes).most_common()
+        if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+            return "tie"
+        return ranked[0][0]
+
+    # -- export ------------------------------------------------------------------------
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per cell (same keys for every cell): request, status, size, costs,
+        latency, task id, URLs and, for two-sided comparisons, the votes."""
+        tally = self.tally() if self.sides else {}
+        notes = " | ".join(f"{v['winner']}: {v['note']}" for v in self._votes if v["note"])
+        out = []
+        for c in self.cells:
+            size = c.size
+            row: dict[str, Any] = {
+                "comparison": self.kind, "row": c.row, "column": c.col, "cell": c.col_label,
+                "side": c.side or "", "prompt": c.request.prompt, "tier": c.request.tier,
+                "resolution": c.request.resolution, "aspect_ratio": c.request.aspect_ratio,
+                "width": size[0] if size else None, "height": size[1] if size else None,
+                "status": c.status, "error": c.error_text,
+                "task_id": c.task.id if c.task is not None else "",
+                "estimated_cost": c.estimated_cost, "billed_cost": c.billed_cost if c.done else None,
+                "cost": c.cost, "cost_source": c.cost_source,
+                "latency_s": round(c.latency, 3) if c.latency is not None else None,
+                "images": len(c.result.images) if c.result else 0,
+                "urls": " ".join(i.url for i in c.result.images) if c.result else "",
+                "simulated": self.simulated,
+            }
+            if self.sides:
+                row |= {"votes_won": tally.get(c.side or "", 0), "votes_tied": tally.get("tie", 0),
+                        "verdict": self.verdict, "vote_notes": notes}
+            out.append(row)
+        return out
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The rows as a pandas DataFrame (needs ``pip install pandas``)."""
+        return require_pandas().DataFrame(self.rows())
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the rows (votes included) as CSV; returns the path."""
+        return write_csv(path, self.rows())
+
+    # -- display -----------------------------------------------------------------------
+    def view(self) -> Any:
+        """The live widget view (built once, on first use)."""
+        if self._view is None:
+            from .widgets._compare_views import ComparisonView
+
+            self._view = ComparisonView(self)
+        return self._view
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
+        try:
+            view = self.view()
+        except Exception:  # no widget support here: IPython falls back to _repr_html_
+            log.debug("comparison widget view unavailable", exc_info=True)
+            return None
+        bundle = view._repr_mimebundle_(include=include, exclude=exclude)
+        if isinstance(bundle, tuple):
+            bundle = bundle[0]
+        if bundle:
+            bundle = dict(bundle)
+            bundle["text/plain"] = repr(self)
+        return bundle
+
+    def _repr_html_(self) -> str:
+        """Static table with thumbnails, for frontends without widgets (and saved HTML)."""
+        return comparison_html(self)
+
+    def __repr__(self) -> str:
+        done = sum(c.done for c in self.cells)
+        failed = sum(c.status == "failed" for c in self.cells)
+        return (f"<Comparison {self.kind}: {self.title!r}, {len(self.cells)} cells, {done} done"
+                f"{f', {failed} failed' if failed else ''}, {self.total_text}>")
+
+    def __str__(self) -> str:
+        lines = [repr(self)]
+        for c in self.cells:
+            if c.ok and c.latency is not None:
+                state = f"{c.size_text}, {format_usd(c.cost)}, {c.latency:.1f}s"
+            else:
+                state = c.error_text or c.status
+            lines.append(f"  [{short(c.row_label, 40)}] {c.col_label}: {state}")
+        return "\n".join(lines)
+
+
+def _async_client(client: Any) -> Any:
+    """``None`` -> the default async client; a sync client -> its ``.aio`` for this loop."""
+    from ._defaults import as_async_client
+
+    resolved = as_async_client(client)
+    if not callable(getattr(resolved, "generate", None)):
+        raise ValidationError(f"client must be an AsyncFlux2Client or Flux2Client, not "
+                              f"{type(client).__name__}", field="client",
+                              value=type(client).__name__, allowed="Flux2 client")
+    return resolved

@@ -1,0 +1,202 @@
+"""Cost tables: what a plan would cost before a run, and estimated vs billed after."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._compare_args import check_resolutions, check_tiers
+from ._export import require_pandas, write_csv
+from .catalog import (
+    ASPECT_RATIOS,
+    RESOLUTIONS,
+    TIER_INFO,
+    TIERS,
+    estimate_cost,
+    format_usd,
+    pixel_size,
+    price,
+    tier_label,
+)
+from .errors import ValidationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["CostTable", "cost_table", "sum_costs", "sum_text"]
+
+
+class CostTable:
+    """A table of costs that shows itself in Jupyter, prints as text and exports.
+
+    ``rows`` holds raw numbers (``None`` where a price is unknown); display
+    formats them, so unknown prices read "n/a" and totals "+ n/a".
+    """
+
+    def __init__(self, title: str, columns: Sequence[tuple[str, str]], rows: list[dict[str, Any]],
+                 totals: dict[str, Any], *, money: Iterable[str] = (), notes: Iterable[str] = ()) -> None:
+        self.title = title
+        self.columns = list(columns)
+        self.rows = rows
+        self.totals = totals
+        self.money = set(money)
+        self.notes = [n for n in notes if n]
+
+    # totals are what people read first
+    @property
+    def total_estimated(self) -> float | None:
+        return self.totals.get("estimated_cost")
+
+    @property
+    def total_billed(self) -> float | None:
+        return self.totals.get("billed_cost")
+
+    def _shown(self) -> list[tuple[str, str]]:
+        """Columns worth printing: a column with nothing in it (no notes) is left out."""
+        return [(k, h) for i, (k, h) in enumerate(self.columns)
+                if i == 0 or k in self.totals or any(r.get(k) not in (None, "") for r in self.rows)]
+
+    def _right(self, key: str) -> bool:
+        """Numbers line up on the right, words on the left."""
+        return key in self.money or all(isinstance(r.get(key), (int, float)) for r in self.rows)
+
+    def _cell_text(self, key: str, value: Any, *, total: bool = False) -> str:
+        if key in self.money:
+            if total and isinstance(value, str):
+                return value
+            return format_usd(value)
+        if value is None:
+            return ""
+        return str(value)
+
+    def _total_row(self) -> list[str]:
+        out = []
+        for i, (key, _) in enumerate(self._shown()):
+            if i == 0:
+                out.append("total")
+            elif key in self.totals:
+                value = self.totals[key]
+                if key in self.money:
+                    value = sum_text(value, self.totals.get(f"{key}_unknown", 0))
+                out.append(self._cell_text(key, value, total=True))
+            else:
+                out.append("")
+        return out
+
+    def _matrix(self) -> list[list[str]]:
+        return [[self._cell_text(k, row.get(k)) for k, _ in self._shown()] for row in self.rows]
+
+    def __str__(self) -> str:
+        headers = [h for _, h in self._shown()]
+        body = self._matrix()
+        total = self._total_row()
+        widths = [max(len(headers[i]), *(len(r[i]) for r in [*body, total])) for i in range(len(headers))]
+
+        right = [i > 0 and self._right(k) for i, (k, _) in enumerate(self._shown())]
+
+        def line(cells: list[str]) -> str:
+            return "  ".join(c.rjust(w) if r else c.ljust(w)
+                             for c, w, r in zip(cells, widths, right, strict=True)).rstrip()
+
+        rule = "  ".join("-" * w for w in widths)
+        parts = [self.title, line(headers), rule, *(line(r) for r in body), rule, line(total)]
+        parts += [f"* {n}" for n in self.notes]
+        return "\n".join(parts)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        shown = self._shown()
+        align = ["right" if i > 0 and self._right(k) else "left" for i, (k, _) in enumerate(shown)]
+        th = "".join(f'<th style="text-align:{a};padding:2px 10px">{html.escape(h)}</th>'
+                     for a, (_, h) in zip(align, shown, strict=True))
+
+        def tr(cells: list[str], bold: bool = False) -> str:
+            tds = "".join(f'<td style="text-align:{a};padding:2px 10px">'
+                          f"{'<b>' if bold else ''}{html.escape(c)}{'</b>' if bold else ''}</td>"
+                          for a, c in zip(align, cells, strict=True))
+            return f"<tr>{tds}</tr>"
+
+        body = "".join(tr(r) for r in self._matrix())
+        notes = "".join(f'<div style="color:#666;font-size:12px">{html.escape(n)}</div>' for n in self.notes)
+        return (f'<div style="font:13px sans-serif"><div><b>{html.escape(self.title)}</b></div>'
+                f'<table style="border-collapse:collapse"><thead><tr>{th}</tr></thead>'
+                f'<tbody>{body}</tbody><tfoot style="border-top:1px solid #999">'
+                f"{tr(self._total_row(), bold=True)}</tfoot></table>{notes}</div>")
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The rows as a DataFrame (raw numbers, ``None``/NaN where unknown)."""
+        return require_pandas().DataFrame(self.rows, columns=[k for k, _ in self.columns] or None)
+
+    def to_csv(self, path: str | Path) -> Path:
+        return write_csv(path, self.rows)
+
+
+def sum_text(known: float | None, unknown: int) -> str:
+    if known is None or (unknown and known == 0):
+        return "n/a"
+    return format_usd(known) + (" + n/a" if unknown else "")
+
+
+def sum_costs(values: Iterable[float | None]) -> tuple[float, int]:
+    """(sum of the known values, how many were unknown)."""
+    total, unknown = 0.0, 0
+    for v in values:
+        if v is None:
+            unknown += 1
+        else:
+            total += v
+    return round(total, 6), unknown
+
+
+def cost_table(tiers: Sequence[str] | str = TIERS, resolutions: Sequence[str] | str = RESOLUTIONS,
+               images: int = 1, aspect_ratio: str = "1:1") -> CostTable:
+    """What a plan costs before running anything: one row per tier x resolution.
+
+    ``images`` is how many images of each combination you plan (e.g. the number
+    of prompts in a grid). Unpublished prices (Max) show "n/a" and the total
+    says "+ n/a"; combinations a tier does not offer are listed and not counted.
+    Prices are the catalog's per-image figures.
+    """
+    tiers_ = check_tiers(tiers)
+    resolutions_ = check_resolutions(resolutions)
+    if not isinstance(images, int) or isinstance(images, bool) or images < 1:
+        raise ValidationError(f"images must be a whole number of at least 1, got {images!r}",
+                              field="images", value=images, allowed=">= 1")
+    if aspect_ratio not in ASPECT_RATIOS:
+        raise ValidationError(f"aspect_ratio {aspect_ratio!r} is not allowed; use one of: "
+                              f"{', '.join(ASPECT_RATIOS)}", field="aspect_ratio", value=aspect_ratio,
+                              allowed=ASPECT_RATIOS)
+    rows: list[dict[str, Any]] = []
+    for tier in tiers_:
+        for res in resolutions_:
+            offered = res in TIER_INFO[tier].resolutions
+            size = pixel_size(aspect_ratio, res)
+            rows.append({
+                "tier": tier_label(tier), "resolution": res,
+                "size": f"{size[0]}x{size[1]}" if size else "auto",
+                "unit_price": price(tier, res) if offered else None,
+                "images": images if offered else 0,
+                "estimated_cost": estimate_cost(tier, res, images) if offered else None,
+                "note": "" if offered else f"not offered ({tier_label(tier)}: "
+                                             f"{', '.join(TIER_INFO[tier].resolutions)} only)",
+                "_offered": offered,
+            })
+    counted = [r for r in rows if r.pop("_offered")]
+    total, unknown = sum_costs(r["estimated_cost"] for r in counted)
+    notes = ["sizes are approximate; prices are per image from the catalog (live pricing may differ)"]
+    if unknown:
+        notes.append("n/a: price not published")
+    return CostTable(
+        f"Cost plan: {len(counted)} combination{'s' if len(counted) != 1 else ''} x {images} "
+        f"image{'s' if images != 1 else ''}",
+        [("tier", "tier"), ("resolution", "resolution"), ("size", "size"), ("unit_price", "per image"),
+         ("images", "images"), ("estimated_cost", "estimated"), ("note", "note")],
+        rows,
+        {"images": sum(r["images"] for r in counted), "estimated_cost": total,
+         "estimated_cost_unknown": unknown},
+        money=("unit_price", "estimated_cost"), notes=notes,
+    )
