@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ._redact import mask, register_secret
 from .catalog import DEFAULT_BASE_URL
-from .errors import ValidationError
+from .errors import AuthenticationError, ValidationError
 
 CONFIG_PATH = Path("~/.config/runapi/config.json")
 KEY_ENV = "RUNAPI_API_KEY"
 BASE_URL_ENV = "RUNAPI_BASE_URL"
 #: The bearer token sent to a simulator when no real key exists.
 SIMULATOR_TOKEN = "simulated-no-key"
+_PRINTABLE_KEY = re.compile(r"[\x21-\x7e]+")
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,14 @@ def resolve_settings(api_key: str | None = None, base_url: str | None = None) ->
     if not url:
         file_data = file_data if file_data is not None else _config_file()
         url = file_data.get("base_url") or None
+    key = key.strip() if key else None
     register_secret(key)
-    return Settings(api_key=key.strip() if key else None,
-                    base_url=normalize_base_url(url) if url else None, key_source=source)
+    if key and not _PRINTABLE_KEY.fullmatch(key):
+        # Said without the key: it would land in an error message, a log or a traceback.
+        raise AuthenticationError(
+            f"the API key from the {source} contains spaces, line breaks or non-ASCII characters "
+            "(a copy-paste slip?); copy it again from your RunAPI dashboard")
+    return Settings(api_key=key, base_url=normalize_base_url(url) if url else None, key_source=source)
 
 
 def normalize_base_url(url: str) -> str:

@@ -41,6 +41,6 @@ def mask(secret: str | None) -> str:
     """A short, safe hint of which key is configured (``sk-...a1b2``)."""
     if not secret:
         return "none"
-    if len(secret) <= 8:
+    if len(secret) < 20:  # a hint of a short key would give away too much of it
         return "****"
     return f"{secret[:3]}...{secret[-4:]}"

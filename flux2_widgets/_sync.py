@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import threading
 import weakref
 from collections.abc import Coroutine
@@ -92,6 +93,17 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        return private_loop().run_until_complete(coro)
-    allow_nesting(loop)
-    return loop.run_until_complete(coro)
+        loop = private_loop()
+    else:
+        allow_nesting(loop)
+    task = loop.create_task(coro)
+    try:
+        return loop.run_until_complete(task)
+    except BaseException:
+        # Ctrl-C (or any escape) must stop the work too: on a notebook's loop an
+        # orphaned task would keep polling and report into whatever cell runs next.
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(task)
+        raise

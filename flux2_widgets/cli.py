@@ -161,6 +161,8 @@ def _abandon() -> None:
     if loop.is_running() or loop.is_closed():
         return
     pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    if not pending:  # run_sync already cancelled its work (and gather() of nothing picks no loop)
+        return
     for task in pending:
         task.cancel()
     loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))

@@ -13,6 +13,7 @@ import logging
 import os
 import random
 import ssl
+import threading
 import time
 import uuid
 import weakref
@@ -104,6 +105,12 @@ class AsyncFlux2Client:
         simulated: bool | None = None,
         _latency: LatencyModel | None = None,
     ) -> None:
+        _check_concurrency(max_concurrency)
+        _check_timeout(timeout, "timeout")
+        _check_timeout(wait_timeout, "wait_timeout")
+        if not isinstance(max_retries, int) or max_retries < 0:
+            raise ValidationError(f"max_retries must be a whole number >= 0, got {max_retries!r}",
+                                  field="max_retries", value=max_retries, allowed=">= 0")
         settings = resolve_settings(api_key, base_url)
         key, url = settings.api_key, settings.base_url
         if key is None and url is None:
@@ -154,7 +161,8 @@ class AsyncFlux2Client:
 
     # -- tasks ---------------------------------------------------------------------
     async def submit(self, request: ImageRequest | str | None = None, /, *,
-                     idempotency_key: str | None = None, **fields: Any) -> Task:
+                     idempotency_key: str | None = None, store: ResultStore | None = None,
+                     **fields: Any) -> Task:
         """Create a task and return at once. The request is validated first; the POST
         carries an Idempotency-Key so retries never create a second task."""
         req = ImageRequest.from_fields(request, **fields)
@@ -165,8 +173,9 @@ class AsyncFlux2Client:
         task = Task.from_answer(answer.data, action=req.action or "text_to_image", request=req,
                                 submitted_at=submitted, request_id=answer.request_id,
                                 retry_after=answer.retry_after)
-        if self.store is not None:
-            await self._log_to_store(self.store.record_submit, task, self.base_url)
+        store = store if store is not None else self.store
+        if store is not None:
+            await self._log_to_store(store.record_submit, task, self.base_url)
         log.info("submitted %s (%s)", task.id, req.label)
         return task
 
@@ -187,9 +196,24 @@ class AsyncFlux2Client:
         return await self.get(task.id, task.action, request=task.request, submitted_at=task.submitted_at)
 
     async def wait(self, task: Task, *, timeout: float | None = None, download: bool = True,
-                   on_update: UpdateCallback | None = None) -> Generation:
+                   on_update: UpdateCallback | None = None, store: ResultStore | None = None) -> Generation:
         """Poll until ``task`` finishes; return its ``Generation`` (images downloaded
-        unless ``download=False``). Raises ``TaskFailedError`` or ``TaskTimeoutError``."""
+        unless ``download=False``, and saved to ``store``, default the client's).
+        Raises ``TaskFailedError`` or ``TaskTimeoutError``; every error raised here
+        carries ``task_id``, and only a task the service says failed is logged as failed:
+        anything else stays pending in the run log, so ``resume`` can still collect it."""
+        _check_timeout(timeout)
+        store = store if store is not None else self.store
+        try:
+            done = await self._poll(task, timeout, on_update)
+            return await self._finish(done, download, store)
+        except Flux2Error as exc:
+            exc.task_id = exc.task_id or task.id
+            if store is not None and _is_terminal(exc):
+                await self._log_to_store(store.record_failure, task, exc)
+            raise
+
+    async def _poll(self, task: Task, timeout: float | None, on_update: UpdateCallback | None) -> Task:
         limit = self.wait_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         model_key = self._latency_key(task.request)
@@ -208,9 +232,10 @@ class AsyncFlux2Client:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TaskTimeoutError(
-                    f"task {task.id} was still {current.status} after {limit:g}s; it may still finish: "
-                    f"resume with client.wait(client.get({task.id!r}, {task.action!r})) or pass a longer "
-                    "timeout=", task_id=task.id, code="task_timeout")
+                    f"task {task.id} was still {current.status} after {limit:g}s; it may still finish "
+                    "(and be billed): collect it later with client.resume() (from the run log) or "
+                    f"client.wait(client.get({task.id!r}, {task.action!r})), or pass a longer timeout=",
+                    task_id=task.id, code="task_timeout")
             woken = await self._sleep_or_learn(model_key, min(delay, remaining), expected)
             if woken:
                 continue
@@ -238,20 +263,16 @@ class AsyncFlux2Client:
         if model_key:
             self.latency.observe(model_key, self._duration(current))
             self._wake_siblings(model_key)
-        return await self._finish(current, download)
+        return current
 
     async def generate(self, request: ImageRequest | str | None = None, /, *, timeout: float | None = None,
                        download: bool = True, on_update: UpdateCallback | None = None,
-                       **fields: Any) -> Generation:
+                       store: ResultStore | None = None, **fields: Any) -> Generation:
         """Submit, wait, download: one finished ``Generation``."""
-        task = await self.submit(request, **fields)
+        _check_timeout(timeout)
+        task = await self.submit(request, store=store, **fields)
         _notify(on_update, task)
-        try:
-            return await self.wait(task, timeout=timeout, download=download, on_update=on_update)
-        except Flux2Error as exc:
-            if self.store is not None and not isinstance(exc, TaskTimeoutError):
-                await self._log_to_store(self.store.record_failure, task, exc)
-            raise
+        return await self.wait(task, timeout=timeout, download=download, on_update=on_update, store=store)
 
     async def generate_many(self, requests: Iterable[RequestLike | str], *,
                             max_concurrency: int | None = None, timeout: float | None = None,
@@ -263,7 +284,9 @@ class AsyncFlux2Client:
         the others: each entry is a ``Generation`` or the error it raised."""
         reqs = [_as_request(r) for r in requests]
         check_budget(reqs, budget)
-        gate = asyncio.Semaphore(max_concurrency or self.max_concurrency)
+        _check_timeout(timeout)
+        limit = self.max_concurrency if max_concurrency is None else max_concurrency
+        gate = asyncio.Semaphore(_check_concurrency(limit))
 
         async def one(index: int, req: ImageRequest) -> Generation | Flux2Error:
             async with gate:
@@ -293,7 +316,7 @@ class AsyncFlux2Client:
 
         async def one(entry: Task) -> Generation | Flux2Error:
             try:
-                return await self.wait(entry, timeout=timeout)
+                return await self.wait(entry, timeout=timeout, store=store)
             except Flux2Error as exc:
                 return exc
 
@@ -352,20 +375,28 @@ class AsyncFlux2Client:
             return ended - started
         return task.observed_at - task.submitted_at
 
-    async def _finish(self, task: Task, download_now: bool) -> Generation:
+    async def _finish(self, task: Task, download_now: bool, store: ResultStore | None) -> Generation:
         if not task.image_urls:
             raise TaskFailedError(f"task {task.id} completed without any image URL",
                                   task_id=task.id, code="no_images")
         images = [GeneratedImage(url, i, fetch=_plain_download, afetch=self.download)
                   for i, url in enumerate(task.image_urls)]
         if download_now:
-            await asyncio.gather(*(img.aread() for img in images))
+            outcomes = await asyncio.gather(*(img.aread() for img in images), return_exceptions=True)
+            failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            if isinstance(failed, Flux2Error):
+                failed.message = (f"task {task.id} completed but its image could not be downloaded "
+                                  f"({failed.message}); nothing is lost: client.resume() or "
+                                  "client.wait(client.get(...)) downloads it again")
+                raise failed
+            if failed is not None:
+                raise failed
         request = task.request or ImageRequest("(unknown request)")
         gen = Generation(task=task, request=request, images=images, submitted_at=task.submitted_at,
                          completed_at=task.observed_at, base_url=self.base_url, simulated=self.simulated)
         self.spent += gen.cost or 0.0
-        if self.store is not None and download_now:
-            await self._log_to_store(self.store.save, gen)
+        if store is not None and download_now:
+            await self._log_to_store(store.save, gen)
         return gen
 
     async def _log_to_store(self, write: Callable[..., Any], *args: Any) -> None:
@@ -374,7 +405,7 @@ class AsyncFlux2Client:
         try:
             await asyncio.to_thread(write, *args)
         except OSError as exc:
-            log.warning("could not write to %s: %s", self.store, exc)
+            log.warning("could not write results to disk: %s", exc)
 
 
 @functools.lru_cache(maxsize=1)
@@ -382,6 +413,25 @@ def _tls_context() -> ssl.SSLContext:
     # Loading the CA bundle costs tens of milliseconds: do it once per process,
     # not twice per client.
     return httpx.create_ssl_context()
+
+
+def _check_timeout(value: float | None, name: str = "timeout") -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+        raise ValidationError(f"{name} must be a number of seconds > 0 (or None), got {value!r}",
+                              field=name, value=value, allowed="> 0")
+
+
+def _check_concurrency(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(f"max_concurrency must be a whole number >= 1, got {value!r}",
+                              field="max_concurrency", value=value, allowed=">= 1")
+    return value
+
+
+def _is_terminal(exc: Flux2Error) -> bool:
+    """The service says this task is over (failed or gone): nothing left to resume."""
+    return isinstance(exc, NotFoundError) or (
+        isinstance(exc, TaskFailedError) and exc.code in ("task_failed", "no_images"))
 
 
 def _notify(callback: UpdateCallback | None, task: Task) -> None:
@@ -422,6 +472,7 @@ class Flux2Client:
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncFlux2Client] = (
             weakref.WeakKeyDictionary())
         self._first: AsyncFlux2Client | None = first
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Flux2Client(base_url={self.base_url!r}, key={self.aio.key_hint}, simulated={self.simulated})"
@@ -430,13 +481,14 @@ class Flux2Client:
     def aio(self) -> AsyncFlux2Client:
         """The async client for the current event loop (widgets use this)."""
         loop = current_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            if self._first is not None:
-                client, self._first = self._first, None
-            else:
-                client = AsyncFlux2Client(self._api_key, **self._options)
-            self._clients[loop] = client
+        with self._lock:  # threads must never share one loop-bound connection pool
+            client = self._clients.get(loop)
+            if client is None:
+                if self._first is not None:
+                    client, self._first = self._first, None
+                else:
+                    client = AsyncFlux2Client(self._api_key, **self._options)
+                self._clients[loop] = client
         return client
 
     @property
@@ -453,7 +505,8 @@ class Flux2Client:
 
     @property
     def spent(self) -> float:
-        return sum(c.spent for c in self._clients.values())
+        with self._lock:
+            return sum(c.spent for c in list(self._clients.values()))
 
     def submit(self, request: ImageRequest | str | None = None, /, **fields: Any) -> Task:
         return run_sync(self.aio.submit(request, **fields))
@@ -487,10 +540,13 @@ class Flux2Client:
         return run_sync(self.aio.balance())
 
     def close(self) -> None:
-        """Close the connection pools this client opened on the current loop."""
+        """Close the connection pools this client opened on the current loop (pools on
+        other threads' loops close with their loops)."""
         loop = current_loop()
-        for owner, client in list(self._clients.items()):
-            if owner is loop and not loop.is_closed():
+        unused, self._first = self._first, None
+        mine = [c for owner, c in list(self._clients.items()) if owner is loop]
+        for client in ([unused] if unused is not None else []) + mine:
+            if not loop.is_closed():
                 run_sync(client.aclose())
         self._clients.clear()
 

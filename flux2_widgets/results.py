@@ -11,6 +11,7 @@ import base64
 import html
 import io
 import json
+import re
 import shlex
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,8 @@ __all__ = ["Task", "Generation", "GeneratedImage", "TERMINAL_STATUSES", "ACTIVE_
 ACTIVE_STATUSES = ("pending", "processing")
 TERMINAL_STATUSES = ("completed", "failed")
 KNOWN_STATUSES = ACTIVE_STATUSES + TERMINAL_STATUSES
+
+_TASK_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 
 #: Longest side of preview thumbnails, in pixels.
 THUMBNAIL_SIDE = 384
@@ -76,6 +79,10 @@ class Task:
         task_id = task.get("id") or task.get("task_id")
         if not task_id or not isinstance(task_id, (str, int)):
             raise MalformedResponseError("the task answer has no 'id' (or 'task_id')",
+                                         request_id=request_id, body=data)
+        # Ids become file names and URL paths: refuse anything that could escape them.
+        if not _TASK_ID.fullmatch(str(task_id)) or str(task_id) in (".", ".."):
+            raise MalformedResponseError(f"the task answer has an unusable id {str(task_id)[:40]!r}",
                                          request_id=request_id, body=data)
         status = str(task.get("status") or "pending").lower()
         images = task.get("images") or []

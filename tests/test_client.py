@@ -527,3 +527,97 @@ def test_default_client_keeps_every_result_on_disk(monkeypatch, tmp_path):
     gen = client.generate("kept on disk")
     assert (tmp_path / "kept" / "runs.jsonl").exists()
     assert [m["task_id"] for m in client.store.completed()] == [gen.id]
+
+
+# -- paid tasks are never lost or charged twice (review findings) ---------------------
+
+def test_a_poll_outage_keeps_the_paid_task_resumable(sim, tmp_path):
+    store = ResultStore(tmp_path / "results")
+    sim.inject("503", times=2, on="get")  # both attempts of the first poll
+
+    async def first_attempt():
+        async with fast(sim, store=store, max_retries=1) as client:
+            with pytest.raises(errors.ServerError) as info:
+                await client.generate("survives an outage")
+            return info.value
+
+    err = run(first_attempt())
+    assert err.task_id  # says which task to collect
+    assert [t.id for t in store.pending()] == [err.task_id]  # not logged as failed
+
+    async def later():
+        async with fast(sim, store=store) as client:
+            return await client.resume()
+
+    (gen,) = run(later())
+    assert gen.id == err.task_id and gen.images[0].data.startswith(b"\x89PNG")
+    assert sim.stats.tasks_created == 1 and len(sim.stats.charges) == 1
+
+
+def test_a_failed_download_loses_nothing(sim, tmp_path):
+    store = ResultStore(tmp_path / "results")
+    sim.inject("503", times=2, on="cdn")  # both attempts of the download
+
+    async def main():
+        async with fast(sim, store=store, max_retries=1) as client:
+            with pytest.raises(errors.ServerError) as info:
+                await client.generate("a shy image host")
+            assert "nothing is lost" in str(info.value) and info.value.task_id
+            (gen,) = await client.resume()
+            return gen
+
+    gen = run(main())
+    assert gen.images[0].size == pixel_size("1:1", "1k")
+    assert len(sim.stats.charges) == 1 and store.pending() == []
+
+
+def test_resume_saves_into_the_store_it_is_given(sim, tmp_path):
+    store = ResultStore(tmp_path / "other")
+
+    async def main():
+        async with fast(sim) as client:  # the client itself keeps no store
+            task = await client.submit("logged elsewhere", store=store)
+            (gen,) = await client.resume(store)
+            return task, gen
+
+    task, gen = run(main())
+    assert gen.id == task.id
+    assert store.pending() == [] and [m["task_id"] for m in store.completed()] == [task.id]
+
+
+def test_bad_numbers_are_refused_before_anything_is_sent(sim):
+    for options in ({"max_concurrency": 0}, {"timeout": -1}, {"max_retries": -1}):
+        with pytest.raises(errors.ValidationError):
+            fast(sim, **options)
+
+    async def main():
+        async with fast(sim) as client:
+            with pytest.raises(errors.ValidationError):
+                await client.generate("never sent", timeout=-1)
+            with pytest.raises(errors.ValidationError):
+                await client.generate_many(["never sent"], max_concurrency=0)
+
+    run(main())
+    assert sim.count() == 0
+
+
+def test_a_mangled_key_is_refused_without_being_shown(monkeypatch):
+    mangled = "sk-live-ABCDEF 0123456789\nxyz"
+    with pytest.raises(errors.AuthenticationError) as info:
+        AsyncFlux2Client(mangled, base_url="https://runapi.ai")
+    assert "copy it again" in str(info.value) and "ABCDEF" not in str(info.value)
+    monkeypatch.setenv("RUNAPI_API_KEY", "sk-live-trailing-newline-000000\n")
+    from flux2_widgets._config import resolve_settings
+    from flux2_widgets._redact import mask, redact
+
+    assert resolve_settings().api_key == "sk-live-trailing-newline-000000"
+    assert "trailing" not in redact("rejected key sk-live-trailing-newline-000000")
+    assert mask("short-key-1234") == "****"
+
+
+def test_a_task_id_that_could_escape_the_results_folder_is_refused():
+    from flux2_widgets.results import Task
+
+    with pytest.raises(errors.MalformedResponseError):
+        Task.from_answer({"id": "../../escaped", "status": "pending"}, action="text_to_image")
+    assert Task.from_answer({"task_id": "task_ab12", "status": "pending"}, action="text_to_image").id
