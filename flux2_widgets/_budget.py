@@ -47,7 +47,7 @@ def check_budget(requests: Iterable[ImageRequest], budget: float | None, spent: 
     if any(t != "pro" for t, _ in groups):
         hints.append("Pro instead of Flex")
     hints.append(f"a budget of at least {format_usd(spent + estimate)}")
-    already = f" on top of {format_usd(spent)} already spent" if spent else ""
+    already = f" on top of {format_usd(spent)} already committed (spent or still running)" if spent else ""
     raise BudgetExceededError(
         f"{what} would cost about {format_usd(estimate)} ({breakdown}){already}, over the budget of "
         f"{format_usd(budget)}. Nothing was sent. Try {', or '.join(hints)}.")

@@ -17,7 +17,7 @@ from ._compare_html import comparison_html, short
 from ._costs import CostTable, sum_costs, sum_text
 from ._export import require_pandas, write_csv
 from .catalog import ImageRequest, format_usd
-from .errors import Flux2Error, TaskTimeoutError, ValidationError
+from .errors import Flux2Error, TaskTimeoutError, ValidationError, is_resumable
 from .results import Generation, Task
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -209,9 +209,13 @@ class Comparison:
             await asyncio.sleep(0.005)
 
     async def _run_cell(self, cell: Cell) -> None:
-        cell.status, cell.started_at = "submitting", time.time()
-        cell.result = cell.error = cell.task = None
-        cell.submitted = False
+        # A task that may still finish (a poll or download outage) is waited for again:
+        # submitting it anew would be billed on top of the one already running.
+        previous = cell.task if cell.task is not None and is_resumable(cell.error, cell.task.id) else None
+        cell.status = "submitting" if previous is None else "processing"
+        cell.started_at = cell.started_at if previous is not None else time.time()
+        cell.result = cell.error = None
+        cell.task, cell.submitted = previous, previous is not None
         self._emit(cell)
 
         def on_update(task: Task) -> None:
@@ -221,7 +225,13 @@ class Comparison:
             self._emit(cell)
 
         try:
-            gen = await self._client.generate(cell.request, timeout=self.timeout, on_update=on_update)
+            if previous is not None:
+                task = await self._client.get(previous.id, previous.action, request=cell.request,
+                                              submitted_at=previous.submitted_at)
+                on_update(task)
+                gen = await self._client.wait(task, timeout=self.timeout, on_update=on_update)
+            else:
+                gen = await self._client.generate(cell.request, timeout=self.timeout, on_update=on_update)
         except asyncio.CancelledError:
             cell.error, cell.status = Flux2Error("cancelled before it finished"), "failed"
             cell.finished_at, cell.submitted = time.time(), True
@@ -239,7 +249,8 @@ class Comparison:
         self._emit(cell)
 
     def retry(self, cell: Cell | int) -> None:
-        """Run a failed cell again (same request), on the comparison's loop."""
+        """Run a failed cell again, on the comparison's loop: wait for its task again when
+        it may still finish (no new charge), else submit the same request anew."""
         cell = self.cells[cell] if isinstance(cell, int) else cell
         if not cell.done or cell.ok:
             return

@@ -29,6 +29,7 @@ __all__ = [
     "TaskTimeoutError",
     "BudgetExceededError",
     "error_for_status",
+    "is_resumable",
 ]
 
 
@@ -172,6 +173,17 @@ _HINTS: dict[type[APIError], str] = {
     InsufficientCreditsError: "top up your RunAPI balance or lower the batch",
     RateLimitError: "slow down or lower max_concurrency",
 }
+
+
+def is_resumable(exc: BaseException | None, task_id: str | None = None) -> bool:
+    """Whether the task behind ``exc`` may still finish, so "retry" should wait for the
+    same task again (free) rather than submit a new one (billed on top). True for poll,
+    download and wait-timeout errors of a task that exists (its id from the error or
+    ``task_id``); False when the service said it failed or does not know it, or when no
+    task was created."""
+    final = (TaskFailedError, NotFoundError, ValidationError, BudgetExceededError)
+    known = task_id or getattr(exc, "task_id", None)
+    return bool(known) and not isinstance(exc, final)
 
 
 def error_for_status(status: int, message: str, **kwargs: Any) -> APIError:

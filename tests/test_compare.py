@@ -279,3 +279,20 @@ def test_compare_widget_controls_run_and_fill(sim):
 
     asyncio.run(main())
     assert sim.count("POST") == 4
+
+
+def test_retry_after_a_poll_outage_waits_for_the_same_task(sim):
+    from flux2_widgets import Flux2Client, PollPolicy
+
+    sim.inject("503", times=4, on="get")  # both attempts of both cells' first polls
+    with Flux2Client(api_key=KEY, base_url=sim.url, max_retries=1,
+                     poll=PollPolicy(first=0.05, min_interval=0.02)) as client:
+        cmp = compare_tiers("a lighthouse in fog", client=client).wait(10)
+        failed = [c for c in cmp.cells if not c.ok]
+        assert failed and all(c.task is not None for c in failed)
+        ids = [c.task.id for c in failed]
+        for cell in failed:
+            cmp.retry(cell)
+        cmp.wait(10)
+    assert all(c.ok for c in failed) and [c.result.id for c in failed] == ids
+    assert sim.stats.tasks_created == 2 and len(sim.stats.charges) == 2

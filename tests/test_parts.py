@@ -138,6 +138,45 @@ def test_run_tile_shows_errors_and_retry_needs_a_handler(make_sim):
     asyncio.run(main())
 
 
+def test_retry_mode_resumes_a_task_that_may_still_finish(make_sim, tmp_path):
+    from flux2_widgets.store import ResultStore
+
+    sim = make_sim(latency=0.2)
+
+    async def main() -> None:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, max_retries=1,
+                                    retry_base_delay=0.01) as client:
+            tile = TaskTile(ImageRequest("a lantern in fog"))
+            tile.on_retry(lambda _t: None, resumes=True)
+            sim.inject("503", times=2, on="get")  # the first poll gives up: the task lives on
+            result = await run_tile(client, tile)
+            assert tile.status == "failed" and not isinstance(result, TaskFailedError)
+            first_id = tile.task_id
+            assert first_id and tile.retry_mode == "resume"
+            retry = tile.buttons["retry"]
+            assert retry.description == "Resume" and first_id in retry.tooltip
+            plain = TaskTile(tile.request)  # a handler that always resubmits: no promise made
+            plain.on_retry(lambda _t: None)
+            plain.show_error(result)
+            assert plain.retry_mode == "resume" and plain.buttons["retry"].description == "Retry"
+            store = ResultStore(tmp_path)
+            gen = await run_tile(client, tile, resume=True, store=store)
+            assert tile.status == "completed" and tile.task_id == first_id == gen.id
+            assert sim.count("POST") == 1 and sim.stats.tasks_created == 1
+            assert [p.name for p in tmp_path.glob("*/*.png")] == [f"{first_id}-0.png"]
+
+            sim.inject("fail_task", message="nope")
+            failed = TaskTile(ImageRequest("a lantern in rain"))
+            failed.on_retry(lambda _t: None, resumes=True)
+            await run_tile(client, failed)
+            assert failed.retry_mode == "resubmit" and failed.buttons["retry"].description == "Retry"
+            again = await run_tile(client, failed, resume=failed.retry_mode == "resume")
+            assert failed.status == "completed" and again.id != tile.task_id
+            assert sim.stats.tasks_created == 3
+
+    asyncio.run(main())
+
+
 def test_show_error_redacts_keys():
     tile = TaskTile(ImageRequest("a lock"))
     tile.show_error(NetworkError(f"connection reset, Authorization: Bearer {KEY}"))

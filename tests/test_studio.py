@@ -117,6 +117,9 @@ def test_failed_task_shows_retry_and_others_complete(make_sim):
         assert "GPU caught fire" in tile.error and "not charged" in tile.error_label.value
         retry = tile.buttons["retry"]
         assert retry.layout.display != "none" and not retry.disabled
+        # the service said it failed: only a new task can help (and the failed one is free)
+        assert tile.retry_mode == "resubmit" and retry.description == "Retry"
+        assert "may still be billed" not in studio.cost_text
         assert tile.task_id not in studio.gallery.completed_order
         posts = sim.count("POST")
         retry.click()
@@ -125,11 +128,101 @@ def test_failed_task_shows_retry_and_others_complete(make_sim):
         assert tile.status == "completed" and tile.error == ""
         assert retry.layout.display == "none"
         assert sim.count("POST") == posts + 1
+        assert sim.stats.tasks_created == 4 and len(sim.stats.charges) == 3
         assert studio.gallery.completed_order[-1] == tile.task_id
         assert len(studio.generations) == 3
         assert studio.session_total == pytest.approx(sim.stats.total_charged)
 
     run(sim, body)
+
+
+def test_retry_after_a_poll_error_resumes_the_same_task(make_sim, tmp_path):
+    sim = make_sim(latency=0.3)
+
+    async def main() -> None:
+        client = AsyncFlux2Client(api_key=KEY, base_url=sim.url, max_retries=1, retry_base_delay=0.01)
+        studio = Studio(client, prompt="a red fox in snow", budget=1.0, save_dir=str(tmp_path))
+        try:
+            sim.inject("503", times=2, on="get")  # the first poll gives up after submission
+            (tile,) = studio.generate()
+            await until(lambda: tile.done, what="the failed poll")
+            assert tile.status == "failed" and "503" in tile.error
+            first_id = tile.task_id
+            retry = tile.buttons["retry"]
+            assert first_id and retry.description == "Resume" and first_id in retry.tooltip
+            # it may still finish and be billed: the budget keeps counting it
+            assert "may still be billed by 1 unfinished task" in studio.cost_text
+            assert studio._committed() == pytest.approx(0.05)
+            retry.click()
+            await until(lambda: tile.done, what="the resumed tile")
+            assert tile.status == "completed", tile.error
+            assert tile.task_id == first_id
+            assert sim.stats.tasks_created == 1 and sim.count("POST") == 1
+            assert [task for task, _ in sim.stats.charges] == [first_id]
+            assert studio.session_total == pytest.approx(sim.stats.total_charged)
+            assert len(studio.generations) == 1 and "may still be billed" not in studio.cost_text
+        finally:
+            studio.close()
+            await client.aclose()
+
+    asyncio.run(main())
+
+
+def test_stopped_tasks_still_count_against_the_budget(make_sim, tmp_path):
+    sim = make_sim(latency=0.6)
+
+    async def main() -> None:
+        client = AsyncFlux2Client(api_key=KEY, base_url=sim.url, retry_base_delay=0.01)
+        studio = Studio(client, prompt="a red fox in snow", budget=0.12, n_images=2, save_dir=str(tmp_path))
+        try:
+            studio.generate()
+            await until(lambda: all(t.task_id for t in studio.tiles), what="submission")
+            studio.stop()
+            await until(lambda: not studio.tasks, what="cancellation")
+            # both may still finish on the server and be billed
+            assert "$0.10 may still be billed by 2 stopped tasks" in studio.cost_text
+            assert "over the $0.12 budget ($0.02 left)" in studio.cost_text
+            assert studio.generate() == [] and "over the budget" in studio.message_text
+            studio.n_images = 1
+            assert studio.generate() == []
+            assert sim.count("POST") == 2
+            # the Studio's run log lets the client collect what it stopped waiting for
+            collected = await client.resume(studio.store)
+            assert sorted(g.id for g in collected) == sorted(t.task_id for t in studio.tiles)
+            assert sim.stats.total_charged == pytest.approx(0.10)
+        finally:
+            studio.close()
+            await client.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_client_without_a_store_still_keeps_results_on_disk(make_sim, tmp_path):
+    sim = make_sim(latency=0.1)
+
+    async def main() -> None:
+        client = AsyncFlux2Client(api_key=KEY, base_url=sim.url)
+        assert client.store is None
+        studio = Studio(client, prompt="a paper crane", save_dir=str(tmp_path))
+        try:
+            (tile,) = studio.generate()
+            await until(lambda: tile.done, what="tile")
+            assert tile.status == "completed", tile.error
+            gen = tile.generation
+            (png,) = tmp_path.glob("*/*.png")
+            assert png.read_bytes() == gen.images[0].data  # the full image, not the thumbnail
+            sidecar = json.loads((png.parent / f"{gen.id}.json").read_text())
+            assert sidecar["task_id"] == gen.id and sidecar["request"] == gen.request.payload()
+            events = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+            assert [(e["event"], e["task_id"]) for e in events] == [("submitted", gen.id),
+                                                                    ("completed", gen.id)]
+            assert await client.resume(studio.store) == []  # nothing left to collect
+            assert client.store is None  # the caller's client is left as it was
+        finally:
+            studio.close()
+            await client.aclose()
+
+    asyncio.run(main())
 
 
 def test_invalid_input_sends_nothing_and_says_why_next_to_the_control(sim):
@@ -325,7 +418,7 @@ def test_use_as_source_inspect_open_and_save(make_sim, tmp_path):
         tile.buttons["save"].click()
         await until(lambda: tile.saved_paths, what="save")
         saved = tile.saved_paths[0]
-        assert saved.parent == tmp_path and saved.read_bytes() == gen.images[0].data
+        assert saved.parent.parent == tmp_path and saved.read_bytes() == gen.images[0].data
         assert "Saved" in tile.message.value
 
         tile.buttons["remix"].click()

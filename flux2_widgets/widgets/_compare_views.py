@@ -58,7 +58,7 @@ class ComparisonView(widgets.VBox):
         for cell in cmp.cells:
             tile = TaskTile(cell.request, simulated=cmp.simulated, base_url=base_url,
                             actions=("open", "save", "inspect"), title=cell.col_label)
-            tile.on_retry(lambda _t, cell=cell: cmp.retry(cell))
+            tile.on_retry(lambda _t, cell=cell: cmp.retry(cell), resumes=True)
             tile.observe(self._on_tile_status, "status")
             self.tiles.append(tile)
 

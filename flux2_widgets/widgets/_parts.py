@@ -12,30 +12,41 @@ Traits (observe with ``tile.observe(cb, "status")``; not synced to the browser):
                      "completed" is set only once the thumbnail is on screen.
     ``task_status``  the API's last status as reported (may be "completed" while downloading).
     ``task_id``      the API task id ("" until submitted).
+    ``retry_mode``   what Retry does for a failed tile: "resume" (keep waiting for the same task:
+                     the task exists and the service never said it failed, so it may still finish
+                     and be billed) or "resubmit" (a new task: the task failed, or none was created).
     ``elapsed``      seconds since ``start()``; the latency once completed.
     ``error``        the error text of a failed tile ("" otherwise).
-Attributes: ``request``, ``generation`` (``Generation | None``), ``exception``, ``saved_paths``,
+Attributes: ``request``, ``task`` (the last ``Task`` seen, ``None`` before submit), ``generation``
+    (``Generation | None``), ``exception``, ``saved_paths``,
     ``done`` / ``active`` (bool properties), ``buttons`` (name -> Button: "open", "save", "inspect",
     "remix", "retry"), and the sub-widgets ``chip``, ``elapsed_label``, ``title_label``, ``thumb``
     (``Image``, JPEG), ``caption``, ``meta``, ``cost_label``, ``latency_label``, ``error_label``,
     ``message``, ``inspector`` (``RequestInspector``), ``viewer`` (``ImageViewer``).
 
 Methods:
-    ``tile.start()``                  reset for a (re)run and start the clock (``run_tile`` calls it)
+    ``tile.start(resume=False)``      reset for a (re)run and start the clock (``run_tile`` calls it);
+                                      ``resume=True`` keeps the task id (waiting for the same task)
     ``tile.update(task)``             an ``on_update`` callback for the client
     ``await tile.show_generation(gen)`` thumbnail off the loop, labels, actions; status "completed"
     ``tile.show_error(exc)``          error text + Retry; status "failed"
     ``tile.mark_stopped()``           status "stopped" (no-op once done)
     ``tile.tick()``                   refresh elapsed; returns whether the tile is still active
-    ``tile.on_retry(cb)``             ``cb(tile)`` when Retry is clicked (Retry is disabled without one)
+    ``tile.on_retry(cb, resumes=False)`` ``cb(tile)`` when Retry is clicked (Retry is disabled without
+                                      one). ``resumes=True``: the callback follows ``tile.retry_mode``
+                                      (resume or resubmit), and the button says which ("Resume"/"Retry")
     ``tile.on_remix(cb)``             ``cb(tile, url)`` when "Use as source" is clicked
     ``tile.on_open(cb)``              ``cb(tile, image)`` when Open is clicked (default: inline viewer)
     ``tile.save() -> list[Path]``     ``store.save(gen)`` with a store, else ``gen.save(save_dir)``
 
-``await run_tile(client, tile, request=None, *, timeout=None) -> Generation | Exception``
+``await run_tile(client, tile, request=None, *, timeout=None, store=None, resume=False)``
+    ``-> Generation | Exception``
     Drives one generation into one tile: start, submit + wait with ``on_update=tile.update``,
-    thumbnail, show. Errors are shown on the tile and returned (not raised); cancellation marks
-    the tile stopped and propagates.
+    thumbnail, show. ``resume=True`` (with ``tile.task_id`` set) sends no new task: it fetches the
+    tile's task and waits for it. ``store`` (a ``ResultStore``) is passed to the client's
+    ``generate``/``wait`` so the result is saved there (``None``: the client's own store).
+    Errors are shown on the tile and returned (not raised); cancellation marks the tile stopped
+    and propagates.
 
 Gallery
 -------
@@ -66,7 +77,7 @@ from traitlets import Bool, Dict, Float, TraitError, Unicode, observe, validate
 
 from .._redact import redact
 from ..catalog import ImageRequest, format_usd, tier_label
-from ..errors import TaskFailedError
+from ..errors import TaskFailedError, is_resumable
 from ..results import curl_command
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -432,9 +443,11 @@ class TaskTile(widgets.VBox):
         self.save_dir = Path(save_dir)
         self.generation: Generation | None = None
         self.exception: BaseException | None = None
+        self.task: Task | None = None
         self.saved_paths: list[Path] = []
         self._t0: float | None = None
         self._retry_cbs: list[Callable[[TaskTile], Any]] = []
+        self._retry_resumes = False
         self._remix_cbs: list[Callable[[TaskTile, str], Any]] = []
         self._open_cbs: list[Callable[[TaskTile, GeneratedImage], Any]] = []
 
@@ -492,8 +505,17 @@ class TaskTile(widgets.VBox):
     def active(self) -> bool:
         return self.status in ACTIVE
 
-    def on_retry(self, callback: Callable[[TaskTile], Any]) -> None:
+    @property
+    def retry_mode(self) -> str:
+        """"resume" when a task exists and may still finish (a poll, download or timeout error):
+        waiting for it again costs nothing more, while a new task would be billed on top of it.
+        "resubmit" when the service said the task failed, or no task was created."""
+        return "resume" if is_resumable(self.exception, self.task_id) else "resubmit"
+
+    def on_retry(self, callback: Callable[[TaskTile], Any], *, resumes: bool = False) -> None:
         self._retry_cbs.append(callback)
+        # The button may promise "no new task" only when the handler keeps that promise.
+        self._retry_resumes = self._retry_resumes or resumes
         self._render_buttons()
 
     def on_remix(self, callback: Callable[[TaskTile, str], Any]) -> None:
@@ -502,18 +524,20 @@ class TaskTile(widgets.VBox):
     def on_open(self, callback: Callable[[TaskTile, GeneratedImage], Any]) -> None:
         self._open_cbs.append(callback)
 
-    def start(self) -> None:
-        """Reset for a (re)run and start the clock."""
+    def start(self, *, resume: bool = False) -> None:
+        """Reset for a (re)run and start the clock; ``resume`` keeps the task being waited for."""
         self.generation = None
         self.exception = None
         self.saved_paths = []
         self._t0 = time.monotonic()
         with self.hold_trait_notifications():
-            self.task_id = ""
+            if not resume:
+                self.task = None
+                self.task_id = ""
             self.task_status = ""
             self.error = ""
             self.elapsed = 0.0
-        self.chip.detail = "submitting"
+        self.chip.detail = "resuming" if resume else "submitting"
         self.status = "pending"
         self._reset_view()
         self.elapsed_label.value = _seconds(0.0)
@@ -529,6 +553,7 @@ class TaskTile(widgets.VBox):
         """Take a task as the client last saw it (use as ``on_update``)."""
         if self.done:
             return  # a late report after stop/failure must not revive the tile
+        self.task = task
         self.task_id = task.id
         self.task_status = task.status
         if task.status in ACTIVE:
@@ -661,7 +686,16 @@ class TaskTile(widgets.VBox):
         retry = self.buttons["retry"]
         _show(retry, self.status == "failed")
         retry.disabled = not self._retry_cbs
-        retry.tooltip = "send this request again" if self._retry_cbs else "retry is not available here"
+        if not self._retry_cbs:
+            retry.description, retry.icon = "Retry", "repeat"
+            retry.tooltip = "retry is not available here"
+        elif self._retry_resumes and self.retry_mode == "resume":
+            retry.description, retry.icon = "Resume", "play"
+            retry.tooltip = (f"keep waiting for task {self.task_id}: it may still finish; "
+                             "no new task is sent, so nothing is charged twice")
+        else:
+            retry.description, retry.icon = "Retry", "repeat"
+            retry.tooltip = "send this request again as a new task"
 
     # -- actions --------------------------------------------------------------------
     def _toggle_inspector(self) -> None:
@@ -729,11 +763,16 @@ class TaskTile(widgets.VBox):
 
 
 async def run_tile(client: Any, tile: TaskTile, request: ImageRequest | None = None, *,
-                   timeout: float | None = None) -> Generation | Exception:
+                   timeout: float | None = None, store: Any = None,
+                   resume: bool = False) -> Generation | Exception:
     """Drive one generation into one tile. Returns the ``Generation`` or the error (shown on the
-    tile). Cancelling the coroutine marks the tile stopped and re-raises."""
+    tile). ``resume=True`` waits for the tile's existing task instead of sending a new one.
+    Cancelling the coroutine marks the tile stopped and re-raises."""
     if request is not None:
         tile.request = request
+    resume = resume and bool(tile.task_id)
+    # Only pass store= when asked: None means "the client's own store" anyway.
+    extra: dict[str, Any] = {} if store is None else {"store": store}
 
     def on_update(task: Task) -> None:
         try:
@@ -741,9 +780,17 @@ async def run_tile(client: Any, tile: TaskTile, request: ImageRequest | None = N
         except Exception:  # a display hiccup must never break the client's polling
             pass
 
-    tile.start()
+    previous = tile.task
+    tile.start(resume=resume)
     try:
-        gen = await client.generate(tile.request, timeout=timeout, on_update=on_update)
+        if resume:
+            action = previous.action if previous is not None else tile.request.action or "text_to_image"
+            task = await client.get(tile.task_id, action, request=tile.request,
+                                    submitted_at=previous.submitted_at if previous is not None else None)
+            on_update(task)
+            gen = await client.wait(task, timeout=timeout, on_update=on_update, **extra)
+        else:
+            gen = await client.generate(tile.request, timeout=timeout, on_update=on_update, **extra)
     except asyncio.CancelledError:
         tile.mark_stopped()
         raise

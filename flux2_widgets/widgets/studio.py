@@ -4,6 +4,13 @@ Generate returns at once: every task gets a tile that ticks while the task runs 
 image the moment it completes, in whatever order tasks finish. Costs are shown before spending
 (estimate) and after (billed where the API reports it). The Studio keeps a client object but
 never the key: no trait or widget state holds it.
+
+Every completed result is saved: to the client's ``ResultStore`` when it has one, else to a
+``ResultStore(save_dir)`` the Studio makes (images, a JSON sidecar, and a run log that
+``client.resume(store)`` can finish from after a kernel restart).
+
+The budget counts what is spent, what is running, and tasks the Studio stopped waiting for
+(Stop, or a poll/download error) that may still finish and be billed.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from ..catalog import (
 )
 from ..errors import BudgetExceededError, ValidationError
 from ..results import Generation
+from ..store import ResultStore
 from ._parts import (
     Field,
     Gallery,
@@ -101,11 +109,19 @@ class Studio(widgets.VBox):
         self.simulated = bool(getattr(self._client, "simulated", False))
         self.timeout = timeout
         self.save_dir = save_dir
+        # Results outlive the kernel and their week-long URLs only on disk: a client without a
+        # store gets one here, passed per call, so the caller's client is left as it was.
+        client_store = getattr(self._client, "store", None)
+        self._own_store: ResultStore | None = None if client_store is not None else ResultStore(save_dir)
+        self.store: ResultStore = client_store if client_store is not None else self._own_store
         self.generations: list[Generation] = []
+        self._recorded: set[str] = set()
         self._unknown_cost = 0
         self._tasks: dict[asyncio.Task[None], TaskTile] = {}
         self._uploads: set[asyncio.Task[None]] = set()
         self._inflight: dict[TaskTile, float] = {}
+        # Tasks we no longer wait for that may still be billed: tile -> (estimate, "stopped" | "lost").
+        self._unsettled: dict[TaskTile, tuple[float, str]] = {}
         self._attempted = False
         self._closed = False
         try:
@@ -313,8 +329,10 @@ class Studio(widgets.VBox):
                             source_image_urls=self.sources if remix else (), action=self.mode)
 
     def _committed(self) -> float:
-        """Spent plus what running tasks will cost: the budget counts both."""
-        return self.session_total + sum(self._inflight.values())
+        """Spent, plus what running tasks will cost, plus what tasks we stopped waiting for may
+        still cost (they may finish and be billed): the budget counts all three."""
+        return (self.session_total + sum(self._inflight.values())
+                + sum(cost for cost, _ in self._unsettled.values()))
 
     def _check_budget(self, requests: list[ImageRequest]) -> None:
         from ..client import check_budget
@@ -347,8 +365,8 @@ class Studio(widgets.VBox):
         tiles = []
         for req in requests:
             tile = TaskTile(req, simulated=self.simulated, base_url=self._client.base_url,
-                            store=getattr(self._client, "store", None), save_dir=self.save_dir)
-            tile.on_retry(self._retry)
+                            store=self.store, save_dir=self.save_dir)
+            tile.on_retry(self._retry, resumes=True)
             tile.on_remix(self._use_as_source)
             tile.on_open(self._open_image)
             tile.start()  # the tile shows "pending" before the first request leaves
@@ -397,23 +415,35 @@ class Studio(widgets.VBox):
             loop = self._home_loop
             return loop if loop is not None and not loop.is_closed() else None
 
-    def _launch(self, tile: TaskTile, loop: asyncio.AbstractEventLoop) -> None:
+    def _launch(self, tile: TaskTile, loop: asyncio.AbstractEventLoop, *, resume: bool = False) -> None:
+        self._unsettled.pop(tile, None)  # resuming: counted as running again
         self._inflight[tile] = tile.request.estimated_cost or 0.0
-        task = loop.create_task(self._run(tile))
+        task = loop.create_task(self._run(tile, resume))
         self._tasks[task] = tile
         task.add_done_callback(self._task_done)
         self._update_running()
 
-    async def _run(self, tile: TaskTile) -> None:
+    async def _run(self, tile: TaskTile, resume: bool = False) -> None:
         try:
-            result = await run_tile(self._client, tile, timeout=self.timeout)
+            result = await run_tile(self._client, tile, timeout=self.timeout, store=self._own_store,
+                                    resume=resume)
+        except asyncio.CancelledError:
+            # Once running, the submit may have reached the service: the task can still
+            # finish and be billed, so it keeps counting against the budget.
+            self._unsettled[tile] = (self._inflight.get(tile, 0.0), "stopped")
+            raise
         finally:
             self._inflight.pop(tile, None)
         if isinstance(result, Generation):
             self._record(result)
+        elif tile.retry_mode == "resume":
+            self._unsettled[tile] = (tile.request.estimated_cost or 0.0, "lost")
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.pop(task, None)
+        tile = self._tasks.pop(task, None)
+        if tile is not None:
+            # Cancelled before its first step, _run never ran (nothing was sent): uncount it.
+            self._inflight.pop(tile, None)
         if not task.cancelled() and task.exception() is not None:
             self._set_message(f"Unexpected error: {task.exception()}")
         self._update_running()
@@ -429,20 +459,24 @@ class Studio(widgets.VBox):
         self.clear_button.disabled = not any(t.done for t in self.gallery.tiles)
 
     def _retry(self, tile: TaskTile) -> None:
+        """Resume the same task when it may still finish (no second charge); send a new one only
+        when the task failed or was never created."""
         if self._closed:
             return
-        try:
-            self._check_budget([tile.request])
-        except BudgetExceededError as exc:
-            self._set_message(str(exc))
-            return
+        resume = tile.retry_mode == "resume"
+        if not resume:  # resuming spends nothing new: the task is already counted
+            try:
+                self._check_budget([tile.request])
+            except BudgetExceededError as exc:
+                self._set_message(str(exc))
+                return
         loop = self._loop()
         if loop is None:
             self._set_message("The Studio needs a running asyncio event loop (use it in Jupyter).")
             return
         self._set_message("")
-        tile.start()
-        self._launch(tile, loop)
+        tile.start(resume=resume)
+        self._launch(tile, loop, resume=resume)
         self._refresh()
 
     def _use_as_source(self, tile: TaskTile, url: str) -> None:
@@ -508,6 +542,9 @@ class Studio(widgets.VBox):
             self.viewer.show(image, f"{tile.request.label} · {tile.task_id}")
 
     def _record(self, gen: Generation) -> None:
+        if gen.id in self._recorded:
+            return  # resumed after the image failed to show: already counted once
+        self._recorded.add(gen.id)
         self.generations.append(gen)
         if gen.cost is None:
             self._unknown_cost += 1
@@ -620,12 +657,26 @@ class Studio(widgets.VBox):
                 text += f" · over the {format_usd(self.budget)} budget ({format_usd(left)} left)"
             else:
                 text += f" · {format_usd(left)} of the {format_usd(self.budget)} budget left"
+        if self._unsettled:
+            text += f" · {self._unsettled_text()}"
         self.cost_text = text
         self.cost_line.value = _esc(text)
         if over:
             self.cost_line.add_class("f2w-cost--over")
         else:
             self.cost_line.remove_class("f2w-cost--over")
+
+    def _unsettled_text(self) -> str:
+        """"$0.10 may still be billed by 2 stopped tasks" (they count toward the budget)."""
+        amount = sum(cost for cost, _ in self._unsettled.values())
+        counts = {kind: sum(k == kind for _, k in self._unsettled.values()) for kind in ("stopped", "lost")}
+        who = []
+        if counts["stopped"]:
+            who.append(f"{counts['stopped']} stopped task{'s' if counts['stopped'] != 1 else ''}")
+        if counts["lost"]:
+            n = counts["lost"]
+            who.append(f"{n} unfinished task{'s' if n != 1 else ''} (Resume to collect)")
+        return f"{format_usd(amount)} may still be billed by {' and '.join(who)}"
 
     def _show_validation(self, exc: ValidationError | None) -> None:
         target = _FIELD_FOR.get(exc.field or "") if exc is not None else None
