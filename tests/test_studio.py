@@ -482,3 +482,35 @@ def test_default_client_is_the_simulator():
         studio.close()
 
     asyncio.run(main())
+
+
+def test_collect_finishes_what_a_dead_kernel_left_behind(make_sim, tmp_path):
+    """Kernel restart: the run log knows the submitted tasks; a new Studio offers to
+    collect them, and collecting sends nothing new and charges nothing twice."""
+    from flux2_widgets import ResultStore
+
+    sim = make_sim(latency=0.3)
+    store = ResultStore(tmp_path / "results")
+
+    async def before_the_restart() -> list[str]:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, store=store) as client:
+            return [(await client.submit(f"left behind {i}")).id for i in range(2)]
+
+    submitted = asyncio.run(before_the_restart())
+
+    async def after_the_restart() -> None:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, store=store) as client:
+            studio = Studio(client)
+            try:
+                assert studio.collect_button.layout.display != "none"
+                assert studio.collect_button.description == "Collect 2"
+                tiles = studio.collect_unfinished()
+                assert sorted(t.task_id for t in tiles) == sorted(submitted)
+                await until(lambda: all(t.status == "completed" for t in tiles), what="collected")
+                assert studio.collect_button.layout.display == "none"
+            finally:
+                studio.close()
+
+    asyncio.run(after_the_restart())
+    assert sim.count("POST") == 2 and sim.stats.tasks_created == 2 and len(sim.stats.charges) == 2
+    assert store.pending() == [] and len(list((tmp_path / "results").rglob("*.png"))) == 2

@@ -38,7 +38,7 @@ from ..catalog import (
     tier_label,
 )
 from ..errors import BudgetExceededError, ValidationError
-from ..results import Generation
+from ..results import Generation, Task
 from ..store import ResultStore
 from ._parts import (
     Field,
@@ -182,11 +182,16 @@ class Studio(widgets.VBox):
                                           layout=widgets.Layout(width="auto"))
         self.generate_button = widgets.Button(description="Generate", icon="play", button_style="primary",
                                               layout=widgets.Layout(width="auto"))
-        for b in (self.request_toggle, self.clear_button, self.stop_button):
+        # Shown only when the run log holds tasks an earlier session (a dead kernel) never
+        # collected: they may be finished and paid for.
+        self.collect_button = widgets.Button(description="Collect", icon="download",
+                                             tooltip="finish the tasks an earlier session left unfinished",
+                                             layout=widgets.Layout(width="auto"))
+        for b in (self.request_toggle, self.clear_button, self.stop_button, self.collect_button):
             b.add_class("f2w-btn")
         self.generate_button.add_class("f2w-generate")
-        buttons = widgets.HBox((self.request_toggle, self.clear_button, self.stop_button,
-                                self.generate_button))
+        buttons = widgets.HBox((self.collect_button, self.request_toggle, self.clear_button,
+                                self.stop_button, self.generate_button))
         buttons.add_class("f2w-buttons")
         actionbar = widgets.HBox((self.cost_line, buttons))
         actionbar.add_class("f2w-actionbar")
@@ -215,10 +220,12 @@ class Studio(widgets.VBox):
         self.add_class("f2w-studio")
         _show(self.message, False)
         _show(self.request_inspector, False)
+        self._show_collect()
 
         # -- wiring ------------------------------------------------------------------------------
         self.generate_button.on_click(lambda _b: self.generate())
         self.stop_button.on_click(lambda _b: self.stop())
+        self.collect_button.on_click(lambda _b: self.collect_unfinished())
         self.clear_button.on_click(lambda _b: self.gallery.clear())
         self.request_toggle.observe(lambda _c: self._refresh(), "value")
         self.upload_input.observe(self._on_upload, "value")
@@ -364,17 +371,45 @@ class Studio(widgets.VBox):
             return []
         tiles = []
         for req in requests:
-            tile = TaskTile(req, simulated=self.simulated, base_url=self._client.base_url,
-                            store=self.store, save_dir=self.save_dir)
-            tile.on_retry(self._retry, resumes=True)
-            tile.on_remix(self._use_as_source)
-            tile.on_open(self._open_image)
+            tile = self._new_tile(req)
             tile.start()  # the tile shows "pending" before the first request leaves
             self.gallery.add(tile)
             self._launch(tile, loop)
             tiles.append(tile)
         self._refresh()  # the budget line counts the tasks just started
         return tiles
+
+    def unfinished(self) -> list[Task]:
+        """Tasks this Studio's run log shows as submitted (to this endpoint) but never
+        collected, e.g. by a kernel that died, and that no tile here is handling."""
+        mine = {t.task_id for t in self.gallery.tiles if t.task_id}
+        try:
+            pending = self.store.pending(self._client.base_url)
+        except OSError:
+            return []
+        return [t for t in pending if t.request is not None and t.id not in mine]
+
+    def collect_unfinished(self) -> list[TaskTile]:
+        """What the Collect button does: a tile per unfinished task, each waiting for its
+        task (nothing new is sent or charged); results are saved as usual."""
+        loop = self._loop()
+        if self._closed or loop is None:
+            return []
+        tiles = []
+        for task in self.unfinished():
+            tile = self._new_tile(task.request)  # type: ignore[arg-type]
+            tile.update(task)
+            self.gallery.add(tile)
+            self._launch(tile, loop, resume=True)
+            tiles.append(tile)
+        self._show_collect()
+        self._refresh()
+        return tiles
+
+    def _show_collect(self) -> None:
+        count = len(self.unfinished())
+        self.collect_button.description = f"Collect {count}"
+        _show(self.collect_button, count > 0)
 
     def stop(self) -> None:
         """Stop waiting for unfinished tasks (their tiles say "stopped")."""
@@ -397,6 +432,14 @@ class Studio(widgets.VBox):
             if w is not style and w is not self:
                 w.close()
         super().close()
+
+    def _new_tile(self, request: ImageRequest) -> TaskTile:
+        tile = TaskTile(request, simulated=self.simulated, base_url=self._client.base_url,
+                        store=self.store, save_dir=self.save_dir)
+        tile.on_retry(self._retry, resumes=True)
+        tile.on_remix(self._use_as_source)
+        tile.on_open(self._open_image)
+        return tile
 
     def _descendants(self) -> list[widgets.Widget]:
         found: list[widgets.Widget] = []
@@ -448,6 +491,8 @@ class Studio(widgets.VBox):
             self._set_message(f"Unexpected error: {task.exception()}")
         self._update_running()
         self._refresh()
+        if self.collect_button.layout.display != "none":
+            self._show_collect()
 
     def _update_running(self) -> None:
         self.running = len(self._tasks)
