@@ -514,3 +514,24 @@ def test_collect_finishes_what_a_dead_kernel_left_behind(make_sim, tmp_path):
     asyncio.run(after_the_restart())
     assert sim.count("POST") == 2 and sim.stats.tasks_created == 2 and len(sim.stats.charges) == 2
     assert store.pending() == [] and len(list((tmp_path / "results").rglob("*.png"))) == 2
+
+
+def test_the_session_exports_as_rows_and_csv(sim, tmp_path):
+    async def body(studio: Studio) -> None:
+        studio.prompt, studio.n_images = "a row per image", 2
+        tiles = studio.generate()
+        await until(lambda: all(t.status == "completed" for t in tiles), what="both images")
+
+    holder: dict[str, Studio] = {}
+
+    async def capture(studio: Studio) -> None:
+        holder["studio"] = studio
+        await body(studio)
+
+    run_studio(sim, capture)
+    studio = holder["studio"]
+    rows = studio.rows()
+    assert [r["task_id"] for r in rows] == [g.id for g in studio.generations] and len(rows) == 2
+    assert sum(r["cost"] for r in rows) == pytest.approx(sim.stats.total_charged)
+    text = studio.to_csv(tmp_path / "session.csv").read_text()
+    assert text.splitlines()[0].startswith("task_id,prompt,tier") and text.count("a row per image") == 2

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -378,6 +379,22 @@ class Studio(widgets.VBox):
             tiles.append(tile)
         self._refresh()  # the budget line counts the tasks just started
         return tiles
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per finished generation of this session (tier, size, cost, latency,
+        prompt, urls...), in completion order: the session as data."""
+        return [gen.to_row() for gen in self.generations]
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write ``rows()`` to a CSV file (prompt explorations, classroom records)."""
+        from .._export import write_csv
+
+        return write_csv(path, self.rows())
+
+    def to_pandas(self) -> Any:
+        from .._export import require_pandas
+
+        return require_pandas().DataFrame(self.rows())
 
     def unfinished(self) -> list[Task]:
         """Tasks this Studio's run log shows as submitted (to this endpoint) but never
