@@ -25,6 +25,9 @@ KEY_ENV = "RUNAPI_API_KEY"
 BASE_URL_ENV = "RUNAPI_BASE_URL"
 #: The bearer token sent to a simulator when no real key exists.
 SIMULATOR_TOKEN = "simulated-no-key"
+#: Every answer of the local simulator carries this header, so a client can tell it from
+#: the real service even when both sit behind a loopback address (an SSH tunnel, a proxy).
+SIMULATOR_HEADER = "x-runapi-simulator"
 _PRINTABLE_KEY = re.compile(r"[\x21-\x7e]+")
 
 

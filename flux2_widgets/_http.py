@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from ._config import SIMULATOR_HEADER
 from ._redact import redact
 from .errors import (
     APIError,
@@ -113,6 +114,8 @@ class JSONAnswer:
     request_id: str | None
     retry_after: float | None
     attempts: int
+    #: The answer came from flux2_widgets' simulator (it says so in a header).
+    from_simulator: bool = False
 
 
 async def request_json(
@@ -158,7 +161,8 @@ async def request_json(
                         f"{response.text[:80]!r}", status=response.status_code,
                         request_id=request_id, task_id=task_id)
                 else:
-                    return JSONAnswer(data, response.status_code, request_id, retry_after, attempt)
+                    return JSONAnswer(data, response.status_code, request_id, retry_after, attempt,
+                                      SIMULATOR_HEADER in response.headers)
             else:
                 error = error_from_response(response, task_id=task_id)
                 if response.status_code not in RETRYABLE_STATUSES:

@@ -26,7 +26,7 @@ import httpx
 from . import __version__
 from ._budget import check_budget
 from ._config import SIMULATOR_TOKEN, is_loopback, resolve_settings
-from ._http import RetryPolicy, download, request_json
+from ._http import JSONAnswer, RetryPolicy, download, request_json
 from ._polling import LatencyModel, PollPolicy
 from ._redact import mask
 from ._sync import current_loop, run_sync
@@ -125,6 +125,9 @@ class AsyncFlux2Client:
                     '{"api_key": "..."} to ~/.config/runapi/config.json')
             key = SIMULATOR_TOKEN
         self.base_url = url
+        # Left to us, "simulated" starts as a guess from the address and is settled by the
+        # first answer: the simulator names itself, a tunnel to the real service does not.
+        self._guess_simulated = simulated is None and key != SIMULATOR_TOKEN
         self.simulated = is_loopback(url) if simulated is None else simulated
         self.key_hint = "simulator" if key == SIMULATOR_TOKEN else mask(key)
         self.max_concurrency = max_concurrency
@@ -170,6 +173,7 @@ class AsyncFlux2Client:
         submitted = time.time()
         answer = await request_json(self._http, "POST", req.path, json_body=req.payload(),
                                     headers={"Idempotency-Key": key}, retry=self.retry)
+        self._learn_server(answer)
         task = Task.from_answer(answer.data, action=req.action or "text_to_image", request=req,
                                 submitted_at=submitted, request_id=answer.request_id,
                                 retry_after=answer.retry_after)
@@ -189,6 +193,7 @@ class AsyncFlux2Client:
             raise ValidationError(f"task id {task_id!r} is not a task id", field="task_id", value=task_id)
         answer = await request_json(self._http, "GET", f"{action_path(action)}/{task_id}",
                                     retry=self.retry, task_id=str(task_id))
+        self._learn_server(answer)
         return Task.from_answer(answer.data, action=action, request=request, submitted_at=submitted_at,
                                 request_id=answer.request_id, retry_after=answer.retry_after)
 
@@ -345,6 +350,12 @@ class AsyncFlux2Client:
         return answer.data if isinstance(answer.data, dict) else {"balance": answer.data}
 
     # -- internals -----------------------------------------------------------------
+    def _learn_server(self, answer: JSONAnswer) -> None:
+        if self._guess_simulated and self.simulated != answer.from_simulator:
+            self.simulated = answer.from_simulator
+            log.info("the server at %s is %s", self.base_url,
+                     "the flux2_widgets simulator" if self.simulated else "not a simulator: costs are real")
+
     async def _sleep_or_learn(self, key: tuple[str, str, str] | None, delay: float,
                               expected: float | None) -> bool:
         """Sleep ``delay``; return True early if, while nothing was known about this

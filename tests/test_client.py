@@ -621,3 +621,24 @@ def test_a_task_id_that_could_escape_the_results_folder_is_refused():
     with pytest.raises(errors.MalformedResponseError):
         Task.from_answer({"id": "../../escaped", "status": "pending"}, action="text_to_image")
     assert Task.from_answer({"task_id": "task_ab12", "status": "pending"}, action="text_to_image").id
+
+
+def test_the_server_settles_whether_costs_are_real(sim):
+    from flux2_widgets._http import JSONAnswer
+
+    async def main():
+        async with fast(sim) as client:
+            gen = await client.generate("who answers?")
+            assert client.simulated and gen.simulated  # the simulator names itself
+        # A real key through a loopback tunnel to the real service: no simulator header.
+        tunnel = AsyncFlux2Client(SECRET_KEY, base_url="http://127.0.0.1:9")
+        assert tunnel.simulated  # only a guess from the address, until the first answer
+        tunnel._learn_server(JSONAnswer({}, 200, None, None, 1, from_simulator=False))
+        assert not tunnel.simulated
+        pinned = AsyncFlux2Client(SECRET_KEY, base_url="http://127.0.0.1:9", simulated=True)
+        pinned._learn_server(JSONAnswer({}, 200, None, None, 1, from_simulator=False))
+        assert pinned.simulated  # an explicit choice is kept
+        await tunnel.aclose()
+        await pinned.aclose()
+
+    run(main())

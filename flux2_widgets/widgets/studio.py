@@ -608,6 +608,11 @@ class Studio(widgets.VBox):
             return  # resumed after the image failed to show: already counted once
         self._recorded.add(gen.id)
         self.generations.append(gen)
+        if gen.simulated != self.simulated:
+            # The server settled what the address only suggested (a tunnel to the real
+            # service, or a simulator somewhere): the badge and the wording follow it.
+            self.simulated = gen.simulated
+            self.badge.value = self._badge_html()
         if gen.cost is None:
             self._unknown_cost += 1
         elif gen.cost_source == "billed":
