@@ -40,6 +40,7 @@ from .errors import (
     TaskFailedError,
     TaskTimeoutError,
     ValidationError,
+    is_resumable,
 )
 from .results import KNOWN_STATUSES, GeneratedImage, Generation, Task
 
@@ -61,15 +62,8 @@ POLL_404_TOLERANCE = 2
 
 
 def _as_request(item: RequestLike | str) -> ImageRequest:
-    if isinstance(item, ImageRequest):
-        return item
-    if isinstance(item, str):
-        return ImageRequest(item)
-    if isinstance(item, Mapping):
-        return ImageRequest.from_fields(**item)
-    raise ValidationError(
-        f"expected an ImageRequest, a dict of fields or a prompt, got {type(item).__name__}",
-        field="requests", value=item, allowed="ImageRequest | dict | str")
+    """A request, a prompt, or a dict of fields (as ``submit`` takes them)."""
+    return ImageRequest.from_fields(**item) if isinstance(item, Mapping) else ImageRequest.from_fields(item)
 
 
 def _timestamp(value: Any) -> float | None:
@@ -214,7 +208,9 @@ class AsyncFlux2Client:
             return await self._finish(done, download, store)
         except Flux2Error as exc:
             exc.task_id = exc.task_id or task.id
-            if store is not None and _is_terminal(exc):
+            # Only a task that is over (failed, or unknown to the service) leaves the run
+            # log's pending list; anything else stays there for resume() to collect.
+            if store is not None and not is_resumable(exc):
                 await self._log_to_store(store.record_failure, task, exc)
             raise
 
@@ -399,7 +395,6 @@ class AsyncFlux2Client:
                 failed.message = (f"task {task.id} completed but its image could not be downloaded "
                                   f"({failed.message}); nothing is lost: client.resume() or "
                                   "client.wait(client.get(...)) downloads it again")
-                raise failed
             if failed is not None:
                 raise failed
         request = task.request or ImageRequest("(unknown request)")
@@ -437,12 +432,6 @@ def _check_concurrency(value: Any) -> int:
         raise ValidationError(f"max_concurrency must be a whole number >= 1, got {value!r}",
                               field="max_concurrency", value=value, allowed=">= 1")
     return value
-
-
-def _is_terminal(exc: Flux2Error) -> bool:
-    """The service says this task is over (failed or gone): nothing left to resume."""
-    return isinstance(exc, NotFoundError) or (
-        isinstance(exc, TaskFailedError) and exc.code in ("task_failed", "no_images"))
 
 
 def _notify(callback: UpdateCallback | None, task: Task) -> None:

@@ -180,10 +180,12 @@ def is_resumable(exc: BaseException | None, task_id: str | None = None) -> bool:
     same task again (free) rather than submit a new one (billed on top). True for poll,
     download and wait-timeout errors of a task that exists (its id from the error or
     ``task_id``); False when the service said it failed or does not know it, or when no
-    task was created."""
+    task was created. An unknown status is not a verdict: that task may still finish
+    (and be billed), so it counts as resumable too."""
     final = (TaskFailedError, NotFoundError, ValidationError, BudgetExceededError)
     known = task_id or getattr(exc, "task_id", None)
-    return bool(known) and not isinstance(exc, final)
+    undecided = isinstance(exc, TaskFailedError) and exc.code == "unknown_status"
+    return bool(known) and (undecided or not isinstance(exc, final))
 
 
 def error_for_status(status: int, message: str, **kwargs: Any) -> APIError:

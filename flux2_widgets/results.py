@@ -127,7 +127,7 @@ class GeneratedImage:
         self._fetch = fetch
         self._afetch = afetch
         self._size: tuple[int, int] | None = None
-        self._thumb: bytes | None = None
+        self._thumbs: dict[int, bytes] = {}
         self.path: Path | None = None
 
     @property
@@ -182,20 +182,20 @@ class GeneratedImage:
         return img
 
     def thumbnail(self, side: int = THUMBNAIL_SIDE) -> bytes:
-        """A small JPEG preview (cached). CPU work: call it off the event loop."""
-        if self._thumb is None:
+        """A small JPEG preview (cached per size). CPU work: call it off the event loop."""
+        if side not in self._thumbs:
             from ._thumbs import make_thumbnail
-            self._thumb, self._size = make_thumbnail(self.data, side)
-        return self._thumb
+            self._thumbs[side], self._size = make_thumbnail(self.data, side)
+        return self._thumbs[side]
 
     async def athumbnail(self, side: int = THUMBNAIL_SIDE) -> bytes:
         """``thumbnail`` made on the preview thread: the event loop stays responsive."""
-        if self._thumb is None:
+        if side not in self._thumbs:
             from ._thumbs import off_loop
 
             await self.aread()
             return await off_loop(self.thumbnail, side)
-        return self._thumb
+        return self._thumbs[side]
 
     def save(self, path: str | Path) -> Path:
         """Write the original bytes; a directory gets ``<task>-<n>.<ext>``."""

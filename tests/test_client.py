@@ -89,6 +89,8 @@ def test_lazy_download_and_save(sim, tmp_path):
     path = gen.images[0].save(tmp_path / "cat.png")
     assert path.read_bytes().startswith(b"\x89PNG")
     assert gen.images[0].to_pil().size == (1024, 1024)
+    small, large = (Image.open(io.BytesIO(gen.images[0].thumbnail(side))) for side in (128, 384))
+    assert max(small.size) == 128 and max(large.size) == 384  # each size made, not the first reused
 
 
 # -- validation -------------------------------------------------------------------
