@@ -33,6 +33,7 @@ class PollPolicy:
     max_interval: float = 8.0
     around: tuple[float, ...] = (0.55, 0.82, 0.95, 1.02, 1.09, 1.18)
     overdue_fraction: float = 0.12
+    #: How many recent durations of each kind of task the expectation is drawn from.
     history: int = 8
 
     #: Spread of each task's own phase in the unknown phase (0.3: gaps x 0.7-1.3).

@@ -129,7 +129,7 @@ class AsyncFlux2Client:
         self.poll = poll or PollPolicy()
         self.retry = RetryPolicy(max_retries=max_retries, base_delay=retry_base_delay)
         self.store = store
-        self.latency = _latency or LatencyModel()
+        self.latency = _latency or LatencyModel(self.poll.history)
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
         agent = f"flux2-widgets/{__version__}"
         tls = _tls_context()
