@@ -12,7 +12,7 @@ from typing import Any
 from .catalog import RESOLUTIONS, TIERS
 from .errors import ValidationError
 
-__all__ = ["check_choices", "check_prompts", "check_ratio", "check_resolutions", "check_tiers"]
+__all__ = ["check_choices", "check_prompts", "check_resolutions", "check_tiers"]
 
 
 def check_choices(name: str, value: Any, allowed: Sequence[str]) -> tuple[str, ...]:
@@ -70,8 +70,3 @@ def check_prompts(prompts: Any) -> tuple[str, ...]:
         cleaned.append(p.strip())
     return tuple(items)
 
-
-def check_ratio(aspect_ratio: str) -> None:
-    if not isinstance(aspect_ratio, str):
-        raise ValidationError(f"aspect_ratio must be text like '1:1', got {aspect_ratio!r}",
-                              field="aspect_ratio", value=aspect_ratio, allowed=())

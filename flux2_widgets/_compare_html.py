@@ -82,5 +82,6 @@ def cell_html(cell: Cell) -> str:
 def votes_html(cmp: Comparison) -> str:
     if not cmp.sides or not cmp.votes:
         return ""
-    tally = ", ".join(f"{label}: {cmp.tally()[k]}" for k, label in cmp.sides)
-    return f" &middot; votes {html.escape(tally)}, tie: {cmp.tally()['tie']}"
+    tally = cmp.tally()
+    sides = ", ".join(f"{label}: {tally[k]}" for k, label in cmp.sides)
+    return f" &middot; votes {html.escape(sides)}, tie: {tally['tie']}"

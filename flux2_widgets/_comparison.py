@@ -261,12 +261,21 @@ class Comparison:
         retry = loop.create_task(self._run_cell(cell))
 
         async def both() -> None:
-            if previous is not None:
-                await asyncio.gather(previous, return_exceptions=True)
-            await retry
+            # one gather, so cancel() reaches the retried cell as well as the earlier run
+            await asyncio.gather(*(f for f in (previous, retry) if f is not None), return_exceptions=True)
             await self._settle()
 
         self._main = loop.create_task(both())
+
+    def cancel(self) -> None:
+        """Stop every unfinished cell; each fails with "cancelled before it finished".
+        Tasks the service already accepted may still finish there (and be billed)."""
+        main, loop = self._main, self._loop
+        if main is None or main.done() or loop is None or loop.is_closed():
+            return
+        main.cancel()
+        if not loop.is_running():  # a plain script: let the cells record it now, leaving nothing pending
+            loop.run_until_complete(asyncio.gather(main, return_exceptions=True))
 
     # -- waiting -----------------------------------------------------------------------
     def wait(self, timeout: float | None = None) -> Comparison:

@@ -12,12 +12,12 @@ from ._export import require_pandas, write_csv
 from .catalog import (
     ASPECT_RATIOS,
     RESOLUTIONS,
-    TIER_INFO,
     TIERS,
     estimate_cost,
     format_usd,
     pixel_size,
     price,
+    resolution_options,
     tier_label,
 )
 from .errors import ValidationError
@@ -173,7 +173,7 @@ def cost_table(tiers: Sequence[str] | str = TIERS, resolutions: Sequence[str] | 
     rows: list[dict[str, Any]] = []
     for tier in tiers_:
         for res in resolutions_:
-            offered = res in TIER_INFO[tier].resolutions
+            offered = res in resolution_options(tier)
             size = pixel_size(aspect_ratio, res)
             rows.append({
                 "tier": tier_label(tier), "resolution": res,
@@ -182,10 +182,9 @@ def cost_table(tiers: Sequence[str] | str = TIERS, resolutions: Sequence[str] | 
                 "images": images if offered else 0,
                 "estimated_cost": estimate_cost(tier, res, images) if offered else None,
                 "note": "" if offered else f"not offered ({tier_label(tier)}: "
-                                             f"{', '.join(TIER_INFO[tier].resolutions)} only)",
-                "_offered": offered,
+                                             f"{', '.join(resolution_options(tier))} only)",
             })
-    counted = [r for r in rows if r.pop("_offered")]
+    counted = [r for r in rows if r["images"]]  # offered combinations plan >= 1 image
     total, unknown = sum_costs(r["estimated_cost"] for r in counted)
     notes = ["sizes are approximate; prices are per image from the catalog (live pricing may differ)"]
     if unknown:

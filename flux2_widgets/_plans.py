@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._budget import check_budget
-from ._compare_args import check_prompts, check_ratio, check_resolutions, check_tiers
+from ._compare_args import check_prompts, check_resolutions, check_tiers
 from ._comparison import Cell, Comparison
 from ._costs import sum_costs, sum_text
 from .catalog import ImageRequest, tier_label
@@ -22,11 +22,6 @@ MAX_CELLS = 48
 
 def _col_label(tier: str, resolution: str) -> str:
     return f"{tier_label(tier)} · {resolution}"
-
-
-def _check_budget(cells: list[Cell], budget: float | None, what: str) -> None:
-    """Refuse a plan whose estimate passes ``budget``, before anything is sent."""
-    check_budget([c.request for c in cells], budget, what=what)
 
 
 def _check_size(n: int, what: str) -> None:
@@ -63,8 +58,9 @@ class Plan:
         return f"{n} image{'s' if n != 1 else ''}, about {sum_text(total, unknown)}"
 
     def check(self, budget: float | None) -> None:
+        """Refuse a plan that is too big, or whose estimate passes ``budget``, before anything is sent."""
         _check_size(len(self.cells), self.what)
-        _check_budget(self.cells, budget, self.what)
+        check_budget([c.request for c in self.cells], budget, what=self.what)
 
     def launch(self, *, client: Any, budget: float | None, timeout: float | None) -> Comparison:
         self.check(budget)
@@ -73,34 +69,36 @@ class Plan:
                           timeout=timeout).start()
 
 
-def plan_tiers(prompt: str, tiers: Any, resolution: str, aspect_ratio: str) -> Plan:
-    tiers_ = check_tiers(tiers)
-    check_ratio(aspect_ratio)
-    requests = [ImageRequest(prompt, tier=t, resolution=resolution, aspect_ratio=aspect_ratio)
-                for t in tiers_]
+def _one_row(helper: str, kind: str, title: str, what: str, requests: list[ImageRequest],
+             sides: list[tuple[str, str]]) -> Plan:
+    """One prompt side by side; cell ``i`` is the side ``sides[i]`` a vote can pick."""
     prompt = requests[0].prompt
     cols = [_col_label(req.tier, req.resolution) for req in requests]
-    cells = [Cell(i, 0, i, prompt, cols[i], req, side=req.tier) for i, req in enumerate(requests)]
-    return Plan("compare_tiers", cells, "tiers",
-                f"{' vs '.join(tier_label(t) for t in tiers_)} at {requests[0].resolution}",
-                [prompt], cols, "this tier comparison", [(t, tier_label(t)) for t in tiers_])
+    cells = [Cell(i, 0, i, prompt, cols[i], req, side=key)
+             for i, (req, (key, _)) in enumerate(zip(requests, sides, strict=True))]
+    return Plan(helper, cells, kind, title, [prompt], cols, what, sides)
+
+
+# The aspect ratio (like the prompt) is checked by ImageRequest, with the allowed choices.
+def plan_tiers(prompt: str, tiers: Any, resolution: str, aspect_ratio: str) -> Plan:
+    tiers_ = check_tiers(tiers)
+    requests = [ImageRequest(prompt, tier=t, resolution=resolution, aspect_ratio=aspect_ratio)
+                for t in tiers_]
+    return _one_row("compare_tiers", "tiers",
+                    f"{' vs '.join(tier_label(t) for t in tiers_)} at {requests[0].resolution}",
+                    "this tier comparison", requests, [(t, tier_label(t)) for t in tiers_])
 
 
 def plan_resolutions(prompt: str, tier: str, resolutions: Any, aspect_ratio: str) -> Plan:
     resolutions_ = check_resolutions(resolutions)
-    check_ratio(aspect_ratio)
     requests = [ImageRequest(prompt, tier=tier, resolution=r, aspect_ratio=aspect_ratio)
                 for r in resolutions_]
-    prompt, tier = requests[0].prompt, requests[0].tier
-    cols = [_col_label(tier, r) for r in resolutions_]
-    cells = [Cell(i, 0, i, prompt, cols[i], req, side=req.resolution) for i, req in enumerate(requests)]
-    return Plan("compare_resolutions", cells, "resolutions",
-                f"{tier_label(tier)}: {' vs '.join(resolutions_)}", [prompt], cols,
-                "this resolution comparison", [(r, r) for r in resolutions_])
+    return _one_row("compare_resolutions", "resolutions",
+                    f"{tier_label(requests[0].tier)}: {' vs '.join(resolutions_)}",
+                    "this resolution comparison", requests, [(r, r) for r in resolutions_])
 
 
 def plan_prompts(prompt_a: str, prompt_b: str, tier: str, resolution: str, aspect_ratio: str) -> Plan:
-    check_ratio(aspect_ratio)
     req_a = ImageRequest(prompt_a, tier=tier, resolution=resolution, aspect_ratio=aspect_ratio)
     req_b = ImageRequest(prompt_b, tier=tier, resolution=resolution, aspect_ratio=aspect_ratio)
     if req_a.prompt == req_b.prompt:
@@ -117,7 +115,6 @@ def plan_grid(prompts: Any, tiers: Any, resolutions: Any, aspect_ratio: str) -> 
     prompts_ = check_prompts(prompts)
     tiers_ = check_tiers(tiers)
     resolutions_ = check_resolutions(resolutions)
-    check_ratio(aspect_ratio)
     what = (f"this grid ({len(prompts_)} prompt{'s' if len(prompts_) != 1 else ''} x "
             f"{len(tiers_)} tier{'s' if len(tiers_) != 1 else ''} x "
             f"{len(resolutions_)} resolution{'s' if len(resolutions_) != 1 else ''})")

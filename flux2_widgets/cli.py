@@ -44,10 +44,10 @@ class _Usage(Exception):
 # ----------------------------------------------------------------------------- output
 
 
-
 def _short(task_id: str) -> str:
     """Ids already say they are tasks ("task_ab12"); don't print "task task_ab12"."""
     return task_id.removeprefix("task_")
+
 
 def _say(message: str, stream: TextIO | None = None) -> None:
     # Resolved at call time so pytest's capsys (and redirections) see it.
@@ -137,35 +137,21 @@ def _make_client(args: argparse.Namespace, store: ResultStore) -> Flux2Client:
 
 
 @contextmanager
-def _session(client: Flux2Client, interrupted_hint: str) -> Iterator[Flux2Client]:
-    """Close the client's pools when the command ends. On Ctrl-C, cancel what is
-    still in flight first (a quick turn of the loop) so the process exits clean,
-    then say what may still happen to tasks already submitted."""
+def _session(client: Flux2Client, interrupted_hint: str,
+             on_interrupt: Callable[[], None] | None = None) -> Iterator[Flux2Client]:
+    """Close the client's pools when the command ends. On Ctrl-C, say what may still
+    happen to tasks already submitted, and let ``on_interrupt`` stop work that runs on
+    past the interrupted call (sync client calls cancel their own, in ``run_sync``)."""
     try:
         yield client
     except KeyboardInterrupt as exc:
         _say(f"interrupted: {interrupted_hint}")
         exc.reported = True  # type: ignore[attr-defined]
-        _abandon()
+        if on_interrupt is not None:
+            on_interrupt()
         raise
     finally:
         client.close()
-
-
-def _abandon() -> None:
-    import asyncio
-
-    from ._sync import current_loop
-
-    loop = current_loop()
-    if loop.is_running() or loop.is_closed():
-        return
-    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    if not pending:  # run_sync already cancelled its work (and gather() of nothing picks no loop)
-        return
-    for task in pending:
-        task.cancel()
-    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def _announce(client: Flux2Client, args: argparse.Namespace) -> None:
@@ -228,8 +214,8 @@ def _saved_paths(gen: Generation, store: ResultStore) -> list[Path]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from ._budget import check_budget
     from .catalog import ImageRequest
-    from .client import check_budget
     from .store import ResultStore
 
     request = ImageRequest(_prompt(args), tier=args.tier, resolution=args.resolution,
@@ -244,12 +230,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
              f"{format_usd(estimate if request.estimated_cost is not None else None, approx=True)}")
 
     records: list[dict[str, Any]] = [{} for _ in requests]
-    failed = 0
 
     def on_result(index: int, result: Generation | Flux2Error) -> None:
-        nonlocal failed
         if isinstance(result, Flux2Error):
-            failed += 1
             _error(result)
             records[index] = {"error": str(result), "type": type(result).__name__,
                               "task_id": result.task_id}
@@ -267,12 +250,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     hint = (f"tasks already submitted may still finish (and be billed); the run log in {store.root} "
             f"lets Flux2Client(store=ResultStore({str(store.root)!r})).resume() collect them")
     with _session(client, hint):
-        client.generate_many(requests, budget=args.budget, timeout=args.timeout,
-                             on_update=_progress(args.quiet), on_result=on_result)
+        results = client.generate_many(requests, budget=args.budget, timeout=args.timeout,
+                                       on_update=_progress(args.quiet), on_result=on_result)
     if args.json:
         _out(json.dumps({"simulated": client.simulated, "base_url": client.base_url,
                          "out": str(store.root), "results": records}, indent=2, ensure_ascii=False))
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_FAILED if any(isinstance(r, Flux2Error) for r in results) else EXIT_OK
 
 
 # ----------------------------------------------------------------------------- compare
@@ -330,7 +313,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _say(f"task {_short(cell.task.id)} {cell.status} {cell.task.elapsed:.1f}s ({cell.col_label})")
 
     cmp.on_change(on_change)
-    with _session(client, "tasks already submitted may still finish (and be billed)"):
+    # Ctrl-C stops only the waiting; cancel the cells too, so none is left pending on the loop.
+    with _session(client, "tasks already submitted may still finish (and be billed)", cmp.cancel):
         cmp.wait()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     csv_path = Path(args.csv) if args.csv else store.root / f"compare-{cmp.kind}-{stamp}.csv"
