@@ -27,8 +27,6 @@ from flux2_widgets.widgets._style import CSS, style_widget
 KEY = "sk-secret-123456789"
 
 
-
-
 def test_cost_text_says_what_a_cost_is():
     assert cost_text(0.24, "billed") == "$0.24"
     assert cost_text(0.24, "estimate") == "about $0.24"

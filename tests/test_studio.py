@@ -21,8 +21,6 @@ from flux2_widgets.widgets import Studio
 KEY = SECRET_KEY  # the key run_studio gives its client: it must never show up
 
 
-
-
 run = run_studio
 
 

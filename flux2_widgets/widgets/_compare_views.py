@@ -9,13 +9,12 @@ the comparison waits for those renders, so a finished comparison is a drawn one.
 from __future__ import annotations
 
 import asyncio
-import html
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
 from .. import _sync
-from ._parts import TaskTile, Ticker
+from ._parts import TaskTile, Ticker, _button, _esc, _html, _show
 from ._style import style_widget
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,14 +36,6 @@ _VIEW_CSS = """
 """
 
 
-def _html(value: str = "", *classes: str) -> widgets.HTML:
-    w = widgets.HTML(value)
-    w.add_class("f2w-html")
-    for cls in classes:
-        w.add_class(cls)
-    return w
-
-
 class ComparisonView(widgets.VBox):
     """Header, a grid of tiles (one per cell), the running total, a cost table toggle and,
     for two-sided comparisons, vote buttons (``A wins`` / ``B wins`` / ``Tie``)."""
@@ -63,7 +54,7 @@ class ComparisonView(widgets.VBox):
             self.tiles.append(tile)
 
         badge = ' <span class="f2w-badge f2w-badge--sim">SIMULATED</span>' if cmp.simulated else ""
-        self.title = _html(f'<span class="f2w-title">{html.escape(cmp.title)}</span>{badge}')
+        self.title = _html(f'<span class="f2w-title">{_esc(cmp.title)}</span>{badge}')
         self.progress = _html("", "f2w-note")
         self.total = _html("", "f2w-cost")
         self.grid = widgets.GridBox(self._grid_children(), layout=widgets.Layout(
@@ -71,13 +62,11 @@ class ComparisonView(widgets.VBox):
                                   f"minmax({_MIN_COLUMN}, 1fr))",
             width="100%"))
         self.grid.add_class("f2w-cmp-grid")
-        self.table_button = widgets.ToggleButton(description="Cost table", icon="table",
-                                                 tooltip="estimated vs billed per cell",
-                                                 layout=widgets.Layout(width="auto"))
-        self.table_button.add_class("f2w-btn")
+        self.table_button = _button("Cost table", "table", "estimated vs billed per cell",
+                                    kind=widgets.ToggleButton)
         self.table_button.observe(lambda _c: self._refresh_table(), "value")
         self.table = _html("")
-        self.table.layout.display = "none"
+        _show(self.table, False)
         bar = widgets.HBox((self.progress, self.total, self.table_button))
         bar.add_class("f2w-cmp-bar")
 
@@ -86,11 +75,9 @@ class ComparisonView(widgets.VBox):
                                           self.title, self.grid, bar, self.table]
         if cmp.sides:
             for key, label in [*cmp.sides, ("tie", "Tie")]:
-                b = widgets.Button(description=label if key == "tie" else f"{label} wins",
-                                   icon="balance-scale" if key == "tie" else "trophy",
-                                   tooltip=f"record a vote: {label if key != 'tie' else 'tie'}",
-                                   layout=widgets.Layout(width="auto"))
-                b.add_class("f2w-btn")
+                tie = key == "tie"
+                b = _button(label if tie else f"{label} wins", "balance-scale" if tie else "trophy",
+                            f"record a vote: {'tie' if tie else label}")
                 b.on_click(lambda _b, key=key: self._vote(key))
                 self.vote_buttons[key] = b
             self.vote_note = widgets.Text(placeholder="note (optional): why it wins",
@@ -109,9 +96,9 @@ class ComparisonView(widgets.VBox):
     def _grid_children(self) -> list[widgets.Widget]:
         cmp = self.comparison
         out: list[widgets.Widget] = [_html("")]
-        out += [_html(html.escape(label), "f2w-cmp-colhead") for label in cmp.col_labels]
+        out += [_html(_esc(label), "f2w-cmp-colhead") for label in cmp.col_labels]
         for r, row_label in enumerate(cmp.row_labels):
-            out.append(_html(html.escape(row_label), "f2w-cmp-rowhead"))
+            out.append(_html(_esc(row_label), "f2w-cmp-rowhead"))
             for c in range(len(cmp.col_labels)):
                 try:
                     out.append(self.tiles[cmp.cell(r, c).index])
@@ -178,20 +165,20 @@ class ComparisonView(widgets.VBox):
         done = sum(c.done for c in cmp.cells)
         failed = sum(c.status == "failed" for c in cmp.cells)
         text = f"{done}/{len(cmp.cells)} done" + (f" · {failed} failed" if failed else "")
-        self.progress.value = html.escape(text)
-        self.total.value = f"total: {html.escape(cmp.total_text)}"
+        self.progress.value = _esc(text)
+        self.total.value = f"total: {_esc(cmp.total_text)}"
         if cmp.sides:
             tally = cmp.tally()
             parts = [f"{label}: {tally[k]}" for k, label in cmp.sides] + [f"tie: {tally['tie']}"]
             verdict = cmp.verdict
             lead = dict(cmp.sides).get(verdict, verdict)
-            self.tally.value = html.escape(f"votes {' · '.join(parts)}"
+            self.tally.value = _esc(f"votes {' · '.join(parts)}"
                                            + (f" → {lead}" if verdict else ""))
         self._refresh_table()
 
     def _refresh_table(self) -> None:
         shown = bool(self.table_button.value)
-        self.table.layout.display = None if shown else "none"
+        _show(self.table, shown)
         if shown:
             self.table.value = self.comparison.cost_table()._repr_html_()
 

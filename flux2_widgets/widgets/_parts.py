@@ -76,7 +76,7 @@ import ipywidgets as widgets
 from traitlets import Bool, Dict, Float, TraitError, Unicode, observe, validate
 
 from .._redact import redact
-from ..catalog import ImageRequest, format_usd, tier_label
+from ..catalog import TIER_INFO, ImageRequest, format_usd, price, tier_label
 from ..errors import TaskFailedError, is_resumable
 from ..results import curl_command
 
@@ -114,6 +114,13 @@ def _html(value: str = "", *classes: str, **kwargs: Any) -> widgets.HTML:
     return w
 
 
+def _button(label: str, icon: str, tooltip: str = "", *, kind: Any = widgets.Button, **kwargs: Any) -> Any:
+    """A compact ``f2w-btn`` (``kind=widgets.ToggleButton`` for an on/off one)."""
+    b = kind(description=label, icon=icon, tooltip=tooltip, layout=widgets.Layout(width="auto"), **kwargs)
+    b.add_class("f2w-btn")
+    return b
+
+
 def _show(widget: widgets.DOMWidget, visible: bool) -> None:
     widget.layout.display = None if visible else "none"
 
@@ -132,6 +139,13 @@ def cost_text(amount: float | None, source: str = "estimate", simulated: bool = 
         return "price n/a"
     text = format_usd(amount, approx=source != "billed")
     return f"would have cost {text}" if simulated else text
+
+
+def tier_tooltip(tier: str) -> str:
+    """``Pro: <blurb> (1k $0.05, 2k $0.07 per image)``: what a tier button says on hover."""
+    info = TIER_INFO[tier]
+    prices = ", ".join(f"{r} {format_usd(price(tier, r))}" for r in info.resolutions)
+    return f"{info.label}: {info.blurb} ({prices} per image)"
 
 
 # -- status and cost -------------------------------------------------------------------
@@ -379,9 +393,7 @@ class ImageViewer(widgets.VBox):
         self.image = widgets.Image(layout=widgets.Layout(max_width="100%", height="auto"))
         self.image.add_class("f2w-viewer-img")
         self.caption = _html("", "f2w-note")
-        self.close_button = widgets.Button(description="Close", icon="times",
-                                           layout=widgets.Layout(width="auto"))
-        self.close_button.add_class("f2w-btn")
+        self.close_button = _button("Close", "times")
         self.close_button.on_click(lambda _b: self.hide())
         head = widgets.HBox((self.caption, self.close_button),
                             layout=widgets.Layout(justify_content="space-between", align_items="center"))
@@ -467,13 +479,12 @@ class TaskTile(widgets.VBox):
                                 layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.error_label = _html("", "f2w-tile-error")
         self.buttons: dict[str, widgets.Button] = {
-            "open": self._button("Open", "expand", "show the full-size image"),
-            "save": self._button("Save", "save", f"save the image(s) to {self.save_dir}/"),
-            "inspect": self._button("Request", "code", "show the exact request as JSON and curl"),
-            "remix": self._button("Use as source", "random", "add this image to the remix sources"),
-            "retry": self._button("Retry", "repeat", "send this request again"),
+            "open": _button("Open", "expand", "show the full-size image"),
+            "save": _button("Save", "save", f"save the image(s) to {self.save_dir}/"),
+            "inspect": _button("Request", "code", "show the exact request as JSON and curl"),
+            "remix": _button("Use as source", "random", "add this image to the remix sources"),
+            "retry": _button("Retry", "repeat", "send this request again", button_style="warning"),
         }
-        self.buttons["retry"].button_style = "warning"
         self.buttons["open"].on_click(lambda _b: self._open())
         self.buttons["save"].on_click(lambda _b: self._save_clicked())
         self.buttons["inspect"].on_click(lambda _b: self._toggle_inspector())
@@ -490,11 +501,6 @@ class TaskTile(widgets.VBox):
         self.add_class("f2w")
         self.add_class("f2w-tile")
         self._reset_view()
-
-    def _button(self, label: str, icon: str, tooltip: str) -> widgets.Button:
-        b = widgets.Button(description=label, icon=icon, tooltip=tooltip, layout=widgets.Layout(width="auto"))
-        b.add_class("f2w-btn")
-        return b
 
     # -- state ---------------------------------------------------------------
     @property

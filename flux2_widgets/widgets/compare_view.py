@@ -15,7 +15,6 @@ are explained there and never sent. The widget holds a client object but no key.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +22,9 @@ import ipywidgets as widgets
 from traitlets import TraitError, Tuple, observe, validate
 
 from .. import compare as _compare
-from ..catalog import ASPECT_RATIOS, RESOLUTIONS, TIER_INFO, TIERS, tier_label
+from ..catalog import ASPECT_RATIOS, RESOLUTIONS, TIERS, tier_label
 from ..errors import Flux2Error
-from ._parts import Field, Segmented, toggle_buttons
+from ._parts import Field, Segmented, _esc, _html, _show, tier_tooltip, toggle_buttons
 from ._style import style_widget
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -94,7 +93,7 @@ class CompareWidget(widgets.VBox):
                                         layout=widgets.Layout(width="100%"))
         self.prompts.add_class("f2w-prompt")
         self.tiers = MultiToggle([(tier_label(t), t) for t in TIERS], tiers,
-                                 tooltips={t: TIER_INFO[t].blurb for t in TIERS})
+                                 tooltips={t: tier_tooltip(t) for t in TIERS})
         self.resolutions = MultiToggle([(r, r) for r in RESOLUTIONS], resolutions,
                                        tooltips={"1k": "about 1 megapixel", "2k": "about 4 megapixels"})
         self.aspect_ratio = Segmented(ASPECT_RATIOS, aspect_ratio)
@@ -110,13 +109,9 @@ class CompareWidget(widgets.VBox):
                                          tooltip="start every cell at once")
         self.run_button.add_class("f2w-generate")
         self.run_button.on_click(lambda _b: self.run())
-        self.estimate = widgets.HTML()
-        self.estimate.add_class("f2w-html")
-        self.estimate.add_class("f2w-cost")
-        self.message = widgets.HTML()
-        self.message.add_class("f2w-html")
-        self.message.add_class("f2w-message")
-        self.message.layout.display = "none"
+        self.estimate = _html("", "f2w-cost")
+        self.message = _html("", "f2w-message")
+        _show(self.message, False)
         self.output = widgets.VBox()
 
         left = widgets.VBox((self.prompt_field, self.ratio_field))
@@ -162,7 +157,7 @@ class CompareWidget(widgets.VBox):
             budget = self.budget_value
         except ValueError as exc:
             self.budget_field.set_error(str(exc))
-            return self._blocked("fix the budget")
+            return self._estimate_line("fix the budget", blocked=True)
         try:
             plan = _compare.plan_for(self.prompt_list, self.tiers.value, self.resolutions.value,
                                      self.aspect_ratio.value)
@@ -171,26 +166,25 @@ class CompareWidget(widgets.VBox):
             target = {"tiers": self.tier_field, "resolutions": self.resolution_field,
                       "resolution": self.resolution_field}.get(field, self.prompt_field)
             target.set_error(exc.message)
-            return self._blocked("fix the highlighted field")
+            return self._estimate_line("fix the highlighted field", blocked=True)
         self.plan = plan
-        text = f"{plan.helper}: {plan.estimate_text}"
         try:
             plan.check(budget)
         except Flux2Error as exc:
             self.budget_field.set_error(exc.message)
-            self.estimate.value = html.escape(text)
-            self.estimate.add_class("f2w-cost--over")
-            self.run_button.disabled = True
-            return None
-        self.estimate.remove_class("f2w-cost--over")
-        self.estimate.value = html.escape(text)
-        self.run_button.disabled = False
-        return None
+            over = True
+        else:
+            over = False
+        return self._estimate_line(f"{plan.helper}: {plan.estimate_text}", blocked=over)
 
-    def _blocked(self, why: str) -> None:
-        self.estimate.value = html.escape(why)
-        self.estimate.add_class("f2w-cost--over")
-        self.run_button.disabled = True
+    def _estimate_line(self, text: str, *, blocked: bool) -> None:
+        """The line beside Run; ``blocked``: shown in red, and Run is disabled."""
+        self.estimate.value = _esc(text)
+        if blocked:
+            self.estimate.add_class("f2w-cost--over")
+        else:
+            self.estimate.remove_class("f2w-cost--over")
+        self.run_button.disabled = blocked
 
     # -- running ------------------------------------------------------------------
     def run(self) -> Comparison | None:
@@ -235,5 +229,5 @@ class CompareWidget(widgets.VBox):
         self._say(why if "Nothing was sent" in why else f"Nothing was sent: {why}")
 
     def _say(self, text: str) -> None:
-        self.message.value = html.escape(text)
-        self.message.layout.display = None if text else "none"
+        self.message.value = _esc(text)
+        _show(self.message, bool(text))

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 import ipywidgets as widgets
 from traitlets import Float, Int, Unicode
 
+from .._budget import check_budget
+from .._costs import sum_costs
 from .._redact import redact
 from ..catalog import (
     PROMPT_MAX,
@@ -35,7 +37,6 @@ from ..catalog import (
     ImageRequest,
     estimate_cost,
     format_usd,
-    price,
     tier_label,
 )
 from ..errors import BudgetExceededError, ValidationError
@@ -48,10 +49,13 @@ from ._parts import (
     RequestInspector,
     Segmented,
     TaskTile,
+    _button,
     _esc,
     _html,
     _show,
+    cost_text,
     run_tile,
+    tier_tooltip,
 )
 from ._style import style_widget
 
@@ -74,12 +78,6 @@ SIM_BADGE_TIP = ('No API key is configured, so a local simulator answers: images
 REMIX_HINT = ("Remix needs public http(s) image URLs, one per line: the API downloads them itself. "
               "Local files (Upload) are uploaded to RunAPI's file storage (temporary URL, about 7 days); "
               "a result's \"Use as source\" works too.")
-
-
-def _tier_tooltip(tier: str) -> str:
-    info = TIER_INFO[tier]
-    prices = ", ".join(f"{r} {format_usd(price(tier, r))}" for r in info.resolutions)
-    return f"{info.label}: {info.blurb} ({prices} per image)"
 
 
 class Studio(widgets.VBox):
@@ -116,8 +114,6 @@ class Studio(widgets.VBox):
         self._own_store: ResultStore | None = None if client_store is not None else ResultStore(save_dir)
         self.store: ResultStore = client_store if client_store is not None else self._own_store
         self.generations: list[Generation] = []
-        self._recorded: set[str] = set()
-        self._unknown_cost = 0
         self._tasks: dict[asyncio.Task[None], TaskTile] = {}
         self._uploads: set[asyncio.Task[None]] = set()
         self._inflight: dict[TaskTile, float] = {}
@@ -152,7 +148,7 @@ class Studio(widgets.VBox):
         self.upload_input.add_class("f2w-btn")
         self.mode_input = Segmented(MODES, mode)
         self.tier_input = Segmented([(tier_label(t), t) for t in TIERS], tier,
-                                    tooltips={t: _tier_tooltip(t) for t in TIERS})
+                                    tooltips={t: tier_tooltip(t) for t in TIERS})
         self.ratio_input = Segmented(REMIX_ASPECT_RATIOS, aspect_ratio)
         self.resolution_input = Segmented(RESOLUTIONS, resolution)
         self.count_input = widgets.IntSlider(value=n_images, min=1, max=MAX_BATCH, continuous_update=True,
@@ -173,24 +169,17 @@ class Studio(widgets.VBox):
         }
         # -- action bar -------------------------------------------------------------------
         self.cost_line = _html("", "f2w-cost")
-        self.request_toggle = widgets.ToggleButton(description="Request", icon="code",
-                                                   tooltip="show the request as JSON and curl before sending",
-                                                   layout=widgets.Layout(width="auto"))
-        self.clear_button = widgets.Button(description="Clear", icon="trash", tooltip="remove finished tiles",
-                                           layout=widgets.Layout(width="auto"))
-        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True,
-                                          tooltip="stop waiting for unfinished tasks",
-                                          layout=widgets.Layout(width="auto"))
+        self.request_toggle = _button("Request", "code", "show the request as JSON and curl before sending",
+                                      kind=widgets.ToggleButton)
+        self.clear_button = _button("Clear", "trash", "remove finished tiles")
+        self.stop_button = _button("Stop", "stop", "stop waiting for unfinished tasks", disabled=True)
         self.generate_button = widgets.Button(description="Generate", icon="play", button_style="primary",
                                               layout=widgets.Layout(width="auto"))
+        self.generate_button.add_class("f2w-generate")
         # Shown only when the run log holds tasks an earlier session (a dead kernel) never
         # collected: they may be finished and paid for.
-        self.collect_button = widgets.Button(description="Collect", icon="download",
-                                             tooltip="finish the tasks an earlier session left unfinished",
-                                             layout=widgets.Layout(width="auto"))
-        for b in (self.request_toggle, self.clear_button, self.stop_button, self.collect_button):
-            b.add_class("f2w-btn")
-        self.generate_button.add_class("f2w-generate")
+        self.collect_button = _button("Collect", "download",
+                                      "finish the tasks an earlier session left unfinished")
         buttons = widgets.HBox((self.collect_button, self.request_toggle, self.clear_button,
                                 self.stop_button, self.generate_button))
         buttons.add_class("f2w-buttons")
@@ -221,7 +210,9 @@ class Studio(widgets.VBox):
         self.add_class("f2w-studio")
         _show(self.message, False)
         _show(self.request_inspector, False)
-        self._show_collect()
+        # The run log is read here and when Collect is clicked, not on every finished task
+        # (file I/O on the notebook's loop): tasks of this session have tiles anyway.
+        self._show_collect(len(self.unfinished()))
 
         # -- wiring ------------------------------------------------------------------------------
         self.generate_button.on_click(lambda _b: self.generate())
@@ -343,8 +334,6 @@ class Studio(widgets.VBox):
                 + sum(cost for cost, _ in self._unsettled.values()))
 
     def _check_budget(self, requests: list[ImageRequest]) -> None:
-        from ..client import check_budget
-
         check_budget(requests, self.budget, spent=round(self._committed(), 6))
 
     # -- actions ------------------------------------------------------------------------------------
@@ -419,12 +408,11 @@ class Studio(widgets.VBox):
             self.gallery.add(tile)
             self._launch(tile, loop, resume=True)
             tiles.append(tile)
-        self._show_collect()
+        self._show_collect(0)  # every unfinished task now has a tile
         self._refresh()
         return tiles
 
-    def _show_collect(self) -> None:
-        count = len(self.unfinished())
+    def _show_collect(self, count: int) -> None:
         self.collect_button.description = f"Collect {count}"
         _show(self.collect_button, count > 0)
 
@@ -507,9 +495,7 @@ class Studio(widgets.VBox):
         if not task.cancelled() and task.exception() is not None:
             self._set_message(f"Unexpected error: {task.exception()}")
         self._update_running()
-        self._refresh()
-        if self.collect_button.layout.display != "none":
-            self._show_collect()
+        self._render_cost()  # what is committed moved; the controls did not
 
     def _update_running(self) -> None:
         self.running = len(self._tasks)
@@ -604,24 +590,19 @@ class Studio(widgets.VBox):
             self.viewer.show(image, f"{tile.request.label} · {tile.task_id}")
 
     def _record(self, gen: Generation) -> None:
-        if gen.id in self._recorded:
+        if any(g.id == gen.id for g in self.generations):
             return  # resumed after the image failed to show: already counted once
-        self._recorded.add(gen.id)
         self.generations.append(gen)
         if gen.simulated != self.simulated:
             # The server settled what the address only suggested (a tunnel to the real
             # service, or a simulator somewhere): the badge and the wording follow it.
             self.simulated = gen.simulated
             self.badge.value = self._badge_html()
-        if gen.cost is None:
-            self._unknown_cost += 1
-        elif gen.cost_source == "billed":
-            self.session_billed = round(self.session_billed + gen.cost, 6)
-        else:
-            self.session_estimated = round(self.session_estimated + gen.cost, 6)
+        self.session_billed = sum_costs(g.cost for g in self.generations if g.cost_source == "billed")[0]
+        self.session_estimated = sum_costs(g.cost for g in self.generations if g.cost_source != "billed")[0]
         self.session_total = round(self.session_billed + self.session_estimated, 6)
         self._render_session()
-        self._refresh()
+        self._render_cost()
 
     # -- rendering --------------------------------------------------------------------------------
     def _badge_html(self) -> str:
@@ -645,8 +626,9 @@ class Studio(widgets.VBox):
             text = f"Session: {format_usd(self.session_estimated, approx=True)} (estimated)"
         else:
             text = f"Session: {format_usd(self.session_billed)}" + (" billed" if n else "")
-        if self._unknown_cost:
-            text += f" + {self._unknown_cost} at an unknown price"
+        unknown = sum(g.cost is None for g in self.generations)
+        if unknown:
+            text += f" + {unknown} at an unknown price"
         self.session_text = text
         images = f"{n} image{'s' if n != 1 else ''}"
         self.session_label.value = f"{_esc(text)} <small>· {images}</small>"
@@ -707,14 +689,11 @@ class Studio(widgets.VBox):
         _show(self.request_inspector, bool(self.request_toggle.value) and request is not None)
 
     def _render_cost(self) -> None:
+        if self._closed:
+            return
         n, tier, res = self.n_images, self.tier, self.resolution
         estimate = estimate_cost(tier, res, n) if res in TIER_INFO[tier].resolutions else None
-        label = f"{n} × {tier_label(tier)} {res}"
-        if estimate is None:
-            money = "price n/a"
-        else:
-            money = ("would have cost " if self.simulated else "") + format_usd(estimate, approx=True)
-        text = f"{label} — {money}"
+        text = f"{n} × {tier_label(tier)} {res} — {cost_text(estimate, 'estimate', self.simulated)}"
         over = False
         if self.budget is not None:
             committed = self._committed()
