@@ -25,7 +25,8 @@ from .errors import MalformedResponseError
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image as PILImage
 
-__all__ = ["Task", "Generation", "GeneratedImage", "TERMINAL_STATUSES", "ACTIVE_STATUSES"]
+__all__ = ["Task", "Generation", "GeneratedImage", "TERMINAL_STATUSES", "ACTIVE_STATUSES",
+           "cost_text", "curl_command"]
 
 ACTIVE_STATUSES = ("pending", "processing")
 TERMINAL_STATUSES = ("completed", "failed")
@@ -264,8 +265,7 @@ class Generation:
 
     @property
     def cost_text(self) -> str:
-        text = format_usd(self.cost, approx=self.cost_source == "estimate")
-        return f"would have cost {text}" if self.simulated else text
+        return cost_text(self.cost, self.cost_source, self.simulated)
 
     def request_json(self) -> str:
         return self.request.to_json()
@@ -316,6 +316,15 @@ class Generation:
             f"{self.request.aspect_ratio} &middot; {html.escape(self.cost_text)} &middot; "
             f"{self.elapsed:.1f}s &middot; <code>{html.escape(self.id)}</code>{badge}</div>"
             f'<div style="color:#444">{html.escape(self.request.prompt)}</div></div>')
+
+
+def cost_text(amount: float | None, source: str = "estimate", simulated: bool = False) -> str:
+    """How a cost reads everywhere: ``$0.24`` (billed), ``about $0.24`` (estimate),
+    ``would have cost ...`` (simulated), ``price n/a`` (unknown)."""
+    if amount is None:
+        return "price n/a"
+    text = format_usd(amount, approx=source != "billed")
+    return f"would have cost {text}" if simulated else text
 
 
 def curl_command(base_url: str, request: ImageRequest) -> str:

@@ -78,7 +78,7 @@ from traitlets import Bool, Dict, Float, TraitError, Unicode, observe, validate
 from .._redact import redact
 from ..catalog import TIER_INFO, ImageRequest, format_usd, price, tier_label
 from ..errors import TaskFailedError, is_resumable
-from ..results import curl_command
+from ..results import cost_text, curl_command
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import GeneratedImage, Generation, Task
@@ -131,14 +131,6 @@ def _esc(text: Any) -> str:
 
 def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 100 else f"{value:.0f} s"
-
-
-def cost_text(amount: float | None, source: str = "estimate", simulated: bool = False) -> str:
-    """``$0.24`` (billed), ``about $0.24`` (estimate), ``would have cost ...`` (simulated), ``price n/a``."""
-    if amount is None:
-        return "price n/a"
-    text = format_usd(amount, approx=source != "billed")
-    return f"would have cost {text}" if simulated else text
 
 
 def tier_tooltip(tier: str) -> str:
