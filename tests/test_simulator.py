@@ -1,7 +1,7 @@
 """The local simulator over real HTTP on 127.0.0.1.
 
-``sim`` here is one simulator per module, reset before each test (tasks take
-0.1 s); ``make_sim`` (conftest) starts dedicated ones for other settings."""
+``sim`` and ``make_sim`` come from conftest: ``sim`` is one simulator per module, reset
+before each test (tasks take 0.1 s); ``make_sim`` starts dedicated ones for other settings."""
 
 from __future__ import annotations
 
@@ -49,20 +49,8 @@ def body(prompt: str = "a red fox in fresh snow", tier: str = "pro", action: str
 
 
 @pytest.fixture(scope="module")
-def shared_sim() -> Iterator[Simulator]:
-    with Simulator(latency=0.1) as sim:
-        yield sim
-
-
-@pytest.fixture
-def sim(shared_sim: Simulator) -> Simulator:
-    shared_sim.reset()
-    return shared_sim
-
-
-@pytest.fixture(scope="module")
-def shared_api(shared_sim: Simulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=shared_sim.url, headers=AUTH, timeout=10) as client:
+def shared_api(module_sim: Simulator) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=module_sim.url, headers=AUTH, timeout=10) as client:
         yield client
 
 

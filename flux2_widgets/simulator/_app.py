@@ -29,7 +29,7 @@ from .._uploads import (
 )
 from ..catalog import ACTIONS, API_PREFIX, MODEL_IDS, RESOLUTIONS, TIER_INFO, ImageRequest, price
 from ..errors import ValidationError
-from ._engine import Engine
+from ._engine import FILE_PATH, IMAGE_PATH, Engine
 from ._faults import FaultGate
 from ._images import Decoded, decode_upload
 from ._state import State, TaskRecord
@@ -37,13 +37,12 @@ from ._state import State, TaskRecord
 __all__ = ["build_api_app", "build_cdn_app"]
 
 _TASK_HEADER = "X-RunAPI-Task-Id"
+_REPLAYED = {"Idempotent-Replayed": "true"}
 _IMAGE_CACHE = "public, max-age=604800, immutable"  # the real URLs live about 7 days
 
 
-def _error(status: int, code: str, message: str, *, headers: dict[str, str] | None = None,
-           **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}},
-                        status_code=status, headers=headers)
+def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
 
 
 def _cents(usd: float | None) -> int | None:
@@ -66,6 +65,21 @@ class _Rejected(Exception):
         return _error(self.status, self.code, self.message, **extra)
 
 
+async def _rejected(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, _Rejected)
+    return exc.response()
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise _Rejected(400, "bad_request", f"request body must be JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise _Rejected(400, "bad_request", "request body must be a JSON object")
+    return body
+
+
 @dataclass(frozen=True)
 class _Upload:
     data: bytes
@@ -83,12 +97,7 @@ def _safe_name(name: object, fmt: str) -> str:
 
 def _read_upload(raw: bytes) -> _Upload:
     """Parse, decode and check an upload body. CPU-heavy for big files: runs off the loop."""
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise _Rejected(400, "bad_request", f"request body must be JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise _Rejected(400, "bad_request", "request body must be a JSON object")
+    body = _json_object(raw)
     source = body.get("source")
     if source is None:
         raise _Rejected(422, "validation_error",
@@ -144,9 +153,18 @@ class _Api:
             return _error(401, "unauthorized", "invalid API key")
         return None
 
-    def _task_answer(self, body: dict[str, Any], task: TaskRecord, status: int = 200,
-                     **headers: str) -> JSONResponse:
-        return JSONResponse(body, status_code=status, headers={_TASK_HEADER: task.id, **headers})
+    def _task_answer(self, body: dict[str, Any], task: TaskRecord, *, replayed: bool = False) -> JSONResponse:
+        return JSONResponse(body, headers={_TASK_HEADER: task.id, **(_REPLAYED if replayed else {})})
+
+    def _replay(self, key: str, fingerprint: str) -> tuple[str, dict[str, Any]] | None:
+        """(id, answer) stored under an Idempotency-Key, if any; a 409 when it came with
+        another body. Call with the state lock held."""
+        if not key or key not in self.state.idempotency:
+            return None
+        seen_print, record_id, answer = self.state.idempotency[key]
+        if seen_print != fingerprint:
+            raise _Rejected(409, "conflict", "Idempotency-Key was already used with a different request body")
+        return record_id, answer
 
     @staticmethod
     def _form(request: Request) -> str:
@@ -165,13 +183,7 @@ class _Api:
         form = self._form(request)
         if (denied := self._unauthorized(request)) is not None:
             return denied
-        raw = await request.body()
-        try:
-            body = json.loads(raw)
-        except ValueError as exc:
-            return _error(400, "bad_request", f"request body must be JSON: {exc}")
-        if not isinstance(body, dict):
-            return _error(400, "bad_request", "request body must be a JSON object")
+        body = _json_object(await request.body())
         model = body.get("model")
         if not isinstance(model, str) or model not in MODEL_IDS:
             message = ("model is required" if model is None else f"model {model!r} is not a Flux 2 model")
@@ -189,13 +201,9 @@ class _Api:
         key = request.headers.get("idempotency-key", "").strip()
         fingerprint = self.state.fingerprint(request.url.path, body)
         with self.state.lock:
-            if key and key in self.state.idempotency:
-                seen_print, task_id, answer = self.state.idempotency[key]
-                if seen_print != fingerprint:
-                    return _error(409, "conflict",
-                                  "Idempotency-Key was already used with a different request body")
-                task = self.state.tasks[task_id]
-                return self._task_answer(answer, task, **{"Idempotent-Replayed": "true"})
+            if (seen := self._replay(key, fingerprint)) is not None:
+                task_id, answer = seen
+                return self._task_answer(answer, self.state.tasks[task_id], replayed=True)
             needed = image_request.estimated_cost or 0.0
             available = self.state.balance_cents() / 100 - self.state.reserved_usd()
             if needed > available + 1e-9:
@@ -237,18 +245,11 @@ class _Api:
         if size > _MAX_UPLOAD_BODY:
             return _error(422, "file_too_large", f"the request is {file_label(size)}; a file may be "
                           f"at most {file_label(MAX_UPLOAD_BYTES)}", field="source.data")
-        try:
-            upload = await asyncio.to_thread(_read_upload, b"".join(chunks))
-        except _Rejected as exc:
-            return exc.response()
+        upload = await asyncio.to_thread(_read_upload, b"".join(chunks))
         key = request.headers.get("idempotency-key", "").strip()
         with self.state.lock:
-            if key and key in self.state.idempotency:
-                seen_print, _file_id, answer = self.state.idempotency[key]
-                if seen_print != upload.fingerprint:
-                    return _error(409, "conflict",
-                                  "Idempotency-Key was already used with a different request body")
-                return JSONResponse(answer, headers={"Idempotent-Replayed": "true"})
+            if (seen := self._replay(key, upload.fingerprint)) is not None:
+                return JSONResponse(seen[1], headers=_REPLAYED)
             record = self.engine.add_upload(upload.data, upload.file_name, upload.decoded)
             answer = record.answer()
             if key:
@@ -259,8 +260,8 @@ class _Api:
         if (denied := self._unauthorized(request)) is not None:
             return denied
         self.engine.finish_due()
-        spent = self.state.start_balance_cents - self.state.balance_cents()
         balance = self.state.balance_cents()
+        spent = self.state.start_balance_cents - balance
         return JSONResponse({"balance_cents": balance, "paid_balance_cents": balance,
                              "bonus_balance_cents": 0, "spent_cents_today": spent,
                              "spent_cents_total": spent, "currency": "USD", "simulated": True})
@@ -302,22 +303,18 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return _error(404, "not_found", f"no route {request.method} {request.url.path}")
 
 
-async def _stats(request: Request, engine: Engine) -> Response:
-    """Simulator-only: what it has seen, for tests and teaching ("how many polls?")."""
-    snap = engine.state.snapshot()
-    return JSONResponse({
-        "requests": [list(r) for r in snap.requests], "charges": [list(c) for c in snap.charges],
-        "total_charged": snap.total_charged, "tasks_created": snap.tasks_created,
-        "image_downloads": snap.image_downloads, "uploads": snap.uploads,
-        "cdn_authorization": snap.cdn_authorization,
-        "balance_cents": snap.balance_cents})
-
-
 def build_api_app(engine: Engine) -> FaultGate:
     api = _Api(engine)
 
     async def stats(request: Request) -> Response:
-        return await _stats(request, engine)
+        """Simulator-only: what it has seen, for tests and teaching ("how many polls?")."""
+        snap = engine.state.snapshot()
+        return JSONResponse({
+            "requests": [list(r) for r in snap.requests], "charges": [list(c) for c in snap.charges],
+            "total_charged": snap.total_charged, "tasks_created": snap.tasks_created,
+            "image_downloads": snap.image_downloads, "uploads": snap.uploads,
+            "cdn_authorization": snap.cdn_authorization,
+            "balance_cents": snap.balance_cents})
 
     routes = [
         Route("/_simulator/stats", stats, methods=["GET"]),
@@ -330,7 +327,8 @@ def build_api_app(engine: Engine) -> FaultGate:
         Route("/api/v1/me", api.me, methods=["GET"]),
         Route("/api/v1/price_schedules", api.price_schedules, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
+    app = Starlette(routes=routes,
+                    exception_handlers={404: _not_found, 405: _not_found, _Rejected: _rejected})
     return FaultGate(app, engine.state, "api")
 
 
@@ -344,7 +342,6 @@ def build_cdn_app(engine: Engine) -> FaultGate:
         if future is None:
             return Response(b"image not found", status_code=404, media_type="text/plain")
         rendered = await asyncio.wrap_future(future)
-        engine.state.record_download()
         return Response(rendered.png, media_type="image/png",
                         headers={"Cache-Control": _IMAGE_CACHE})
 
@@ -358,7 +355,7 @@ def build_cdn_app(engine: Engine) -> FaultGate:
         return Response(b"not found", status_code=getattr(exc, "status_code", 404),
                         media_type="text/plain")
 
-    app = Starlette(routes=[Route("/images/{task_id}/{n}.png", image, methods=["GET"]),
-                            Route("/files/{file_id}/{file_name}", file, methods=["GET"])],
+    app = Starlette(routes=[Route(IMAGE_PATH, image, methods=["GET"]),
+                            Route(FILE_PATH, file, methods=["GET"])],
                     exception_handlers={404: missing, 405: missing})
     return FaultGate(app, engine.state, "cdn")

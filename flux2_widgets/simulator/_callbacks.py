@@ -13,7 +13,7 @@ from ._state import CallbackRecord
 if TYPE_CHECKING:
     from ._state import State
 
-__all__ = ["CallbackRecord", "is_loopback", "deliver"]
+__all__ = ["is_loopback", "deliver"]
 
 _TIMEOUT = 5.0
 

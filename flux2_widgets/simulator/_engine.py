@@ -24,12 +24,10 @@ from .._uploads import UPLOAD_FORMATS
 from ..catalog import ASPECT_RATIOS, ImageRequest, pixel_size
 from . import _callbacks
 from ._images import Decoded, Rendered, RenderSpec, SourceRef, render
-from ._state import State, TaskRecord, UploadRecord
+from ._state import IMAGE_PATH, CallbackRecord, State, TaskRecord, UploadRecord
 
 __all__ = ["Engine", "IMAGE_PATH", "FILE_PATH", "nearest_ratio"]
 
-#: CDN path of a task's n-th image.
-IMAGE_PATH = "/images/{task_id}/{n}.png"
 #: CDN path of an uploaded file (``file_name`` is sanitized: URL-safe as it is).
 FILE_PATH = "/files/{file_id}/{file_name}"
 _RENDER_MEMO = 256
@@ -158,7 +156,7 @@ class Engine:
         url = task.request.callback_url
         payload = self.status_body(task)
         if not _callbacks.is_loopback(url):
-            self.state.record_callback(_callbacks.CallbackRecord(url, payload, "skipped"))
+            self.state.record_callback(CallbackRecord(url, payload, "skipped"))
             return
         loop = self.loop
         if loop is None:

@@ -21,7 +21,7 @@ from ..catalog import TYPICAL_LATENCY, ImageRequest, price
 __all__ = [
     "TaskRecord", "UploadRecord", "Fault", "Stats", "CallbackRecord", "State",
     "FAULT_KINDS", "TRANSPORT_FAULTS", "TASK_FAULTS", "STATUS_FAULTS",
-    "SIM_UNPRICED_CHARGE_USD", "PENDING_FRACTION",
+    "SIM_UNPRICED_CHARGE_USD", "PENDING_FRACTION", "IMAGE_PATH",
 ]
 
 #: Simulator-only: what a completed task of a tier without a catalog price
@@ -42,6 +42,9 @@ TASK_FAULTS = {"fail_task": "post", "never_finish": "post"}
 STATUS_FAULTS = {"unknown_status": "get", "poll_404": "get"}
 FAULT_KINDS = {**TRANSPORT_FAULTS, **TASK_FAULTS, **STATUS_FAULTS}
 _ON = ("post", "get", "any", "cdn")
+#: CDN path of a task's n-th image; a 200 under its prefix is one image download.
+IMAGE_PATH = "/images/{task_id}/{n}.png"
+_IMAGES = IMAGE_PATH.partition("{")[0]
 
 
 def _iso(moment: datetime) -> str:
@@ -91,10 +94,10 @@ class TaskRecord:
     fail_message: str | None = None
     never_finish: bool = False
     weird_status: bool = False
+    #: ``"completed"`` or ``"failed"`` once finalized (charged, called back); else ``None``.
     final_status: str | None = None
+    #: Monotonic time the finalization happened (at or after ``due``).
     completed: float | None = None
-    completed_at: str | None = None
-    charged: float | None = None
     image_urls: list[str] = field(default_factory=list)
     #: ``concurrent.futures.Future`` of the rendered image, set by the engine.
     image: Any = None
@@ -102,6 +105,21 @@ class TaskRecord:
     @property
     def due(self) -> float:
         return self.created + self.latency
+
+    @property
+    def completed_at(self) -> str | None:
+        """Wall-clock end of a finalized task: creation plus latency, not when it was noticed."""
+        if self.final_status is None:
+            return None
+        created = datetime.fromisoformat(self.created_at.replace("Z", "+00:00"))
+        return _iso(created + timedelta(seconds=self.latency))
+
+    @property
+    def charged(self) -> float | None:
+        """What the ledger took for this task: only a completed one is charged."""
+        if self.final_status != "completed":
+            return None
+        return self.cost if self.cost is not None else SIM_UNPRICED_CHARGE_USD
 
     @property
     def tier(self) -> str:
@@ -156,6 +174,7 @@ class Stats:
     charges: list[tuple[str, float]]
     total_charged: float
     tasks_created: int
+    #: Result images the CDN served (answers 200 on ``/images/...``).
     image_downloads: int
     #: Authorization headers the CDN received (should stay empty).
     cdn_authorization: list[str]
@@ -193,7 +212,6 @@ class State:
         self.charges: list[tuple[str, float]] = []
         self.cdn_authorization: list[str] = []
         self.callbacks: list[CallbackRecord] = []
-        self.image_downloads = 0
         self.faults: list[Fault] = []
         self.idempotency: dict[str, tuple[str, str, dict[str, Any]]] = {}
         self._seq = 0
@@ -257,13 +275,8 @@ class State:
                     continue
                 self._open.discard(task_id)
                 task.completed = now
-                wall = datetime.fromisoformat(task.created_at.replace("Z", "+00:00"))
-                task.completed_at = _iso(wall + timedelta(seconds=task.latency))
-                if task.fail_message:
-                    task.final_status = "failed"
-                else:
-                    task.final_status = "completed"
-                    task.charged = task.cost if task.cost is not None else SIM_UNPRICED_CHARGE_USD
+                task.final_status = "failed" if task.fail_message else "completed"
+                if task.charged is not None:
                     self.charges.append((task.id, task.charged))
                 done.append(task)
         return done
@@ -325,10 +338,6 @@ class State:
             else:
                 self.requests.append((method, path, status))
 
-    def record_download(self) -> None:
-        with self.lock:
-            self.image_downloads += 1
-
     def record_callback(self, record: CallbackRecord) -> None:
         with self.lock:
             self.callbacks.append(record)
@@ -339,7 +348,9 @@ class State:
                 requests=list(self.requests), cdn_requests=list(self.cdn_requests),
                 charges=list(self.charges),
                 total_charged=round(sum(c for _, c in self.charges), 6),
-                tasks_created=len(self.tasks), image_downloads=self.image_downloads,
+                tasks_created=len(self.tasks),
+                image_downloads=sum(1 for _, path, status in self.cdn_requests
+                                    if status == 200 and path.startswith(_IMAGES)),
                 cdn_authorization=list(self.cdn_authorization),
                 callbacks=list(self.callbacks), balance_cents=self.balance_cents(),
                 uploads=len(self.uploads),

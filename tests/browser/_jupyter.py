@@ -46,8 +46,11 @@ SIMULATOR_SPEED = "8"
 SERVER_START_TIMEOUT = 60.0
 KERNEL_TIMEOUT = 120.0
 RUN_TIMEOUT = 120.0
+#: Seconds a generated image may take to show in the page.
+IMAGE_TIMEOUT = 60.0
 #: Tallest window a widget screenshot may ask for.
 MAX_SHOT_HEIGHT = 4000
+QUICKSTART = "01_quickstart.ipynb"
 
 
 class HarnessError(RuntimeError):
@@ -286,6 +289,22 @@ def run_all(page: Page, notebook: str, timeout: float = RUN_TIMEOUT) -> list[dic
     assert not errors, "cells raised: " + "; ".join(
         f"code cell {i + 1}: {o['ename']}: {o['evalue']}" for i, o in errors)
     return cells
+
+
+def open_and_run(page: Page, server: JupyterServer, notebook: str) -> list[dict[str, Any]]:
+    """Open ``notebook``, run every cell (see ``run_all``) and check every widget rendered."""
+    open_notebook(page, server, notebook)
+    cells = run_all(page, notebook)
+    assert_widgets_rendered(page)
+    return cells
+
+
+def first_studio(page: Page) -> Locator:
+    """The page's first Studio, once visible, scrolled into view."""
+    studio = page.locator(".f2w-studio").first
+    studio.wait_for(state="visible")
+    scroll_into_view(studio)
+    return studio
 
 
 def assert_widgets_rendered(page: Page) -> None:

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from ._jupyter import (
+    IMAGE_TIMEOUT,
+    QUICKSTART,
     JupyterServer,
     assert_no_widget_errors,
-    assert_widgets_rendered,
-    open_notebook,
-    run_all,
+    first_studio,
+    open_and_run,
     screenshot,
     scroll_into_view,
     visible_images,
@@ -21,24 +22,18 @@ from ._jupyter import (
 
 pytestmark = pytest.mark.browser
 
-IMAGE_TIMEOUT = 60.0
-QUICKSTART = "01_quickstart.ipynb"
 PRO_VS_FLEX = "02_pro_vs_flex.ipynb"
 
 
 def test_quickstart_studio_generates_images(page: Any, lab_server: JupyterServer, output_dir: Path,
                                             page_errors: list[str]) -> None:
-    open_notebook(page, lab_server, QUICKSTART)
-    run_all(page, QUICKSTART)
-    assert_widgets_rendered(page)
+    open_and_run(page, lab_server, QUICKSTART)
 
     # client.generate's result shows inline, above the Studio.
     scroll_into_view(page.locator(".jp-OutputArea-output img[src^='data:image/']").first)
     visible_images(page.locator(".jp-Notebook"), IMAGE_TIMEOUT)
 
-    studio = page.locator(".f2w-studio").first
-    studio.wait_for(state="visible")
-    scroll_into_view(studio)
+    studio = first_studio(page)
     # Simulated mode must be unmistakable.
     studio.get_by_text("SIMULATED").first.wait_for(state="visible")
     screenshot(page, output_dir, "lab-studio-before", studio)
@@ -58,9 +53,7 @@ def test_quickstart_studio_generates_images(page: Any, lab_server: JupyterServer
 
 def test_pro_vs_flex_shows_both_tiers(page: Any, lab_server: JupyterServer, output_dir: Path,
                                       page_errors: list[str]) -> None:
-    open_notebook(page, lab_server, PRO_VS_FLEX)
-    run_all(page, PRO_VS_FLEX)
-    assert_widgets_rendered(page)
+    open_and_run(page, lab_server, PRO_VS_FLEX)
 
     views = page.locator(".f2w-cmp")
     views.nth(1).wait_for(state="attached")

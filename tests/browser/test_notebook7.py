@@ -8,32 +8,26 @@ from typing import Any
 import pytest
 
 from ._jupyter import (
+    IMAGE_TIMEOUT,
+    QUICKSTART,
     JupyterServer,
     assert_no_widget_errors,
-    assert_widgets_rendered,
-    open_notebook,
-    run_all,
+    first_studio,
+    open_and_run,
     screenshot,
-    scroll_into_view,
     visible_images,
 )
 
 pytestmark = pytest.mark.browser
 
-QUICKSTART = "01_quickstart.ipynb"
-
 
 def test_quickstart_studio_in_notebook7(page: Any, notebook7_server: JupyterServer, output_dir: Path,
                                         page_errors: list[str]) -> None:
-    open_notebook(page, notebook7_server, QUICKSTART)
-    run_all(page, QUICKSTART)
-    assert_widgets_rendered(page)
+    open_and_run(page, notebook7_server, QUICKSTART)
 
-    studio = page.locator(".f2w-studio").first
-    studio.wait_for(state="visible")
-    scroll_into_view(studio)
+    studio = first_studio(page)
     studio.get_by_role("button", name="Generate").click()
-    assert visible_images(studio.locator(".f2w-gallery"), 60.0) == 1
-    studio.locator(".f2w-tile--completed").first.wait_for(state="visible", timeout=60_000)
+    assert visible_images(studio.locator(".f2w-gallery"), IMAGE_TIMEOUT) == 1
+    studio.locator(".f2w-tile--completed").first.wait_for(state="visible", timeout=IMAGE_TIMEOUT * 1000)
     screenshot(page, output_dir, "notebook7-studio", studio)
     assert_no_widget_errors(page_errors)
