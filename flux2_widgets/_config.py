@@ -9,6 +9,7 @@ simulator instead of failing: every notebook works offline.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -84,9 +85,16 @@ def normalize_base_url(url: str) -> str:
     return url.strip().rstrip("/")
 
 
-def is_loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
+def is_loopback(url: str | None) -> bool:
+    """True for a URL on this machine (localhost, 127.0.0.0/8, ::1). A parsed address,
+    not a prefix test: ``127.evil.example`` is somebody else's host."""
+    host = (urlsplit(url or "").hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def default_base_url() -> str:

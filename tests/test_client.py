@@ -465,6 +465,9 @@ def test_no_key_for_the_real_service_fails_before_sending():
     with pytest.raises(errors.AuthenticationError) as info:
         AsyncFlux2Client(base_url="https://runapi.ai")
     assert "RUNAPI_API_KEY" in str(info.value)
+    # A host name that merely starts with "127." is not this machine.
+    with pytest.raises(errors.AuthenticationError):
+        AsyncFlux2Client(base_url="http://127.evil.example")
 
 
 def test_no_key_and_no_url_means_the_embedded_simulator():

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import httpx
 
+from .._config import is_loopback
 from ._state import CallbackRecord
 
 if TYPE_CHECKING:
@@ -16,18 +15,6 @@ if TYPE_CHECKING:
 __all__ = ["is_loopback", "deliver"]
 
 _TIMEOUT = 5.0
-
-
-def is_loopback(url: str | None) -> bool:
-    host = urlsplit(url or "").hostname
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 async def deliver(url: str, payload: dict[str, Any], task_id: str, state: State) -> None:
