@@ -10,16 +10,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "ImageRequest": "catalog",
     "Flux2Client": "client",
     "AsyncFlux2Client": "client",
-    "PollPolicy": "_polling",
-    "default_client": "_defaults",
-    "default_async_client": "_defaults",
+    "PollPolicy": "client",
+    "default_client": "client",
+    "default_async_client": "client",
     "Task": "results",
     "Generation": "results",
     "GeneratedImage": "results",
@@ -64,10 +64,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from ._defaults import default_async_client, default_client
-    from ._polling import PollPolicy
     from .catalog import ImageRequest
-    from .client import AsyncFlux2Client, Flux2Client
+    from .client._core import AsyncFlux2Client, Flux2Client
+    from .client._defaults import default_async_client, default_client
+    from .client._polling import PollPolicy
     from .compare import compare_grid, compare_prompts, compare_resolutions, compare_tiers, cost_table
     from .errors import (
         APIError,

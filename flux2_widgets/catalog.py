@@ -7,6 +7,7 @@ request here, before anything touches the network.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +36,6 @@ __all__ = [
     "price",
     "pixel_size",
     "estimate_cost",
-    "format_usd",
     "tier_label",
     "resolution_options",
     "aspect_ratio_options",
@@ -56,12 +56,45 @@ PROMPT_MIN = 3
 PROMPT_MAX = 5000
 SOURCES_MAX = 8
 
+# -- wire facts: routes, headers, limits both ends agree on -----------------------------
 #: RunAPI's file storage: a local image becomes a temporary URL a remix can use.
 FILES_PATH = "/api/v1/files"
 #: Largest file one base64 upload may carry (the JSON body is a third larger again).
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 #: Pillow format -> MIME type: the image kinds Flux 2 remix reads.
 UPLOAD_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+UPLOAD_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+UPLOAD_KINDS = "PNG, JPEG or WebP"
+
+#: A POST is safe to retry only with this header: same key, same task, one charge.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: Longest Idempotency-Key / X-Client-Request-Id the service takes.
+HEADER_VALUE_MAX = 512
+CLIENT_REQUEST_ID_HEADER = "X-Client-Request-Id"
+REQUEST_ID_HEADER = "x-request-id"
+TASK_ID_HEADER = "X-RunAPI-Task-Id"
+#: The bearer token sent to a simulator when no real key exists.
+SIMULATOR_TOKEN = "simulated-no-key"
+#: Every answer of the local simulator carries this header, so a client can tell it from
+#: the real service even when both sit behind a loopback address (an SSH tunnel, a proxy).
+SIMULATOR_HEADER = "x-runapi-simulator"
+
+
+def file_label(size: int) -> str:
+    """``1.5 MB`` / ``300 KB``: file sizes in messages, worded the same at both ends."""
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"
+
+
+def is_loopback(url: str | None) -> bool:
+    """True for a URL on this machine (localhost, 127.0.0.0/8, ::1). A parsed address,
+    not a prefix test: ``127.evil.example`` is somebody else's host."""
+    host = (urlsplit(url or "").hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -167,15 +200,6 @@ def estimate_cost(tier: str, resolution: str, images: int = 1) -> float | None:
     unit = price(tier, resolution)
     return None if unit is None else round(unit * images, 6)
 
-
-def format_usd(amount: float | None, *, approx: bool = False) -> str:
-    """``$0.56``; ``n/a`` for unknown; ``about $0.56`` with ``approx``."""
-    if amount is None:
-        return "n/a"
-    text = f"${amount:,.2f}" if amount >= 0.1 or amount == 0 else f"${amount:,.3f}".rstrip("0")
-    if text.endswith("."):
-        text += "00"
-    return f"about {text}" if approx else text
 
 
 def resolution_options(tier: str) -> tuple[str, ...]:

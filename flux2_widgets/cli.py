@@ -21,12 +21,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from . import __version__
-from .catalog import REMIX_ASPECT_RATIOS, RESOLUTIONS, TIERS, format_usd, tier_label
+from ._version import __version__
+from .catalog import REMIX_ASPECT_RATIOS, RESOLUTIONS, TIERS, tier_label
 from .errors import BudgetExceededError, Flux2Error, ValidationError
+from .money import cost_text, format_usd
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .client import Flux2Client
+    from .client._core import Flux2Client
     from .compare import Cell, Comparison
     from .results import Generation, Task
     from .store import ResultStore
@@ -70,13 +71,6 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
-
-def _cost_text(cost: float | None, source: str, simulated: bool) -> str:
-    if simulated:
-        return f"would have cost {format_usd(cost)}"
-    if source == "billed":
-        return f"{format_usd(cost)} billed"
-    return f"{format_usd(cost, approx=True)}, estimated"
 
 
 # ----------------------------------------------------------------------------- argument types
@@ -124,12 +118,12 @@ def _make_client(args: argparse.Namespace, store: ResultStore) -> Flux2Client:
     """The configured client (key from RUNAPI_API_KEY / config), else the embedded
     simulator; ``--simulate`` forces the simulator even when a key exists.
     Creating a client sends nothing."""
-    from ._defaults import default_client
+    from .client._defaults import default_client
 
     if args.simulate:
-        from ._config import SIMULATOR_TOKEN
-        from ._defaults import shared_simulator
-        from .client import Flux2Client
+        from .catalog import SIMULATOR_TOKEN
+        from .client._core import Flux2Client
+        from .client._defaults import shared_simulator
 
         # An explicit placeholder token: the configured key is never sent, even to loopback.
         return Flux2Client(SIMULATOR_TOKEN, base_url=shared_simulator().url, simulated=True, store=store)
@@ -214,8 +208,8 @@ def _saved_paths(gen: Generation, store: ResultStore) -> list[Path]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ._budget import check_budget
     from .catalog import ImageRequest
+    from .money import check_budget
     from .store import ResultStore
 
     request = ImageRequest(_prompt(args), tier=args.tier, resolution=args.resolution,
@@ -238,7 +232,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                               "task_id": result.task_id}
             return
         paths = _saved_paths(result, store)
-        cost = _cost_text(result.cost, result.cost_source, result.simulated)
+        cost = cost_text(result.cost, result.cost_source, result.simulated)
         for path, img in zip(paths, result.images, strict=False):
             w, h = img.size
             if not args.quiet:
@@ -278,7 +272,7 @@ def _cell_row(cell: Cell, simulated: bool) -> list[str]:
     req = cell.request
     if cell.ok and cell.result is not None:
         files = " ".join(str(img.path) for img in cell.result.images if img.path is not None)
-        cost = _cost_text(cell.cost, cell.cost_source, simulated)
+        cost = cost_text(cell.cost, cell.cost_source, simulated)
         latency = f"{cell.latency:.1f}s" if cell.latency is not None else ""
     else:
         files, cost, latency = f"failed: {cell.error_text}", "not charged", ""

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .catalog import ImageRequest, format_usd, tier_label
+from .catalog import ImageRequest, tier_label
 from .errors import MalformedResponseError
+from .money import cost_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image as PILImage
@@ -317,14 +318,6 @@ class Generation:
             f"{self.elapsed:.1f}s &middot; <code>{html.escape(self.id)}</code>{badge}</div>"
             f'<div style="color:#444">{html.escape(self.request.prompt)}</div></div>')
 
-
-def cost_text(amount: float | None, source: str = "estimate", simulated: bool = False) -> str:
-    """How a cost reads everywhere: ``$0.24`` (billed), ``about $0.24`` (estimate),
-    ``would have cost ...`` (simulated), ``price n/a`` (unknown)."""
-    if amount is None:
-        return "price n/a"
-    text = format_usd(amount, approx=source != "billed")
-    return f"would have cost {text}" if simulated else text
 
 
 def curl_command(base_url: str, request: ImageRequest) -> str:

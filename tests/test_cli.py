@@ -24,11 +24,11 @@ from flux2_widgets.catalog import (
     RESOLUTIONS,
     TIER_INFO,
     estimate_cost,
-    format_usd,
     pixel_size,
     price,
 )
 from flux2_widgets.cli import main
+from flux2_widgets.money import format_usd
 
 SCRIPT = Path(sys.executable).with_name("flux2-widgets")
 PROGRESS = re.compile(r"^task \S+ (pending|processing|completed) \d+\.\d+s$", re.M)
@@ -240,7 +240,7 @@ def test_no_key_for_a_remote_url_is_a_clear_error(capsys, tmp_path, monkeypatch)
 
 
 def test_simulate_flag_ignores_the_configured_key(fast_sim, capsys, tmp_path, monkeypatch):
-    from flux2_widgets._defaults import shared_simulator
+    from flux2_widgets.client._defaults import shared_simulator
 
     monkeypatch.setenv("RUNAPI_API_KEY", SECRET_KEY)
     shared = shared_simulator()

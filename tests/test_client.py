@@ -447,7 +447,7 @@ def test_store_keeps_results_and_resumes_pending_tasks(make_sim, tmp_path):
 # -- configuration ------------------------------------------------------------------
 
 def test_configuration_precedence(monkeypatch, tmp_path):
-    from flux2_widgets._config import resolve_settings
+    from flux2_widgets.client._settings import resolve_settings
 
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"api_key": "sk-from-file-000000000"}))
@@ -523,7 +523,7 @@ def test_property_invalid_requests_never_reach_the_network(sim, fields):
 
 
 def test_default_client_keeps_every_result_on_disk(monkeypatch, tmp_path):
-    from flux2_widgets import _defaults
+    from flux2_widgets.client import _defaults
 
     monkeypatch.setenv("FLUX2_RESULTS_DIR", str(tmp_path / "kept"))
     monkeypatch.setattr(_defaults, "_sync_client", None)
@@ -612,8 +612,8 @@ def test_a_mangled_key_is_refused_without_being_shown(monkeypatch):
         AsyncFlux2Client(mangled, base_url="https://runapi.ai")
     assert "copy it again" in str(info.value) and "ABCDEF" not in str(info.value)
     monkeypatch.setenv("RUNAPI_API_KEY", "sk-live-trailing-newline-000000\n")
-    from flux2_widgets._config import resolve_settings
     from flux2_widgets._redact import mask, redact
+    from flux2_widgets.client._settings import resolve_settings
 
     assert resolve_settings().api_key == "sk-live-trailing-newline-000000"
     assert "trailing" not in redact("rejected key sk-live-trailing-newline-000000")
@@ -629,7 +629,7 @@ def test_a_task_id_that_could_escape_the_results_folder_is_refused():
 
 
 def test_the_server_settles_whether_costs_are_real(sim):
-    from flux2_widgets._http import JSONAnswer
+    from flux2_widgets.client._transport import JSONAnswer
 
     async def main():
         async with fast(sim) as client:

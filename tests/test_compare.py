@@ -17,8 +17,7 @@ import pytest
 from PIL import Image
 
 from flux2_widgets import catalog
-from flux2_widgets._polling import PollPolicy
-from flux2_widgets.client import AsyncFlux2Client, Flux2Client
+from flux2_widgets.client import AsyncFlux2Client, Flux2Client, PollPolicy
 from flux2_widgets.compare import (
     MAX_CELLS,
     Comparison,
@@ -240,7 +239,7 @@ def test_to_pandas_without_pandas_says_how_to_install(sim, client, monkeypatch):
 
 
 def test_compare_widget_controls_run_and_fill(sim):
-    from flux2_widgets.widgets.compare_view import CompareWidget
+    from flux2_widgets.widgets.compare_widget import CompareWidget
 
     async def main() -> None:
         async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, poll=FAST_POLL) as client:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from flux2_widgets import catalog
-from flux2_widgets._polling import PollPolicy
+from flux2_widgets import catalog, money
+from flux2_widgets.client import PollPolicy
 from flux2_widgets.compare import compare_grid, compare_prompts, compare_tiers, cost_table
 from flux2_widgets.errors import BudgetExceededError, ValidationError
 
@@ -33,8 +33,8 @@ def test_plan_prices_are_catalog_prices_times_counts():
         assert row["size"] == "{}x{}".format(*catalog.pixel_size("1:1", res))
     expected = sum(catalog.price(t, r) for t in ("pro", "flex") for r in ("1k", "2k")) * 3
     assert table.total_estimated == pytest.approx(expected)
-    assert catalog.format_usd(expected) in _total_line(table)
-    assert "<table" in table._repr_html_() and catalog.format_usd(expected) in table._repr_html_()
+    assert money.format_usd(expected) in _total_line(table)
+    assert "<table" in table._repr_html_() and money.format_usd(expected) in table._repr_html_()
     frame = table.to_pandas()
     assert list(frame["estimated_cost"]) == pytest.approx([r["estimated_cost"] for r in table.rows])
 
@@ -45,7 +45,7 @@ def test_unpublished_price_shows_na_and_the_total_says_so():
     assert by_key[("Max", "1k")]["unit_price"] is None
     assert "not offered" in by_key[("Max", "2k")]["note"] and by_key[("Max", "2k")]["images"] == 0
     known = catalog.price("pro", "1k") + catalog.price("pro", "2k")
-    assert _total_line(table).endswith(f"{catalog.format_usd(known)} + n/a")
+    assert _total_line(table).endswith(f"{money.format_usd(known)} + n/a")
     max_line = next(line for line in str(table).splitlines() if line.startswith("Max    1k"))
     assert "n/a" in max_line
 
@@ -76,7 +76,7 @@ def test_finished_comparison_estimated_vs_billed(sim, client):
     assert table.total_estimated == pytest.approx(before.total_estimated)
     assert cmp.billed_cost == pytest.approx(sim.stats.total_charged)
     assert "SIMULATED" in str(table)
-    assert _total_line(table).endswith(catalog.format_usd(sim.stats.total_charged))
+    assert _total_line(table).endswith(money.format_usd(sim.stats.total_charged))
     assert list(cmp.cost_table().to_pandas()["billed_cost"]) == pytest.approx(
         [charged[c.task.id] for c in cmp.cells])
 
@@ -94,7 +94,7 @@ def test_max_in_a_comparison_totals_with_na(sim, client):
     cmp = compare_tiers("a marble statue", tiers=("pro", "max"), client=client).wait(10)
     table = cmp.cost_table()
     assert table.rows[1]["estimated_cost"] is None
-    assert f"{catalog.format_usd(catalog.price('pro', '1k'))} + n/a" in _total_line(table)
+    assert f"{money.format_usd(catalog.price('pro', '1k'))} + n/a" in _total_line(table)
     assert "n/a" in cmp.total_text
 
 
@@ -103,7 +103,7 @@ def test_budget_refuses_before_anything_is_sent(sim, client):
         compare_grid(["a fox", "a hare"], tiers=("pro", "flex"), budget=0.20, client=client)
     message = str(info.value)
     estimate = 2 * (catalog.price("pro", "1k") + catalog.price("flex", "1k"))
-    assert catalog.format_usd(estimate) in message and "$0.20" in message
+    assert money.format_usd(estimate) in message and "$0.20" in message
     assert "Nothing was sent" in message and "Pro instead of Flex" in message
     with pytest.raises(BudgetExceededError, match="not published"):
         compare_tiers("a red fox", tiers=("pro", "max"), budget=5, client=client)

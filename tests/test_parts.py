@@ -11,18 +11,12 @@ from traitlets import TraitError
 from flux2_widgets import AsyncFlux2Client, ImageRequest
 from flux2_widgets.catalog import pixel_size
 from flux2_widgets.errors import NetworkError, TaskFailedError
-from flux2_widgets.widgets._parts import (
-    CostLabel,
-    Field,
-    Gallery,
-    RequestInspector,
-    Segmented,
-    StatusChip,
-    TaskTile,
-    cost_text,
-    run_tile,
-)
+from flux2_widgets.money import cost_text
 from flux2_widgets.widgets._style import CSS, style_widget
+from flux2_widgets.widgets.controls import Field, Segmented
+from flux2_widgets.widgets.gallery import Gallery
+from flux2_widgets.widgets.inspector import RequestInspector
+from flux2_widgets.widgets.tile import CostLabel, StatusChip, TaskTile, run_tile
 
 KEY = "sk-secret-123456789"
 

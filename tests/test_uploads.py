@@ -16,8 +16,7 @@ from conftest import SECRET_KEY, run_studio, until
 from PIL import Image, ImageStat
 
 from flux2_widgets import AsyncFlux2Client, Flux2Client, errors
-from flux2_widgets._uploads import FILES_PATH, MAX_UPLOAD_BYTES
-from flux2_widgets.catalog import ASPECT_RATIOS, pixel_size
+from flux2_widgets.catalog import ASPECT_RATIOS, FILES_PATH, MAX_UPLOAD_BYTES, pixel_size
 from flux2_widgets.simulator._engine import nearest_ratio
 from flux2_widgets.widgets import Studio
 

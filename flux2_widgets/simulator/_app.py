@@ -19,15 +19,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .._uploads import (
+from ..catalog import (
+    ACTIONS,
+    API_PREFIX,
     FILES_PATH,
     MAX_UPLOAD_BYTES,
+    MODEL_IDS,
+    RESOLUTIONS,
+    TASK_ID_HEADER,
+    TIER_INFO,
     UPLOAD_EXTENSIONS,
     UPLOAD_FORMATS,
     UPLOAD_KINDS,
+    ImageRequest,
     file_label,
+    price,
 )
-from ..catalog import ACTIONS, API_PREFIX, MODEL_IDS, RESOLUTIONS, TIER_INFO, ImageRequest, price
 from ..errors import ValidationError
 from ._engine import FILE_PATH, IMAGE_PATH, Engine
 from ._faults import FaultGate
@@ -36,7 +43,6 @@ from ._state import State, TaskRecord
 
 __all__ = ["build_api_app", "build_cdn_app"]
 
-_TASK_HEADER = "X-RunAPI-Task-Id"
 _REPLAYED = {"Idempotent-Replayed": "true"}
 _IMAGE_CACHE = "public, max-age=604800, immutable"  # the real URLs live about 7 days
 
@@ -154,7 +160,7 @@ class _Api:
         return None
 
     def _task_answer(self, body: dict[str, Any], task: TaskRecord, *, replayed: bool = False) -> JSONResponse:
-        return JSONResponse(body, headers={_TASK_HEADER: task.id, **(_REPLAYED if replayed else {})})
+        return JSONResponse(body, headers={TASK_ID_HEADER: task.id, **(_REPLAYED if replayed else {})})
 
     def _replay(self, key: str, fingerprint: str) -> tuple[str, dict[str, Any]] | None:
         """(id, answer) stored under an Idempotency-Key, if any; a 409 when it came with

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .._config import is_loopback
+from ..catalog import TASK_ID_HEADER, is_loopback
 from ._state import CallbackRecord
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ async def deliver(url: str, payload: dict[str, Any], task_id: str, state: State)
     # No Authorization header: a webhook receiver is not the API.
     try:
         async with httpx.AsyncClient(timeout=_TIMEOUT, trust_env=False) as client:
-            response = await client.post(url, json=payload, headers={"X-RunAPI-Task-Id": task_id})
+            response = await client.post(url, json=payload, headers={TASK_ID_HEADER: task_id})
         status: int | str = response.status_code
     except Exception as exc:  # any delivery failure is recorded, never raised
         status = f"error: {type(exc).__name__}: {exc}"

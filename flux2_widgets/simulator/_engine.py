@@ -20,8 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
-from .._uploads import UPLOAD_FORMATS
-from ..catalog import ASPECT_RATIOS, ImageRequest, pixel_size
+from ..catalog import ASPECT_RATIOS, UPLOAD_FORMATS, ImageRequest, pixel_size
 from . import _callbacks
 from ._images import Decoded, Rendered, RenderSpec, SourceRef, render
 from ._state import IMAGE_PATH, CallbackRecord, State, TaskRecord, UploadRecord

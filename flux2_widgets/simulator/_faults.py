@@ -16,7 +16,7 @@ from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._config import SIMULATOR_HEADER
+from ..catalog import REQUEST_ID_HEADER, SIMULATOR_HEADER
 from ._state import Fault, State
 
 __all__ = ["FaultGate", "DroppedConnection", "quiet_uvicorn_drops"]
@@ -116,7 +116,7 @@ class FaultGate:
                 # Logged before the client can see the answer, so a test that
                 # just got a response always finds it in the stats.
                 record(message["status"])
-                extra = [(b"x-request-id", request_id.encode())]
+                extra = [(REQUEST_ID_HEADER.encode(), request_id.encode())]
                 if self.origin == "api":
                     extra.append((SIMULATOR_HEADER.encode(), b"flux2_widgets"))
                 message = {**message, "headers": [*message.get("headers", []), *extra]}

@@ -9,13 +9,13 @@ from .studio import Studio
 __all__ = ["CompareWidget", "Studio"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .compare_view import CompareWidget
+    from .compare_widget import CompareWidget
 
 
 def __getattr__(name: str) -> Any:
     # The comparison view pulls in the compare helpers; load it only when asked for.
     if name == "CompareWidget":
-        from .compare_view import CompareWidget
+        from .compare_widget import CompareWidget
 
         globals()[name] = CompareWidget
         return CompareWidget

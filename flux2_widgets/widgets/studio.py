@@ -24,8 +24,6 @@ from urllib.parse import urlsplit
 import ipywidgets as widgets
 from traitlets import Float, Int, Unicode
 
-from .._budget import check_budget
-from .._costs import sum_costs
 from .._redact import redact
 from ..catalog import (
     PROMPT_MAX,
@@ -36,31 +34,21 @@ from ..catalog import (
     TIERS,
     ImageRequest,
     estimate_cost,
-    format_usd,
     tier_label,
 )
 from ..errors import BudgetExceededError, ValidationError
+from ..money import check_budget, cost_text, format_usd, sum_costs
 from ..results import Generation, Task
 from ..store import ResultStore
-from ._parts import (
-    Field,
-    Gallery,
-    ImageViewer,
-    RequestInspector,
-    Segmented,
-    TaskTile,
-    _button,
-    _esc,
-    _html,
-    _show,
-    cost_text,
-    run_tile,
-    tier_tooltip,
-)
+from ._dom import button, esc, html_box, show, tier_tooltip
 from ._style import style_widget
+from .controls import Field, Segmented
+from .gallery import Gallery
+from .inspector import ImageViewer, RequestInspector
+from .tile import TaskTile, run_tile
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..client import AsyncFlux2Client, Flux2Client
+    from ..client._core import AsyncFlux2Client, Flux2Client
     from ..results import GeneratedImage
 
 __all__ = ["Studio", "MAX_BATCH"]
@@ -102,7 +90,7 @@ class Studio(widgets.VBox):
                  resolution: str = "1k", n_images: int = 1, sources: Iterable[str] = (),
                  timeout: float | None = None, save_dir: str = "flux2_results",
                  tick_interval: float = 0.5, **kwargs: Any) -> None:
-        from .._defaults import as_async_client
+        from ..client._defaults import as_async_client
 
         self._client = as_async_client(client)
         self.simulated = bool(getattr(self._client, "simulated", False))
@@ -127,9 +115,9 @@ class Studio(widgets.VBox):
             self._home_loop = None
 
         # -- header ----------------------------------------------------------------
-        title = _html("FLUX.2 Studio<small>Flux 2 · RunAPI</small>", "f2w-title")
-        self.badge = _html(self._badge_html(), "f2w-badge-box")
-        self.session_label = _html("", "f2w-session")
+        title = html_box("FLUX.2 Studio<small>Flux 2 · RunAPI</small>", "f2w-title")
+        self.badge = html_box(self._badge_html(), "f2w-badge-box")
+        self.session_label = html_box("", "f2w-session")
         header = widgets.HBox((title, self.badge, self.session_label))
         header.add_class("f2w-header")
 
@@ -168,17 +156,17 @@ class Studio(widgets.VBox):
                             hint="0 = no cap; a batch that would pass it is refused"),
         }
         # -- action bar -------------------------------------------------------------------
-        self.cost_line = _html("", "f2w-cost")
-        self.request_toggle = _button("Request", "code", "show the request as JSON and curl before sending",
+        self.cost_line = html_box("", "f2w-cost")
+        self.request_toggle = button("Request", "code", "show the request as JSON and curl before sending",
                                       kind=widgets.ToggleButton)
-        self.clear_button = _button("Clear", "trash", "remove finished tiles")
-        self.stop_button = _button("Stop", "stop", "stop waiting for unfinished tasks", disabled=True)
+        self.clear_button = button("Clear", "trash", "remove finished tiles")
+        self.stop_button = button("Stop", "stop", "stop waiting for unfinished tasks", disabled=True)
         self.generate_button = widgets.Button(description="Generate", icon="play", button_style="primary",
                                               layout=widgets.Layout(width="auto"))
         self.generate_button.add_class("f2w-generate")
         # Shown only when the run log holds tasks an earlier session (a dead kernel) never
         # collected: they may be finished and paid for.
-        self.collect_button = _button("Collect", "download",
+        self.collect_button = button("Collect", "download",
                                       "finish the tasks an earlier session left unfinished")
         buttons = widgets.HBox((self.collect_button, self.request_toggle, self.clear_button,
                                 self.stop_button, self.generate_button))
@@ -196,11 +184,11 @@ class Studio(widgets.VBox):
         panel = widgets.HBox((left, right))
         panel.add_class("f2w-panel")
 
-        self.message = _html("", "f2w-message")
+        self.message = html_box("", "f2w-message")
         self.message_text = ""
         self.request_inspector = RequestInspector()
         self.viewer = ImageViewer()
-        self.empty_note = _html("Results appear here, each the moment its task completes.", "f2w-empty")
+        self.empty_note = html_box("Results appear here, each the moment its task completes.", "f2w-empty")
         self.gallery = Gallery(tick_interval=tick_interval)
 
         super().__init__(children=(style_widget(), header, panel, self.message,
@@ -208,8 +196,8 @@ class Studio(widgets.VBox):
                          **kwargs)
         self.add_class("f2w")
         self.add_class("f2w-studio")
-        _show(self.message, False)
-        _show(self.request_inspector, False)
+        show(self.message, False)
+        show(self.request_inspector, False)
         # The run log is read here and when Collect is clicked, not on every finished task
         # (file I/O on the notebook's loop): tasks of this session have tiles anyway.
         self._show_collect(len(self.unfinished()))
@@ -414,7 +402,7 @@ class Studio(widgets.VBox):
 
     def _show_collect(self, count: int) -> None:
         self.collect_button.description = f"Collect {count}"
-        _show(self.collect_button, count > 0)
+        show(self.collect_button, count > 0)
 
     def stop(self) -> None:
         """Stop waiting for unfinished tasks (their tiles say "stopped")."""
@@ -503,7 +491,7 @@ class Studio(widgets.VBox):
         self._render_gallery_state()
 
     def _render_gallery_state(self) -> None:
-        _show(self.empty_note, not self.gallery.children)
+        show(self.empty_note, not self.gallery.children)
         self.clear_button.disabled = not any(t.done for t in self.gallery.tiles)
 
     def _retry(self, tile: TaskTile) -> None:
@@ -607,11 +595,11 @@ class Studio(widgets.VBox):
     # -- rendering --------------------------------------------------------------------------------
     def _badge_html(self) -> str:
         if self.simulated:
-            return (f'<span class="f2w-badge f2w-badge--sim" title="{_esc(SIM_BADGE_TIP)}">'
-                    f"{_esc(SIM_BADGE)}</span>")
+            return (f'<span class="f2w-badge f2w-badge--sim" title="{esc(SIM_BADGE_TIP)}">'
+                    f"{esc(SIM_BADGE)}</span>")
         host = urlsplit(self._client.base_url).netloc or self._client.base_url
         hint = getattr(self._client, "key_hint", "")
-        return f'<span class="f2w-badge f2w-badge--live">{_esc(f"LIVE · {host} · key {hint}")}</span>'
+        return f'<span class="f2w-badge f2w-badge--live">{esc(f"LIVE · {host} · key {hint}")}</span>'
 
     def _render_session(self) -> None:
         n = len(self.generations)
@@ -631,7 +619,7 @@ class Studio(widgets.VBox):
             text += f" + {unknown} at an unknown price"
         self.session_text = text
         images = f"{n} image{'s' if n != 1 else ''}"
-        self.session_label.value = f"{_esc(text)} <small>· {images}</small>"
+        self.session_label.value = f"{esc(text)} <small>· {images}</small>"
 
     def _on_tier_or_mode(self, _change: Any) -> None:
         self._apply_constraints(switch=True)
@@ -654,7 +642,7 @@ class Studio(widgets.VBox):
         self.sources_input.disabled = self.upload_input.disabled = not remix
         sources_field = self.fields["source_image_urls"]
         # Out of remix the field only takes room (and pushes Generate down): hide it.
-        _show(sources_field, remix)
+        show(sources_field, remix)
         if remix:
             many = f"up to {info.max_sources}" if info.max_sources > 1 else "exactly one"
             sources_field.set_hint(f"{info.label} takes {many}. {REMIX_HINT}")
@@ -686,7 +674,7 @@ class Studio(widgets.VBox):
                 self.request_inspector.show(request, self._client.base_url)
             else:
                 self.request_inspector.clear()
-        _show(self.request_inspector, bool(self.request_toggle.value) and request is not None)
+        show(self.request_inspector, bool(self.request_toggle.value) and request is not None)
 
     def _render_cost(self) -> None:
         if self._closed:
@@ -706,7 +694,7 @@ class Studio(widgets.VBox):
         if self._unsettled:
             text += f" · {self._unsettled_text()}"
         self.cost_text = text
-        self.cost_line.value = _esc(text)
+        self.cost_line.value = esc(text)
         if over:
             self.cost_line.add_class("f2w-cost--over")
         else:
@@ -733,9 +721,9 @@ class Studio(widgets.VBox):
 
     def _set_message(self, text: str, *, info: bool = False) -> None:
         self.message_text = redact(text)
-        self.message.value = _esc(text)
+        self.message.value = esc(text)
         if info:
             self.message.add_class("f2w-message--info")
         else:
             self.message.remove_class("f2w-message--info")
-        _show(self.message, bool(text))
+        show(self.message, bool(text))

@@ -9,10 +9,11 @@ import base64
 import html
 from typing import TYPE_CHECKING
 
-from .catalog import format_usd, tier_label
+from ..catalog import tier_label
+from ..money import format_usd
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._comparison import Cell, Comparison
+    from .comparison import Cell, Comparison
 
 __all__ = ["HEADER_CHARS", "cell_caption", "cell_html", "comparison_html", "short", "votes_html"]
 

@@ -9,7 +9,6 @@ simulator instead of failing: every notebook works offline.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
@@ -17,18 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ._redact import mask, register_secret
-from .catalog import DEFAULT_BASE_URL
-from .errors import AuthenticationError, ValidationError
+from .._redact import mask, register_secret
+from ..catalog import DEFAULT_BASE_URL
+from ..errors import AuthenticationError, ValidationError
 
 CONFIG_PATH = Path("~/.config/runapi/config.json")
 KEY_ENV = "RUNAPI_API_KEY"
 BASE_URL_ENV = "RUNAPI_BASE_URL"
-#: The bearer token sent to a simulator when no real key exists.
-SIMULATOR_TOKEN = "simulated-no-key"
-#: Every answer of the local simulator carries this header, so a client can tell it from
-#: the real service even when both sit behind a loopback address (an SSH tunnel, a proxy).
-SIMULATOR_HEADER = "x-runapi-simulator"
 _PRINTABLE_KEY = re.compile(r"[\x21-\x7e]+")
 
 
@@ -84,17 +78,6 @@ def normalize_base_url(url: str) -> str:
                               field="base_url", value=url, allowed="http(s) URL")
     return url.strip().rstrip("/")
 
-
-def is_loopback(url: str | None) -> bool:
-    """True for a URL on this machine (localhost, 127.0.0.0/8, ::1). A parsed address,
-    not a prefix test: ``127.evil.example`` is somebody else's host."""
-    host = (urlsplit(url or "").hostname or "").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def default_base_url() -> str:

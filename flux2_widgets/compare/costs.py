@@ -7,20 +7,20 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._compare_args import check_resolutions, check_tiers
-from ._export import require_pandas, write_csv
-from .catalog import (
+from .._export import require_pandas, write_csv
+from ..catalog import (
     ASPECT_RATIOS,
     RESOLUTIONS,
     TIERS,
     estimate_cost,
-    format_usd,
     pixel_size,
     price,
     resolution_options,
     tier_label,
 )
-from .errors import ValidationError
+from ..errors import ValidationError
+from ..money import format_usd, sum_costs, sum_text
+from ._args import check_resolutions, check_tiers
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -134,22 +134,6 @@ class CostTable:
     def to_csv(self, path: str | Path) -> Path:
         return write_csv(path, self.rows)
 
-
-def sum_text(known: float | None, unknown: int) -> str:
-    if known is None or (unknown and known == 0):
-        return "n/a"
-    return format_usd(known) + (" + n/a" if unknown else "")
-
-
-def sum_costs(values: Iterable[float | None]) -> tuple[float, int]:
-    """(sum of the known values, how many were unknown)."""
-    total, unknown = 0.0, 0
-    for v in values:
-        if v is None:
-            unknown += 1
-        else:
-            total += v
-    return round(total, 6), unknown
 
 
 def cost_table(tiers: Sequence[str] | str = TIERS, resolutions: Sequence[str] | str = RESOLUTIONS,

@@ -14,9 +14,9 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._sim_process import SimulatorProcess
-    from .client import AsyncFlux2Client, Flux2Client
-    from .store import ResultStore
+    from ..store import ResultStore
+    from ._core import AsyncFlux2Client, Flux2Client
+    from ._embedded import SimulatorProcess
 
 SPEED_ENV = "FLUX2_SIMULATOR_SPEED"
 RESULTS_ENV = "FLUX2_RESULTS_DIR"
@@ -34,7 +34,7 @@ def shared_simulator() -> SimulatorProcess:
     global _simulator
     with _lock:
         if _simulator is None or not _simulator.running:
-            from ._sim_process import SimulatorProcess
+            from ._embedded import SimulatorProcess
 
             speed = float(os.environ.get(SPEED_ENV) or DEFAULT_DEMO_SPEED)
             _simulator = SimulatorProcess(speed=speed)
@@ -45,7 +45,7 @@ def shared_simulator() -> SimulatorProcess:
 def default_store() -> ResultStore:
     """Where default clients keep every result: ``$FLUX2_RESULTS_DIR`` or
     ``./flux2_results`` (images, JSON sidecars and the run log ``resume`` reads)."""
-    from .store import ResultStore
+    from ..store import ResultStore
 
     return ResultStore(os.environ.get(RESULTS_ENV) or "flux2_results")
 
@@ -56,7 +56,7 @@ def default_client(**options: Any) -> Flux2Client:
     learned, money spent) accumulates in one place, and it saves every result to
     ``default_store()`` so a dead kernel or an expired URL loses nothing."""
     global _sync_client
-    from .client import Flux2Client
+    from ._core import Flux2Client
 
     if options:
         return Flux2Client(**options)
@@ -70,7 +70,7 @@ def default_async_client(**options: Any) -> AsyncFlux2Client:
     """The async twin of ``default_client`` for the running loop (httpx pools are
     bound to one loop, so each loop gets its own)."""
     if options:
-        from .client import AsyncFlux2Client
+        from ._core import AsyncFlux2Client
 
         return AsyncFlux2Client(**options)
     return default_client().aio

@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 
-from ._config import SIMULATOR_HEADER
-from ._redact import redact
-from .errors import (
+from .._redact import redact
+from ..catalog import IDEMPOTENCY_HEADER, REQUEST_ID_HEADER, SIMULATOR_HEADER, TASK_ID_HEADER
+from ..errors import (
     APIError,
     Flux2Error,
     MalformedResponseError,
@@ -100,8 +100,8 @@ def error_from_response(response: httpx.Response, *, task_id: str | None = None)
     message, code = error_message(response)
     return error_for_status(
         response.status_code, message, code=code,
-        request_id=response.headers.get("x-request-id"),
-        task_id=response.headers.get("x-runapi-task-id") or task_id,
+        request_id=response.headers.get(REQUEST_ID_HEADER),
+        task_id=response.headers.get(TASK_ID_HEADER) or task_id,
         retry_after=parse_retry_after(response.headers.get("retry-after")),
         body=None,
     )
@@ -135,7 +135,7 @@ async def request_json(
     headers = dict(headers or {})
     if content is not None:
         headers.setdefault("Content-Type", "application/json")
-    can_retry = method != "POST" or "Idempotency-Key" in headers
+    can_retry = method != "POST" or IDEMPOTENCY_HEADER in headers
     attempt = 0
     while True:
         attempt += 1
@@ -149,7 +149,7 @@ async def request_json(
             detail = redact(str(exc)) or "connection error"
             error = NetworkError(f"{method} {url} failed: {type(exc).__name__}: {detail}", task_id=task_id)
         else:
-            request_id = response.headers.get("x-request-id")
+            request_id = response.headers.get(REQUEST_ID_HEADER)
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             log.debug("%s %s -> %s (attempt %d)", method, url, response.status_code, attempt)
             if response.is_success:

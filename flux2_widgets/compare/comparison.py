@@ -12,18 +12,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _sync
-from ._compare_html import comparison_html, short
-from ._costs import CostTable, sum_costs, sum_text
-from ._export import require_pandas, write_csv
-from .catalog import ImageRequest, format_usd
-from .errors import Flux2Error, TaskTimeoutError, ValidationError, is_resumable
-from .results import Generation, Task
+from .. import _sync
+from .._export import require_pandas, write_csv
+from ..catalog import ImageRequest
+from ..errors import Flux2Error, TaskTimeoutError, ValidationError, is_resumable
+from ..money import format_usd, sum_costs, sum_text
+from ..results import Generation, Task
+from .costs import CostTable
+from .html import comparison_html, short
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .client import AsyncFlux2Client
+    from ..client._core import AsyncFlux2Client
 
 __all__ = ["Cell", "Comparison"]
 
@@ -225,13 +226,8 @@ class Comparison:
             self._emit(cell)
 
         try:
-            if previous is not None:
-                task = await self._client.get(previous.id, previous.action, request=cell.request,
-                                              submitted_at=previous.submitted_at)
-                on_update(task)
-                gen = await self._client.wait(task, timeout=self.timeout, on_update=on_update)
-            else:
-                gen = await self._client.generate(cell.request, timeout=self.timeout, on_update=on_update)
+            gen = await self._client.collect(cell.request, task=previous, timeout=self.timeout,
+                                             on_update=on_update)
         except asyncio.CancelledError:
             cell.error, cell.status = Flux2Error("cancelled before it finished"), "failed"
             cell.finished_at, cell.submitted = time.time(), True
@@ -534,7 +530,7 @@ class Comparison:
     def view(self) -> Any:
         """The live widget view (built once, on first use)."""
         if self._view is None:
-            from .widgets._compare_views import ComparisonView
+            from ..widgets.comparison_view import ComparisonView
 
             self._view = ComparisonView(self)
         return self._view
@@ -576,7 +572,7 @@ class Comparison:
 
 def _async_client(client: Any) -> Any:
     """``None`` -> the default async client; a sync client -> its ``.aio`` for this loop."""
-    from ._defaults import as_async_client
+    from ..client._defaults import as_async_client
 
     resolved = as_async_client(client)
     if not callable(getattr(resolved, "generate", None)):

@@ -27,12 +27,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ._comparison import Cell, Comparison
-from ._costs import CostTable, cost_table
-from ._plans import MAX_CELLS, Plan, plan_for, plan_grid, plan_prompts, plan_resolutions, plan_tiers
+from .comparison import Cell, Comparison
+from .costs import CostTable, cost_table
+from .plans import MAX_CELLS, Plan, plan_for, plan_grid, plan_prompts, plan_resolutions, plan_tiers
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .client import AsyncFlux2Client, Flux2Client
+    from ..client._core import AsyncFlux2Client, Flux2Client
 
 __all__ = [
     "Cell",

@@ -23,17 +23,20 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from . import __version__
-from ._budget import check_budget
-from ._config import SIMULATOR_TOKEN, is_loopback, resolve_settings
-from ._http import JSONAnswer, RetryPolicy, download, request_json
-from ._polling import LatencyModel, PollPolicy
-from ._redact import mask
-from ._sync import current_loop, run_sync
-from ._thumbs import off_loop
-from ._uploads import FILES_PATH, prepare_upload, upload_url
-from .catalog import DEFAULT_BASE_URL, ImageRequest, action_path
-from .errors import (
+from .._redact import mask
+from .._sync import current_loop, run_sync
+from .._thumbs import off_loop
+from .._version import __version__
+from ..catalog import (
+    DEFAULT_BASE_URL,
+    FILES_PATH,
+    IDEMPOTENCY_HEADER,
+    SIMULATOR_TOKEN,
+    ImageRequest,
+    action_path,
+    is_loopback,
+)
+from ..errors import (
     AuthenticationError,
     Flux2Error,
     NotFoundError,
@@ -42,10 +45,15 @@ from .errors import (
     ValidationError,
     is_resumable,
 )
-from .results import KNOWN_STATUSES, GeneratedImage, Generation, Task
+from ..money import check_budget
+from ..results import KNOWN_STATUSES, GeneratedImage, Generation, Task
+from ._polling import LatencyModel, PollPolicy
+from ._settings import resolve_settings
+from ._transport import JSONAnswer, RetryPolicy, download, request_json
+from ._uploads import prepare_upload, upload_url
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .store import ResultStore
+    from ..store import ResultStore
 
 __all__ = ["AsyncFlux2Client", "Flux2Client", "ResultCallback", "UpdateCallback", "check_budget"]
 
@@ -166,7 +174,7 @@ class AsyncFlux2Client:
         key = idempotency_key or uuid.uuid4().hex
         submitted = time.time()
         answer = await request_json(self._http, "POST", req.path, json_body=req.payload(),
-                                    headers={"Idempotency-Key": key}, retry=self.retry)
+                                    headers={IDEMPOTENCY_HEADER: key}, retry=self.retry)
         self._learn_server(answer)
         task = Task.from_answer(answer.data, action=req.action or "text_to_image", request=req,
                                 submitted_at=submitted, request_id=answer.request_id,
@@ -275,6 +283,24 @@ class AsyncFlux2Client:
         _notify(on_update, task)
         return await self.wait(task, timeout=timeout, download=download, on_update=on_update, store=store)
 
+    async def collect(self, request: ImageRequest | None = None, *, task: Task | None = None,
+                      timeout: float | None = None, on_update: UpdateCallback | None = None,
+                      store: ResultStore | None = None) -> Generation:
+        """Finish one request whether or not its task exists yet: with ``task`` (one that
+        may still finish: a stop, an outage, a dead kernel) fetch it and wait, sending
+        nothing new, so nothing is charged twice; without it, submit ``request`` and wait.
+        Views and comparisons call this one method for first runs and resumes alike."""
+        if task is None:
+            if request is None:
+                raise ValidationError("collect() needs a request or a task", field="request",
+                                      value=None, allowed="ImageRequest or Task")
+            return await self.generate(request, timeout=timeout, on_update=on_update, store=store)
+        _check_timeout(timeout)
+        current = await self.get(task.id, task.action, request=request or task.request,
+                                 submitted_at=task.submitted_at)
+        _notify(on_update, current)
+        return await self.wait(current, timeout=timeout, on_update=on_update, store=store)
+
     async def generate_many(self, requests: Iterable[RequestLike | str], *,
                             max_concurrency: int | None = None, timeout: float | None = None,
                             download: bool = True, budget: float | None = None,
@@ -335,7 +361,7 @@ class AsyncFlux2Client:
         a ``ValidationError`` means nothing was sent. Retried safely (Idempotency-Key)."""
         prepared = await off_loop(prepare_upload, file, filename)
         answer = await request_json(self._http, "POST", FILES_PATH, content=prepared.body,
-                                    headers={"Idempotency-Key": uuid.uuid4().hex}, retry=self.retry)
+                                    headers={IDEMPOTENCY_HEADER: uuid.uuid4().hex}, retry=self.retry)
         url = upload_url(answer.data, request_id=answer.request_id)
         log.info("uploaded %s (%s, %d bytes)", prepared.file_name, prepared.mime_type, prepared.size_bytes)
         return url
@@ -522,6 +548,9 @@ class Flux2Client:
 
     def generate(self, request: ImageRequest | str | None = None, /, **kwargs: Any) -> Generation:
         return run_sync(self.aio.generate(request, **kwargs))
+
+    def collect(self, request: ImageRequest | None = None, **kwargs: Any) -> Generation:
+        return run_sync(self.aio.collect(request, **kwargs))
 
     def generate_many(self, requests: Iterable[RequestLike | str],
                       **kwargs: Any) -> list[Generation | Flux2Error]:

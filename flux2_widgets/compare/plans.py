@@ -6,12 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._budget import check_budget
-from ._compare_args import check_prompts, check_resolutions, check_tiers
-from ._comparison import Cell, Comparison
-from ._costs import sum_costs, sum_text
-from .catalog import ImageRequest, tier_label
-from .errors import ValidationError
+from ..catalog import ImageRequest, tier_label
+from ..errors import ValidationError
+from ..money import check_budget, sum_costs, sum_text
+from ._args import check_prompts, check_resolutions, check_tiers
+from .comparison import Cell, Comparison
 
 __all__ = ["MAX_CELLS", "Plan", "plan_for", "plan_grid", "plan_prompts", "plan_resolutions", "plan_tiers"]
 

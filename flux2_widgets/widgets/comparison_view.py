@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from .. import _sync
-from ._parts import TaskTile, Ticker, _button, _esc, _html, _show
+from ._dom import button, esc, html_box, show
 from ._style import style_widget
+from .gallery import Ticker
+from .tile import TaskTile
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..compare import Cell, Comparison
@@ -54,35 +56,35 @@ class ComparisonView(widgets.VBox):
             self.tiles.append(tile)
 
         badge = ' <span class="f2w-badge f2w-badge--sim">SIMULATED</span>' if cmp.simulated else ""
-        self.title = _html(f'<span class="f2w-title">{_esc(cmp.title)}</span>{badge}')
-        self.progress = _html("", "f2w-note")
-        self.total = _html("", "f2w-cost")
+        self.title = html_box(f'<span class="f2w-title">{esc(cmp.title)}</span>{badge}')
+        self.progress = html_box("", "f2w-note")
+        self.total = html_box("", "f2w-cost")
         self.grid = widgets.GridBox(self._grid_children(), layout=widgets.Layout(
             grid_template_columns=f"minmax(110px, 200px) repeat({len(cmp.col_labels)}, "
                                   f"minmax({_MIN_COLUMN}, 1fr))",
             width="100%"))
         self.grid.add_class("f2w-cmp-grid")
-        self.table_button = _button("Cost table", "table", "estimated vs billed per cell",
+        self.table_button = button("Cost table", "table", "estimated vs billed per cell",
                                     kind=widgets.ToggleButton)
         self.table_button.observe(lambda _c: self._refresh_table(), "value")
-        self.table = _html("")
-        _show(self.table, False)
+        self.table = html_box("")
+        show(self.table, False)
         bar = widgets.HBox((self.progress, self.total, self.table_button))
         bar.add_class("f2w-cmp-bar")
 
         self.vote_buttons: dict[str, widgets.Button] = {}
-        children: list[widgets.Widget] = [style_widget(), _html(f"<style>{_VIEW_CSS}</style>"),
+        children: list[widgets.Widget] = [style_widget(), html_box(f"<style>{_VIEW_CSS}</style>"),
                                           self.title, self.grid, bar, self.table]
         if cmp.sides:
             for key, label in [*cmp.sides, ("tie", "Tie")]:
                 tie = key == "tie"
-                b = _button(label if tie else f"{label} wins", "balance-scale" if tie else "trophy",
+                b = button(label if tie else f"{label} wins", "balance-scale" if tie else "trophy",
                             f"record a vote: {'tie' if tie else label}")
                 b.on_click(lambda _b, key=key: self._vote(key))
                 self.vote_buttons[key] = b
             self.vote_note = widgets.Text(placeholder="note (optional): why it wins",
                                           layout=widgets.Layout(width="280px"))
-            self.tally = _html("", "f2w-note")
+            self.tally = html_box("", "f2w-note")
             votes = widgets.HBox((*self.vote_buttons.values(), self.vote_note, self.tally))
             votes.add_class("f2w-cmp-bar")
             children.append(votes)
@@ -95,15 +97,15 @@ class ComparisonView(widgets.VBox):
     # -- layout --------------------------------------------------------------------
     def _grid_children(self) -> list[widgets.Widget]:
         cmp = self.comparison
-        out: list[widgets.Widget] = [_html("")]
-        out += [_html(_esc(label), "f2w-cmp-colhead") for label in cmp.col_labels]
+        out: list[widgets.Widget] = [html_box("")]
+        out += [html_box(esc(label), "f2w-cmp-colhead") for label in cmp.col_labels]
         for r, row_label in enumerate(cmp.row_labels):
-            out.append(_html(_esc(row_label), "f2w-cmp-rowhead"))
+            out.append(html_box(esc(row_label), "f2w-cmp-rowhead"))
             for c in range(len(cmp.col_labels)):
                 try:
                     out.append(self.tiles[cmp.cell(r, c).index])
                 except KeyError:
-                    out.append(_html(""))
+                    out.append(html_box(""))
         return out
 
     # -- following the comparison ----------------------------------------------------
@@ -118,7 +120,7 @@ class ComparisonView(widgets.VBox):
             if cell.task is not None and not cell.done:
                 tile.update(cell.task)
             elif cell.status == "completed" and cell.result is not None:
-                renders.append(self._show(tile, cell.result))
+                renders.append(self._draw(tile, cell.result))
             elif cell.status == "failed":
                 tile.show_error(cell.error or "failed")
         if renders:
@@ -144,12 +146,12 @@ class ComparisonView(widgets.VBox):
             elif cell.status in ("pending", "processing", "downloading") and cell.task is not None:
                 tile.update(cell.task)
             elif cell.status == "completed" and cell.result is not None:
-                self.comparison._track(asyncio.ensure_future(self._show(tile, cell.result)))
+                self.comparison._track(asyncio.ensure_future(self._draw(tile, cell.result)))
             elif cell.status == "failed":
                 tile.show_error(cell.error or "failed")
         self._refresh_summary()
 
-    async def _show(self, tile: TaskTile, gen: Generation) -> None:
+    async def _draw(self, tile: TaskTile, gen: Generation) -> None:
         try:
             await tile.show_generation(gen)
         except Exception as exc:  # the image was paid for; say why it cannot be shown
@@ -165,20 +167,20 @@ class ComparisonView(widgets.VBox):
         done = sum(c.done for c in cmp.cells)
         failed = sum(c.status == "failed" for c in cmp.cells)
         text = f"{done}/{len(cmp.cells)} done" + (f" · {failed} failed" if failed else "")
-        self.progress.value = _esc(text)
-        self.total.value = f"total: {_esc(cmp.total_text)}"
+        self.progress.value = esc(text)
+        self.total.value = f"total: {esc(cmp.total_text)}"
         if cmp.sides:
             tally = cmp.tally()
             parts = [f"{label}: {tally[k]}" for k, label in cmp.sides] + [f"tie: {tally['tie']}"]
             verdict = cmp.verdict
             lead = dict(cmp.sides).get(verdict, verdict)
-            self.tally.value = _esc(f"votes {' · '.join(parts)}"
+            self.tally.value = esc(f"votes {' · '.join(parts)}"
                                            + (f" → {lead}" if verdict else ""))
         self._refresh_table()
 
     def _refresh_table(self) -> None:
         shown = bool(self.table_button.value)
-        _show(self.table, shown)
+        show(self.table, shown)
         if shown:
             self.table.value = self.comparison.cost_table()._repr_html_()
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .catalog import RESOLUTIONS, TIERS
-from .errors import ValidationError
+from ..catalog import RESOLUTIONS, TIERS
+from ..errors import ValidationError
 
 __all__ = ["check_choices", "check_prompts", "check_resolutions", "check_tiers"]
 

@@ -4,7 +4,7 @@ Remix only takes public http(s) URLs (the service downloads the sources itself).
 ``POST /api/v1/files`` with a base64 source stores a file and answers a temporary
 public URL (about 7 days) that remix accepts. The single base64 call carries the
 whole file, so it is capped; the check happens here, before anything is sent.
-The simulator imports the same limits, so both ends agree.
+The limits are the catalog's, so the simulator applies the same ones.
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .catalog import FILES_PATH, MAX_UPLOAD_BYTES, UPLOAD_FORMATS
-from .errors import MalformedResponseError, ValidationError
+from ..catalog import (
+    MAX_UPLOAD_BYTES,
+    UPLOAD_EXTENSIONS,
+    UPLOAD_FORMATS,
+    UPLOAD_KINDS,
+    file_label,
+)
+from ..errors import MalformedResponseError, ValidationError
 
-__all__ = ["FILES_PATH", "MAX_UPLOAD_BYTES", "UPLOAD_FORMATS", "UPLOAD_EXTENSIONS", "UPLOAD_KINDS",
-           "PreparedUpload", "prepare_upload", "sniff_image", "upload_url", "file_label"]
+__all__ = ["PreparedUpload", "prepare_upload", "sniff_image", "upload_url"]
 
-UPLOAD_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
-UPLOAD_KINDS = "PNG, JPEG or WebP"
 #: Bytes base64-encoded per call (a multiple of 3, so the slices join without padding).
 _B64_SLICE = 3 * 256 * 1024
 
@@ -39,10 +42,6 @@ class PreparedUpload:
     size_bytes: int
     #: The encoded JSON body: built off the event loop (a 20 MB file is 27 MB of JSON).
     body: bytes
-
-
-def file_label(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"
 
 
 def _too_large(what: str, size: int) -> ValidationError:

@@ -24,11 +24,12 @@ from traitlets import TraitError, Tuple, observe, validate
 from .. import compare as _compare
 from ..catalog import ASPECT_RATIOS, RESOLUTIONS, TIERS, tier_label
 from ..errors import Flux2Error
-from ._parts import Field, Segmented, _esc, _html, _show, tier_tooltip, toggle_buttons
+from ._dom import esc, html_box, show, tier_tooltip
 from ._style import style_widget
+from .controls import Field, Segmented, toggle_buttons
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..client import AsyncFlux2Client, Flux2Client
+    from ..client._core import AsyncFlux2Client, Flux2Client
     from ..compare import Comparison
 
 __all__ = ["CompareWidget", "MultiToggle"]
@@ -109,9 +110,9 @@ class CompareWidget(widgets.VBox):
                                          tooltip="start every cell at once")
         self.run_button.add_class("f2w-generate")
         self.run_button.on_click(lambda _b: self.run())
-        self.estimate = _html("", "f2w-cost")
-        self.message = _html("", "f2w-message")
-        _show(self.message, False)
+        self.estimate = html_box("", "f2w-cost")
+        self.message = html_box("", "f2w-message")
+        show(self.message, False)
         self.output = widgets.VBox()
 
         left = widgets.VBox((self.prompt_field, self.ratio_field))
@@ -179,7 +180,7 @@ class CompareWidget(widgets.VBox):
 
     def _estimate_line(self, text: str, *, blocked: bool) -> None:
         """The line beside Run; ``blocked``: shown in red, and Run is disabled."""
-        self.estimate.value = _esc(text)
+        self.estimate.value = esc(text)
         if blocked:
             self.estimate.add_class("f2w-cost--over")
         else:
@@ -229,5 +230,5 @@ class CompareWidget(widgets.VBox):
         self._say(why if "Nothing was sent" in why else f"Nothing was sent: {why}")
 
     def _say(self, text: str) -> None:
-        self.message.value = _esc(text)
-        _show(self.message, bool(text))
+        self.message.value = esc(text)
+        show(self.message, bool(text))

@@ -1,0 +1,24 @@
+"""The RunAPI Flux 2 client: ``AsyncFlux2Client`` and its synchronous twin ``Flux2Client``.
+
+One implementation (``_core``) serves both; the private modules beside it each hold one
+job: ``_transport`` (HTTP, retries, error mapping), ``_polling`` (when to ask again),
+``_uploads`` (local files as remix sources), ``_settings`` (key and base URL),
+``_defaults`` (the process-wide default clients) and ``_embedded`` (the simulator child
+process used when no key is configured). The client knows no screen.
+"""
+
+from __future__ import annotations
+
+from ._core import AsyncFlux2Client, Flux2Client, ResultCallback, UpdateCallback
+from ._defaults import default_async_client, default_client
+from ._polling import PollPolicy
+
+__all__ = [
+    "AsyncFlux2Client",
+    "Flux2Client",
+    "PollPolicy",
+    "ResultCallback",
+    "UpdateCallback",
+    "default_async_client",
+    "default_client",
+]

@@ -1,0 +1,112 @@
+"""Money, in one place: how costs are summed, how they are worded, and the budget check.
+
+The client, the comparisons, the widgets and the CLI all word and check money through
+these functions, so "billed", "about" (an estimate), "would have cost" (simulated) and
+"n/a" (no published price) mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from .catalog import ImageRequest, price, tier_label
+from .errors import BudgetExceededError, ValidationError
+
+__all__ = ["check_budget", "cost_text", "format_usd", "session_text", "sum_costs", "sum_text"]
+
+
+def format_usd(amount: float | None, *, approx: bool = False) -> str:
+    """``$0.56``; ``n/a`` for unknown; ``about $0.56`` with ``approx``."""
+    if amount is None:
+        return "n/a"
+    text = f"${amount:,.2f}" if amount >= 0.1 or amount == 0 else f"${amount:,.3f}".rstrip("0")
+    if text.endswith("."):
+        text += "00"
+    return f"about {text}" if approx else text
+
+
+def cost_text(amount: float | None, source: str = "estimate", simulated: bool = False) -> str:
+    """How one cost reads everywhere: ``$0.24`` (billed), ``about $0.24`` (estimate),
+    ``would have cost ...`` (simulated), ``price n/a`` (unknown)."""
+    if amount is None:
+        return "price n/a"
+    text = format_usd(amount, approx=source != "billed")
+    return f"would have cost {text}" if simulated else text
+
+
+def sum_costs(values: Iterable[float | None]) -> tuple[float, int]:
+    """(sum of the known values, how many were unknown)."""
+    total, unknown = 0.0, 0
+    for v in values:
+        if v is None:
+            unknown += 1
+        else:
+            total += v
+    return round(total, 6), unknown
+
+
+def sum_text(known: float | None, unknown: int) -> str:
+    """A total that admits what it does not know: ``$0.38``, ``$0.38 + n/a``, ``n/a``."""
+    if known is None or (unknown and known == 0):
+        return "n/a"
+    return format_usd(known) + (" + n/a" if unknown else "")
+
+
+def session_text(billed: float, estimated: float, unknown: int, count: int, *, simulated: bool) -> str:
+    """A running total of finished work: what was billed, what is only estimated, and
+    what has no price, worded so real money never reads as free."""
+    if simulated:
+        text = f"would have cost {format_usd(round(billed + estimated, 6))}"
+        if estimated:
+            text += " (partly estimated)"
+    elif estimated and billed:
+        text = f"{format_usd(billed)} billed + {format_usd(estimated, approx=True)} estimated"
+    elif estimated:
+        text = f"{format_usd(estimated, approx=True)} (estimated)"
+    else:
+        text = format_usd(billed) + (" billed" if count else "")
+    if unknown:
+        text += f" + {unknown} at an unknown price"
+    return text
+
+
+def check_budget(requests: Iterable[ImageRequest], budget: float | None, spent: float = 0.0,
+                 what: str = "this batch") -> float:
+    """Return the batch's estimate in USD; raise ``BudgetExceededError`` (nothing sent)
+    when ``spent`` plus the estimate would pass ``budget``, or when a price is
+    unknown so the cap cannot be checked."""
+    requests = list(requests)
+    groups: Counter[tuple[str, str]] = Counter((r.tier, r.resolution) for r in requests)
+    known = {k: price(*k) for k in groups}
+    estimate = round(sum((p or 0.0) * groups[k] for k, p in known.items()), 6)
+    if budget is None:
+        return estimate
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget < 0:
+        raise ValidationError(f"budget must be a number of US dollars >= 0 (or None), got {budget!r}",
+                              field="budget", value=budget, allowed=">= 0")
+    unknown = [k for k, p in known.items() if p is None]
+    if unknown:
+        names = ", ".join(f"{tier_label(t)} {r}" for t, r in unknown)
+        raise BudgetExceededError(
+            f"{what} cannot be checked against the budget of {format_usd(budget)}: the price of "
+            f"{names} is not published (n/a). Nothing was sent. Drop that tier or pass budget=None.")
+    if spent + estimate <= budget + 1e-9:
+        return estimate
+    breakdown = " + ".join(f"{n} x {tier_label(t)} {r} at {format_usd(known[(t, r)])}"
+                           for (t, r), n in groups.items())
+    left = max(0.0, budget - spent)
+    cheapest = min(p for p in known.values() if p is not None)
+    fits = int((left + 1e-9) // cheapest) if cheapest else 0
+    hints = []
+    if len(requests) > 1 and fits < len(requests):
+        hints.append(f"at most {fits} image{'s' if fits != 1 else ''} at {format_usd(cheapest)} each")
+    if any(r != "1k" for _, r in groups):
+        hints.append("1k instead of 2k")
+    if any(t != "pro" for t, _ in groups):
+        hints.append("Pro instead of Flex")
+    hints.append(f"a budget of at least {format_usd(spent + estimate)}")
+    already = f" on top of {format_usd(spent)} already committed (spent or still running)" if spent else ""
+    raise BudgetExceededError(
+        f"{what} would cost about {format_usd(estimate)} ({breakdown}){already}, over the budget of "
+        f"{format_usd(budget)}. Nothing was sent. Try {', or '.join(hints)}.")
