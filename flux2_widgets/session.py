@@ -140,7 +140,8 @@ async def run_in_view(client: CollectingClient, view: RunView, request: ImageReq
     except Exception as exc:
         view.show_error(exc)
         return exc
-    latency_known = not (resume and previous is None and first_seen[:1] == ["completed"])
+    # Resumed and already completed at the first look: nobody saw when it finished.
+    latency_known = not (resume and first_seen[:1] == ["completed"])
     try:
         await view.show_generation(gen, latency_known=latency_known)
     except asyncio.CancelledError:

@@ -76,6 +76,8 @@ class Studio(widgets.VBox):
     cost_text = Unicode("")
     #: Tasks in flight.
     running = Int(0)
+    #: Until the constructor has checked its values there is nothing to close.
+    _closed = True
 
     def __init__(self, client: AsyncFlux2Client | Flux2Client | None = None, *, budget: float | None = None,
                  prompt: str = "", tier: str = "pro", mode: str = "text_to_image", aspect_ratio: str = "1:1",
