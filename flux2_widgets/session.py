@@ -18,6 +18,7 @@ the task failed (failed tasks are not charged) or moved to spent when it complet
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -293,8 +294,8 @@ class StudioSession:
         for view in views:
             self._unsettled.pop(view, None)  # resuming: counted as running again
             self._inflight[view] = view.request.estimated_cost or 0.0
-            self._spawn(lambda v=view: self._run(v, resume), self._runs, view,
-                        done=lambda t, v=view: self._run_done(t, v))
+            self._spawn(functools.partial(self._run, view, resume), self._runs, view,
+                        done=functools.partial(self._run_done, view=view))
         self._emit("runs")
 
     async def _run(self, view: RunView, resume: bool) -> None:

@@ -251,7 +251,7 @@ class Studio(widgets.VBox):
 
     @property
     def tier(self) -> str:
-        return self.tier_input.value
+        return self.tier_input.value or ""
 
     @tier.setter
     def tier(self, value: str) -> None:
@@ -259,7 +259,7 @@ class Studio(widgets.VBox):
 
     @property
     def mode(self) -> str:
-        return self.mode_input.value
+        return self.mode_input.value or ""
 
     @mode.setter
     def mode(self, value: str) -> None:
@@ -267,7 +267,7 @@ class Studio(widgets.VBox):
 
     @property
     def aspect_ratio(self) -> str:
-        return self.ratio_input.value
+        return self.ratio_input.value or ""
 
     @aspect_ratio.setter
     def aspect_ratio(self, value: str) -> None:
@@ -275,7 +275,7 @@ class Studio(widgets.VBox):
 
     @property
     def resolution(self) -> str:
-        return self.resolution_input.value
+        return self.resolution_input.value or ""
 
     @resolution.setter
     def resolution(self, value: str) -> None:
@@ -571,7 +571,7 @@ class Studio(widgets.VBox):
             sources_field.set_hint("Sources apply to remix only: switch Mode to Remix to use them.")
         for name, seg in (("aspect_ratio", self.ratio_input), ("resolution", self.resolution_input)):
             note = ""
-            if switch and seg.is_disabled(seg.value) and seg.allowed:
+            if switch and seg.is_disabled(seg.value or "") and seg.allowed:
                 old, seg.value = seg.value, seg.allowed[0]
                 note = f"switched from {old} to {seg.value}"
             self.fields[name].set_note(note)
