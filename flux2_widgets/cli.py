@@ -123,7 +123,7 @@ def _make_client(args: argparse.Namespace, store: ResultStore) -> Flux2Client:
     if args.simulate:
         from .catalog import SIMULATOR_TOKEN
         from .client._core import Flux2Client
-        from .client._defaults import shared_simulator
+        from .client._embedded import shared_simulator
 
         # An explicit placeholder token: the configured key is never sent, even to loopback.
         return Flux2Client(SIMULATOR_TOKEN, base_url=shared_simulator().url, simulated=True, store=store)

@@ -240,7 +240,7 @@ def test_no_key_for_a_remote_url_is_a_clear_error(capsys, tmp_path, monkeypatch)
 
 
 def test_simulate_flag_ignores_the_configured_key(fast_sim, capsys, tmp_path, monkeypatch):
-    from flux2_widgets.client._defaults import shared_simulator
+    from flux2_widgets.client._embedded import shared_simulator
 
     monkeypatch.setenv("RUNAPI_API_KEY", SECRET_KEY)
     shared = shared_simulator()

@@ -116,7 +116,7 @@ class AsyncFlux2Client:
         settings = resolve_settings(api_key, base_url)
         key, url = settings.api_key, settings.base_url
         if key is None and url is None:
-            from ._defaults import shared_simulator
+            from ._embedded import shared_simulator
 
             url, simulated = shared_simulator().url, True
         url = url or DEFAULT_BASE_URL
