@@ -3,6 +3,10 @@
 There is one implementation: the async client. The sync client runs the same
 coroutines to completion (see ``_sync``), so retries, polling and errors
 behave identically in both.
+
+Longer than most modules, for one job: the client's public surface (submit, get, wait,
+collect, generate, generate_many, resume, upload, balance) and the sync twin that mirrors it;
+transport, polling, uploads and settings live in their own modules beside it.
 """
 
 from __future__ import annotations

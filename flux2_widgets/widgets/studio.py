@@ -5,6 +5,9 @@ uploads and export: the Studio reads its controls, asks the session, and draws w
 says. Generate returns at once: every task gets a tile that ticks while the task runs and shows
 its image the moment it completes, in whatever order tasks finish. No trait or widget state
 holds the key.
+
+Longer than most modules, for one job: the Studio's form (its controls, their constraints and
+errors beside each control) and how it draws the session; the logic lives in the session.
 """
 
 from __future__ import annotations
