@@ -190,11 +190,14 @@ class StudioSession:
         self._unsettled: dict[RunView, _Unsettled] = {}
         self._jobs: dict[asyncio.Task[Any], None] = {}
         self._listeners: list[Callable[[str], Any]] = []
+        #: The account's balance in USD as last read (live only; ``None`` until read).
+        self.balance: float | None = None
         self.closed = False
 
     # -- events ------------------------------------------------------------------------------
     def on_change(self, callback: Callable[[str], Any]) -> None:
-        """``callback(what)`` after a change: "runs" (started/ended), "money", "simulated"."""
+        """``callback(what)`` after a change: "runs" (started/ended), "money", "simulated",
+        "balance" or "error"."""
         self._listeners.append(callback)
 
     def _emit(self, what: str) -> None:
@@ -311,6 +314,8 @@ class StudioSession:
             self._inflight.pop(view, None)
         if isinstance(result, Generation):
             self.record(result)
+            if not self._runs or len(self._runs) == 1:  # the batch is over: what is left now?
+                self.refresh_balance()
         elif view.retry_mode == "resume":
             self._unsettled[view] = _Unsettled(view.request.estimated_cost or 0.0, "lost", view.task)
 
@@ -351,6 +356,13 @@ class StudioSession:
             self._emit("simulated")
         self._emit("money")
 
+    def _follow_client(self) -> None:
+        """Take over what the client learned from the server's last answer (whether it is
+        the simulator): the wording and the badge follow the server, not the address."""
+        if self.client.simulated != self.simulated:
+            self.simulated = self.client.simulated
+            self._emit("simulated")
+
     def forget(self, views: Iterable[RunView]) -> None:
         """Views cleared from the screen: what they may still cost stays counted until the
         service says otherwise, so look now."""
@@ -381,6 +393,24 @@ class StudioSession:
                 cost = current.billed_cost if current.billed_cost is not None else entry.amount
                 self._unsettled[view] = _Unsettled(cost, "finished", current)
         self._emit("money")
+
+    # -- the account -------------------------------------------------------------------------
+    def refresh_balance(self) -> None:
+        """Read the balance in the background (live only). The answer also settles whether the
+        server is the simulator, which names itself: until then a key means real money."""
+        if not self.simulated and not self.closed:
+            self._start_job(self._read_balance)
+
+    async def _read_balance(self) -> None:
+        try:
+            data = await self.client.balance()
+        except Flux2Error:
+            return  # the balance is a courtesy: an old proxy or a missing route changes nothing
+        self._follow_client()
+        cents = data.get("balance_cents")
+        if isinstance(cents, (int, float)) and not isinstance(cents, bool) and math.isfinite(cents):
+            self.balance = round(cents / 100, 2)
+            self._emit("balance")
 
     # -- the run log -------------------------------------------------------------------------
     def unfinished(self, shown: Iterable[str] = ()) -> list[Task]:
@@ -419,6 +449,7 @@ class StudioSession:
         results = await asyncio.gather(*(one(f, n) for f, n in zip(files, names, strict=True)),
                                        return_exceptions=True)
         urls = [r for r in results if isinstance(r, str)]
+        self._follow_client()
         where = "the simulator's file storage" if self.simulated else "RunAPI's file storage"
         notes = []
         if urls:

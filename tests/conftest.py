@@ -102,6 +102,9 @@ def run_studio(sim: Any, body: Callable[..., Any], **studio_options: Any) -> Non
         client = AsyncFlux2Client(api_key=SECRET_KEY, base_url=sim.url, retry_base_delay=0.01)
         studio = Studio(client, **studio_options)
         try:
+            # A key means LIVE until the server names itself: the Studio's first balance read
+            # settles it. Faults a test injects must not land on that read.
+            await until(lambda: not studio.uploads, what="the Studio's balance read")
             await body(studio)
         finally:
             studio.close()

@@ -637,9 +637,11 @@ def test_the_server_settles_whether_costs_are_real(sim):
             assert client.simulated and gen.simulated  # the simulator names itself
         # A real key through a loopback tunnel to the real service: no simulator header.
         tunnel = AsyncFlux2Client(SECRET_KEY, base_url="http://127.0.0.1:9")
-        assert tunnel.simulated  # only a guess from the address, until the first answer
+        assert not tunnel.simulated  # a key means real money until the server says otherwise
         tunnel._learn_server(JSONAnswer({}, 200, None, None, 1, from_simulator=False))
         assert not tunnel.simulated
+        tunnel._learn_server(JSONAnswer({}, 200, None, None, 1, from_simulator=True))
+        assert tunnel.simulated  # the simulator named itself
         pinned = AsyncFlux2Client(SECRET_KEY, base_url="http://127.0.0.1:9", simulated=True)
         pinned._learn_server(JSONAnswer({}, 200, None, None, 1, from_simulator=False))
         assert pinned.simulated  # an explicit choice is kept

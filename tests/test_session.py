@@ -216,6 +216,7 @@ def test_buttons_clicked_on_a_subshell_thread_run_on_the_notebooks_loop(make_sim
         client = AsyncFlux2Client(api_key=KEY, base_url=sim.url, max_retries=1, retry_base_delay=0.01)
         studio = Studio(client, prompt="a lantern in fog", n_images=2, save_dir=str(tmp_path))
         try:
+            await until(lambda: studio.simulated and not studio.uploads, what="the balance read")
             _click_from_a_subshell(studio.generate_button)
             await until(lambda: len(studio.tiles) == 2 and all(t.status == "completed" for t in studio.tiles),
                         what="two results from a subshell click")

@@ -131,10 +131,11 @@ class AsyncFlux2Client:
                     '{"api_key": "..."} to ~/.config/runapi/config.json')
             key = SIMULATOR_TOKEN
         self.base_url = url
-        # Left to us, "simulated" starts as a guess from the address and is settled by the
-        # first answer: the simulator names itself, a tunnel to the real service does not.
+        # Real money is never labelled free: a configured key means live until the server
+        # proves otherwise (the simulator names itself in every answer; a tunnel or proxy to
+        # the real service on a loopback address does not).
         self._guess_simulated = simulated is None and key != SIMULATOR_TOKEN
-        self.simulated = is_loopback(url) if simulated is None else simulated
+        self.simulated = (key == SIMULATOR_TOKEN) if simulated is None else simulated
         self.key_hint = "simulator" if key == SIMULATOR_TOKEN else mask(key)
         self.max_concurrency = max_concurrency
         self.wait_timeout = wait_timeout
@@ -373,6 +374,7 @@ class AsyncFlux2Client:
     async def balance(self) -> dict[str, Any]:
         """The account balance (``balance_cents`` and friends)."""
         answer = await request_json(self._http, "GET", "/api/v1/me/balance", retry=self.retry)
+        self._learn_server(answer)
         return answer.data if isinstance(answer.data, dict) else {"balance": answer.data}
 
     # -- internals -----------------------------------------------------------------

@@ -34,6 +34,7 @@ from ..catalog import (
     tier_label,
 )
 from ..errors import BudgetExceededError, ValidationError
+from ..money import format_usd
 from ..results import Task
 from ..session import MAX_BATCH, StudioSession, check_batch_size
 from ..store import ResultStore
@@ -219,6 +220,7 @@ class Studio(widgets.VBox):
         self._render_gallery_state()
         self._render_session()
         self._refresh()
+        self.session.refresh_balance()
 
     # -- values (the controls are the state) ------------------------------------------------
     @property
@@ -458,9 +460,10 @@ class Studio(widgets.VBox):
         elif what == "money":
             self._render_session()
             self._render_cost()
-        elif what == "simulated":
+        elif what in ("simulated", "balance"):
             self.badge.value = self._badge_html()
             self._render_session()
+            self._render_cost()
         elif what == "error":
             self._set_message("Unexpected error in a background job; see the kernel log.")
 
@@ -533,7 +536,10 @@ class Studio(widgets.VBox):
                     f"{esc(SIM_BADGE)}</span>")
         host = urlsplit(self.client.base_url).netloc or self.client.base_url
         hint = getattr(self.client, "key_hint", "")
-        return f'<span class="f2w-badge f2w-badge--live">{esc(f"LIVE · {host} · key {hint}")}</span>'
+        text = f"LIVE · {host} · key {hint}"
+        if self.session.balance is not None:
+            text += f" · balance {format_usd(self.session.balance)}"
+        return f'<span class="f2w-badge f2w-badge--live">{esc(text)}</span>'
 
     def _render_session(self) -> None:
         n = len(self.generations)
