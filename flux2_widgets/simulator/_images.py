@@ -155,8 +155,10 @@ def _sky(p: Painter, scene: Scene, rng: random.Random, horizon: float, tint: tup
     if light.moon:
         mx, my, r = rng.uniform(0.15, 0.85) * p.w, horizon * rng.uniform(0.15, 0.4), 0.05 * u
         p.glow("ellipse", (mx - 3 * r, my - 3 * r, mx + 3 * r, my + 3 * r), (70, 75, 90))
+        # The sky's own colour there bites the crescent out.
+        sky = p.img.getpixel((min(p.w - 1, int(mx + r)), max(0, int(my - r))))
         d.ellipse((mx - r, my - r, mx + r, my + r), fill=(240, 238, 215))
-        d.ellipse((mx - 0.55 * r, my - 1.15 * r, mx + 1.45 * r, my + 0.85 * r), fill=light.sky_top)
+        d.ellipse((mx - 0.55 * r, my - 1.15 * r, mx + 1.45 * r, my + 0.85 * r), fill=sky)
     if light.stars:
         # Pro gets a few coarse stars; Flex a dense field of 1-output-pixel ones.
         n = p.count(p.w * horizon, 0.6) or 30
@@ -272,9 +274,9 @@ def _compose(spec: RenderSpec, scene: Scene, p: Painter, rng: random.Random) -> 
     palette = [*scene.colours] if scene.colours else _palette(rng)
     tint = palette[0]
     _sky(p, scene, rng, horizon, tint, indoor)
-    if scene.light.neon and "city" not in scene.subjects:
+    if scene.neon and "city" not in scene.subjects:
         _neon_signs(p, rng, horizon)
-    if not subjects and "city" not in scene.subjects:
+    if not scene.subjects:
         # No subject we can draw: abstract shapes keep prompts apart. Pro gets the
         # first few of the same shapes Flex gets.
         shapes = random.Random(rng.random())
@@ -285,7 +287,7 @@ def _compose(spec: RenderSpec, scene: Scene, p: Painter, rng: random.Random) -> 
         elif "city" not in scene.subjects and kind in ("grass", "snow", "sand"):
             _hills(p, rng, horizon, mix(_GROUND[kind], tint, 0.3 if scene.colours else 0.1))
         if "city" in scene.subjects:
-            skyline(p, rng, horizon, scene.colours[0] if scene.colours else None, scene.light.neon)
+            skyline(p, rng, horizon, scene.colours[0] if scene.colours else None, scene.neon)
     _ground(p, rng, kind, horizon, tint, scene)
     # (ground y, motif, centre x, size, facing, colour): drawn far to near.
     placed: list[tuple[float, str, float, float, int, tuple[int, int, int] | None]] = []

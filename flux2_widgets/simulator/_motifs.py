@@ -54,6 +54,8 @@ class Painter:
         self.detail = detail
         #: Full-size drawing with fine decorations (masonry, shingles, spokes...).
         self.fine = detail >= 1
+        #: Dark enough that windows, lamps and headlights are lit.
+        self.dark = gain[0] < 0.6
         self.gain = gain
         self.frng = fine_rng
         self._glows: list[tuple[str, tuple[float, float, float, float], RGB]] = []
@@ -83,7 +85,7 @@ class Painter:
             return
         # Only the region the lights cover is composited, from a layer an eighth
         # of its size: blurring small and scaling up is a wide glow for little work.
-        f, pad = 8, self.u * 0.04
+        f, pad = 8, self.u * 0.1
         x0 = max(0, int(min(g[1][0] for g in self._glows) - pad))
         y0 = max(0, int(min(g[1][1] for g in self._glows) - pad))
         x1 = min(self.w, int(max(g[1][2] for g in self._glows) + pad) + 1)
@@ -255,12 +257,11 @@ def house(p: Painter, rng: random.Random, cx: float, gy: float, s: float, f: int
             y += step
     door = (cx - f * 0.2 * s - 0.08 * s, gy - 0.32 * s, cx - f * 0.2 * s + 0.08 * s, gy)
     d.rectangle(door, fill=p.lit((90, 55, 35)))
-    lit = p.gain[0] < 0.6
-    glass = (255, 210, 120) if lit else p.lit((150, 190, 225))
+    glass = (255, 210, 120) if p.dark else p.lit((150, 190, 225))
     for wx in (cx + f * 0.05 * s, cx + f * 0.27 * s):
         box = (wx - 0.08 * s, gy - 0.42 * s, wx + 0.08 * s, gy - 0.24 * s)
         d.rectangle(box, fill=glass, outline=p.lit((245, 245, 245)), width=max(1, int(0.015 * s)))
-        if lit:
+        if p.dark:
             p.glow("rect", box, (120, 90, 40))
         if p.fine:
             mx, my = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
@@ -340,7 +341,6 @@ def mountain_range(p: Painter, rng: random.Random, horizon: float, colour: RGB |
 def skyline(p: Painter, rng: random.Random, horizon: float, colour: RGB | None, neon: bool) -> None:
     """A row of buildings standing on the horizon, windows lit when it is dark."""
     w, h, d = p.w, p.h, p.draw
-    lit = p.gain[0] < 0.6
     x = -rng.uniform(0, 0.05) * w
     base = colour or (80, 90, 110)
     while x < w:
@@ -354,7 +354,8 @@ def skyline(p: Painter, rng: random.Random, horizon: float, colour: RGB | None, 
         cw, rh = bw / cols, (horizon - top) / rows
         for i in range(cols):
             for j in range(rows):
-                on = lit and rng.random() < 0.55
+                # The detail generator: Pro has fewer windows, and the layout must not drift.
+                on = p.dark and p.frng.random() < 0.55
                 fill = (255, 215, 130) if on else p.lit(shade(body, 1.5))
                 box = (x + (i + 0.25) * cw, top + (j + 0.3) * rh, x + (i + 0.75) * cw, top + (j + 0.8) * rh)
                 d.rectangle(box, fill=fill)
@@ -386,7 +387,7 @@ def car(p: Painter, rng: random.Random, cx: float, gy: float, s: float, f: int, 
     lamp = (cx + f * 0.5 * s, gy - 0.33 * s)
     d.ellipse((lamp[0] - 0.04 * s, lamp[1] - 0.03 * s, lamp[0] + 0.04 * s, lamp[1] + 0.03 * s),
               fill=(255, 240, 190))
-    if p.gain[0] < 0.6:
+    if p.dark:
         p.glow("ellipse", (lamp[0] - 0.15 * s, lamp[1] - 0.1 * s, lamp[0] + 0.15 * s, lamp[1] + 0.1 * s),
                (255, 230, 160))
     for wx in (cx - 0.32 * s, cx + 0.32 * s):

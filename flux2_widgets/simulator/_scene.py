@@ -33,7 +33,8 @@ COLOURS: dict[str, RGB] = {
 @dataclass(frozen=True)
 class Light:
     """A lighting mood: sky top and horizon colours, a per-channel gain applied to
-    everything lit, and which emissive extras the scene gets."""
+    everything lit (below 0.6 counts as dark: windows and lamps light up), and
+    which extras the sky gets."""
 
     name: str
     sky_top: RGB
@@ -43,8 +44,6 @@ class Light:
     sun_height: float = 0.25  # above the horizon, as a share of the sky
     stars: bool = False
     moon: bool = False
-    neon: bool = False
-    lit_windows: bool = False
 
 
 LIGHTS: dict[str, Light] = {
@@ -56,9 +55,8 @@ LIGHTS: dict[str, Light] = {
                     sun_height=0.2),
     "sunset": Light("sunset", (70, 55, 130), (250, 120, 60), (1.0, 0.72, 0.6), sun=(255, 150, 70),
                     sun_height=0.05),
-    "night": Light("night", (6, 10, 32), (25, 38, 80), (0.3, 0.36, 0.55), stars=True, moon=True,
-                   lit_windows=True),
-    "neon": Light("neon", (18, 8, 40), (70, 25, 90), (0.42, 0.36, 0.6), neon=True, lit_windows=True),
+    "night": Light("night", (6, 10, 32), (25, 38, 80), (0.3, 0.36, 0.55), stars=True, moon=True),
+    "neon": Light("neon", (18, 8, 40), (70, 25, 90), (0.42, 0.36, 0.6)),
     "storm": Light("storm", (60, 65, 75), (120, 125, 135), (0.7, 0.72, 0.78)),
 }
 
@@ -114,6 +112,8 @@ class Scene:
     ground: str | None
     subjects: tuple[str, ...]
     rain: bool
+    #: Neon signs, whatever the light ("at night, neon signs" is night with neon).
+    neon: bool
 
 
 def read_prompt(prompt: str) -> Scene:
@@ -137,4 +137,5 @@ def read_prompt(prompt: str) -> Scene:
             ground = _GROUNDS[word]
     return Scene(colours=tuple(colours), light=LIGHTS[light or "day"], ground=ground,
                  subjects=tuple(subjects[:3]),
-                 rain=any(w in ("rain", "rainy", "raining", "drizzle") for w in words))
+                 rain=any(w in ("rain", "rainy", "raining", "drizzle") for w in words),
+                 neon=any(_LIGHT_WORDS.get(w) == "neon" for w in words))
