@@ -6,12 +6,12 @@ task of a batch (``variation``) is its own take on the prompt. What is drawn
 follows the prompt's words (``_scene``): colours set the palette, light words
 the lighting, a handful of subjects a simple motif (``_motifs``).
 
-The tiers and resolutions differ the way the real ones do, visibly: Pro
-composes on a canvas a quarter of the output's size and is scaled up (soft
-edges, no fine detail); Flex and Max draw at full size, crisp, with fine detail
-sized in output pixels (fur, shingles, leaves, stars, ripples), so a 2k image
-holds strokes a 1k image has no room for. Layout depends on neither, so a
-Pro-vs-Flex or 1k-vs-2k pair shows the same scene.
+Tiers and resolutions differ the way a comparison should show them: Pro
+composes on a half-size canvas scaled up (soft edges, few fine strokes, no
+decorations); Flex and Max draw at full size, crisp, with fine detail sized in
+output pixels (fur, shingles, leaves, stars, ripples), so a 2k image holds
+strokes a 1k image has no room for. The layout comes from the prompt and the
+take only, so a Pro-vs-Flex or 1k-vs-2k pair shows the same scene.
 """
 
 from __future__ import annotations
@@ -261,12 +261,12 @@ def _neon_signs(p: Painter, rng: random.Random, horizon: float) -> None:
         p.glow("rect", box, colour)
 
 
-def _compose(spec: RenderSpec, scene: Scene, p: Painter, rng: random.Random) -> None:
+def _compose(scene: Scene, p: Painter, rng: random.Random) -> None:
     """Draw the scene the prompt describes onto ``p``'s canvas."""
     w, h, u = p.w, p.h, p.u
     subjects = [s for s in scene.subjects if s in MOTIFS]
     first = subjects[0] if subjects else None
-    kind = scene.ground or {"boat": "water", "mug": "indoor", "lighthouse": "grass"}.get(
+    kind = scene.ground or {"boat": "water", "mug": "indoor"}.get(
         first or "", "street" if "city" in scene.subjects else "grass")
     indoor = kind == "indoor"
     portrait = first == "person"
@@ -317,7 +317,7 @@ def _compose(spec: RenderSpec, scene: Scene, p: Painter, rng: random.Random) -> 
     p.apply_glows()
 
 
-def _remix(spec: RenderSpec, scene: Scene, p: Painter, rng: random.Random, local: list[Image.Image]) -> None:
+def _remix(scene: Scene, p: Painter, rng: random.Random, local: list[Image.Image]) -> None:
     """Restyle the first local source: its composition stays, the prompt's colours
     and light change its look, further sources join as soft insets."""
     base = ImageOps.fit(local[0].convert("RGB"), (p.w, p.h), Image.Resampling.BICUBIC)
@@ -443,9 +443,9 @@ def render(spec: RenderSpec) -> Rendered:
                       fine_rng=_rng(spec, "detail"))
     local = [s.thumb for s in spec.sources if s.thumb is not None]
     if local:
-        _remix(spec, scene, painter, rng, local)
+        _remix(scene, painter, rng, local)
     else:
-        _compose(spec, scene, painter, rng)
+        _compose(scene, painter, rng)
     # Pro: the bilinear upscale of a half-size canvas is its soft focus.
     img = canvas if canvas.size == (w, h) else canvas.resize((w, h), Image.Resampling.BILINEAR)
     if spec.sources:

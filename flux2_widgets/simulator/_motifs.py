@@ -4,7 +4,8 @@ Every motif draws its shape from the layout random generator it is given, so a
 prompt keeps its composition across tiers and resolutions, and its fine detail
 (fur, shingles, rigging, leaves, windows' frames) from the painter's own
 generator, sized in *output* pixels: a 2k image gets strokes a 1k image has no
-room for, and the Pro tier (``detail`` 0) gets almost none.
+room for. Pro (``detail`` below 1) gets a third of the strokes and none of the
+decorations.
 """
 
 from __future__ import annotations
