@@ -218,6 +218,7 @@ class Simulator:
         return self
 
     def reset(self) -> None:
-        """Forget tasks, logs, charges, callbacks, faults and idempotency keys."""
+        """Forget tasks, logs, charges, callbacks, faults and idempotency keys; every
+        request's takes start over (its next task draws its first picture again)."""
         self._state.reset()
         self._engine.forget_renders()
