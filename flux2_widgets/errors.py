@@ -46,6 +46,7 @@ class Flux2Error(Exception):
         task_id: str | None = None,
         retry_after: float | None = None,
         body: Any = None,
+        errors: dict[str, list[str]] | None = None,
     ) -> None:
         self.message = redact(message)
         self.status = status
@@ -53,7 +54,10 @@ class Flux2Error(Exception):
         self.request_id = request_id
         self.task_id = task_id
         self.retry_after = retry_after
+        #: The server's parsed error body (keys redacted), for whoever needs more than the message.
         self.body = body
+        #: Per-field messages of a validation failure, ``{"prompt": ["is too short"]}``.
+        self.errors = errors or {}
         super().__init__(self.message)
 
     def __str__(self) -> str:

@@ -474,7 +474,8 @@ def test_balance_and_insufficient_credits(make_sim) -> None:
 
 def test_balance_has_exactly_the_contract_fields(api: httpx.Client) -> None:
     assert set(api.get("/api/v1/me/balance").json()) == {
-        "balance_cents", "paid_balance_cents", "bonus_balance_cents", "spent_cents_today", "spent_cents_total"}
+        "balance_cents", "paid_balance_cents", "bonus_balance_cents", "spent_cents_today",
+        "spent_cents_total"}
 
 
 def test_price_schedules_have_the_real_shape_and_etag(sim: Simulator) -> None:
