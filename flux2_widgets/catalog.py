@@ -279,7 +279,7 @@ def contract_errors(body: Any, action: str | None = None) -> dict[str, list[str]
         return {"model": [f"{model!r} is not a Flux 2 model; use one of {', '.join(sorted(MODEL_IDS))}"]}
     tier, model_action = MODEL_IDS[model]
     if action is not None and model_action != action:
-        add("model", f"{model} is a {model_action} model; POST it to {action_path(model_action)}")
+        return {"model": [f"{model} is a {model_action} model; POST it to {action_path(model_action)}"]}
     info = TIER_INFO[tier]
     allowed = wire_fields(tier, model_action)
     for name, value in body.items():
