@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from ..catalog import MODEL_IDS, PRICES, SIMULATOR_HEADER, TIER_INFO, ImageRequest
-from ..errors import APIError, Flux2Error
+from ..errors import APIError, Flux2Error, NetworkError, TimeoutError
 from ._transport import JSONAnswer, RetryPolicy, error_from_response, request_json
 
 __all__ = ["PriceList", "PriceBook", "Quote", "SCHEDULES_PATH", "QUOTES_PATH", "SERVICE",
@@ -177,11 +177,14 @@ def _quote_body(request: ImageRequest) -> dict[str, Any]:
 
 async def fetch_quote(http: httpx.AsyncClient, request: ImageRequest, retry: RetryPolicy,
                       fallback: PriceList) -> tuple[Quote, JSONAnswer | None]:
-    """Ask ``POST /api/v1/price_quotes``; a service without quotes (404/405/501) or an
-    answer not in the contract's shape falls back to ``fallback``. Other errors raise."""
+    """Ask ``POST /api/v1/price_quotes``; no answer, a service without quotes (404/405/501)
+    or an answer not in the contract's shape falls back to ``fallback``. Other errors
+    (a 422 for a request the service refuses, a 401) raise."""
     try:
         answer = await request_json(http, "POST", QUOTES_PATH, json_body=_quote_body(request),
                                     retry=retry)
+    except (NetworkError, TimeoutError):
+        return Quote(fallback(request), "schedule" if fallback.source == "live" else "catalog"), None
     except APIError as exc:
         if exc.status in (404, 405, 501):
             return Quote(fallback(request), "schedule" if fallback.source == "live" else "catalog"), None
