@@ -72,7 +72,7 @@ def _schedule_prices(schedule: Mapping[str, Any]) -> dict[str, float | None] | N
     if schedule.get("service", SERVICE) != SERVICE or model not in MODEL_IDS:
         return None
     tier, _ = MODEL_IDS[model]
-    unknown = {res: None for res in TIER_INFO[tier].resolutions}
+    unknown: dict[str, float | None] = {res: None for res in TIER_INFO[tier].resolutions}
     # Only a price that is available, in dollars, per call (one call makes one image) is
     # a price per image; anything else would be a guess.
     if (schedule.get("pricing_status") != "available" or schedule.get("currency", "USD") != "USD"

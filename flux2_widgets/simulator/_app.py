@@ -329,8 +329,8 @@ class _Api:
         elif not errors:
             wire = {**params, "model": model}
             errors.update(contract_errors(wire, action))
-        if errors:
-            return _invalid(errors)
+        if errors or not isinstance(model, str):
+            return _invalid(errors or {"model": ["is required"]})
         schedule = self._schedule(model)
         res = params.get("output_resolution") or RESOLUTIONS[0]
         cents = schedule["billing_config"]["overrides"].get(res)
