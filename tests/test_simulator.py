@@ -630,3 +630,24 @@ def test_official_sdk_runs_against_the_simulator(make_sim) -> None:
     assert result.usage.cost == price("pro", "1k")
     assert result.runapi_task_id == result.id
     assert sim.stats.charges == [(result.id, price("pro", "1k"))]
+
+
+def test_official_sdk_reads_prices_quotes_and_balance_and_honours_pacing(make_sim) -> None:
+    from runapi.core import PricingClient
+    from runapi.flux_2 import Flux2Client
+
+    sim = make_sim(latency=0.3, pacing=0.1, prices={("max", "1k"): 0.12})
+    pricing = PricingClient(base_url=sim.url)  # anonymous, as RunAPI's pricing is
+    listed = pricing.list_schedules(service="flux_2", model="flux-2-pro-text-to-image")
+    [schedule] = listed.price_schedules
+    assert schedule.billing_unit == "call" and schedule.unit_price_cents == round(price("pro", "1k") * 100)
+    quote = pricing.create_quote(service="flux_2", action="text_to_image", model="flux-2-max-text-to-image",
+                                 params={"prompt": "a quote", "aspect_ratio": "1:1"}).price_quote
+    assert quote.reservation_amount_cents == 12 and quote.pricing_status == "available"
+    client = Flux2Client(api_key="sk-test", base_url=sim.url)
+    assert client.account.balance().balance_cents == sim.stats.balance_cents
+    result = client.text_to_image.run(model="flux-2-max-text-to-image", prompt="a lighthouse at dusk",
+                                      aspect_ratio="3:2")
+    assert result.status == "completed" and result.usage.cost == 0.12
+    polls = sim.count("GET", T2I + "/")
+    assert 2 <= polls <= 6  # about every 0.1 s as the server asked, over 0.3 s
