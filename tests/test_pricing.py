@@ -104,3 +104,17 @@ def test_asking_for_prices_settles_live_or_simulated(sim) -> None:
         assert not client.simulated  # a key: live until the server says otherwise
         client.prices()
         assert client.simulated  # the simulator named itself
+
+
+def test_cost_tables_can_use_the_live_price_list(make_sim) -> None:
+    from flux2_widgets.compare import cost_table
+
+    sim = make_sim(latency=0.05, prices={("max", "1k"): 0.12, ("flex", "2k"): 0.30})
+    with Flux2Client(SECRET_KEY, base_url=sim.url) as client:
+        live = cost_table(("flex", "max"), ("1k", "2k"), images=2, prices=client.prices())
+    offline = cost_table(("flex", "max"), ("1k", "2k"), images=2)
+    by_key = {(r["tier"], r["resolution"]): r for r in live.rows}
+    assert by_key[("Max", "1k")]["unit_price"] == 0.12 and by_key[("Flex", "2k")]["estimated_cost"] == 0.60
+    assert live.totals["estimated_cost"] == pytest.approx(2 * (price("flex", "1k") + 0.30 + 0.12))
+    assert live.totals["estimated_cost_unknown"] == 0 and "live price list" in live.notes[0]
+    assert offline.totals["estimated_cost_unknown"] == 1 and "catalog" in offline.notes[0]
