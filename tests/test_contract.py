@@ -263,3 +263,16 @@ def test_the_simulator_accepts_exactly_what_the_contract_accepts(contract_sim, b
     else:
         assert r.status_code == 200, (body, r.text)
         assert r.json()["status"] == "pending" and contract_sim.stats.tasks_created == before + 1
+
+
+def test_a_run_log_written_under_looser_rules_still_lists_its_tasks(tmp_path) -> None:
+    from flux2_widgets.store import ResultStore
+
+    store = ResultStore(tmp_path)
+    old = {"model": "flux-2-max-text-to-image", "prompt": "from an older version", "aspect_ratio": "1:1",
+           "enable_safety_checker": True}
+    (tmp_path / "runs.jsonl").write_text(json.dumps(
+        {"event": "submitted", "task_id": "6f0e4c1a-0c9e-4f0b-9a57-0d1c2b3a4f5e", "at": 1.0,
+         "action": "text_to_image", "request": old}) + "\n")
+    [task] = store.pending()
+    assert task.id == "6f0e4c1a-0c9e-4f0b-9a57-0d1c2b3a4f5e" and task.request is None
