@@ -463,8 +463,9 @@ class ImageRequest:
                 field="enable_safety_checker", value=self.enable_safety_checker, allowed=(None,),
             )
         # A last check of the body itself: nothing the contract refuses ever leaves.
-        for name, problems in contract_errors(self.payload(), action).items():
-            raise ValidationError(f"{name} {problems[0]}", field=name, allowed=None)
+        if errors := contract_errors(self.payload(), action):
+            name, problems = next(iter(errors.items()))
+            raise ValidationError(f"{name} {problems[0]}", field=name, errors=errors)
 
     # -- derived facts -------------------------------------------------------------
     @property
@@ -575,8 +576,11 @@ class ImageRequest:
         """Rebuild a request from a wire JSON body (the simulator and run log use this).
         The body must meet the contract as it stands: no defaults fill a missing required
         field, no case is forgiven, an unknown field is an error."""
-        for name, problems in contract_errors(body, action).items():
-            raise ValidationError(f"{name} {problems[0]}", field=name, value=body.get(name)
-                                  if isinstance(body, Mapping) else body)
+        if errors := contract_errors(body, action):
+            name, problems = next(iter(errors.items()))
+            others = len(errors) - 1
+            more = f" (and {others} more field{'s' if others > 1 else ''})" if others else ""
+            raise ValidationError(f"{name} {problems[0]}{more}", field=name, errors=errors,
+                                  value=body.get(name) if isinstance(body, Mapping) else body)
         return cls.from_fields(**{k: v for k, v in body.items()
                                   if k in WIRE_FIELDS and k != "output_count" and _present(v)})

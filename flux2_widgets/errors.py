@@ -100,6 +100,9 @@ class ValidationError(Flux2Error, ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(message, **kwargs)
+        if not self.errors and field:
+            # The same per-field shape as a server's 422, so a view shows either one way.
+            self.errors = {field: [self.message]}
 
 
 class APIError(Flux2Error):

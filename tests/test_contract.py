@@ -276,3 +276,14 @@ def test_a_run_log_written_under_looser_rules_still_lists_its_tasks(tmp_path) ->
          "action": "text_to_image", "request": old}) + "\n")
     [task] = store.pending()
     assert task.id == "6f0e4c1a-0c9e-4f0b-9a57-0d1c2b3a4f5e" and task.request is None
+
+
+def test_a_refused_body_lists_every_field_like_the_server_does() -> None:
+    body = {"model": "flux-2-max-text-to-image", "prompt": "ab", "output_resolution": "2k", "seed": 1}
+    with pytest.raises(ValidationError) as info:
+        ImageRequest.from_payload(body)
+    assert set(info.value.errors) == {"prompt", "output_resolution", "seed", "aspect_ratio"}
+    assert info.value.errors == contract_errors(body) and "3 more fields" in str(info.value)
+    with pytest.raises(ValidationError) as one:
+        ImageRequest("ab")
+    assert one.value.errors == {"prompt": [one.value.message]}
