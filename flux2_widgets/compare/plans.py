@@ -100,7 +100,7 @@ def plan_resolutions(prompt: str, tier: str, resolutions: Any, aspect_ratio: str
 def plan_prompts(prompt_a: str, prompt_b: str, tier: str, resolution: str, aspect_ratio: str) -> Plan:
     req_a = ImageRequest(prompt_a, tier=tier, resolution=resolution, aspect_ratio=aspect_ratio)
     req_b = ImageRequest(prompt_b, tier=tier, resolution=resolution, aspect_ratio=aspect_ratio)
-    if req_a.prompt == req_b.prompt:
+    if req_a.prompt.strip() == req_b.prompt.strip():  # spaces alone change nothing worth comparing
         raise ValidationError("prompt_a and prompt_b are the same; change one of them to compare",
                               field="prompt_b", value=prompt_b, allowed="a different prompt")
     row = _col_label(req_a.tier, req_a.resolution)

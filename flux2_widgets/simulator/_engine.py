@@ -35,9 +35,9 @@ _FILE_RE = re.compile(r"^/files/(?P<file_id>[A-Za-z0-9_-]+)/[^/]+$")
 
 
 def _new_id() -> str:
-    # Random, not sequential: a run log resumed against a fresh simulator must
-    # get 404, not somebody else's task.
-    return "task_" + uuid.uuid4().hex[:20]
+    # A UUID, as RunAPI's task ids are. Random, not sequential: a run log resumed
+    # against a fresh simulator must get 404, not somebody else's task.
+    return str(uuid.uuid4())
 
 
 def nearest_ratio(size: tuple[int, int]) -> str:
@@ -171,8 +171,10 @@ class Engine:
 
     # -- answers -------------------------------------------------------------------
     def create_body(self, task: TaskRecord) -> dict[str, Any]:
-        return {_ID_KEY[task.form]: task.id, "status": "pending", "model": task.model,
-                "created_at": task.created_at}
+        body: dict[str, Any] = {_ID_KEY[task.form]: task.id, "status": "pending", "model": task.model}
+        if self.state.timestamps:
+            body["created_at"] = task.created_at
+        return body
 
     def status_body(self, task: TaskRecord, *, form: str | None = None,
                     weird: bool = False) -> dict[str, Any]:
@@ -185,8 +187,9 @@ class Engine:
         if status == "completed":
             # cost null (not a guess) where the catalog has no price.
             body["usage"] = {"cost": task.cost, "generated_images": len(task.image_urls)}
-        body["created_at"] = task.created_at
-        body["completed_at"] = task.completed_at
+        if self.state.timestamps:  # opt-in only: RunAPI's task answers carry no timestamps
+            body["created_at"] = task.created_at
+            body["completed_at"] = task.completed_at
         return body
 
     # -- images --------------------------------------------------------------------
