@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._loops import HomeLoop
-from .catalog import TIER_INFO, ImageRequest, estimate_cost, tier_label
+from .catalog import TIER_INFO, ImageRequest, price, tier_label
 from .errors import BudgetExceededError, Flux2Error, ValidationError, is_resumable
-from .money import check_budget, cost_text, format_usd, session_text, sum_costs
+from .money import PriceLookup, check_budget, cost_text, format_usd, session_text, sum_costs
 from .results import Generation, Task
 from .store import ResultStore
 
@@ -192,6 +192,10 @@ class StudioSession:
         self._listeners: list[Callable[[str], Any]] = []
         #: The account's balance in USD as last read (live only; ``None`` until read).
         self.balance: float | None = None
+        #: The service's price list once read (live only); the catalog's figures until then.
+        self.prices: PriceLookup | None = None
+        #: Per-field messages of the last request the service refused (its 422 body).
+        self.server_errors: dict[str, list[str]] = {}
         self.closed = False
 
     # -- events ------------------------------------------------------------------------------
@@ -252,7 +256,10 @@ class StudioSession:
     def estimate_text(self, n: int, tier: str, resolution: str) -> tuple[str, bool]:
         """The line beside Generate: what ``n`` images would cost, the budget left, and what
         stopped tasks may still cost. Second item: whether the batch would pass the budget."""
-        estimate = estimate_cost(tier, resolution, n) if resolution in TIER_INFO[tier].resolutions else None
+        estimate = None
+        if resolution in TIER_INFO[tier].resolutions:
+            unit = self._unit_price(tier, resolution)
+            estimate = None if unit is None else round(unit * n, 6)
         text = f"{n} × {tier_label(tier)} {resolution} — {cost_text(estimate, 'estimate', self.simulated)}"
         over = False
         if self.budget is not None:
@@ -277,10 +284,14 @@ class StudioSession:
             text += f" · {format_usd(amount)} may still be billed by {' and '.join(who)}"
         return text, over
 
+    def _unit_price(self, tier: str, resolution: str) -> float | None:
+        by_tier = getattr(self.prices, "price", None)  # a live price list, once read
+        return by_tier(tier, resolution) if callable(by_tier) else price(tier, resolution)
+
     def check_budget(self, requests: list[ImageRequest]) -> float:
         """The batch's estimate; ``BudgetExceededError`` (nothing sent) when it would pass the cap."""
         try:
-            return check_budget(requests, self.budget, spent=self.committed())
+            return check_budget(requests, self.budget, spent=self.committed(), prices=self.prices)
         except BudgetExceededError:
             # Stopped tasks may have settled since: look once more in the background, so the
             # next click sees released money.
@@ -314,9 +325,16 @@ class StudioSession:
             self._inflight.pop(view, None)
         if isinstance(result, Generation):
             self.record(result)
-            if not self._runs or len(self._runs) == 1:  # the batch is over: what is left now?
+            if len(self._runs) <= 1:  # the batch is over: what is left now?
                 self.refresh_balance()
-        elif view.retry_mode == "resume":
+            return
+        errors = getattr(result, "errors", None)
+        if isinstance(errors, dict) and errors:
+            # The service refused the request field by field: the form shows each message
+            # beside its control.
+            self.server_errors = {str(k): list(v) for k, v in errors.items()}
+            self._emit("server_errors")
+        if view.retry_mode == "resume":
             self._unsettled[view] = _Unsettled(view.request.estimated_cost or 0.0, "lost", view.task)
 
     def _run_done(self, task: asyncio.Task[None], view: RunView) -> None:
@@ -396,12 +414,24 @@ class StudioSession:
 
     # -- the account -------------------------------------------------------------------------
     def refresh_balance(self) -> None:
-        """Read the balance in the background (live only). The answer also settles whether the
-        server is the simulator, which names itself: until then a key means real money."""
+        """Read the price list (once) and the balance in the background (live only). The
+        answers also settle whether the server is the simulator, which names itself: until
+        then a key means real money."""
         if not self.simulated and not self.closed:
-            self._start_job(self._read_balance)
+            self._start_job(self._read_account)
 
-    async def _read_balance(self) -> None:
+    async def _read_account(self) -> None:
+        if self.prices is None:
+            try:
+                listed = await self.client.prices()
+            except Flux2Error:
+                listed = None
+            if listed is not None and getattr(listed, "source", "") == "live":
+                self.prices = listed
+                self._emit("money")
+        self._follow_client()
+        if self.simulated:
+            return
         try:
             data = await self.client.balance()
         except Flux2Error:

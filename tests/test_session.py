@@ -274,3 +274,43 @@ def test_collected_tasks_that_finished_unseen_show_no_invented_latency(make_sim,
                 studio.close()
 
     asyncio.run(after())
+
+
+def test_the_services_field_errors_show_beside_their_controls(sim):
+    from conftest import run_studio
+
+    async def body(studio: Studio) -> None:
+        studio.prompt = "a portrait in the style of a living painter"
+        studio.resolution = "2k"
+        sim.inject("422", errors={"prompt": ["mentions a living artist"],
+                                  "output_resolution": ["2k is paused for maintenance"]})
+        (tile,) = studio.generate()
+        await until(lambda: tile.done, what="the refusal")
+        assert tile.status == "failed" and "prompt" in tile.error
+        assert "mentions a living artist" in studio.field_error("prompt")
+        assert "2k is paused" in studio.field_error("resolution")
+        assert sim.stats.tasks_created == 0 and not sim.stats.charges
+        studio.prompt = "a portrait in oil"  # changing the form clears the service's verdict
+        assert studio.field_error("prompt") == "" and studio.field_error("resolution") == ""
+
+    run_studio(sim, body)
+
+
+def test_a_live_session_prices_with_the_services_list(make_sim, tmp_path):
+    # a service whose prices moved since the catalog was written
+    sim = make_sim(latency=0.1, prices={("pro", "1k"): 0.06, ("pro", "2k"): 0.08,
+                                        ("flex", "1k"): 0.15, ("flex", "2k"): 0.25})
+
+    async def main() -> None:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, simulated=False) as client:
+            studio = Studio(client, prompt="a harbour at dusk", n_images=2, budget=1.0)
+            try:
+                await until(lambda: studio.session.prices is not None and studio.session.balance is not None,
+                            what="prices and balance")
+                assert "2 × Pro 1k — about $0.12" in studio.cost_text
+                studio.tier = "flex"
+                assert "about $0.30" in studio.cost_text
+            finally:
+                studio.close()
+
+    asyncio.run(main())

@@ -225,6 +225,7 @@ class Simulator:
         Transport faults replace an answer: "429" (``retry_after`` seconds,
         fractional allowed), "500" / "502" / "503" (optional ``retry_after``;
         ``style`` "nested" | "string" | "message" picks the error body shape),
+        "422" (``errors``: {field: [messages]}, the validation shape; default on "post"),
         "drop" (connection closed mid-answer), "slow" (``delay`` seconds, then the
         real answer), "malformed" (200, truncated JSON), "html" (502 HTML page).
         ``on``: "any" (default: every API request), "post", "get" or "cdn" (image

@@ -36,7 +36,8 @@ UPLOAD_TTL = timedelta(days=7)
 # Fault kinds -> the default ``on`` they match. Transport faults replace a
 # whole HTTP answer; task faults are taken when a task is created; status
 # faults when a status GET is answered.
-TRANSPORT_FAULTS = {"429": "any", "500": "any", "502": "any", "503": "any", "drop": "any",
+TRANSPORT_FAULTS = {"422": "post", "429": "any", "500": "any", "502": "any", "503": "any",
+                    "drop": "any",
                     "slow": "any", "malformed": "any", "html": "any"}
 TASK_FAULTS = {"fail_task": "post", "never_finish": "post"}
 STATUS_FAULTS = {"unknown_status": "get", "poll_404": "get"}

@@ -56,6 +56,9 @@ MODES = (("Text to image", "text_to_image"), ("Remix", "remix_image"))
 _FIELD_FOR = {"prompt": "prompt", "tier": "tier", "resolution": "resolution", "aspect_ratio": "aspect_ratio",
               "source_image_urls": "source_image_urls", "action": "mode", "budget": "budget",
               "n_images": "n_images"}
+#: The wire's field names -> the Studio field that shows the service's message about it.
+_FIELD_FOR_WIRE = {**_FIELD_FOR, "output_resolution": "resolution", "model": "tier",
+                   "source_image_urls": "source_image_urls"}
 SIM_BADGE = "SIMULATED · no API key · nothing is charged"
 SIM_BADGE_TIP = ('No API key is configured, so a local simulator answers: images are placeholders '
                  'and costs read "would have cost". Set RUNAPI_API_KEY to use RunAPI.')
@@ -464,6 +467,8 @@ class Studio(widgets.VBox):
             self.badge.value = self._badge_html()
             self._render_session()
             self._render_cost()
+        elif what == "server_errors":
+            self._show_server_errors(self.session.server_errors)
         elif what == "error":
             self._set_message("Unexpected error in a background job; see the kernel log.")
 
@@ -634,6 +639,20 @@ class Studio(widgets.VBox):
             field.set_error(exc.message if exc is not None and name == target else None)
         if exc is not None and target is None:
             self._set_message(exc.message)
+
+    def _show_server_errors(self, errors: dict[str, list[str]]) -> None:
+        """The service's per-field messages beside the controls they are about (the wire's
+        field names, e.g. output_resolution, mapped to the form's); the rest in the message."""
+        rest = []
+        for wire_field, messages in errors.items():
+            name = _FIELD_FOR_WIRE.get(wire_field, wire_field)
+            text = f"The service says: {'; '.join(messages)}"
+            if name in self.fields:
+                self.fields[name].set_error(text)
+            else:
+                rest.append(f"{wire_field}: {'; '.join(messages)}")
+        if rest:
+            self._set_message("The service refused the request: " + " · ".join(rest))
 
     def _set_message(self, text: str, *, info: bool = False) -> None:
         self.message_text = redact(text)
