@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _sync
 from .._export import require_pandas, write_csv
-from ..catalog import ImageRequest
+from ..catalog import ImageRequest, tier_label
 from ..errors import Flux2Error, TaskTimeoutError, ValidationError, is_resumable
 from ..money import format_usd, sum_costs, sum_text
 from ..results import Generation, Task
@@ -678,9 +678,12 @@ def _async_client(client: Any) -> Any:
 
 def _default_label(gen: Generation, gens: Sequence[Generation]) -> str:
     """``Pro · 1k``, made unique with the task id when two results share it."""
-    label = f"{gen.request.label}"
-    same = [g for g in gens if g.request.label == gen.request.label]
-    return label if len(same) == 1 else f"{label} ({gen.id[:8]})"
+    def short(g: Generation) -> str:
+        return f"{tier_label(g.request.tier)} · {g.request.resolution}"
+
+    label = short(gen)
+    same = [g for g in gens if short(g) == label]
+    return label if len(same) == 1 else f"{label} ({gen.id[-6:]})"
 
 
 class _Offline:

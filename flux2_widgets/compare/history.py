@@ -292,15 +292,24 @@ class History:
     def send_to_studio(self, item: HistoryEntry | str | int, studio: Any, *, as_source: bool = False,
                        client: Any = None) -> str:
         """Put a saved result into a Studio: its prompt (default), or its image as a remix
-        source (uploaded first: a result's own URL expires, and the simulator's dies with
-        its kernel). Blocking; the widget calls :meth:`asend_to_studio`."""
+        source, uploaded first with the Studio's client (a result's own URL expires, and the
+        simulator's dies with its kernel). Blocking; the widget uses :meth:`asend_to_studio`."""
         entry = self._entries([item])[0]
         if not as_source:
             studio.prompt = entry.prompt
             return entry.prompt
-        url = self._upload(entry, client)
-        self._add_source(studio, url)
-        return url
+        from .. import _sync
+
+        data = self._image_bytes(entry)
+        uploader = client if client is not None else getattr(studio, "client", None)
+        if uploader is None:
+            from ..client._defaults import default_client
+
+            uploader = default_client()
+        result = uploader.upload(data, filename=entry.image_path.name if entry.image_path else None)
+        url = _sync.run_sync(result) if asyncio.iscoroutine(result) else result
+        self._add_source(studio, str(url))
+        return str(url)
 
     async def asend_to_studio(self, item: HistoryEntry | str | int, studio: Any, *, as_source: bool = False,
                               client: Any = None) -> str:
@@ -308,20 +317,23 @@ class History:
         if not as_source:
             studio.prompt = entry.prompt
             return entry.prompt
-        url = await _off_loop(self._upload, entry, client)
+        data = await _off_loop(self._image_bytes, entry)
+        uploader = client if client is not None else getattr(studio, "client", None)
+        if uploader is None:
+            from ..client._defaults import default_async_client
+
+            uploader = default_async_client()
+        uploader = getattr(uploader, "aio", uploader)  # a sync client's async twin, for this loop
+        url = str(await uploader.upload(data, filename=entry.image_path.name if entry.image_path else None))
         self._add_source(studio, url)
         return url
 
     @staticmethod
-    def _upload(entry: HistoryEntry, client: Any) -> str:
+    def _image_bytes(entry: HistoryEntry) -> bytes:
         if entry.image_path is None or not entry.image_path.exists():
             raise ValidationError(f"the image of {entry.task_id} is no longer on disk", field="item",
                                   value=entry.task_id, allowed="a result whose file exists")
-        if client is None:
-            from ..client._defaults import default_client
-
-            client = default_client()
-        return str(client.upload(entry.image_path))
+        return entry.image_path.read_bytes()
 
     @staticmethod
     def _add_source(studio: Any, url: str) -> None:
