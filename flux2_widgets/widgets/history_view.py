@@ -95,8 +95,8 @@ class HistoryView(widgets.VBox):
         self.inspect_button = button("Inspect", "search-plus", "zoom, swipe, blink and diff")
         self.prompt_button = button("Prompt → Studio", "pencil", "use this result's prompt in the Studio")
         self.remix_button = button("Remix in Studio", "magic", "upload this image as a remix source")
-        self.compare_button.on_click(lambda _b: self._compare(blind=False))
-        self.blind_button.on_click(lambda _b: self._compare(blind=True))
+        self.compare_button.on_click(lambda _b: self._compare_selected(blind=False))
+        self.blind_button.on_click(lambda _b: self._compare_selected(blind=True))
         self.inspect_button.on_click(lambda _b: self._inspect())
         self.prompt_button.on_click(lambda _b: self._spawn(self._to_studio(as_source=False)))
         self.remix_button.on_click(lambda _b: self._spawn(self._to_studio(as_source=True)))
@@ -208,7 +208,7 @@ class HistoryView(widgets.VBox):
     def _entries(self) -> list[HistoryEntry]:
         return [c.entry for c in self.selected]
 
-    def _compare(self, *, blind: bool) -> None:
+    def _compare_selected(self, *, blind: bool) -> None:
         cmp = self.model.compare(*self._entries(), blind=blind)
         self.target.children = (cmp.view(),)
         self.comparison = cmp
