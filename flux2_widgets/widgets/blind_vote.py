@@ -35,6 +35,8 @@ class BlindVote(anywidget.AnyWidget):
     #: "left", "right" or "tie" once voted
     choice = traitlets.Unicode("").tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
+    #: a standing remark under the buttons (e.g. that simulated images are stamped)
+    note = traitlets.Unicode("").tag(sync=True)
     #: width / height of the images, so the frames keep their shape while they load
     aspect = traitlets.Float(1.0).tag(sync=True)
 

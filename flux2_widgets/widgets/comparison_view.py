@@ -83,7 +83,11 @@ class ComparisonView(widgets.VBox):
                                           self.title]
         if not cmp.revealed:
             # Blind: nothing that names a side (tiles, headers, cost) exists until the vote.
-            self.blind = BlindVote(self._blind_vote, aspect=_aspect(cmp))
+            # The simulator stamps tier and prompt onto its pictures (so nobody mistakes them for
+            # real output): say so, since that gives a simulated blind test away.
+            note = ("Simulated images carry their tier in the corner, so this is only a rehearsal; "
+                    "real images carry no label." if cmp.simulated else "")
+            self.blind = BlindVote(self._blind_vote, aspect=_aspect(cmp), note=note)
             self.title.value = f'<span class="f2w-title">Blind test</span>{badge}'
             children.append(self.blind)
             show(self.total, False)

@@ -18,7 +18,8 @@ function render({ model, el }) {
   const pairs = h("div", "f2w-blind-pair");
   const buttons = h("div", "f2w-blind-buttons");
   const hint = h("div", "f2w-blind-hint");
-  root.append(head, pairs, buttons, hint);
+  const note = h("div", "f2w-blind-note");
+  root.append(head, pairs, buttons, hint, note);
   const names = { left: "◀ Left wins", tie: "Tie (t)", right: "Right wins ▶" };
   const voteButtons = {};
   for (const key of ["left", "tie", "right"]) {
@@ -72,6 +73,7 @@ function render({ model, el }) {
     hint.textContent = model.get("message") || (revealed ? "" : ready
       ? "Click the images, then press ← or → for the better one, t or ↓ for a tie."
       : "Waiting for both images…");
+    note.textContent = revealed ? "" : (model.get("note") || "");
   }
 
   root.addEventListener("keydown", (ev) => {
@@ -82,7 +84,7 @@ function render({ model, el }) {
     ev.stopPropagation();
     vote(choice);
   });
-  for (const name of ["sides", "ready", "revealed", "choice", "message"]) model.on(`change:${name}`, draw);
+  for (const name of ["sides", "ready", "revealed", "choice", "message", "note"]) model.on(`change:${name}`, draw);
   draw();
 }
 

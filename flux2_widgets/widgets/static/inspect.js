@@ -55,7 +55,7 @@ function render({ model, el }) {
   const zoomText = h("span", "f2w-insp-zoomtext", "100%");
   const blinkBtn = h("button", "f2w-insp-btn f2w-insp-blinkbtn", "Flip");
   const autoBlink = h("button", "f2w-insp-btn f2w-insp-autoblink", "Auto");
-  const fullBtn = h("button", "f2w-insp-btn f2w-insp-fullscreen", "⛶ Full screen");
+  const fullBtn = h("button", "f2w-insp-btn f2w-insp-fullscreen", "Full screen");
   zoomOut.title = "zoom out"; zoomIn.title = "zoom in (or use the mouse wheel)";
   fit.title = "fit the whole image"; oneToOne.title = "one image pixel per screen pixel";
   blinkBtn.title = "show the other image (space)"; autoBlink.title = "flip every 0.7 s";
@@ -176,6 +176,7 @@ function render({ model, el }) {
 
     if (mode === "side") {
       const grid = h("div", "f2w-insp-grid");
+      grid.style.setProperty("--f2w-aspect", String(aspect()));
       grid.style.setProperty("--f2w-cols", String(Math.min(list.length, 3)));
       list.forEach((_, i) => {
         const cell = h("div", "f2w-insp-cell");
@@ -196,6 +197,7 @@ function render({ model, el }) {
       panel.append(under, topLayer, handle);
       const caps = h("div", "f2w-insp-swipecaps");
       caps.append(caption(a), caption(b));
+      caps.style.setProperty("--f2w-aspect", String(aspect()));
       stage.append(panel, caps);
       placeSwipe();
       handle.addEventListener("pointerdown", (ev) => {
