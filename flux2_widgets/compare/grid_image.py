@@ -104,13 +104,14 @@ def comparison_image(cmp: Comparison, *, side: int = 512, title: str | None = No
     hidden = not cmp.revealed
     f_title, f_head, f_row, f_cap = (_font(s) for s in (TITLE_SIZE, HEAD_SIZE, ROW_SIZE, CAPTION_SIZE))
     n_cols = len(cmp.col_labels)
+    grid: list[list[Cell | None]]
     if hidden:
         grid = [[cmp.cells[i] for i in cmp.order]]
         col_labels, row_labels = ["Left", "Right"][:n_cols], [""]
     else:
         grid = []
         for r in range(len(cmp.row_labels)):
-            row = []
+            row: list[Cell | None] = []
             for c in range(n_cols):
                 try:
                     row.append(cmp.cell(r, c))

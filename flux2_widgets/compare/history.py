@@ -323,8 +323,8 @@ class History:
             from ..client._defaults import default_async_client
 
             uploader = default_async_client()
-        uploader = getattr(uploader, "aio", uploader)  # a sync client's async twin, for this loop
-        url = str(await uploader.upload(data, filename=entry.image_path.name if entry.image_path else None))
+        aio: Any = getattr(uploader, "aio", uploader)  # a sync client's async twin, for this loop
+        url = str(await aio.upload(data, filename=entry.image_path.name if entry.image_path else None))
         self._add_source(studio, url)
         return url
 

@@ -112,7 +112,7 @@ class VoteTally:
         return write_csv(path, self.rows())
 
     def _lines(self) -> list[tuple[str, ...]]:
-        out = []
+        out: list[tuple[str, ...]] = []
         for r in self._rows:
             bt = f"{r['bt_strength']:.3f}" if r["bt_strength"] is not None else ""
             out.append((str(r["rank"]), r["variant"], f"{r['wins']:g}", str(r["ties"]), str(r["trials"]),
@@ -202,7 +202,7 @@ def tally_votes(comparisons: Iterable[Comparison] | Comparison, *, by: str = "va
                             loser = b if winner == a else a
                             beat.setdefault(winner, {})[loser] = beat.get(winner, {}).get(loser, 0.0) + 1
     strengths = bradley_terry({v: beat.get(v, {}) for v in order}) if len(order) > 2 else {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in order:
         won = sum(beat.get(name, {}).values())
         n = trials.get(name, 0)

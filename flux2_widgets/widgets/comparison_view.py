@@ -112,7 +112,7 @@ class ComparisonView(widgets.VBox):
         for cell in cmp.cells:
             tile = TaskTile(cell.request, simulated=cmp.simulated, base_url=base_url,
                             actions=("open", "save", "inspect"), title=cell.col_label)
-            tile.on_retry(lambda _t, cell=cell: cmp.retry(cell), resumes=True)
+            tile.on_retry(lambda _t, cell=cell: cmp.retry(cell), resumes=True)  # type: ignore[misc]
             tile.observe(self._on_tile_status, "status")
             self.tiles.append(tile)
         self.grid.children = tuple(self._grid_children())
@@ -304,7 +304,7 @@ class ComparisonView(widgets.VBox):
         show(self.inspect_button, True)
         self._build_tiles()
         if cmp.sides:
-            self.children = (*self.children, self._build_votes())
+            self.children = (*tuple(self.children), self._build_votes())  # type: ignore[has-type]
         self._catch_up()
 
     def _open_inspector(self) -> None:

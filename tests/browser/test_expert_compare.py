@@ -114,6 +114,8 @@ def test_inspector_zoom_pan_swipe_diff_and_blind_keyboard_vote(page: Any, lab_se
     swiped = _transforms(insp)
     assert len(swiped) == 2 and swiped[0] == swiped[1] == full[0], "swipe keeps the shared zoom"
     screenshot(page, output_dir, "inspector-swipe", insp)
+    insp.locator(".f2w-insp-fit").click()
+    screenshot(page, output_dir, "inspector-swipe-fit", insp)
 
     # ---- difference heatmap, computed in Python ------------------------------------------
     insp.locator(".f2w-insp-btn[data-mode='diff']").click()
