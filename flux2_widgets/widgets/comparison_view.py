@@ -16,6 +16,7 @@ import ipywidgets as widgets
 
 from .. import _sync
 from ..compare.html import cell_caption
+from . import _style
 from ._dom import button, esc, html_box, show
 from ._style import style_widget
 from .blind_vote import BlindVote
@@ -318,9 +319,24 @@ class ComparisonView(widgets.VBox):
     def close(self) -> None:
         self.comparison.on_change(self._on_change, remove=True)
         self.ticker.stop()
-        for tile in self.tiles:
-            tile.close()
+        # Close everything this view built, innermost first, so no container left behind
+        # still points at a closed widget; the stylesheet is shared with other views.
+        shared = _style._style_widget
+        for widget in reversed(_descendants(self)):
+            if widget is not shared:
+                widget.close()
         super().close()
+
+
+def _descendants(root: widgets.Widget) -> list[widgets.Widget]:
+    out: list[widgets.Widget] = []
+    todo = list(getattr(root, "children", ()) or ())
+    while todo:
+        widget = todo.pop()
+        if isinstance(widget, widgets.Widget) and widget not in out:
+            out.append(widget)
+            todo += list(getattr(widget, "children", ()) or ())
+    return out
 
 
 def _aspect(cmp: Comparison) -> float:
