@@ -117,6 +117,24 @@ def test_inspector_zoom_pan_swipe_diff_and_blind_keyboard_vote(page: Any, lab_se
     insp.locator(".f2w-insp-fit").click()
     screenshot(page, output_dir, "inspector-swipe-fit", insp)
 
+    # ---- blink: one image at a time, Flip shows the other --------------------------------
+    insp.locator(".f2w-insp-btn[data-mode='blink']").click()
+    shown_js = """root => [...root.querySelectorAll('.f2w-insp-img')]
+                    .filter(i => i.style.visibility !== 'hidden').map(i => i.dataset.index)"""
+    assert insp.evaluate(shown_js) == ["0"]
+    insp.locator(".f2w-insp-blinkbtn").click()
+    assert insp.evaluate(shown_js) == ["1"]
+    assert "2k" in insp.locator(".f2w-insp-blinkcap").inner_text()
+
+    # ---- full screen, and back ---------------------------------------------------------------
+    insp.locator(".f2w-insp-fullscreen").click()
+    page.wait_for_function("() => document.fullscreenElement?.classList.contains('f2w-insp')"
+                           " && document.fullscreenElement.classList.contains('mod-fullscreen')")
+    screenshot(page, output_dir, "inspector-fullscreen")
+    insp.locator(".f2w-insp-fullscreen").click()  # the same button leaves full screen
+    page.wait_for_function("() => !document.fullscreenElement")
+    assert "mod-fullscreen" not in (insp.get_attribute("class") or "")
+
     # ---- difference heatmap, computed in Python ------------------------------------------
     insp.locator(".f2w-insp-btn[data-mode='diff']").click()
     page.wait_for_function(
