@@ -252,3 +252,29 @@ def test_history_reopens_after_a_kernel_restart(page: Any, lab_server: JupyterSe
     wait_kernel_idle(page, NOTEBOOK)
     screenshot(page, output_dir, "history-after-restart", hist)
     assert_no_widget_errors(page_errors)
+
+
+def test_inspector_and_blind_vote_in_notebook7(page: Any, notebook7_server: JupyterServer, output_dir: Path,
+                                               page_errors: list[str]) -> None:
+    """The same anywidget front ends in classic Notebook 7, with its default settings."""
+    open_and_run(page, notebook7_server, NOTEBOOK)
+    insp = page.locator(".f2w-insp").first
+    insp.wait_for(state="visible", timeout=IMAGE_TIMEOUT * 1000)
+    scroll_into_view(insp)
+    assert visible_images(insp, IMAGE_TIMEOUT, minimum=2) == 2
+    insp.locator(".f2w-insp-zoomin").click()
+    zoomed = _transforms(insp)
+    assert zoomed[0] == zoomed[1] and _scale(zoomed[0]) == pytest.approx(1.5)
+
+    blind = page.locator(".f2w-blind").first
+    scroll_into_view(blind)
+    page.wait_for_function("b => !b.querySelector('.f2w-blind-btn').disabled", arg=blind.element_handle(),
+                           timeout=IMAGE_TIMEOUT * 1000)
+    assert blind.locator(".f2w-blind-label").count() == 0
+    blind.locator(".f2w-blind-card--right").click()
+    page.keyboard.press("t")
+    blind.locator(".f2w-blind-label").first.wait_for(state="visible", timeout=30_000)
+    assert sorted(blind.locator(".f2w-blind-label").all_inner_texts()) == ["Flex · 1k", "Pro · 1k"]
+    assert "a tie" in blind.locator(".f2w-blind-hint").inner_text()
+    screenshot(page, output_dir, "notebook7-blind-after", blind)
+    assert_no_widget_errors(page_errors)
