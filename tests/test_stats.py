@@ -173,3 +173,19 @@ def test_tally_exports(client, tmp_path) -> None:
     frame = tally.to_pandas()
     assert list(frame["variant"]) == ["Pro", "Flex"]
     assert "Wilson" in str(tally) and "<table>" in tally._repr_html_()
+
+
+def test_blind_arguments_are_checked_before_anything_is_sent(client, sim) -> None:
+    from flux2_widgets import compare_prompts, compare_tiers
+
+    bad_options = ({"blind": "yes"}, {"blind": True, "seed": 1.5},
+                   {"blind": True, "tiers": ("pro", "flex", "max")})
+    for bad in bad_options:
+        with pytest.raises(ValidationError) as info:
+            compare_tiers("a red fox in snow", client=client, **bad)
+        assert info.value.field in ("blind", "seed")
+    assert sim.count() == 0, "refused before any request"
+    cmp = compare_prompts("a cat on a mat", "a cat on a mat, film photo", client=client, blind=True,
+                          seed=4).wait()
+    assert cmp.blind and cmp.seed == 4 and not cmp.revealed and cmp.done
+    assert cmp.vote("a")["shown_as"] == cmp.position("a")
