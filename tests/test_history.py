@@ -170,4 +170,4 @@ def test_aload_reads_off_the_loop(saved) -> None:
 
     asyncio.run(main())
     assert history.loaded and len(history.entries) == 3
-    assert threads and threads[0].startswith("flux2-history")
+    assert threads and threads[0].startswith("flux2-preview")

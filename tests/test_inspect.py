@@ -227,6 +227,8 @@ def test_blind_view_sends_no_label_until_the_vote(sim) -> None:
             assert labels[1] == right.col_label and sorted(labels) == ["Flex · 1k", "Pro · 1k"]
             assert "would have cost" in view.blind.sides[0]["caption"]
             assert len(view.tiles) == 2 and "Pro" in _all_state(view)
+            view.inspect_button.click()
+            assert isinstance(view.inspector_box.children[0], Inspector)
             # one blind vote per test: the panel ignores more
             view.blind._on_front_end(view.blind, {"type": "vote", "choice": "left"}, [])
             assert len(cmp.votes) == 1

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -38,20 +36,13 @@ T = TypeVar("T")
 #: Longest side of the history's small previews.
 CARD_SIDE = 160
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _worker() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(1, thread_name_prefix="flux2-history")
-        return _pool
-
 
 async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
-    return await asyncio.get_running_loop().run_in_executor(_worker(), fn, *args)
+    # The package's one image thread: disk reads and previews queue there instead of
+    # fighting the kernel's loop for the GIL (see _thumbs).
+    from .._thumbs import off_loop
+
+    return await off_loop(fn, *args)
 
 
 @dataclass(frozen=True)

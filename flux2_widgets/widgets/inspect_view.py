@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -42,17 +41,12 @@ PREVIEW_QUALITY = 80
 MODES = ("side", "swipe", "blink", "diff")
 MAX_IMAGES = 8
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
 
 def _worker() -> ThreadPoolExecutor:
-    # One thread: image work queues instead of fighting the kernel's loop for the GIL.
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(1, thread_name_prefix="flux2-inspect")
-        return _pool
+    # The package's one image thread: work queues instead of fighting the kernel's loop for the GIL.
+    from .._thumbs import _preview_executor
+
+    return _preview_executor()
 
 
 def _mime(data: bytes) -> str:
