@@ -32,6 +32,9 @@ _EXPORTS: dict[str, str] = {
     "compare_prompts": "compare",
     "compare_grid": "compare",
     "cost_table": "compare",
+    "tally_votes": "compare",
+    "inspect": "widgets.inspect_view",
+    "History": "compare.history",
     "Flux2Error": "errors",
     "ValidationError": "errors",
     "APIError": "errors",
@@ -71,7 +74,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .client._core import AsyncFlux2Client, Flux2Client
     from .client._defaults import default_async_client, default_client
     from .client._polling import PollPolicy
-    from .compare import compare_grid, compare_prompts, compare_resolutions, compare_tiers, cost_table
+    from .compare import (
+        compare_grid,
+        compare_prompts,
+        compare_resolutions,
+        compare_tiers,
+        cost_table,
+        tally_votes,
+    )
+    from .compare.history import History
     from .errors import (
         APIError,
         AuthenticationError,
@@ -94,3 +105,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .simulator import Simulator
     from .store import ResultStore
     from .widgets import CompareWidget, Studio
+    from .widgets.inspect_view import inspect

@@ -61,11 +61,18 @@ class Plan:
         _check_size(len(self.cells), self.what)
         check_budget([c.request for c in self.cells], budget, what=self.what)
 
-    def launch(self, *, client: Any, budget: float | None, timeout: float | None) -> Comparison:
+    def launch(self, *, client: Any, budget: float | None, timeout: float | None, blind: bool = False,
+               seed: int | None = None) -> Comparison:
         self.check(budget)
+        if not isinstance(blind, bool):
+            raise ValidationError(f"blind must be True or False, not {blind!r}", field="blind",
+                                  value=blind, allowed=(True, False))
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise ValidationError(f"seed must be an integer, not {seed!r}", field="seed", value=seed,
+                                  allowed="int")
         return Comparison(self.cells, kind=self.kind, title=self.title, row_labels=self.row_labels,
                           col_labels=self.col_labels, sides=self.sides, client=client, budget=budget,
-                          timeout=timeout).start()
+                          timeout=timeout, blind=blind, seed=seed).start()
 
 
 def _one_row(helper: str, kind: str, title: str, what: str, requests: list[ImageRequest],
