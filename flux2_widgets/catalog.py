@@ -3,6 +3,10 @@
 Everything else in the toolkit (client, simulator, widgets, comparisons, CLI)
 reads these tables; none of them repeats a number. ``ImageRequest`` validates a
 request here, before anything touches the network.
+
+Longer than most modules, for one job: what RunAPI accepts. The tables and the rules that
+check a request against them (``ImageRequest``, ``contract_errors``) stay together so that a
+fact and the check that uses it can never drift apart.
 """
 
 from __future__ import annotations

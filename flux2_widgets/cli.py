@@ -13,6 +13,9 @@ Progress goes to stderr, results (paths, tables, JSON) to stdout. Exit codes:
 0 ok; 1 an API error or a failed task; 2 bad arguments or no confirmation (nothing
 was sent); 130 interrupted. Heavy modules (httpx, Pillow, the simulator's server) load
 only inside the subcommand that needs them, so ``--help`` stays instant.
+
+Longer than most modules, for one job: the terminal front-end (arguments, confirmation before
+spending, progress and exit codes) over the same client and comparisons the notebooks use.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The Studio's model: runs, the budget ledger, collect/resume, uploads and export, without widgets.
 
 ``StudioSession`` is what the Studio's buttons ask for; a test can drive it alone. It speaks to
-each run through ``RunView`` (what a tile shows: start, update, result, error, stopped), so the
-same logic serves a widget tile or a plain recorder.
+each run through ``runs.RunView`` (what a tile shows: start, update, result, error, stopped),
+so the same logic serves a widget tile or a plain recorder.
 
 Loop affinity: every run, upload and settle-check starts on the session's ``HomeLoop`` (the loop
 the session was built on), whichever thread a button message arrived on. ipykernel 7 delivers
@@ -23,52 +23,23 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ._loops import HomeLoop
 from .catalog import TIER_INFO, ImageRequest, price, tier_label
 from .errors import BudgetExceededError, Flux2Error, ValidationError, is_resumable
 from .money import PriceLookup, check_budget, cost_text, format_usd, session_text, sum_costs
 from .results import Generation, Task
+from .runs import RunView, run_in_view
 from .store import ResultStore
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import AsyncFlux2Client, Flux2Client
 
-__all__ = ["MAX_BATCH", "RunView", "StudioSession", "check_batch_size", "check_budget_value", "run_in_view"]
+__all__ = ["MAX_BATCH", "StudioSession", "check_batch_size", "check_budget_value"]
 
 #: Most tasks one click may start (a UI guard, not an API limit).
 MAX_BATCH = 16
-
-
-class RunView(Protocol):
-    """What one run reports to. ``TaskTile`` is one; a test may use a plain recorder."""
-
-    request: ImageRequest
-    task: Task | None
-    task_id: str
-    exception: BaseException | None
-
-    @property
-    def retry_mode(self) -> str: ...
-
-    def start(self, *, resume: bool = False) -> None: ...
-
-    def update(self, task: Task) -> None: ...
-
-    async def show_generation(self, gen: Generation, *, latency_known: bool = True) -> None: ...
-
-    def show_error(self, exc: BaseException | str) -> None: ...
-
-    def mark_stopped(self) -> None: ...
-
-
-class CollectingClient(Protocol):
-    """The part of ``AsyncFlux2Client`` a run needs."""
-
-    async def collect(self, request: ImageRequest | None = None, *, task: Task | None = None,
-                      timeout: float | None = None, on_update: Callable[[Task], Any] | None = None,
-                      store: ResultStore | None = None) -> Generation: ...
 
 
 def _finite(value: Any) -> bool:
@@ -100,57 +71,6 @@ def check_timeout_value(value: Any) -> float | None:
         raise ValidationError(f"timeout must be a number of seconds > 0, or None; got {value!r}",
                               field="timeout", value=value, allowed="> 0 or None")
     return float(value)
-
-
-async def run_in_view(client: CollectingClient, view: RunView, request: ImageRequest | None = None, *,
-                      timeout: float | None = None, store: ResultStore | None = None,
-                      resume: bool = False) -> Generation | Exception:
-    """Drive one generation into one view. Returns the ``Generation`` or the error (shown in the
-    view, not raised). ``resume=True`` waits for the view's existing task instead of sending a new
-    one. Cancelling the coroutine marks the view stopped and re-raises."""
-    if request is not None:
-        view.request = request
-    resume = resume and bool(view.task_id)
-    previous = view.task
-    task: Task | None = None
-    if resume:
-        if previous is not None and previous.id == view.task_id:
-            task = previous
-        else:
-            task = Task(id=view.task_id, action=view.request.action or "text_to_image", status="pending",
-                        request=view.request)
-    # A task an earlier session submitted and that finished while nobody watched has no
-    # duration anyone saw: the service sends no timestamps, so the tile must not invent one.
-    first_seen: list[str] = []
-
-    def on_update(task: Task) -> None:
-        if not first_seen:
-            first_seen.append(task.status)
-        try:
-            view.update(task)
-        except Exception:  # a display hiccup must never break the client's polling
-            pass
-
-    view.start(resume=resume)
-    try:
-        gen = await client.collect(view.request, task=task, timeout=timeout, on_update=on_update,
-                                   **({} if store is None else {"store": store}))
-    except asyncio.CancelledError:
-        view.mark_stopped()
-        raise
-    except Exception as exc:
-        view.show_error(exc)
-        return exc
-    # Resumed and already completed at the first look: nobody saw when it finished.
-    latency_known = not (resume and first_seen[:1] == ["completed"])
-    try:
-        await view.show_generation(gen, latency_known=latency_known)
-    except asyncio.CancelledError:
-        view.mark_stopped()
-        raise
-    except Exception as exc:  # charged, but the image could not be shown
-        view.show_error(exc)
-    return gen
 
 
 @dataclass

@@ -12,7 +12,7 @@ from flux2_widgets import AsyncFlux2Client, ImageRequest
 from flux2_widgets.catalog import pixel_size
 from flux2_widgets.errors import NetworkError, TaskFailedError
 from flux2_widgets.money import cost_text
-from flux2_widgets.session import run_in_view as run_tile
+from flux2_widgets.runs import run_in_view as run_tile
 from flux2_widgets.widgets._style import CSS, style_widget
 from flux2_widgets.widgets.controls import Field, Segmented
 from flux2_widgets.widgets.gallery import Gallery

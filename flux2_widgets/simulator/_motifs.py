@@ -6,6 +6,9 @@ prompt keeps its composition across tiers and resolutions, and its fine detail
 generator, sized in *output* pixels: a 2k image gets strokes a 1k image has no
 room for. Pro (``detail`` below 1) gets a third of the strokes and none of the
 decorations.
+
+Longer than most modules, for one job: a catalogue of small drawing functions, one per
+subject, that share the same stroke and detail rules.
 """
 
 from __future__ import annotations

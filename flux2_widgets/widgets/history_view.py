@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from .._loops import HomeLoop
 from ..catalog import RESOLUTIONS, TIERS, tier_label
 from ..money import format_usd
 from ._dom import button, esc, html_box, show
@@ -70,6 +71,7 @@ class HistoryView(widgets.VBox):
         self.selected: list[_Card] = []
         self.cards: list[_Card] = []
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._home = HomeLoop()
         self.heading = html_box('<span class="f2w-title">History</span>')
         self.count = html_box("reading the results folder…", "f2w-note")
         self.refresh_button = button("Refresh", "refresh", "read the results folder again")
@@ -114,16 +116,19 @@ class HistoryView(widgets.VBox):
 
     # -- running work without blocking the kernel -------------------------------------
     def _spawn(self, coro: Any) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            from .. import _sync
+        """Run ``coro`` on the loop this view was built on, whichever thread a click came on
+        (ipykernel 7 delivers widget messages on subshell threads with loops of their own)."""
+        def track(handed: Any) -> None:
+            task = handed.result()
+            if not task.done():
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
-            _sync.run_sync(coro)  # built from plain code: do it now
-            return
-        task = loop.create_task(self._guard(coro))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        handed = self._home.spawn(lambda: self._guard(coro))
+        if handed.done():
+            track(handed)
+        else:
+            handed.add_done_callback(track)
 
     async def _guard(self, coro: Any) -> None:
         try:

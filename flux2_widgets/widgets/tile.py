@@ -41,8 +41,8 @@ Methods:
     ``tile.save() -> list[Path]``     ``store.save(gen)`` with a store, else ``gen.save(save_dir)``
 
 A tile is a view: it holds no client and does no I/O of its own beyond saving a file on request.
-``session.run_in_view(client, tile, ...)`` drives one generation into it (it implements
-``session.RunView``).
+``runs.run_in_view(client, tile, ...)`` drives one generation into it (it implements
+``runs.RunView``).
 """
 
 from __future__ import annotations
