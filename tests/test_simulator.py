@@ -104,7 +104,7 @@ def mean_diff(a: Image.Image, b: Image.Image) -> float:
 # -- round trip --------------------------------------------------------------------
 def test_create_status_complete_round_trip(make_sim) -> None:
     # Long enough that the pending share of the latency is observable.
-    sim = make_sim(latency=0.5)
+    sim = make_sim(latency=0.5, timestamps=True)  # the opt-in: the real service sends none
     api = httpx.Client(base_url=sim.url, headers=AUTH, timeout=10)
     r = api.post(T2I, json=body())
     assert r.status_code == 200
@@ -322,7 +322,7 @@ def test_fault_fail_task_is_not_charged(sim: Simulator, api: httpx.Client) -> No
     task = create(api, body())
     done = wait(api, f"{T2I}/{task['id']}")
     assert done["status"] == "failed" and done["error"] == "content policy (simulated)"
-    assert "images" not in done and "usage" not in done and done["completed_at"]
+    assert "images" not in done and "usage" not in done and "completed_at" not in done
     ok = generate(api, body())
     assert sim.stats.charges == [(ok["id"], price("pro", "1k"))]
 

@@ -57,7 +57,12 @@ class Simulator:
                  latency: float | Mapping[tuple[str, str], float] | None = None,
                  seed: int = 0, host: str = "127.0.0.1", port: int = 0,
                  api_key: str | None = None, jitter: float = 0.15, *,
-                 cdn_port: int = 0, balance_cents: int = DEFAULT_BALANCE_CENTS) -> None:
+                 cdn_port: int = 0, balance_cents: int = DEFAULT_BALANCE_CENTS,
+                 timestamps: bool = False, pace: float | None = None) -> None:
+        """``timestamps``: add ``created_at`` / ``completed_at`` to task answers (the real
+        service sends none; an opt-in for demos only). ``pace``: seconds sent as
+        ``Retry-After`` on successful status answers of unfinished tasks (the server's
+        wish for the next poll, as the real service may express it)."""
         if speed <= 0:
             raise ValueError("speed must be > 0")
         if not 0 <= jitter < 1:
@@ -65,8 +70,12 @@ class Simulator:
         self.host = host
         self.port = port
         self.cdn_port = cdn_port
+        if pace is not None and not pace > 0:
+            raise ValueError("pace must be > 0 seconds (or None)")
         self._state = State(speed=speed, latency=latency, jitter=jitter, seed=seed,
                             api_key=api_key, balance_cents=balance_cents)
+        self._state.timestamps = timestamps
+        self._state.pace = pace
         self._engine = Engine(self._state)
         self._server: ServerThread | None = None
         self._lock = threading.Lock()

@@ -180,8 +180,10 @@ class Engine:
 
     # -- answers -------------------------------------------------------------------
     def create_body(self, task: TaskRecord) -> dict[str, Any]:
-        return {_ID_KEY[task.form]: task.id, "status": "pending", "model": task.model,
-                "created_at": task.created_at}
+        body = {_ID_KEY[task.form]: task.id, "status": "pending", "model": task.model}
+        if self.state.timestamps:
+            body["created_at"] = task.created_at
+        return body
 
     def status_body(self, task: TaskRecord, *, form: str | None = None,
                     weird: bool = False) -> dict[str, Any]:
@@ -194,8 +196,9 @@ class Engine:
         if status == "completed":
             # cost null (not a guess) where the catalog has no price.
             body["usage"] = {"cost": task.cost, "generated_images": len(task.image_urls)}
-        body["created_at"] = task.created_at
-        body["completed_at"] = task.completed_at
+        if self.state.timestamps:
+            body["created_at"] = task.created_at
+            body["completed_at"] = task.completed_at
         return body
 
     # -- images --------------------------------------------------------------------

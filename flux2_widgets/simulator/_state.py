@@ -201,6 +201,10 @@ class State:
         self.seed = seed
         self.api_key = api_key
         self.start_balance_cents = balance_cents
+        #: Task answers carry created_at / completed_at (off by default, as on the real service).
+        self.timestamps = False
+        #: Retry-After seconds on successful status answers of unfinished tasks (None: never).
+        self.pace: float | None = None
         self._clear()
 
     def _clear(self) -> None:
