@@ -146,6 +146,7 @@ class AsyncFlux2Client:
         self._phases: dict[LatencyKey, int] = {}
         self._siblings: dict[LatencyKey, asyncio.Future[float]] = {}
         self._saving: dict[str, asyncio.Task[None]] = {}
+        self._loading: dict[str, asyncio.Future[None]] = {}
         self._save_again: set[str] = set()
 
     def __repr__(self) -> str:
@@ -485,11 +486,18 @@ class AsyncFlux2Client:
         return (self.base_url, request.tier, request.resolution, request.action or action)
 
     async def _load_latencies(self, store: ResultStore) -> None:
-        """Once per result folder: what earlier clients (other kernels) learned here."""
-        where = str(store.root.resolve()) if store.root.is_absolute() else str(store.root.absolute())
-        if where in self.latency.loaded_from:
-            return
-        self.latency.loaded_from.add(where)
+        """Once per result folder: what earlier clients (other kernels) learned here.
+        Every task waits for the one read, so a batch's first tasks are planned with it."""
+        where = str(store.root.absolute())
+        job = self._loading.get(where)
+        if job is None:
+            if where in self.latency.loaded_from:
+                return
+            self.latency.loaded_from.add(where)
+            job = self._loading[where] = asyncio.ensure_future(self._read_latencies(store))
+        await asyncio.shield(job)
+
+    async def _read_latencies(self, store: ResultStore) -> None:
         try:
             kinds = await asyncio.to_thread(store.read_latencies, self.base_url)
         except OSError:

@@ -38,8 +38,9 @@ class PollPolicy:
     ``first`` / ``growth``: first delay and backoff factor while nothing is known
     about this kind of task (and, from the bracket on, when a task is late).
     ``min_interval`` / ``max_interval``: bounds on the gap between two polls of one task.
-    ``precision``: half-width of the bracket around the expected completion, as a
-    share of the expected duration (``min_interval`` at least).
+    ``precision``: how close to the completion a look should come once the duration
+    is known, as a share of it (``min_interval`` at least).
+    ``max_looks``: how many looks may be spread across the uncertainty about one task.
     ``early``: one look at this share of the expected duration, for tasks expected to
     take ``early_after`` seconds or more (catches failures and a service that got faster).
     ``history``: how many recent tasks of each kind the estimate is drawn from.
@@ -53,30 +54,43 @@ class PollPolicy:
     min_interval: float = 0.02
     max_interval: float = 8.0
     precision: float = 0.01
+    max_looks: int = 4
     early: float = 0.5
     early_after: float = 2.0
     history: int = 12
     phase_spread: float = 0.3
     max_retry_after: float = 60.0
 
-    def half_width(self, estimate: Estimate) -> float:
-        """Half-width of the bracket of polls around the expected completion."""
-        return max(self.min_interval, self.precision * estimate.mean, estimate.spread)
+    def step(self, estimate: Estimate) -> float:
+        """Spacing of the planned looks: fine enough to find the completion within
+        ``precision`` once the duration is pinned down, coarser while it is not (never
+        more than ``max_looks`` looks across the uncertainty)."""
+        fine = 2 * max(self.min_interval, self.precision * estimate.mean)
+        return max(fine, (estimate.high - estimate.low) / self.max_looks)
 
     def targets(self, estimate: Estimate, phase: float) -> list[float]:
-        """Planned poll times (seconds after acceptance) for a task of this kind.
+        """Planned poll times (seconds after acceptance) for a task of this kind: a
+        grid across the window where the completion is expected, from a look shortly
+        before it to one at or past its end, so a task that keeps to the estimate is
+        seen within one step.
 
-        ``phase`` in [0, 1) shifts the bracket inside the uncertainty, so that tasks
-        running together, or one after another, look at different moments: between
-        them they pin the duration down instead of confirming the same guess."""
-        w = self.half_width(estimate)
-        centre = estimate.mean + (2 * phase - 1) * 0.5 * w
-        # A wide uncertainty gets a third poll in the middle of the bracket.
-        inner = 3 if estimate.spread > 2 * max(self.min_interval, self.precision * estimate.mean) else 2
-        step = 2 * w / (inner - 1)
-        plan = [max(0.0, centre - w + i * step) for i in range(inner)]
-        if estimate.mean >= self.early_after:
-            plan.insert(0, self.early * estimate.mean)
+        ``phase`` in [0, 1) shifts the grid, so that tasks running together, or one
+        after another, look at different moments: between them they pin the duration
+        down instead of confirming the same guess."""
+        step = self.step(estimate)
+        # The first look comes just before the window: its "not yet" keeps telling how
+        # early a task can finish (without it, bounds of later tasks would only say
+        # "done by then", and the window would widen back to zero).
+        at = estimate.low - step * (1 - phase)
+        plan = []
+        while True:
+            plan.append(max(0.0, at))
+            if at >= estimate.high:
+                break
+            at += step
+        early = self.early * estimate.mean
+        if estimate.mean >= self.early_after and early < plan[0] - step:
+            plan.insert(0, early)
         return plan
 
     def next_delay(self, elapsed: float, estimate: Estimate | None, phase: float = 0.5,
@@ -91,14 +105,15 @@ class PollPolicy:
             gap = self.first * spread + (self.growth - 1) * elapsed
             return self._clamp(min([gap] + [h - elapsed for h in planned]))
         plan = sorted([*self.targets(estimate, phase), *hints])
+        # A plan may leave long gaps in a long task (its early look covers failures).
+        longest = max(self.max_interval, self.early * estimate.mean)
         for target in plan:
             if target >= elapsed + self.min_interval:
-                return self._clamp(target - elapsed)
+                return min(longest, target - elapsed)
         # Late: back off geometrically from the last planned look, so the lag stays
         # proportional to how late the task is, not to how long it has run.
-        w = self.half_width(estimate)
         late = max(0.0, elapsed - plan[-1])
-        return self._clamp(2 * w + (self.growth - 1) * late)
+        return self._clamp(self.step(estimate) + (self.growth - 1) * late)
 
     def _clamp(self, gap: float) -> float:
         return min(self.max_interval, max(self.min_interval, gap))
@@ -112,12 +127,15 @@ def sibling_phase(n: int) -> float:
 
 @dataclass(frozen=True)
 class Estimate:
-    """Expected duration (seconds from acceptance to completion) and its spread."""
+    """Expected duration (seconds from acceptance to completion), its spread, and the
+    window where the next one is expected to end."""
 
     mean: float
     spread: float
     #: How many observed tasks it rests on.
     samples: int
+    low: float = 0.0
+    high: float = 0.0
 
 
 def _phi(x: float) -> float:
@@ -131,23 +149,45 @@ def _cdf(x: float) -> float:
 def fit_intervals(intervals: list[tuple[float, float]]) -> Estimate | None:
     """Estimate a duration from intervals each known to contain one task's duration.
 
-    When the newest intervals all overlap (a steady service), the duration lies in
-    their intersection: its middle is the estimate and its width the uncertainty, so
-    the estimate tightens as tasks land at different places in their brackets. When
-    they do not (durations vary), fit a normal distribution to the censored data by
-    expectation-maximisation. Either way only the bounds matter, never when a
-    completion happened to be noticed: the estimate does not drift with detection lag."""
+    When the intervals all overlap (a steady service), the duration lies in their
+    intersection: its middle is the estimate and its width the uncertainty, so the
+    estimate tightens as tasks land at different places in their brackets. When they
+    do not (durations vary), fit a normal distribution to the censored data by
+    expectation-maximisation; when the newest ones agree on a place away from all
+    older ones, the service changed pace and only the newest count. Either way only
+    the bounds matter, never when a completion happened to be noticed: the estimate
+    does not drift with detection lag."""
     if not intervals:
         return None
-    consistent = _consistent_suffix(intervals)
-    if len(consistent) >= min(3, len(intervals)):
-        lo = max(a for a, _ in consistent)
-        hi = min(b for _, b in consistent)
+    recent = _consistent_suffix(intervals)
+    older = intervals[: len(intervals) - len(recent)]
+    if not older or (len(recent) >= 2 and _moved(recent, older)):
+        # Steady (or steady again since the service changed pace): the duration lies
+        # where the recent bounds overlap.
+        lo = max(a for a, _ in recent)
+        hi = min(b for _, b in recent)
         if hi < lo:  # overlapping only within the tolerance
             lo = hi = (lo + hi) / 2
         mean = (lo + hi) / 2
-        return Estimate(mean, max(_noise(mean), (hi - lo) / 4), len(consistent))
+        return Estimate(mean, max(_noise(mean), (hi - lo) / 4), len(recent), lo, hi)
     return _censored_normal(intervals)
+
+
+def _moved(recent: list[tuple[float, float]], older: list[tuple[float, float]]) -> bool:
+    """The recent bounds agree on a place none of the older tasks ended near: the
+    service changed pace, and the older history no longer applies."""
+    lo = max(a for a, _ in recent)
+    hi = min(b for _, b in recent)
+    old_lo = max(a for a, _ in older)
+    old_hi = min(b for _, b in older)
+    if old_lo <= old_hi + _noise(old_hi):
+        # The older tasks were steady: the recent ones agree on a duration they rule out.
+        return hi < old_lo - _noise(old_lo) or lo > old_hi + _noise(old_hi)
+    # Durations that merely vary stay near each other; a change of pace moves them
+    # clear of everything seen before.
+    mids = [(a + b) / 2 for a, b in older]
+    margin = 0.1 * hi + _noise(hi)
+    return hi < min(mids) - margin or lo > max(mids) + margin
 
 
 def _noise(mean: float) -> float:
@@ -198,7 +238,7 @@ def _censored_normal(intervals: list[tuple[float, float]], rounds: int = 60) -> 
         mean, sd = new_mean, new_sd
         if done:
             break
-    return Estimate(mean, sd, len(intervals))
+    return Estimate(mean, sd, len(intervals), max(0.0, mean - 1.5 * sd), mean + 1.5 * sd)
 
 
 class LatencyModel:
@@ -217,9 +257,9 @@ class LatencyModel:
     def observe(self, key: LatencyKey, lower: float, upper: float) -> None:
         """A task of this kind completed after ``lower`` and by ``upper`` seconds
         from its acceptance."""
-        lower = max(0.0, lower)
-        if not (math.isfinite(lower) and math.isfinite(upper)) or upper <= lower:
+        if not (math.isfinite(lower) and math.isfinite(upper)) or upper <= max(0.0, lower):
             return
+        lower = max(0.0, lower)
         with self._lock:
             seen = self._seen.setdefault(key, deque(maxlen=self._history))
             seen.append((lower, upper))
