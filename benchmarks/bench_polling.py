@@ -33,9 +33,9 @@ import httpx
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _remote import RemoteSimulator  # noqa: E402
+from _remote import RemoteSimulator
 
-from flux2_widgets import AsyncFlux2Client, ResultStore  # noqa: E402
+from flux2_widgets import AsyncFlux2Client, ResultStore
 
 KEY = "sk-bench-000000000000"
 SHORT = ("pro", "1k")  # 1.0 s
@@ -54,7 +54,8 @@ def model(tier: str, action: str = "text-to-image") -> str:
 
 
 # -- contenders: each returns {task_id: wall time the client knew it was done} ----------
-async def ours_batch(client: AsyncFlux2Client, prompts: list[str], tier_res: tuple[str, str]) -> dict[str, float]:
+async def ours_batch(client: AsyncFlux2Client, prompts: list[str],
+                     tier_res: tuple[str, str]) -> dict[str, float]:
     seen: dict[str, float] = {}
 
     def on_update(task: Any) -> None:
@@ -76,7 +77,8 @@ async def plain_batch(url: str, prompts: list[str], tier_res: tuple[str, str]) -
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {KEY}"}) as api, \
             httpx.AsyncClient() as cdn:
         async def one(prompt: str) -> None:
-            created = (await api.post("/api/v1/flux_2/text_to_image", json={**payload, "prompt": prompt})).json()
+            answer = await api.post("/api/v1/flux_2/text_to_image", json={**payload, "prompt": prompt})
+            created = answer.json()
             while True:
                 await asyncio.sleep(0.25)
                 status = (await api.get(f"/api/v1/flux_2/text_to_image/{created['id']}")).json()
@@ -137,7 +139,7 @@ def short_batches(sim: RemoteSimulator, rounds: int, skip_sdk: bool) -> list[Row
     # Every contender asks for the same 8 images, rendered once during the warm-up:
     # the simulator's rendering would otherwise compete for this machine's 2 cores
     # with the client being measured (the real service renders elsewhere).
-    async def new_client(r: int) -> dict[str, float]:
+    async def new_client() -> dict[str, float]:
         async with AsyncFlux2Client(KEY, base_url=sim.url) as client:
             return await ours_batch(client, prompts, SHORT)
 
@@ -150,7 +152,7 @@ def short_batches(sim: RemoteSimulator, rounds: int, skip_sdk: bool) -> list[Row
                 wall, seen = await _atimed(ours_batch(client, prompts, SHORT))
                 rows["flux2_widgets, warm (this kernel)"].add(sim, wall, seen, 1.0)
 
-    async def earlier_kernel(r: int) -> dict[str, float]:
+    async def earlier_kernel() -> dict[str, float]:
         # A fresh client over the same result folder: it reads what the last one learned.
         store = ResultStore(folder)
         async with AsyncFlux2Client(KEY, base_url=sim.url, store=store) as client:
@@ -158,12 +160,12 @@ def short_batches(sim: RemoteSimulator, rounds: int, skip_sdk: bool) -> list[Row
 
     # Warm-up, not measured: imports, first connections, renders, decoder initialisation.
     asyncio.run(plain_batch(sim.url, prompts, SHORT))
-    for r in range(rounds):
-        wall, seen = timed(lambda: asyncio.run(new_client(r)))
+    for _ in range(rounds):
+        wall, seen = timed(lambda: asyncio.run(new_client()))
         rows["flux2_widgets, new client"].add(sim, wall, seen, 1.0)
     asyncio.run(warm_session())
-    for r in range(rounds):
-        wall, seen = timed(lambda: asyncio.run(earlier_kernel(r)))
+    for _ in range(rounds):
+        wall, seen = timed(lambda: asyncio.run(earlier_kernel()))
         rows["flux2_widgets, warm (earlier kernel)"].add(sim, wall, seen, 1.0)
     for _ in range(rounds):
         wall, seen = timed(lambda: asyncio.run(plain_batch(sim.url, prompts, SHORT)))
@@ -260,10 +262,12 @@ def main() -> None:
         learned_get = max(counts[1:]) if len(counts) > 1 else 0
         print(f"{name:26} {len(items):5d} {' '.join(f'{x:.1f}' for x in lags):>34} {learned_lag:17.2f}"
               f" {' '.join(str(c) for c in counts):>22} {learned_get:16d}")
-    print("\nflux2_widgets' learned estimate after each task (true: 10.000 / 30.000 s):")
+    print("\nflux2_widgets' learned estimate after each task (no drift: it must not creep upward):")
     for label, values in estimates.items():
+        true = 10.0 if label == "10 s" else 30.0
         drift = values[-1] - values[1] if len(values) > 1 else 0.0
-        print(f"  {label}: " + " ".join(f"{v:.3f}" for v in values) + f"   (change after the first: {drift:+.3f} s)")
+        print(f"  {label}: " + " ".join(f"{v:.3f}" for v in values)
+              + f"   (true {true:.3f}; last minus second {drift:+.3f} s)")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,11 @@ def test_no_drift_on_identical_tasks_in_a_row(duration):
         looks.append(count)
     settled = estimates[5:]
     assert all(abs(e - duration) <= 0.02 * duration for e in settled), settled
-    assert max(settled[-10:]) <= max(settled[:10]) + 1e-9, "the estimate crept upward"
+    # Learning from "when it was noticed" would sit a whole detection lag above the
+    # truth, and climb with it; the bounds keep the estimate on the truth.
+    mean_lag = sum(lags[5:]) / len(lags[5:])
+    assert abs(sum(settled[-10:]) / 10 - duration) < 0.5 * mean_lag, (settled, mean_lag)
+    assert max(settled[-10:]) <= duration * 1.005 + 0.004, settled
     # 1 s tasks: two looks at least ``min_interval`` apart bound the lag instead.
     assert max(lags[3:]) <= max(0.03 * duration, 2 * policy.min_interval + 0.004), lags
     assert max(looks[3:]) <= 6, looks

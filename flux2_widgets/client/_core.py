@@ -141,8 +141,9 @@ class AsyncFlux2Client:
         self._cdn = httpx.AsyncClient(timeout=timeout, limits=limits, headers={"User-Agent": agent},
                                       follow_redirects=True, verify=tls)
         self.spent = 0.0
-        #: When the service accepted each task this client created (monotonic seconds).
-        self._accepted: OrderedDict[str, float] = OrderedDict()
+        #: When each task this client created was sent and answered (monotonic seconds):
+        #: the service accepted it in between.
+        self._accepted: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._phases: dict[LatencyKey, int] = {}
         self._siblings: dict[LatencyKey, asyncio.Future[float]] = {}
         self._saving: dict[str, asyncio.Task[None]] = {}
@@ -180,6 +181,7 @@ class AsyncFlux2Client:
         submitted = time.time()
         if store is not None:
             await self._log_to_store(store.record_sending, key, req, self.base_url, submitted)
+        sent = time.monotonic()
         try:
             answer = await request_json(self._http, "POST", req.path, json_body=req.payload(),
                                         headers={IDEMPOTENCY_HEADER: key}, retry=self.retry)
@@ -189,12 +191,15 @@ class AsyncFlux2Client:
             if store is not None and exc.status is not None and 400 <= exc.status < 500:
                 await self._log_to_store(store.record_rejected, key, exc)
             raise
-        accepted = time.monotonic()
+        answered = time.monotonic()
         self._learn_server(answer)
         task = Task.from_answer(answer.data, action=req.action or "text_to_image", request=req,
                                 submitted_at=submitted, request_id=answer.request_id,
                                 retry_after=answer.retry_after)
-        self._remember_acceptance(task.id, accepted)
+        # The service created the task somewhere between sending and answering. After
+        # a retry it may have been the first attempt: no reliable start, nothing learned.
+        if answer.attempts == 1:
+            self._remember_acceptance(task.id, sent, answered)
         if store is not None:
             await self._log_to_store(store.record_submit, task, self.base_url, key)
         log.info("submitted %s (%s)", task.id, req.label)
@@ -247,13 +252,20 @@ class AsyncFlux2Client:
         # Durations count from when the service accepted the task (its POST answer).
         # A task this client did not create here (resumed, collected) has no such
         # moment: it is polled the same way, from the best guess, but teaches nothing.
-        accepted = self._accepted.pop(task.id, None)
-        learn = accepted is not None and key is not None
-        if accepted is None:
-            accepted = time.monotonic() - max(0.0, time.time() - task.submitted_at)
+        # Bounds are kept on the safe side of every round trip (a "not yet" counts from
+        # when its question left, a "done" from when its answer came), so each task's
+        # interval surely holds its duration however slow the network or the loop.
+        window = self._accepted.pop(task.id, None)
+        learn = window is not None and key is not None
+        if window is None:
+            start = time.monotonic() - max(0.0, time.time() - task.submitted_at)
+            window = (start, start)
+        post_sent, post_answered = window
+        accepted = (post_sent + post_answered) / 2
         phase = self._next_phase(key)
         lower = 0.0  # the POST answer said "not done yet"
         upper: float | None = None
+        took = 0.0
         hints: tuple[float, ...] = ()
         not_before = accepted + self._retry_after(task.retry_after)
         current, misses, look_now = task, 0, False
@@ -293,8 +305,6 @@ class AsyncFlux2Client:
                 continue
             answered = time.monotonic()
             misses = 0
-            # The service looked at the task somewhere between sending and answering.
-            seen = (sent + answered) / 2 - accepted
             not_before = answered + self._retry_after(fresh.retry_after)
             if fresh.status not in KNOWN_STATUSES:
                 raise TaskFailedError(
@@ -302,9 +312,10 @@ class AsyncFlux2Client:
                     f"(expected one of {', '.join(KNOWN_STATUSES)})",
                     task_id=task.id, code="unknown_status", request_id=fresh.request_id)
             if fresh.done:
-                upper = seen
+                upper = answered - post_sent
+                took = answered - accepted
             else:
-                lower = seen
+                lower = sent - post_answered
             if fresh.status != current.status:
                 _notify(on_update, fresh)
             current = fresh
@@ -314,7 +325,9 @@ class AsyncFlux2Client:
                 task_id=task.id, code="task_failed", request_id=current.request_id)
         if learn and key is not None and upper is not None:
             self.latency.observe(key, lower, upper)
-            self._wake_siblings(key, upper)
+            # Siblings compare with their own elapsed time, which counts from the
+            # middle of their POST: so does the hint.
+            self._wake_siblings(key, took)
             if store is not None:
                 self._save_latencies(store)
         return current
@@ -445,8 +458,8 @@ class AsyncFlux2Client:
             return 0.0
         return min(seconds, self.poll.max_retry_after)
 
-    def _remember_acceptance(self, task_id: str, when: float) -> None:
-        self._accepted[task_id] = when
+    def _remember_acceptance(self, task_id: str, sent: float, answered: float) -> None:
+        self._accepted[task_id] = (sent, answered)
         while len(self._accepted) > _MAX_REMEMBERED:  # tasks submitted but never waited on
             self._accepted.popitem(last=False)
 

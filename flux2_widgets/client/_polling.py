@@ -36,7 +36,8 @@ class PollPolicy:
     """Tuning for status polling.
 
     ``first`` / ``growth``: first delay and backoff factor while nothing is known
-    about this kind of task (and, from the bracket on, when a task is late).
+    about this kind of task (each task starts somewhere in [first, first * growth)),
+    and the backoff factor when a task is later than expected.
     ``min_interval`` / ``max_interval``: bounds on the gap between two polls of one task.
     ``precision``: how close to the completion a look should come once the duration
     is known, as a share of it (``min_interval`` at least).
@@ -44,13 +45,12 @@ class PollPolicy:
     ``early``: one look at this share of the expected duration, for tasks expected to
     take ``early_after`` seconds or more (catches failures and a service that got faster).
     ``history``: how many recent tasks of each kind the estimate is drawn from.
-    ``phase_spread``: spread of each task's own phase while nothing is known.
     ``max_retry_after``: the longest a server's ``Retry-After`` on a status answer may
     hold the next poll back (larger values are treated as this).
     """
 
     first: float = 0.25
-    growth: float = 1.45
+    growth: float = 1.5
     min_interval: float = 0.02
     max_interval: float = 8.0
     precision: float = 0.01
@@ -58,7 +58,6 @@ class PollPolicy:
     early: float = 0.5
     early_after: float = 2.0
     history: int = 12
-    phase_spread: float = 0.3
     max_retry_after: float = 60.0
 
     def step(self, estimate: Estimate) -> float:
@@ -99,17 +98,24 @@ class PollPolicy:
 
         ``hints``: further moments worth a look (a sibling's completion says when
         this task is likely done)."""
+        # A hint still ahead is always kept (its moment is when a sibling's end says
+        # this task is likely done); the plan's own looks keep ``min_interval`` apart.
+        hinted = [h - elapsed for h in hints if h > elapsed]
         if estimate is None:
-            spread = 1.0 + self.phase_spread * (2 * phase - 1)
-            planned = [h for h in hints if h >= elapsed + self.min_interval]
-            gap = self.first * spread + (self.growth - 1) * elapsed
-            return self._clamp(min([gap] + [h - elapsed for h in planned]))
-        plan = sorted([*self.targets(estimate, phase), *hints])
+            # Looks at first * growth ** (k + phase): geometric for each task, and tasks
+            # on evenly spread phases interleave, covering the timeline between them.
+            base = self.first * self.growth ** phase
+            target = base
+            if elapsed + self.min_interval > base:
+                k = math.ceil(math.log((elapsed + self.min_interval) / base, self.growth))
+                target = base * self.growth ** k
+            return self._clamp(min([target - elapsed, *hinted]))
+        plan = self.targets(estimate, phase)
         # A plan may leave long gaps in a long task (its early look covers failures).
         longest = max(self.max_interval, self.early * estimate.mean)
-        for target in plan:
-            if target >= elapsed + self.min_interval:
-                return min(longest, target - elapsed)
+        ahead = [t - elapsed for t in plan if t >= elapsed + self.min_interval] + hinted
+        if ahead:
+            return max(self.min_interval, min(longest, *ahead))
         # Late: back off geometrically from the last planned look, so the lag stays
         # proportional to how late the task is, not to how long it has run.
         late = max(0.0, elapsed - plan[-1])
