@@ -249,16 +249,18 @@ class AsyncFlux2Client:
         key = self._latency_key(task.request, task.action)
         if key is not None and store is not None:
             await self._load_latencies(store)
-        # Durations count from when the service accepted the task (its POST answer).
-        # A task this client did not create here (resumed, collected) has no such
-        # moment: it is polled the same way, from the best guess, but teaches nothing.
+        # Durations count from when the service accepted the task (during its POST).
         # Bounds are kept on the safe side of every round trip (a "not yet" counts from
         # when its question left, a "done" from when its answer came), so each task's
         # interval surely holds its duration however slow the network or the loop.
         window = self._accepted.pop(task.id, None)
         learn = window is not None and key is not None
         if window is None:
-            start = time.monotonic() - max(0.0, time.time() - task.submitted_at)
+            # Not created here (resumed from a run log, collected after a stop): its
+            # start is unknown and it may have finished long ago. Look soon and back
+            # off, as for an unknown kind of task, counting from when it was last seen;
+            # it teaches nothing.
+            start = time.monotonic() - max(0.0, time.time() - task.observed_at)
             window = (start, start)
         post_sent, post_answered = window
         accepted = (post_sent + post_answered) / 2
@@ -272,7 +274,7 @@ class AsyncFlux2Client:
         while not current.done:
             now = time.monotonic()
             elapsed = now - accepted
-            estimate = self.latency.estimate(key) if key else None
+            estimate = self.latency.estimate(key) if key and learn else None
             delay = 0.0 if look_now else self.poll.next_delay(elapsed, estimate, phase, hints)
             # The server's own wish for the next look (Retry-After) is never overruled.
             delay = max(delay, not_before - now)

@@ -50,7 +50,7 @@ class PollPolicy:
     """
 
     first: float = 0.25
-    growth: float = 1.5
+    growth: float = 1.6
     min_interval: float = 0.02
     max_interval: float = 8.0
     precision: float = 0.01
