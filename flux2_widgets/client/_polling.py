@@ -42,6 +42,8 @@ class PollPolicy:
     ``precision``: how close to the completion a look should come once the duration
     is known, as a share of it (``min_interval`` at least).
     ``max_looks``: how many looks may be spread across the uncertainty about one task.
+    ``late_share``: with nothing known, a task running for more than a few seconds
+    is looked at again within this share of its age.
     ``early``: one look at this share of the expected duration, for tasks expected to
     take ``early_after`` seconds or more (catches failures and a service that got faster).
     ``history``: how many recent tasks of each kind the estimate is drawn from.
@@ -55,6 +57,7 @@ class PollPolicy:
     max_interval: float = 8.0
     precision: float = 0.01
     max_looks: int = 4
+    late_share: float = 0.3
     early: float = 0.5
     early_after: float = 2.0
     history: int = 12
@@ -109,7 +112,12 @@ class PollPolicy:
             if elapsed + self.min_interval > base:
                 k = math.ceil(math.log((elapsed + self.min_interval) / base, self.growth))
                 target = base * self.growth ** k
-            return self._clamp(min([target - elapsed, *hinted]))
+            # Past the first seconds, a long task is not left alone for more than a
+            # share of its age: a first long task is seen within ~30%, not ~60%.
+            gap = target - elapsed
+            if elapsed > self.first * 8:
+                gap = min(gap, self.late_share * elapsed)
+            return self._clamp(min([gap, *hinted]))
         plan = self.targets(estimate, phase)
         # A plan may leave long gaps in a long task (its early look covers failures).
         longest = max(self.max_interval, self.early * estimate.mean)
