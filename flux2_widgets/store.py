@@ -1,9 +1,13 @@
-"""Results on disk: images, a JSON sidecar per task, and a JSONL run log.
+"""Results on disk: images, a JSON sidecar per task, a JSONL run log, and what
+the client learned about task durations.
 
 Result URLs expire after about a week and kernels die; the store keeps what
 was generated, and the run log lets ``client.resume(store)`` finish tasks that
-were submitted but never collected. Nothing here ever holds the API key: the
-request is stored as its wire payload, the endpoint as a bare URL.
+were submitted but never collected. Each create request is logged *before* it
+is sent (with its Idempotency-Key) and linked to its task once answered, so a
+task paid for but never answered is not lost either. ``latency.json`` lets a new
+kernel poll its first tasks as well as the last one did. Nothing here ever holds
+the API key: the request is stored as its wire payload, the endpoint as a bare URL.
 """
 
 from __future__ import annotations

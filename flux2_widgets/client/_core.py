@@ -395,9 +395,10 @@ class AsyncFlux2Client:
                      ) -> list[Generation | Flux2Error]:
         """Finish what a run log shows as started but never completed (for instance
         after a kernel restart): tasks submitted and not collected, and create requests
-        sent with no answer recorded. Those are sent again with their own
-        Idempotency-Key: the service answers with the task it already made (one
-        charge), or makes it now if the first request never arrived."""
+        sent with no answer recorded (a kernel that died mid-request, or a create that
+        gave up on network or server errors: its task may exist). Those are sent again
+        with their own Idempotency-Key: the service answers with the task it already
+        made (one charge), or makes it now if the first request never arrived."""
         store = store or self.store
         if store is None:
             raise ValidationError("resume needs a ResultStore: pass store= here or to the client",
