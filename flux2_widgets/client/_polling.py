@@ -57,7 +57,7 @@ class PollPolicy:
     max_interval: float = 8.0
     precision: float = 0.01
     max_looks: int = 4
-    late_share: float = 0.3
+    late_share: float = 0.15
     early: float = 0.5
     early_after: float = 2.0
     history: int = 12
@@ -113,7 +113,9 @@ class PollPolicy:
                 k = math.ceil(math.log((elapsed + self.min_interval) / base, self.growth))
                 target = base * self.growth ** k
             # Past the first seconds, a long task is not left alone for more than a
-            # share of its age: a first long task is seen within ~30%, not ~60%.
+            # share of its age: the first long task of a kind is seen within ~15% (not
+            # ~60%), which leaves the next one a narrow window to search: a one-time
+            # cost of a few more looks (about 20 for a first 30 s task).
             gap = target - elapsed
             if elapsed > self.first * 8:
                 gap = min(gap, self.late_share * elapsed)
