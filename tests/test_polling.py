@@ -308,3 +308,28 @@ def test_a_refused_post_is_not_resumed(make_sim, tmp_path):
 
     assert run(main()) == []
     assert store.unanswered() == [] and sim.stats.tasks_created == 0
+
+
+def test_a_task_from_the_run_log_is_looked_at_soon_and_teaches_nothing(make_sim, tmp_path):
+    """Its start is unknown (an earlier kernel sent it): it may have finished long ago,
+    so it is not planned around what was learned, and its duration is not learned."""
+    sim = make_sim(latency=0.2, jitter=0.0)
+    store = ResultStore(tmp_path)
+
+    async def submit_and_die():
+        async with fast(sim, store=store) as client:
+            return await client.submit("left behind")
+
+    task = run(submit_and_die())
+    time.sleep(0.3)  # it finishes while no kernel is waiting
+
+    async def resume():
+        async with fast(sim, store=store) as client:
+            client.latency.observe((client.base_url, "pro", "1k", "text_to_image"), 9.0, 9.5)
+            before = sim.count("GET")
+            [gen] = await client.resume()
+            return gen, sim.count("GET") - before, client.latency.export()
+
+    gen, gets, learned = run(resume())
+    assert gen.id == task.id and gets == 1  # not held back until ~9 s, one look
+    assert list(learned.values()) == [[(9.0, 9.5)]]
