@@ -187,7 +187,7 @@ def test_long_tasks_in_a_row_are_polled_a_few_times_each(make_sim):
 
 def test_retry_after_on_a_status_answer_is_honoured(make_sim):
     """The server's wish for the next poll: never sooner (the official SDK's rule)."""
-    sim = make_sim(latency=1.0, jitter=0.0, pace=0.4)
+    sim = make_sim(latency=1.0, jitter=0.0, pacing=0.4)
     sent: list[float] = []
 
     async def record(request):
@@ -206,7 +206,7 @@ def test_retry_after_on_a_status_answer_is_honoured(make_sim):
 
 
 def test_an_absurd_retry_after_is_capped(make_sim):
-    sim = make_sim(latency=0.3, jitter=0.0, pace=3600)
+    sim = make_sim(latency=0.3, jitter=0.0, pacing=3600)
 
     async def main():
         async with fast(sim, poll=PollPolicy(first=0.05, max_retry_after=0.2)) as client:

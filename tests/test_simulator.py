@@ -105,7 +105,7 @@ def mean_diff(a: Image.Image, b: Image.Image) -> float:
 # -- round trip --------------------------------------------------------------------
 def test_create_status_complete_round_trip(make_sim) -> None:
     # Long enough that the pending share of the latency is observable.
-    sim = make_sim(latency=0.5, timestamps=True)  # the opt-in: the real service sends none
+    sim = make_sim(latency=0.5)
     api = httpx.Client(base_url=sim.url, headers=AUTH, timeout=10)
     r = api.post(T2I, json=body())
     assert r.status_code == 200
