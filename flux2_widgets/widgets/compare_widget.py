@@ -15,6 +15,7 @@ are explained there and never sent. The widget holds a client object but no key.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ import ipywidgets as widgets
 from traitlets import TraitError, Tuple, observe, validate
 
 from .. import compare as _compare
+from .._loops import HomeLoop
 from ..catalog import ASPECT_RATIOS, RESOLUTIONS, TIERS, tier_label
 from ..errors import Flux2Error
 from ._dom import esc, html_box, show, tier_tooltip
@@ -84,6 +86,12 @@ class CompareWidget(widgets.VBox):
         self.client = client
         self.timeout = timeout
         self.comparison: Comparison | None = None
+        # The loop of the cell that built the widget: comparisons started by a click run
+        # there, beside the client's other work, whatever thread delivers the click.
+        try:
+            self._home: HomeLoop | None = HomeLoop(asyncio.get_running_loop())
+        except RuntimeError:
+            self._home = None
         self.comparisons: list[Comparison] = []
         self.plan: _compare.Plan | None = None
         if isinstance(prompts, str):
@@ -109,7 +117,7 @@ class CompareWidget(widgets.VBox):
         self.run_button = widgets.Button(description="Run", icon="play", button_style="primary",
                                          tooltip="start every cell at once")
         self.run_button.add_class("f2w-generate")
-        self.run_button.on_click(lambda _b: self.run())
+        self.run_button.on_click(lambda _b: self._run_clicked())
         self.estimate = html_box("", "f2w-cost")
         self.message = html_box("", "f2w-message")
         show(self.message, False)
@@ -219,6 +227,12 @@ class CompareWidget(widgets.VBox):
             old.close()  # older runs stay in .comparisons; their tiles need not stay on screen
         self.output.children = (cmp.view(), *kept)
         return cmp
+
+    def _run_clicked(self) -> None:
+        if self._home is None:
+            self.run()
+        else:  # a click may arrive on a kernel subshell's thread, with a loop of its own
+            self._home.call(self.run)
 
     def _first_error(self) -> str:
         for f in (self.prompt_field, self.tier_field, self.resolution_field, self.budget_field):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from .. import _sync
+from .._loops import HomeLoop
 from ._dom import button, esc, html_box, show
 from ._style import style_widget
 from .gallery import Ticker
@@ -25,12 +26,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["ComparisonView"]
 
-#: A tile column never gets narrower than this, so thumbnails stay readable on a projector.
+#: A tile column never gets narrower than this, so thumbnails stay readable on a projector...
 _MIN_COLUMN = "240px"
+#: ... nor wider than the thumbnails are (384 px): one tier must not draw a 740 px image per row.
+_MAX_COLUMN = "384px"
 
 _VIEW_CSS = """
 .f2w-cmp { gap: 10px; }
-.f2w-cmp-grid { gap: 10px; align-items: start; }
+/* stretch: the cards of one row (A and B) are as tall as each other */
+.f2w-cmp-grid { gap: 10px; align-items: stretch; justify-content: start; }
 .f2w-cmp-colhead > .widget-html-content { font-weight: 750; font-size: 15px; text-align: center; }
 .f2w-cmp-rowhead > .widget-html-content { font-size: 13px; color: var(--jp-ui-font-color2, #57606a);
   word-break: break-word; }
@@ -45,12 +49,13 @@ class ComparisonView(widgets.VBox):
     def __init__(self, comparison: Comparison, **kwargs: Any) -> None:
         self.comparison = comparison
         cmp = comparison
-        self.ticker = Ticker()
+        self.ticker = Ticker(loop=self._loop())
         base_url = getattr(cmp.client, "base_url", "")
         self.tiles: list[TaskTile] = []
         for cell in cmp.cells:
             tile = TaskTile(cell.request, simulated=cmp.simulated, base_url=base_url,
-                            actions=("open", "save", "inspect"), title=cell.col_label)
+                            actions=("open", "save", "download", "inspect"),
+                            title=cell.col_label)
             tile.on_retry(lambda _t, cell=cell: cmp.retry(cell), resumes=True)
             tile.observe(self._on_tile_status, "status")
             self.tiles.append(tile)
@@ -61,7 +66,7 @@ class ComparisonView(widgets.VBox):
         self.total = html_box("", "f2w-cost")
         self.grid = widgets.GridBox(self._grid_children(), layout=widgets.Layout(
             grid_template_columns=f"minmax(110px, 200px) repeat({len(cmp.col_labels)}, "
-                                  f"minmax({_MIN_COLUMN}, 1fr))",
+                                  f"minmax({_MIN_COLUMN}, {_MAX_COLUMN}))",
             width="100%"))
         self.grid.add_class("f2w-cmp-grid")
         self.table_button = button("Cost table", "table", "estimated vs billed per cell",
@@ -124,18 +129,32 @@ class ComparisonView(widgets.VBox):
             elif cell.status == "failed":
                 tile.show_error(cell.error or "failed")
         if renders:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
+            loop = self._loop()
+            if loop is None:
                 # Built from plain sync code after the fact: draw now on the private loop.
                 async def draw() -> None:
                     await asyncio.gather(*renders)
 
                 _sync.run_sync(draw())
             else:
-                for coro in renders:
-                    self.comparison._track(loop.create_task(coro))
+                HomeLoop(loop).call(self._draw_all, renders)
         self._refresh_summary()
+
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        """Where this view's work runs: the comparison's loop while it is live, else the
+        loop building the view (if any)."""
+        loop = self.comparison._loop
+        if self.comparison._home is not None and loop is not None and not loop.is_closed():
+            return loop
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+
+    def _draw_all(self, renders: list[Any]) -> None:
+        loop = asyncio.get_running_loop()
+        for coro in renders:
+            self.comparison._track(loop.create_task(coro))
 
     def _on_change(self, cell: Cell | None) -> None:
         if cell is not None:
@@ -146,6 +165,7 @@ class ComparisonView(widgets.VBox):
             elif cell.status in ("pending", "processing", "downloading") and cell.task is not None:
                 tile.update(cell.task)
             elif cell.status == "completed" and cell.result is not None:
+                # Emitted from the comparison's own loop (its cell coroutine): draw there.
                 self.comparison._track(asyncio.ensure_future(self._draw(tile, cell.result)))
             elif cell.status == "failed":
                 tile.show_error(cell.error or "failed")
@@ -186,8 +206,12 @@ class ComparisonView(widgets.VBox):
 
     def _vote(self, key: str) -> None:
         note = self.vote_note.value.strip() or None
-        self.comparison.vote(key, note=note)
         self.vote_note.value = ""
+        loop = self._loop()
+        if loop is None:
+            self.comparison.vote(key, note=note)
+        else:  # a click may arrive on a kernel subshell's thread: record it where the model lives
+            HomeLoop(loop).call(lambda: self.comparison.vote(key, note=note))
 
     def close(self) -> None:
         self.comparison.on_change(self._on_change, remove=True)
