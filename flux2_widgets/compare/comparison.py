@@ -228,6 +228,8 @@ class Comparison:
 
         def on_update(task: Task) -> None:
             cell.task, cell.submitted = task, True
+            if task.status == "failed":
+                return  # the error follows at once, with what Retry needs to know
             # "completed" here means the images are still downloading: the cell is done with its result.
             cell.status = "downloading" if task.status == "completed" else task.status
             self._emit(cell)

@@ -335,6 +335,8 @@ class TaskTile(widgets.VBox):
         self.chip.detail = ""
         self.tick()
         self.status = "failed"
+        # Already "failed" (a status report came first): Retry/Resume must follow the error.
+        self._render_buttons()
 
     def mark_stopped(self) -> None:
         """Stop showing progress: the Studio stopped waiting (the task may still finish server-side)."""
