@@ -133,3 +133,20 @@ def client_cell(sim: Any, results: str) -> str:
         f"                     retry_base_delay=0.05, store=ResultStore({results!r}))\n"
         "client"
     )
+
+
+@pytest.fixture(scope="module")
+def voila_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Voila serving notebooks the tests write to its ``root_dir``."""
+    from ._jupyter import running_voila
+
+    workdir = tmp_path_factory.mktemp("voila")
+    try:
+        cm = running_voila(workdir)
+        server = cm.__enter__()
+    except HarnessError as exc:
+        unavailable(str(exc))
+    try:
+        yield server
+    finally:
+        cm.__exit__(None, None, None)

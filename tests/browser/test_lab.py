@@ -192,7 +192,9 @@ def test_lab_studio_buttons(page: Any, lab_server: JupyterServer, fresh_sim: Any
     from PIL import Image
 
     Image.new("RGB", (64, 48), (200, 60, 40)).save(source)
-    studio.locator("input[type=file]").set_input_files(str(source))
+    with page.expect_file_chooser() as chooser:
+        studio.locator(".widget-upload").click()
+    chooser.value.set_files(str(source))
     studio.get_by_text(re.compile(r"Uploaded 1 file")).wait_for(state="visible")
     button(studio, "Text to image").click()
 
