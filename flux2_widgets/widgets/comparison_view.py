@@ -26,8 +26,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["ComparisonView"]
 
-#: A tile column never gets narrower than this, so thumbnails stay readable on a projector...
-_MIN_COLUMN = "240px"
+#: A tile column never gets narrower than this (two fit beside the prompts at 1024 px with
+#: the file browser open)...
+_MIN_COLUMN = "160px"
 #: ... nor wider than the thumbnails are (384 px): one tier must not draw a 740 px image per row.
 _MAX_COLUMN = "384px"
 
@@ -65,7 +66,7 @@ class ComparisonView(widgets.VBox):
         self.progress = html_box("", "f2w-note")
         self.total = html_box("", "f2w-cost")
         self.grid = widgets.GridBox(self._grid_children(), layout=widgets.Layout(
-            grid_template_columns=f"minmax(110px, 200px) repeat({len(cmp.col_labels)}, "
+            grid_template_columns=f"minmax(80px, 180px) repeat({len(cmp.col_labels)}, "
                                   f"minmax({_MIN_COLUMN}, {_MAX_COLUMN}))",
             width="100%"))
         self.grid.add_class("f2w-cmp-grid")

@@ -258,3 +258,48 @@ def test_lab_collect_after_a_kernel_restart(page: Any, lab_server: JupyterServer
     screenshot(page, output_dir, "lab-studio-collected", studio)
     assert_no_python_errors(page, name)
     assert_no_widget_errors(page_errors)
+
+
+_TRUNCATED_JS = """root => [...root.querySelectorAll('button')]
+  .filter(b => b.offsetParent !== null && b.scrollWidth > b.clientWidth + 1)
+  .map(b => `${b.textContent.trim()} (${b.clientWidth}px of ${b.scrollWidth}px)`)"""
+
+
+def test_lab_layout_at_1024px(page: Any, lab_server: JupyterServer, fresh_sim: Any, output_dir: Path,
+                              page_errors: list[str]) -> None:
+    """At 1024 px with the file browser open, no label is cut ("Gene…"), even with Collect shown;
+    a one-tier comparison does not stretch its image across the page; A and B cards match."""
+    name = write_notebook(lab_server.root_dir, "browser_layout.ipynb", [
+        client_cell(fresh_sim, "results-layout"),
+        # submitted, never collected: the Studio (reading the run log) offers to Collect it
+        "client.submit('left behind by an earlier kernel')\n"
+        "studio = Studio(client, prompt='a red fox in fresh snow', save_dir='results-layout')\nstudio",
+        "fresh = Flux2Client(api_key='browser-test-key', base_url=client.base_url)\n"
+        "one = compare_tiers('a red fox', tiers=('pro',), client=fresh)\none",
+        "ab = compare_prompts('a red fox in fresh snow', 'a red fox in fresh snow at night, with a long "
+        "prompt that wraps onto more lines than the first one does', client=fresh)\nab",
+    ])
+    page.set_viewport_size({"width": 1024, "height": 900})
+    open_and_run(page, lab_server, name)
+    assert page.locator(".jp-FileBrowser").first.is_visible(), "the file browser is open"
+    studio = first_studio(page)
+    assert button(studio, "Collect 1").count() == 1
+    assert studio.evaluate(_TRUNCATED_JS) == []
+    screenshot(page, output_dir, "lab-1024-studio", studio)
+
+    one, ab = page.locator(".f2w-cmp").nth(0), page.locator(".f2w-cmp").nth(1)
+    for view in (one, ab):
+        scroll_into_view(view)
+        visible_images(view, IMAGE_TIMEOUT, minimum=len(view.locator(".f2w-tile").all()))
+        assert view.evaluate(_TRUNCATED_JS) == []
+        right = view.bounding_box()["x"] + view.bounding_box()["width"]
+        for tile in view.locator(".f2w-tile").all():
+            box = tile.bounding_box()
+            assert box["x"] + box["width"] <= right + 1, "a card runs past the output's edge"
+    width = one.locator(".f2w-tile img").first.bounding_box()["width"]
+    assert 200 <= width <= 384, f"a one-tier thumbnail is {width:.0f} px wide"
+    heights = [t.bounding_box()["height"] for t in ab.locator(".f2w-tile").all()]
+    assert len(heights) == 2 and abs(heights[0] - heights[1]) <= 1, heights
+    screenshot(page, output_dir, "lab-1024-compare", ab)
+    assert_no_python_errors(page, name)
+    assert_no_widget_errors(page_errors)
