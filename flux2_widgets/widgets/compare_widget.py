@@ -27,6 +27,7 @@ from .._loops import HomeLoop
 from ..catalog import ASPECT_RATIOS, RESOLUTIONS, TIERS, tier_label
 from ..errors import Flux2Error
 from ._dom import esc, html_box, show, tier_tooltip
+from ._static import compare_widget_html, with_twin
 from ._style import style_widget
 from .controls import Field, Segmented, toggle_buttons
 
@@ -222,11 +223,21 @@ class CompareWidget(widgets.VBox):
             return None
         self.comparison = cmp
         self.comparisons.append(cmp)
+        cmp.on_change(self._on_run_change)
         kept = self.output.children[: _KEEP_VIEWS - 1]
         for old in self.output.children[_KEEP_VIEWS - 1:]:
             old.close()  # older runs stay in .comparisons; their tiles need not stay on screen
         self.output.children = (cmp.view(), *kept)
         return cmp
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        # Readers without widgets see the latest runs' results, refreshed as each one settles.
+        return with_twin(self, super()._repr_mimebundle_(**kwargs), lambda: compare_widget_html(self))
+
+    def _on_run_change(self, cell: Any) -> None:
+        twin = getattr(self, "_static_twin", None)
+        if cell is None and twin is not None:
+            twin.refresh()
 
     def _run_clicked(self) -> None:
         if self._home is None:

@@ -565,3 +565,24 @@ def running_voila(workdir: Path) -> Iterator[VoilaServer]:
         yield server
     finally:
         stop_server(probe)
+
+
+TWINS_JS = f"""(path) => {{
+  const w = ({_PANEL_JS})(path);
+  return w.content.widgets.filter(c => c.model.type === 'code').flatMap(c =>
+    c.model.outputs.toJSON().map(o => (o.data || {{}})['text/html'])
+      .filter(h => typeof h === 'string' && h.includes('f2w-static')));
+}}"""
+
+
+def static_twins(page: Page, notebook: str) -> list[str]:
+    """The HTML of every static twin in the notebook's model: what saving it would write for
+    readers without widgets."""
+    return page.evaluate(TWINS_JS, notebook)
+
+
+def wait_for_twin(page: Page, notebook: str, text: str, timeout: float = IMAGE_TIMEOUT) -> str:
+    """Wait until a static twin contains ``text``; return that twin."""
+    page.wait_for_function(f"([path, text]) => ({TWINS_JS})(path).some(h => h.includes(text))",
+                           arg=[notebook, text], timeout=timeout * 1000, polling=200)
+    return next(t for t in static_twins(page, notebook) if text in t)

@@ -23,6 +23,7 @@ from ._jupyter import (
     scroll_into_view,
     subshell_facts,
     visible_images,
+    wait_for_twin,
     write_notebook,
 )
 from .conftest import client_cell
@@ -114,7 +115,8 @@ def test_lab_comparison_buttons(page: Any, lab_server: JupyterServer, fresh_sim:
     view = page.locator(".f2w-cmp").first
     scroll_into_view(view)
     # The static twin for readers without widgets is there, and hidden where widgets are live.
-    assert page.locator(".f2w-static").count() == 1 and not page.locator(".f2w-static").is_visible()
+    twins = page.locator(".f2w-static")
+    assert twins.count() == 2 and not any(t.is_visible() for t in twins.all())
 
     # Retry after a failure: a new task, and the image shows.
     retry = button(view, "Retry")
@@ -145,6 +147,11 @@ def test_lab_comparison_buttons(page: Any, lab_server: JupyterServer, fresh_sim:
     tile.get_by_text(re.compile(r"^Saved .*\.png")).wait_for(state="visible")
     assert _download(page, tile)[:8] == b"\x89PNG\r\n\x1a\n"
     screenshot(page, output_dir, "lab-compare-after", view)
+    # What a reader without widgets gets if the notebook is saved now: the final state.
+    twin = wait_for_twin(page, name, "tie: 1")
+    assert "Prompt A/B" in twin and "2/2 done" in twin, twin[-600:]
+    assert twin.count("data:image/jpeg;base64,") == 2
+    assert "votes A: 1, B: 0, tie: 1" in twin, twin[-600:]
 
     # CompareWidget's Run.
     widget = page.locator(".f2w-studio", has=button(page, "Run")).first
@@ -152,6 +159,8 @@ def test_lab_comparison_buttons(page: Any, lab_server: JupyterServer, fresh_sim:
     button(widget, "Run").click()
     assert visible_images(widget, IMAGE_TIMEOUT, minimum=2) == 2
     screenshot(page, output_dir, "lab-compare-widget", widget)
+    twin = wait_for_twin(page, name, "Pro vs Flex")
+    assert "2/2 done" in twin and twin.count("data:image/jpeg;base64,") == 2, twin[-600:]
 
     _check_subshells(page, name)
     assert_no_python_errors(page, name)
