@@ -108,8 +108,6 @@ def test_compare_widget_run_from_a_subshell(make_sim):
             assert w.output.children[0] is cmp.view()
         finally:
             w.close()
-            if w.comparison is not None:
-                w.comparison.view().close()
             await client.aclose()
 
     asyncio.run(main())

@@ -26,7 +26,7 @@ from .. import compare as _compare
 from .._loops import HomeLoop
 from ..catalog import ASPECT_RATIOS, RESOLUTIONS, TIERS, tier_label
 from ..errors import Flux2Error
-from ._dom import esc, html_box, show, tier_tooltip
+from ._dom import close_tree, esc, html_box, show, tier_tooltip
 from ._static import compare_widget_html, with_twin
 from ._style import style_widget
 from .controls import Field, Segmented, toggle_buttons
@@ -244,6 +244,14 @@ class CompareWidget(widgets.VBox):
             self.run()
         else:  # a click may arrive on a kernel subshell's thread, with a loop of its own
             self._home.call(self.run)
+
+    def close(self) -> None:
+        """Close the controls and the runs' views (the comparisons themselves stay usable)."""
+        for view in self.output.children:
+            view.close()  # a ComparisonView also stops following its comparison
+        self.output.children = ()
+        close_tree(self, keep=style_widget())
+        super().close()
 
     def _first_error(self) -> str:
         for f in (self.prompt_field, self.tier_field, self.resolution_field, self.budget_field):

@@ -15,7 +15,7 @@ import ipywidgets as widgets
 
 from .. import _sync
 from .._loops import HomeLoop
-from ._dom import button, esc, html_box, show
+from ._dom import button, close_tree, esc, html_box, show
 from ._style import style_widget
 from .gallery import Ticker
 from .tile import TaskTile
@@ -217,6 +217,5 @@ class ComparisonView(widgets.VBox):
     def close(self) -> None:
         self.comparison.on_change(self._on_change, remove=True)
         self.ticker.stop()
-        for tile in self.tiles:
-            tile.close()
+        close_tree(self, keep=style_widget())  # the stylesheet is shared with other views
         super().close()
