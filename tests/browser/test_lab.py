@@ -216,7 +216,7 @@ def test_lab_studio_buttons(page: Any, lab_server: JupyterServer, fresh_sim: Any
 
     # Resume after an outage: the same task, not a new one.
     created = fresh_sim.stats.tasks_created
-    fresh_sim.inject("503", times=4, on="get")
+    fresh_sim.inject("503", times=2, on="get")  # the poll and its one retry: then Resume
     button(bar, "Generate").click()
     lost = gallery.locator(".f2w-tile--failed").first
     button(lost, "Resume").click()
