@@ -244,7 +244,6 @@ def test_lab_studio_buttons(page: Any, lab_server: JupyterServer, fresh_sim: Any
     assert_no_widget_errors(page_errors)
 
 
-@STUDIO_PENDING
 def test_lab_collect_after_a_kernel_restart(page: Any, lab_server: JupyterServer, fresh_sim: Any,
                                             output_dir: Path, page_errors: list[str]) -> None:
     name = write_notebook(lab_server.root_dir, "browser_collect.ipynb", [
