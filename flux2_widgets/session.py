@@ -429,6 +429,8 @@ class StudioSession:
                 return
             if not task.done():
                 registry[task] = value
+                if registry is self._runs:
+                    self._emit("runs")  # Stop can now reach it
 
         handed = self.home.spawn(make, done=done)
         if handed.done():

@@ -170,10 +170,8 @@ def test_download_link_is_made_only_on_click(make_sim):
 
 # -- the Studio (its loop handling moves into session.py) ------------------------------------
 
-studio_pending = pytest.mark.xfail(reason="pending session.py", strict=False)
 
 
-@studio_pending
 def test_studio_generate_stop_and_resume_from_a_subshell(make_sim, tmp_path):
     sim = make_sim(latency=0.8)
 
@@ -202,7 +200,6 @@ def test_studio_generate_stop_and_resume_from_a_subshell(make_sim, tmp_path):
     asyncio.run(main())
 
 
-@studio_pending
 def test_studio_retry_after_a_failure_from_a_subshell(make_sim, tmp_path):
     sim = make_sim(latency=0.2)
 
@@ -228,7 +225,6 @@ def test_studio_retry_after_a_failure_from_a_subshell(make_sim, tmp_path):
     asyncio.run(main())
 
 
-@studio_pending
 def test_studio_collect_from_a_subshell(make_sim, tmp_path):
     from flux2_widgets import ResultStore
 

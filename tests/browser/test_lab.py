@@ -78,7 +78,6 @@ def test_pro_vs_flex_shows_both_tiers(page: Any, lab_server: JupyterServer, outp
 
 # ------------------------------------------------------- every button, JupyterLab as installed
 
-STUDIO_PENDING = pytest.mark.xfail(reason="pending session.py", strict=False)
 FAILURE = "the image did not pass the safety checker (simulated)"
 
 
@@ -167,7 +166,6 @@ def test_lab_comparison_buttons(page: Any, lab_server: JupyterServer, fresh_sim:
     assert_no_widget_errors(page_errors)
 
 
-@STUDIO_PENDING
 def test_lab_studio_buttons(page: Any, lab_server: JupyterServer, fresh_sim: Any, output_dir: Path,
                             page_errors: list[str], tmp_path: Path) -> None:
     name = write_notebook(lab_server.root_dir, "browser_studio.ipynb", [
