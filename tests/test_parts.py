@@ -14,10 +14,11 @@ from flux2_widgets.errors import NetworkError, TaskFailedError
 from flux2_widgets.money import cost_text
 from flux2_widgets.runs import run_in_view as run_tile
 from flux2_widgets.widgets._style import CSS, style_widget
+from flux2_widgets.widgets.chips import CostLabel, StatusChip
 from flux2_widgets.widgets.controls import Field, Segmented
 from flux2_widgets.widgets.gallery import Gallery
 from flux2_widgets.widgets.inspector import RequestInspector
-from flux2_widgets.widgets.tile import CostLabel, StatusChip, TaskTile
+from flux2_widgets.widgets.tile import TaskTile
 
 KEY = "sk-secret-123456789"
 

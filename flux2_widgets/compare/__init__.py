@@ -27,7 +27,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .comparison import Cell, Comparison
+from .cell import Cell
+from .comparison import Comparison
 from .costs import CostTable, cost_table
 from .plans import MAX_CELLS, Plan, plan_for, plan_grid, plan_prompts, plan_resolutions, plan_tiers
 from .stats import VoteTally, tally_votes, wilson_interval

@@ -1,4 +1,9 @@
-"""The :class:`Comparison`: its cells running side by side, waiting, votes and export."""
+"""The :class:`Comparison`: its cells running side by side, waiting, votes and export.
+
+Longer than most modules, for one job: the comparison model every view, notebook and the CLI
+drive. Its cells (``cell.py``), cost table (``costs.py``), static HTML (``html.py``), labelled
+image (``grid_image.py``) and statistics (``stats.py``) live beside it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,11 +22,12 @@ from .. import _sync
 from .._export import require_pandas, write_csv
 from .._loops import HomeLoop
 from .._sharing import StaticMirror
-from ..catalog import ImageRequest, tier_label
+from ..catalog import tier_label
 from ..errors import Flux2Error, TaskTimeoutError, ValidationError, is_resumable
 from ..money import format_usd, sum_costs, sum_text
 from ..results import Generation, Task
-from .costs import CostTable
+from .cell import Cell
+from .costs import CostTable, cells_cost_table
 from .html import comparison_html, short
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,98 +39,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Cell", "Comparison"]
 
 log = logging.getLogger("flux2_widgets")
-
-
-@dataclass(eq=False)
-class Cell:
-    """One slot of a comparison: a request and, once it finishes, its result or error."""
-
-    index: int
-    row: int
-    col: int
-    row_label: str
-    col_label: str
-    request: ImageRequest
-    side: str | None = None
-    status: str = "queued"  # queued, submitting, pending, processing, downloading, completed, failed
-    task: Task | None = None
-    result: Generation | None = None
-    error: BaseException | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
-    submitted: bool = field(default=False, repr=False)
-
-    @property
-    def done(self) -> bool:
-        return self.status in ("completed", "failed")
-
-    @property
-    def ok(self) -> bool:
-        return self.result is not None
-
-    @property
-    def label(self) -> str:
-        """``Pro · 1k`` plus the row (prompt) when there are several rows."""
-        return f"{self.col_label} | {self.row_label}"
-
-    @property
-    def size(self) -> tuple[int, int] | None:
-        """Real pixel size once downloaded, else the catalog's approximate size."""
-        if self.result is not None and self.result.images and self.result.images[0].downloaded:
-            try:
-                return self.result.images[0].size
-            except Exception:  # undecodable bytes: fall back to the catalog
-                pass
-        return self.request.size
-
-    @property
-    def size_text(self) -> str:
-        size = self.size
-        return f"{size[0]}x{size[1]}" if size else "auto"
-
-    @property
-    def estimated_cost(self) -> float | None:
-        return self.request.estimated_cost
-
-    @property
-    def billed_cost(self) -> float | None:
-        """What the API billed: ``usage.cost`` for a finished task, 0 for a failed one
-        (failed generations are not charged), ``None`` while running or if not reported."""
-        if self.result is not None:
-            return self.result.task.billed_cost
-        if self.status == "failed":
-            return 0.0
-        return None
-
-    @property
-    def cost(self) -> float | None:
-        """Billed where known, else the estimate (0 for a failure)."""
-        if self.result is not None:
-            return self.result.cost
-        if self.status == "failed":
-            return 0.0
-        return self.estimated_cost
-
-    @property
-    def cost_source(self) -> str:
-        if self.result is not None:
-            return self.result.cost_source
-        return "not charged" if self.status == "failed" else "estimate"
-
-    @property
-    def latency(self) -> float | None:
-        """Seconds from submit to the client seeing the task finish."""
-        if self.result is not None:
-            return self.result.elapsed
-        if self.task is not None and self.done:
-            return self.task.elapsed
-        return None
-
-    @property
-    def error_text(self) -> str:
-        if self.error is None:
-            return ""
-        return str(self.error) or type(self.error).__name__
 
 
 class Comparison:
@@ -490,37 +403,7 @@ class Comparison:
 
     def cost_table(self) -> CostTable:
         """Estimated vs billed per cell, with totals."""
-        rows = []
-        for c in self.cells:
-            note = ""
-            if c.status == "failed":
-                note = "failed: not charged"
-            elif not c.done:
-                note = c.status
-            elif c.cost_source == "estimate":
-                note = "not reported by the API"
-            rows.append({
-                "prompt": c.request.prompt, "cell": c.col_label, "tier": c.request.tier,
-                "resolution": c.request.resolution, "size": c.size_text, "status": c.status,
-                "estimated_cost": c.estimated_cost,
-                "billed_cost": c.billed_cost if c.done else None, "note": note,
-            })
-        est, est_unknown = sum_costs(r["estimated_cost"] for r in rows)
-        billed, billed_unknown = sum_costs(c.billed_cost for c in self.cells if c.done)
-        notes = ["billed: usage.cost reported by the API; failed tasks are not charged"]
-        if self.simulated:
-            notes.append("SIMULATED: nothing was charged; 'billed' is what it would have cost")
-        if not self.done:
-            notes.append(f"{sum(not c.done for c in self.cells)} cell(s) still running")
-        return CostTable(
-            f"{self.title}: estimated vs billed",
-            [("prompt", "prompt"), ("cell", "cell"), ("size", "size"), ("status", "status"),
-             ("estimated_cost", "estimated"), ("billed_cost", "billed"), ("note", "note")],
-            rows,
-            {"estimated_cost": est, "estimated_cost_unknown": est_unknown,
-             "billed_cost": billed, "billed_cost_unknown": billed_unknown},
-            money=("estimated_cost", "billed_cost"), notes=notes,
-        )
+        return cells_cost_table(self.title, self.cells, simulated=self.simulated, done=self.done)
 
     # -- votes -------------------------------------------------------------------------
     @property

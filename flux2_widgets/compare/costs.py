@@ -21,8 +21,10 @@ from ..errors import ValidationError
 from ..money import PriceLookup, catalog_price, format_usd, sum_costs, sum_text
 from ._args import check_resolutions, check_tiers
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:
     import pandas as pd
+
+    from .cell import Cell  # pragma: no cover
 
 __all__ = ["CostTable", "cost_table", "sum_costs", "sum_text"]
 
@@ -187,4 +189,39 @@ def cost_table(tiers: Sequence[str] | str = TIERS, resolutions: Sequence[str] | 
         {"images": sum(r["images"] for r in counted), "estimated_cost": total,
          "estimated_cost_unknown": unknown},
         money=("unit_price", "estimated_cost"), notes=notes,
+    )
+
+
+def cells_cost_table(title: str, cells: Sequence[Cell], *, simulated: bool, done: bool) -> CostTable:
+    """Estimated vs billed per cell of a comparison, with totals."""
+    rows = []
+    for c in cells:
+        note = ""
+        if c.status == "failed":
+            note = "failed: not charged"
+        elif not c.done:
+            note = c.status
+        elif c.cost_source == "estimate":
+            note = "not reported by the API"
+        rows.append({
+            "prompt": c.request.prompt, "cell": c.col_label, "tier": c.request.tier,
+            "resolution": c.request.resolution, "size": c.size_text, "status": c.status,
+            "estimated_cost": c.estimated_cost,
+            "billed_cost": c.billed_cost if c.done else None, "note": note,
+        })
+    est, est_unknown = sum_costs(r["estimated_cost"] for r in rows)
+    billed, billed_unknown = sum_costs(c.billed_cost for c in cells if c.done)
+    notes = ["billed: usage.cost reported by the API; failed tasks are not charged"]
+    if simulated:
+        notes.append("SIMULATED: nothing was charged; 'billed' is what it would have cost")
+    if not done:
+        notes.append(f"{sum(not c.done for c in cells)} cell(s) still running")
+    return CostTable(
+        f"{title}: estimated vs billed",
+        [("prompt", "prompt"), ("cell", "cell"), ("size", "size"), ("status", "status"),
+         ("estimated_cost", "estimated"), ("billed_cost", "billed"), ("note", "note")],
+        rows,
+        {"estimated_cost": est, "estimated_cost_unknown": est_unknown,
+         "billed_cost": billed, "billed_cost_unknown": billed_unknown},
+        money=("estimated_cost", "billed_cost"), notes=notes,
     )

@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image as PILImage
     from PIL import ImageFont
 
-    from .comparison import Cell, Comparison
+    from .cell import Cell
+    from .comparison import Comparison
 
 __all__ = ["comparison_image", "save_png", "wrap"]
 

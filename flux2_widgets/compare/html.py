@@ -13,7 +13,8 @@ from ..catalog import tier_label
 from ..money import format_usd
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .comparison import Cell, Comparison
+    from .cell import Cell
+    from .comparison import Comparison
 
 __all__ = ["HEADER_CHARS", "blind_html", "cell_caption", "cell_html", "comparison_html", "short",
            "votes_html"]

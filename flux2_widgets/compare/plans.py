@@ -10,7 +10,8 @@ from ..catalog import ImageRequest, tier_label
 from ..errors import ValidationError
 from ..money import check_budget, sum_costs, sum_text
 from ._args import check_prompts, check_resolutions, check_tiers
-from .comparison import Cell, Comparison
+from .cell import Cell
+from .comparison import Comparison
 
 __all__ = ["MAX_CELLS", "Plan", "plan_for", "plan_grid", "plan_prompts", "plan_resolutions", "plan_tiers"]
 

@@ -1,4 +1,6 @@
-"""Reusable widget parts: ``Studio`` and the comparison views are built from these.
+"""``TaskTile``: one request's life as a card, used by the Studio and the comparison views.
+
+One job, the card: its states, labels and buttons (the API below is what views rely on).
 
 TaskTile API (stable: the comparison views drive tiles through exactly this)
 ----------------------------------------------------------------------------
@@ -60,81 +62,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-from traitlets import Bool, Float, Unicode, observe
+from traitlets import Float, Unicode, observe
 
 from .._loops import HomeLoop
 from .._redact import redact
 from ..catalog import ImageRequest, tier_label
 from ..errors import TaskFailedError, is_resumable
-from ..money import cost_text
 from ..results import Task
 from ._dom import button, esc, html_box, seconds_text, show
+from .chips import CostLabel, StatusChip
 from .inspector import ImageViewer, RequestInspector
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import GeneratedImage, Generation
 
-__all__ = ["ACTIVE", "FINISHED", "CostLabel", "StatusChip", "TaskTile"]
+__all__ = ["ACTIVE", "FINISHED", "TaskTile"]
 
 #: Tile statuses while a request is in flight, and once it is over.
 ACTIVE = ("pending", "processing")
 FINISHED = ("completed", "failed", "stopped")
 ALL_ACTIONS = ("open", "save", "download", "inspect", "remix")
-
-
-class StatusChip(widgets.HTML):
-    """A coloured pill with a task status, and an optional detail ("downloading")."""
-
-    status = Unicode("idle")
-    detail = Unicode("")
-
-    def __init__(self, status: str = "idle", detail: str = "", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.add_class("f2w-html")
-        self.status, self.detail = status, detail
-        self._render()
-
-    @observe("status", "detail")
-    def _render(self, _change: Any = None) -> None:
-        text = self.status + (f" · {self.detail}" if self.detail else "")
-        self.value = f'<span class="f2w-chip f2w-st-{esc(self.status)}">{esc(text)}</span>'
-
-
-class CostLabel(widgets.HTML):
-    """A cost that says what it is: billed, an estimate, or simulated ("would have cost")."""
-
-    amount = Float(None, allow_none=True)
-    source = Unicode("estimate")
-    simulated = Bool(False)
-    prefix = Unicode("")
-    text = Unicode("")
-
-    def __init__(self, amount: float | None = None, source: str = "estimate", simulated: bool = False,
-                 prefix: str = "", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.add_class("f2w-html")
-        self.add_class("f2w-costlabel")
-        self.set(amount, source, simulated=simulated, prefix=prefix)
-
-    def set(self, amount: float | None, source: str = "estimate", *, simulated: bool | None = None,
-            prefix: str | None = None) -> None:
-        with self.hold_trait_notifications():
-            self.amount, self.source = amount, source
-            if simulated is not None:
-                self.simulated = simulated
-            if prefix is not None:
-                self.prefix = prefix
-        self._render()
-
-    def set_generation(self, gen: Generation) -> None:
-        self.set(gen.cost, gen.cost_source, simulated=gen.simulated)
-
-    @observe("amount", "source", "simulated", "prefix")
-    def _render(self, _change: Any = None) -> None:
-        self.text = f"{self.prefix}{cost_text(self.amount, self.source, self.simulated)}"
-        title = {"billed": "billed by the API (usage.cost)",
-                 "estimate": "estimate from the catalog price"}.get(self.source, "")
-        self.value = f'<span class="f2w-chip f2w-chip--accent" title="{esc(title)}">{esc(self.text)}</span>'
 
 
 class TaskTile(widgets.VBox):
