@@ -552,11 +552,11 @@ class AsyncFlux2Client:
             kinds = await asyncio.to_thread(store.read_latencies, self.base_url)
         except OSError:
             return
-        saved = {}
+        saved: dict[tuple[str, ...], Any] = {}
         for name, bounds in kinds.items():
             parts = str(name).split("/")
             if len(parts) == 3:
-                saved[(self.base_url, *parts)] = bounds
+                saved[(self.base_url, parts[0], parts[1], parts[2])] = bounds
         self.latency.load(saved)
 
     def _save_latencies(self, store: ResultStore) -> None:

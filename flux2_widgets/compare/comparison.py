@@ -209,7 +209,7 @@ class Comparison:
             if isinstance(exc, Flux2Error) and exc.task_id and cell.task is None:
                 cell.task = Task(id=exc.task_id, action=cell.request.action or "text_to_image",
                                  status="failed", request=cell.request, error=exc.message,
-                                 submitted_at=cell.started_at)
+                                 submitted_at=cell.started_at or time.time())
         else:
             cell.result, cell.task, cell.status = gen, gen.task, "completed"
         cell.finished_at, cell.submitted = time.time(), True

@@ -194,7 +194,7 @@ def cost_table(tiers: Sequence[str] | str = TIERS, resolutions: Sequence[str] | 
 
 def cells_cost_table(title: str, cells: Sequence[Cell], *, simulated: bool, done: bool) -> CostTable:
     """Estimated vs billed per cell of a comparison, with totals."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for c in cells:
         note = ""
         if c.status == "failed":

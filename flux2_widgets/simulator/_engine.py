@@ -115,6 +115,7 @@ class Engine:
         if ratio == "auto":
             ratio = sources[0].aspect_ratio if sources and sources[0] else "1:1"
         size = pixel_size(ratio, request.resolution)
+        assert size is not None, "auto was resolved to a concrete ratio above"
         task = self.state.new_task(request=request, body=body, form=form, aspect_ratio=ratio,
                                    size=size, make_id=_new_id)
         task.image_urls = [self.cdn_url + IMAGE_PATH.format(task_id=task.id, n=0)]
@@ -144,6 +145,8 @@ class Engine:
 
     def _dispatch_callback(self, task: TaskRecord) -> None:
         url = task.request.callback_url
+        if url is None:
+            return
         payload = self.status_body(task)
         if not _callbacks.is_loopback(url):
             self.state.record_callback(CallbackRecord(url, payload, "skipped"))

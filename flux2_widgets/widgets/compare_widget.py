@@ -170,7 +170,7 @@ class CompareWidget(widgets.VBox):
             return self._estimate_line("fix the budget", blocked=True)
         try:
             plan = _compare.plan_for(self.prompt_list, self.tiers.value, self.resolutions.value,
-                                     self.aspect_ratio.value)
+                                     self.aspect_ratio.value or "")
         except Flux2Error as exc:
             field = getattr(exc, "field", "") or ""
             target = {"tiers": self.tier_field, "resolutions": self.resolution_field,
@@ -207,7 +207,8 @@ class CompareWidget(widgets.VBox):
             return None
         prompts, tiers, resolutions = self.prompt_list, self.tiers.value, self.resolutions.value
         ratio, budget = self.aspect_ratio.value, self.budget_value
-        common = {"aspect_ratio": ratio, "client": self.client, "budget": budget, "timeout": self.timeout}
+        common: dict[str, Any] = {"aspect_ratio": ratio, "client": self.client, "budget": budget,
+                                  "timeout": self.timeout}
         try:
             helper = self.plan.helper
             if helper == "compare_tiers":

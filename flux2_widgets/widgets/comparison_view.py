@@ -174,8 +174,8 @@ class ComparisonView(widgets.VBox):
         if finished:
             loop = self._loop()
             if loop is None:  # plain code, results already here: draw them now
-                for tile, cell in finished:
-                    self._draw_now(tile, cell)
+                for target, cell in finished:
+                    self._draw_now(target, cell)
             else:
                 HomeLoop(loop).call(self._draw_all, finished)
         self._refresh_summary()

@@ -96,7 +96,7 @@ class Gallery(widgets.GridBox):
     @property
     def tiles(self) -> tuple[TaskTile, ...]:
         """In display order."""
-        return tuple(self.children)  # type: ignore[arg-type]
+        return tuple(self.children)
 
     @property
     def completed_tiles(self) -> list[TaskTile]:
@@ -158,8 +158,7 @@ class Gallery(widgets.GridBox):
     def _layout(self) -> None:
         running = [t for t in self._all if t not in self._finished]
         order = tuple(running + self._finished[::-1])
-        shown: tuple[Any, ...] = tuple(self.children)  # type: ignore[has-type]
-        if order != shown:
+        if order != self.tiles:
             self.children = order
 
     def close(self) -> None:
