@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "Flux2Client": "client",
     "AsyncFlux2Client": "client",
     "PollPolicy": "client",
+    "ResponseLimits": "client",
     "default_client": "client",
     "default_async_client": "client",
     "Task": "results",
@@ -42,6 +43,10 @@ _EXPORTS: dict[str, str] = {
     "ServerError": "errors",
     "NetworkError": "errors",
     "TimeoutError": "errors",
+    "BadRequestError": "errors",
+    "ConflictError": "errors",
+    "MalformedResponseError": "errors",
+    "ImageDownloadError": "errors",
     "TaskFailedError": "errors",
     "TaskTimeoutError": "errors",
     "BudgetExceededError": "errors",
@@ -67,14 +72,19 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .catalog import ImageRequest
     from .client._core import AsyncFlux2Client, Flux2Client
     from .client._defaults import default_async_client, default_client
+    from .client._limits import ResponseLimits
     from .client._polling import PollPolicy
     from .compare import compare_grid, compare_prompts, compare_resolutions, compare_tiers, cost_table
     from .errors import (
         APIError,
         AuthenticationError,
+        BadRequestError,
         BudgetExceededError,
+        ConflictError,
         Flux2Error,
+        ImageDownloadError,
         InsufficientCreditsError,
+        MalformedResponseError,
         NetworkError,
         NotFoundError,
         RateLimitError,

@@ -66,6 +66,9 @@ UPLOAD_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"
 UPLOAD_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 UPLOAD_KINDS = "PNG, JPEG or WebP"
 
+#: Result image URLs live about this long (seconds) after the task completes.
+RESULT_URL_LIFETIME = 7 * 24 * 3600.0
+
 #: A POST is safe to retry only with this header: same key, same task, one charge.
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: Longest Idempotency-Key / X-Client-Request-Id the service takes.

@@ -31,6 +31,7 @@ from ..catalog import (
     DEFAULT_BASE_URL,
     FILES_PATH,
     IDEMPOTENCY_HEADER,
+    RESULT_URL_LIFETIME,
     SIMULATOR_TOKEN,
     ImageRequest,
     action_path,
@@ -39,6 +40,7 @@ from ..catalog import (
 from ..errors import (
     AuthenticationError,
     Flux2Error,
+    ImageDownloadError,
     NotFoundError,
     TaskFailedError,
     TaskTimeoutError,
@@ -46,7 +48,8 @@ from ..errors import (
     is_resumable,
 )
 from ..money import check_budget
-from ..results import KNOWN_STATUSES, GeneratedImage, Generation, Task
+from ..results import _TASK_ID, KNOWN_STATUSES, GeneratedImage, Generation, Task
+from ._limits import AdaptiveLimit, ResponseLimits, check_number, fetch_image_sync
 from ._polling import LatencyModel, PollPolicy
 from ._settings import resolve_settings
 from ._transport import JSONAnswer, RetryPolicy, download, request_json
@@ -105,14 +108,16 @@ class AsyncFlux2Client:
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
         store: ResultStore | None = None,
         simulated: bool | None = None,
+        max_retry_after: float = 60.0,
+        rate_limit_retries: int = 30,
+        limits: ResponseLimits | None = None,
         _latency: LatencyModel | None = None,
     ) -> None:
-        _check_concurrency(max_concurrency)
-        _check_timeout(timeout, "timeout")
-        _check_timeout(wait_timeout, "wait_timeout")
-        if not isinstance(max_retries, int) or max_retries < 0:
-            raise ValidationError(f"max_retries must be a whole number >= 0, got {max_retries!r}",
-                                  field="max_retries", value=max_retries, allowed=">= 0")
+        _check_options(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                       retry_base_delay=retry_base_delay, max_concurrency=max_concurrency, poll=poll,
+                       wait_timeout=wait_timeout, store=store, simulated=simulated,
+                       max_retry_after=max_retry_after, rate_limit_retries=rate_limit_retries,
+                       limits=limits)
         settings = resolve_settings(api_key, base_url)
         key, url = settings.api_key, settings.base_url
         if key is None and url is None:
@@ -135,18 +140,23 @@ class AsyncFlux2Client:
         self.max_concurrency = max_concurrency
         self.wait_timeout = wait_timeout
         self.poll = poll or PollPolicy()
-        self.retry = RetryPolicy(max_retries=max_retries, base_delay=retry_base_delay)
+        self.retry = RetryPolicy(max_retries=max_retries, base_delay=retry_base_delay,
+                                 rate_limit_retries=rate_limit_retries, max_retry_after=max_retry_after)
+        self.limits = limits or ResponseLimits()
+        # What the service lets this client run at once, learned from its 429s.
+        self.in_flight = AdaptiveLimit()
         self.store = store
         self.latency = _latency or LatencyModel(self.poll.history)
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        pool = httpx.Limits(max_connections=64, max_keepalive_connections=32)
         agent = f"flux2-widgets/{__version__}"
         tls = _tls_context()
         self._http = httpx.AsyncClient(
-            base_url=url, timeout=timeout, limits=limits, verify=tls,
+            base_url=url, timeout=timeout, limits=pool, verify=tls,
             headers={"Authorization": f"Bearer {key}", "Accept": "application/json", "User-Agent": agent})
         # Image hosts are other origins: a separate pool that has no credentials at all.
-        self._cdn = httpx.AsyncClient(timeout=timeout, limits=limits, headers={"User-Agent": agent},
-                                      follow_redirects=True, verify=tls)
+        # Redirects are followed by hand (bounded, bodies unread): see _limits.stream_image.
+        self._cdn = httpx.AsyncClient(timeout=timeout, limits=pool, headers={"User-Agent": agent},
+                                      follow_redirects=False, verify=tls)
         self.spent = 0.0
         self._learned: dict[tuple[str, str, str], asyncio.Event] = {}
 
@@ -191,8 +201,10 @@ class AsyncFlux2Client:
         if action not in ("text_to_image", "remix_image"):
             raise ValidationError(f"action {action!r} must be 'text_to_image' or 'remix_image'",
                                   field="action", value=action, allowed=("text_to_image", "remix_image"))
-        if not task_id or "/" in str(task_id):
-            raise ValidationError(f"task id {task_id!r} is not a task id", field="task_id", value=task_id)
+        if not isinstance(task_id, str) or not _TASK_ID.fullmatch(task_id) or task_id in (".", ".."):
+            raise ValidationError(f"task_id {task_id!r} is not a task id (letters, digits, '._:-', "
+                                  "up to 200 characters)", field="task_id", value=task_id,
+                                  allowed="a task id string")
         answer = await request_json(self._http, "GET", f"{action_path(action)}/{task_id}",
                                     retry=self.retry, task_id=str(task_id))
         self._learn_server(answer)
@@ -279,9 +291,19 @@ class AsyncFlux2Client:
                        store: ResultStore | None = None, **fields: Any) -> Generation:
         """Submit, wait, download: one finished ``Generation``."""
         _check_timeout(timeout)
-        task = await self.submit(request, store=store, **fields)
-        _notify(on_update, task)
-        return await self.wait(task, timeout=timeout, download=download, on_update=on_update, store=store)
+        req = ImageRequest.from_fields(request, **fields)
+        async with self.in_flight.slot() as slot:
+            with slot.creating():
+                task = await self.submit(req, store=store)
+            _notify(on_update, task)
+
+            def seen(update: Task) -> None:
+                # The service frees the slot when the task ends, not when its image arrives.
+                if update.done:
+                    slot.release(update.ok)
+                _notify(on_update, update)
+
+            return await self.wait(task, timeout=timeout, download=download, on_update=seen, store=store)
 
     async def collect(self, request: ImageRequest | None = None, *, task: Task | None = None,
                       timeout: float | None = None, on_update: UpdateCallback | None = None,
@@ -309,9 +331,11 @@ class AsyncFlux2Client:
         """Run many generations concurrently (bounded). Every request is validated,
         and the budget checked, before anything is sent. A failure in one never cancels
         the others: each entry is a ``Generation`` or the error it raised."""
-        reqs = [_as_request(r) for r in requests]
+        reqs = _as_requests(requests)
         check_budget(reqs, budget)
         _check_timeout(timeout)
+        _check_callable(on_update, "on_update")
+        _check_callable(on_result, "on_result")
         limit = self.max_concurrency if max_concurrency is None else max_concurrency
         gate = asyncio.Semaphore(_check_concurrency(limit))
 
@@ -322,6 +346,10 @@ class AsyncFlux2Client:
                         req, timeout=timeout, download=download, on_update=on_update)
                 except Flux2Error as exc:
                     result = exc
+                except Exception as exc:  # a bug must not lose the other results; say it plainly
+                    log.exception("generation %d raised an unexpected error", index)
+                    result = Flux2Error(f"unexpected error ({type(exc).__name__}: {exc}); please report it",
+                                        code="internal_error")
             if on_result is not None:
                 try:
                     on_result(index, result)
@@ -340,6 +368,7 @@ class AsyncFlux2Client:
             raise ValidationError("resume needs a ResultStore: pass store= here or to the client",
                                   field="store", value=None)
         pending = await asyncio.to_thread(store.pending, self.base_url)
+        undelivered = await asyncio.to_thread(store.undelivered, self.base_url)
 
         async def one(entry: Task) -> Generation | Flux2Error:
             try:
@@ -347,11 +376,31 @@ class AsyncFlux2Client:
             except Flux2Error as exc:
                 return exc
 
-        return list(await asyncio.gather(*(one(t) for t in pending)))
+        async def fetch_again(entry: Task) -> Generation | Flux2Error:
+            # Completed before: download again from the kept URL while it lives; no status
+            # call, nothing billed again.
+            try:
+                if time.time() - entry.observed_at > RESULT_URL_LIFETIME:
+                    error = ImageDownloadError(
+                        f"task {entry.id}'s image URL has expired (it lives about 7 days); "
+                        "the image can no longer be fetched", task_id=entry.id, code="url_expired",
+                        urls=entry.image_urls)
+                    await self._log_to_store(store.record_failure, entry, error)
+                    return error
+                return await self._finish(entry, True, store)
+            except Flux2Error as exc:
+                return exc
+
+        return list(await asyncio.gather(*(one(t) for t in pending),
+                                         *(fetch_again(t) for t in undelivered)))
 
     async def download(self, url: str) -> bytes:
-        """Fetch image bytes from their host, without the API key."""
-        return await download(self._cdn, url, retry=self.retry)
+        """Fetch image bytes from their host, without the API key. Checked: PNG, JPEG or
+        WebP, within ``limits`` (bytes, pixels, time, redirects), else ``ImageDownloadError``."""
+        if not isinstance(url, str):
+            raise ValidationError(f"url must be a string, got {type(url).__name__}", field="url",
+                                  value=url, allowed="http(s) URL")
+        return await download(self._cdn, url, retry=self.retry, limits=self.limits)
 
     async def upload(self, file: str | os.PathLike[str] | bytes, *, filename: str | None = None) -> str:
         """Upload a local PNG, JPEG or WebP image to RunAPI's file storage and return its
@@ -412,17 +461,25 @@ class AsyncFlux2Client:
         if not task.image_urls:
             raise TaskFailedError(f"task {task.id} completed without any image URL",
                                   task_id=task.id, code="no_images")
-        images = [GeneratedImage(url, i, fetch=_plain_download, afetch=self.download)
+        fetch = functools.partial(fetch_image_sync, limits=self.limits)
+        images = [GeneratedImage(url, i, fetch=fetch, afetch=self.download)
                   for i, url in enumerate(task.image_urls)]
         if download_now:
             outcomes = await asyncio.gather(*(img.aread() for img in images), return_exceptions=True)
             failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
-            if isinstance(failed, Flux2Error):
-                failed.message = (f"task {task.id} completed but its image could not be downloaded "
-                                  f"({failed.message}); nothing is lost: client.resume() or "
-                                  "client.wait(client.get(...)) downloads it again")
             if failed is not None:
-                raise failed
+                if not isinstance(failed, Flux2Error):
+                    raise failed  # cancellation and the like: not the image's fault
+                # Completed (and billed): the task is kept, with its URLs, never dropped.
+                error = ImageDownloadError(
+                    f"task {task.id} completed (and is billed) but its image could not be used: "
+                    f"{failed.message}. The run log keeps its URL: client.resume() tries again "
+                    "while it lives (about 7 days)",
+                    task_id=task.id, code=failed.code or "download_failed", status=failed.status,
+                    urls=task.image_urls, request_id=task.request_id)
+                if store is not None:
+                    await self._log_to_store(store.record_undelivered, task, error, self.base_url)
+                raise error
         request = task.request or ImageRequest("(unknown request)")
         gen = Generation(task=task, request=request, images=images, submitted_at=task.submitted_at,
                          completed_at=task.observed_at, base_url=self.base_url, simulated=self.simulated)
@@ -447,17 +504,70 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+#: Most tasks one client runs at once (its connection pool holds 64).
+MAX_CONCURRENCY = 64
+
+
 def _check_timeout(value: float | None, name: str = "timeout") -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-        raise ValidationError(f"{name} must be a number of seconds > 0 (or None), got {value!r}",
-                              field=name, value=value, allowed="> 0")
+    check_number(name, value, optional=True)
 
 
 def _check_concurrency(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(f"max_concurrency must be a whole number >= 1, got {value!r}",
-                              field="max_concurrency", value=value, allowed=">= 1")
-    return value
+    return int(check_number("max_concurrency", value, minimum=1, strict=False, integer=True,
+                            maximum=MAX_CONCURRENCY))
+
+
+def _check_callable(value: Any, name: str) -> None:
+    if value is not None and not callable(value):
+        raise ValidationError(f"{name} must be a function (or None), got {type(value).__name__}",
+                              field=name, value=value, allowed="callable or None")
+
+
+def _check_options(*, api_key: Any, base_url: Any, timeout: Any, max_retries: Any, retry_base_delay: Any,
+                   max_concurrency: Any, poll: Any, wait_timeout: Any, store: Any, simulated: Any,
+                   max_retry_after: Any, rate_limit_retries: Any, limits: Any) -> None:
+    """Every constructor option checked before anything is built or sent."""
+    from ..store import ResultStore
+
+    # Types here; the key's characters and the URL's shape are checked by resolve_settings.
+    if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
+        raise ValidationError("api_key must be a non-empty string (or None to use RUNAPI_API_KEY), "
+                              f"got {'an empty string' if isinstance(api_key, str) else type(api_key).__name__}",
+                              field="api_key", value=None, allowed="str or None")
+    if base_url is not None and (not isinstance(base_url, str) or not base_url.strip()):
+        raise ValidationError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r} (or None), "
+                              f"got {base_url!r}", field="base_url", value=base_url,
+                              allowed="http(s) URL or None")
+    _check_timeout(timeout, "timeout")
+    _check_timeout(wait_timeout, "wait_timeout")
+    _check_concurrency(max_concurrency)
+    check_number("max_retries", max_retries, strict=False, integer=True, maximum=100)
+    check_number("rate_limit_retries", rate_limit_retries, strict=False, integer=True, maximum=1000)
+    check_number("retry_base_delay", retry_base_delay, strict=False, maximum=60)
+    check_number("max_retry_after", max_retry_after, strict=False, maximum=86400)
+    for name, value, kind in (("poll", poll, PollPolicy), ("store", store, ResultStore),
+                              ("limits", limits, ResponseLimits)):
+        if value is not None and not isinstance(value, kind):
+            raise ValidationError(f"{name} must be a {kind.__name__} (or None), got {type(value).__name__}",
+                                  field=name, value=value, allowed=f"{kind.__name__} or None")
+    if simulated is not None and not isinstance(simulated, bool):
+        raise ValidationError(f"simulated must be True, False or None, got {simulated!r}",
+                              field="simulated", value=simulated, allowed=(True, False, None))
+
+
+def _as_requests(requests: Any) -> list[ImageRequest]:
+    if isinstance(requests, (str, bytes, Mapping, ImageRequest)) or not isinstance(requests, Iterable):
+        raise ValidationError(f"requests must be a list of prompts, ImageRequests or dicts, got "
+                              f"{type(requests).__name__}", field="requests", value=requests,
+                              allowed="list of str / ImageRequest / dict")
+    reqs = []
+    for index, item in enumerate(requests):
+        if not isinstance(item, (str, ImageRequest, Mapping)):
+            raise ValidationError(f"requests[{index}] must be a prompt, an ImageRequest or a dict, got "
+                                  f"{type(item).__name__}", field=f"requests[{index}]", value=item,
+                                  allowed="str / ImageRequest / dict")
+        reqs.append(item if isinstance(item, ImageRequest) else _as_request(item))
+    return reqs
 
 
 def _notify(callback: UpdateCallback | None, task: Task) -> None:
@@ -467,14 +577,6 @@ def _notify(callback: UpdateCallback | None, task: Task) -> None:
         callback(task)
     except Exception:  # a broken UI callback must not break the generation
         log.exception("on_update callback failed")
-
-
-def _plain_download(url: str) -> bytes:
-    """Synchronous fallback download, also without credentials."""
-    with httpx.Client(timeout=30.0, follow_redirects=True) as http:
-        response = http.get(url)
-        response.raise_for_status()
-        return response.content
 
 
 class Flux2Client:
