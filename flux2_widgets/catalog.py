@@ -66,6 +66,11 @@ UPLOAD_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"
 UPLOAD_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 UPLOAD_KINDS = "PNG, JPEG or WebP"
 
+#: Most tasks one client runs at once (its connection pool holds 64), and so the
+#: largest ``count`` one CLI call makes.
+MAX_CONCURRENCY = 64
+#: Most images of one combination a cost plan takes: more is a typo, not a plan.
+MAX_PLANNED_IMAGES = 10_000
 #: Result image URLs live about this long (seconds) after the task completes.
 RESULT_URL_LIFETIME = 7 * 24 * 3600.0
 

@@ -31,6 +31,7 @@ from ..catalog import (
     DEFAULT_BASE_URL,
     FILES_PATH,
     IDEMPOTENCY_HEADER,
+    MAX_CONCURRENCY,
     RESULT_URL_LIFETIME,
     SIMULATOR_TOKEN,
     ImageRequest,
@@ -504,10 +505,6 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-#: Most tasks one client runs at once (its connection pool holds 64).
-MAX_CONCURRENCY = 64
-
-
 def _check_timeout(value: float | None, name: str = "timeout") -> None:
     check_number(name, value, optional=True)
 
@@ -531,8 +528,9 @@ def _check_options(*, api_key: Any, base_url: Any, timeout: Any, max_retries: An
 
     # Types here; the key's characters and the URL's shape are checked by resolve_settings.
     if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
+        got = "an empty string" if isinstance(api_key, str) else type(api_key).__name__
         raise ValidationError("api_key must be a non-empty string (or None to use RUNAPI_API_KEY), "
-                              f"got {'an empty string' if isinstance(api_key, str) else type(api_key).__name__}",
+                              f"got {got}",
                               field="api_key", value=None, allowed="str or None")
     if base_url is not None and (not isinstance(base_url, str) or not base_url.strip()):
         raise ValidationError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r} (or None), "
