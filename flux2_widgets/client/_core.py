@@ -53,7 +53,7 @@ from ..results import _TASK_ID, KNOWN_STATUSES, GeneratedImage, Generation, Task
 from ._limits import AdaptiveLimit, ResponseLimits, check_number, fetch_image_sync
 from ._polling import LatencyModel, PollPolicy
 from ._settings import resolve_settings
-from ._transport import JSONAnswer, RetryPolicy, download, request_json
+from ._transport import JSONAnswer, RetryPolicy, attach_limits, download, request_json
 from ._uploads import prepare_upload, upload_url
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -158,6 +158,7 @@ class AsyncFlux2Client:
         # Redirects are followed by hand (bounded, bodies unread): see _limits.stream_image.
         self._cdn = httpx.AsyncClient(timeout=timeout, limits=pool, headers={"User-Agent": agent},
                                       follow_redirects=False, verify=tls)
+        attach_limits(self._http, self.limits)
         self.spent = 0.0
         self._learned: dict[tuple[str, str, str], asyncio.Event] = {}
 

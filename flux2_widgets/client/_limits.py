@@ -77,6 +77,8 @@ class ResponseLimits:
     image_pixels: int = 4096 * 4096
     #: Seconds one image download may take from first byte asked to last byte read.
     download_seconds: float = 120.0
+    #: Seconds reading one API answer's body may take (a trickle never ends otherwise).
+    answer_seconds: float = 60.0
     #: Redirect hops an image URL may take.
     redirects: int = 5
 
@@ -84,6 +86,7 @@ class ResponseLimits:
         for name in ("json_bytes", "json_depth", "image_bytes", "image_pixels"):
             check_number(f"limits.{name}", getattr(self, name), minimum=1, strict=False, integer=True)
         check_number("limits.download_seconds", self.download_seconds)
+        check_number("limits.answer_seconds", self.answer_seconds)
         check_number("limits.redirects", self.redirects, strict=False, integer=True, maximum=50)
 
 

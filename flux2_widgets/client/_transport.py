@@ -139,7 +139,7 @@ async def request_json(
     content: bytes | None = None,
     headers: dict[str, str] | None = None,
     task_id: str | None = None,
-    limits: ResponseLimits = DEFAULT_LIMITS,
+    limits: ResponseLimits | None = None,
 ) -> JSONAnswer:
     """Send one API call, retrying what is safe to retry, and return its JSON.
 
@@ -148,6 +148,7 @@ async def request_json(
     headers = dict(headers or {})
     if content is not None:
         headers.setdefault("Content-Type", "application/json")
+    limits = limits or limits_of(http)
     can_retry = method != "POST" or IDEMPOTENCY_HEADER in headers
     attempt = faults = limited = 0
     what = f"the answer to {method} {url}"
@@ -158,7 +159,11 @@ async def request_json(
             async with http.stream(method, url, json=json_body, content=content,
                                    headers=headers) as streamed:
                 cap = limits.json_bytes if streamed.is_success else 256 * 1024
-                body = await read_body(streamed, cap, what)
+                body = await asyncio.wait_for(read_body(streamed, cap, what), limits.answer_seconds)
+        except asyncio.TimeoutError:
+            error = TimeoutError(f"{method} {url}: the answer's body did not arrive within "
+                                 f"{limits.answer_seconds:g}s (a stalled or trickling server)",
+                                 task_id=task_id, code="answer_timeout")
         except httpx.TimeoutException as exc:
             error = TimeoutError(f"{method} {url} timed out ({type(exc).__name__}); "
                                  "raise timeout= or check the network", task_id=task_id)
@@ -211,6 +216,16 @@ async def request_json(
         delay = retry.delay(limited if rate_limited else faults, error.retry_after)
         log.info("retrying %s %s in %.2fs after %s", method, url, delay, type(error).__name__)
         await asyncio.sleep(delay)
+
+
+def attach_limits(http: httpx.AsyncClient, limits: ResponseLimits) -> None:
+    """Give a client's connection pool its caps, so every call through it (create,
+    status, upload, balance) is read under them without each call site passing them."""
+    http.flux2_limits = limits  # type: ignore[attr-defined]
+
+
+def limits_of(http: httpx.AsyncClient) -> ResponseLimits:
+    return getattr(http, "flux2_limits", DEFAULT_LIMITS)
 
 
 def _plain(headers: httpx.Headers) -> list[tuple[str, str]]:
