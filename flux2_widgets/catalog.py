@@ -279,7 +279,13 @@ class ImageRequest:
         sources = self.source_image_urls
         if isinstance(sources, str):
             sources = (sources,)
-        sources = tuple(_http_url("source_image_urls", u) for u in (sources or ()))
+        if sources is None:
+            sources = ()
+        if not isinstance(sources, (list, tuple)):
+            raise ValidationError(
+                f"source_image_urls must be a URL or a list of URLs, got {type(sources).__name__}",
+                field="source_image_urls", value=sources, allowed=f"1-{SOURCES_MAX} http(s) URLs")
+        sources = tuple(_http_url("source_image_urls", u) for u in sources)
         set_(self, "source_image_urls", sources)
         action = self.action
         if action is None:

@@ -20,6 +20,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -30,6 +31,7 @@ from .._version import __version__
 from ..catalog import (
     DEFAULT_BASE_URL,
     FILES_PATH,
+    HEADER_VALUE_MAX,
     IDEMPOTENCY_HEADER,
     MAX_CONCURRENCY,
     RESULT_URL_LIFETIME,
@@ -183,6 +185,7 @@ class AsyncFlux2Client:
         """Create a task and return at once. The request is validated first; the POST
         carries an Idempotency-Key so retries never create a second task."""
         req = ImageRequest.from_fields(request, **fields)
+        _check_submit(idempotency_key, store)
         key = idempotency_key or uuid.uuid4().hex
         submitted = time.time()
         answer = await request_json(self._http, "POST", req.path, json_body=req.payload(),
@@ -224,6 +227,9 @@ class AsyncFlux2Client:
         carries ``task_id``, and only a task the service says failed is logged as failed:
         anything else stays pending in the run log, so ``resume`` can still collect it."""
         _check_timeout(timeout)
+        _check_task(task)
+        _check_store(store)
+        _check_callable(on_update, "on_update")
         store = store if store is not None else self.store
         try:
             done = await self._poll(task, timeout, on_update)
@@ -293,6 +299,8 @@ class AsyncFlux2Client:
                        store: ResultStore | None = None, **fields: Any) -> Generation:
         """Submit, wait, download: one finished ``Generation``."""
         _check_timeout(timeout)
+        _check_store(store)
+        _check_callable(on_update, "on_update")
         req = ImageRequest.from_fields(request, **fields)
         async with self.in_flight.slot() as slot:
             with slot.creating():
@@ -314,6 +322,10 @@ class AsyncFlux2Client:
         may still finish: a stop, an outage, a dead kernel) fetch it and wait, sending
         nothing new, so nothing is charged twice; without it, submit ``request`` and wait.
         Views and comparisons call this one method for first runs and resumes alike."""
+        if request is not None and not isinstance(request, ImageRequest):
+            raise ValidationError(f"request must be an ImageRequest (or None), got {type(request).__name__}",
+                                  field="request", value=request, allowed="ImageRequest or None")
+        _check_task(task, optional=True)
         if task is None:
             if request is None:
                 raise ValidationError("collect() needs a request or a task", field="request",
@@ -365,6 +377,8 @@ class AsyncFlux2Client:
                      ) -> list[Generation | Flux2Error]:
         """Finish the tasks a run log shows as submitted but never completed
         (for instance after a kernel restart)."""
+        _check_store(store)
+        _check_timeout(timeout)
         store = store or self.store
         if store is None:
             raise ValidationError("resume needs a ResultStore: pass store= here or to the client",
@@ -399,8 +413,9 @@ class AsyncFlux2Client:
     async def download(self, url: str) -> bytes:
         """Fetch image bytes from their host, without the API key. Checked: PNG, JPEG or
         WebP, within ``limits`` (bytes, pixels, time, redirects), else ``ImageDownloadError``."""
-        if not isinstance(url, str):
-            raise ValidationError(f"url must be a string, got {type(url).__name__}", field="url",
+        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") \
+                or not urlsplit(url).netloc:
+            raise ValidationError(f"url must be an http(s) URL, got {url!r}", field="url",
                                   value=url, allowed="http(s) URL")
         return await download(self._cdn, url, retry=self.retry, limits=self.limits)
 
@@ -515,6 +530,31 @@ def _check_concurrency(value: Any) -> int:
                             maximum=MAX_CONCURRENCY))
 
 
+def _check_task(task: Any, optional: bool = False) -> None:
+    if not isinstance(task, Task) and not (optional and task is None):
+        raise ValidationError(f"task must be a Task (from submit, get or the run log), got "
+                              f"{type(task).__name__}", field="task", value=task, allowed="Task")
+
+
+def _check_store(store: Any) -> None:
+    from ..store import ResultStore
+
+    if store is not None and not isinstance(store, ResultStore):
+        raise ValidationError(f"store must be a ResultStore (or None), got {type(store).__name__}",
+                              field="store", value=store, allowed="ResultStore or None")
+
+
+def _check_submit(idempotency_key: Any, store: Any) -> None:
+    _check_store(store)
+    if idempotency_key is not None and (
+            not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= HEADER_VALUE_MAX
+            or not all(" " < c <= "~" for c in idempotency_key)):
+        raise ValidationError(f"idempotency_key must be 1-{HEADER_VALUE_MAX} printable ASCII characters "
+                              f"without spaces (or None), got {idempotency_key!r}"[:300],
+                              field="idempotency_key", value=idempotency_key,
+                              allowed=f"1-{HEADER_VALUE_MAX} printable ASCII characters")
+
+
 def _check_callable(value: Any, name: str) -> None:
     if value is not None and not callable(value):
         raise ValidationError(f"{name} must be a function (or None), got {type(value).__name__}",
@@ -538,7 +578,7 @@ def _check_options(*, api_key: Any, base_url: Any, timeout: Any, max_retries: An
                               f"got {base_url!r}", field="base_url", value=base_url,
                               allowed="http(s) URL or None")
     _check_timeout(timeout, "timeout")
-    _check_timeout(wait_timeout, "wait_timeout")
+    check_number("wait_timeout", wait_timeout)
     _check_concurrency(max_concurrency)
     check_number("max_retries", max_retries, strict=False, integer=True, maximum=100)
     check_number("rate_limit_retries", rate_limit_retries, strict=False, integer=True, maximum=1000)
