@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from conftest import ROOT, SECRET_KEY
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -43,8 +44,6 @@ from flux2_widgets import (
 from flux2_widgets import TimeoutError as Flux2TimeoutError
 from flux2_widgets.simulator._server import ServerThread, bind
 
-from conftest import ROOT, SECRET_KEY
-
 MiB = 1024 * 1024
 
 
@@ -60,7 +59,8 @@ def _png_header(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b""))
+            + chunk(b"IEND", b""))
 
 
 def _gzip_bomb(prefix: bytes, size: int) -> bytes:
@@ -125,7 +125,8 @@ class Hostile:
         if mode == "deep":
             return Response(b"[" * 200_000 + b"]" * 200_000, media_type="application/json")
         if mode == "deep-ok":  # nested well below Python's recursion limit, above the client's cap
-            return Response(b'{"id": "deep-ok", "status": "completed", "x": ' + b"[" * 200 + b"]" * 200 + b"}",
+            nested = b"[" * 200 + b"]" * 200
+            return Response(b'{"id": "deep-ok", "status": "completed", "x": ' + nested + b"}",
                             media_type="application/json")
         if mode == "huge":
             return StreamingResponse(self._huge_json(64 * MiB), media_type="application/json")
@@ -358,8 +359,8 @@ def test_retry_after_within_the_patience_is_waited_out(make_sim):
 ])
 def test_a_bad_image_is_a_typed_error_and_the_task_is_kept(hostile, tmp_path, image, code, words):
     store = ResultStore(tmp_path)
-    exc = typed(outcome(hostile, f"img-{image}", store=store), ImageDownloadError, "completed (and is billed)",
-                *words)
+    exc = typed(outcome(hostile, f"img-{image}", store=store), ImageDownloadError,
+                "completed (and is billed)", *words)
     assert exc.code == code and exc.task_id == f"img-{image}"
     assert exc.urls == (f"{hostile.url}/img/{image}",)
     (kept,) = store.undelivered()
