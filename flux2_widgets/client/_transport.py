@@ -213,7 +213,12 @@ async def request_json(
             log.info("%s %s rate-limited: waiting for one of this client's tasks to finish", method, url)
             await slot.refused(error.retry_after)
             continue
-        delay = retry.delay(limited if rate_limited else faults, error.retry_after)
+        if isinstance(error, NetworkError) and faults == 1:
+            # A dropped connection is most often one stale or broken socket, not an
+            # overloaded server: the first retry goes out at once (on a fresh connection).
+            delay = random.uniform(0, retry.base_delay / 10)
+        else:
+            delay = retry.delay(limited if rate_limited else faults, error.retry_after)
         log.info("retrying %s %s in %.2fs after %s", method, url, delay, type(error).__name__)
         await asyncio.sleep(delay)
 
