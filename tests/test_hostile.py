@@ -420,6 +420,21 @@ def test_one_bad_image_never_costs_the_batch_and_resume_fetches_it_later(hostile
     assert [t.id for t in store.pending()] == ["status0"]
 
 
+def test_a_comparison_keeps_the_good_side_when_the_other_image_is_html(hostile):
+    from flux2_widgets import Flux2Client, compare_prompts
+
+    client = Flux2Client(SECRET_KEY, base_url=hostile.url, retry_base_delay=0.01,
+                         poll=PollPolicy(first=0.02, min_interval=0.01))
+    try:
+        cmp = compare_prompts("hostile img-ok", "hostile img-html", client=client).wait(timeout=60)
+    finally:
+        client.close()
+    good, bad = cmp.cells
+    assert good.ok and good.result is not None and good.result.image.format == "png"
+    assert isinstance(bad.error, ImageDownloadError) and "an HTML page" in str(bad.error)
+    assert bad.status == "failed"
+
+
 def test_an_expired_image_url_is_reported_once_and_not_tried_again(hostile, tmp_path):
     store = ResultStore(tmp_path)
 
