@@ -79,7 +79,8 @@ class Task:
         if not isinstance(data, dict):
             raise MalformedResponseError(
                 f"expected a JSON object for a task, got {type(data).__name__}", request_id=request_id)
-        task = data.get("data") if isinstance(data.get("data"), dict) and "status" not in data else data
+        nested = data.get("data")
+        task: dict[str, Any] = nested if isinstance(nested, dict) and "status" not in data else data
         task_id = task.get("id") or task.get("task_id")
         if not task_id or isinstance(task_id, bool) or not isinstance(task_id, (str, int)):
             raise MalformedResponseError("the task answer has no 'id' (or 'task_id')",

@@ -115,6 +115,8 @@ class ResultStore:
         latest: dict[str, dict[str, Any]] = {}
         for event in self.events():
             kind, task_id = event.get("event"), event.get("task_id")
+            if not isinstance(task_id, str):
+                continue
             if kind == "undelivered" and (base_url is None or event.get("base_url") == base_url):
                 latest[task_id] = event
             elif kind in ("completed", "failed"):

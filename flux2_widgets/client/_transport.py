@@ -210,7 +210,8 @@ async def request_json(
             raise error
         slot = current_slot() if rate_limited and method == "POST" else None
         if slot is not None:
-            log.info("%s %s rate-limited: waiting for one of this client's tasks to finish", method, url)
+            log.info("retrying %s %s after RateLimitError when capacity returns (one of this client's "
+                     "tasks finishes, or Retry-After %ss)", method, url, error.retry_after)
             await slot.refused(error.retry_after)
             continue
         if isinstance(error, NetworkError) and faults == 1:
