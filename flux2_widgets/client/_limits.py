@@ -331,8 +331,8 @@ class AdaptiveLimit:
 
     Starts at ``ceiling`` (no limit in practice). A 429 on create means the service
     holds as many of ours as it will: the limit drops to the number it accepted (the
-    others holding slots). Every task seen finishing adds ``1/limit`` (one slot per
-    ``limit`` successes), so the limit creeps back and a probe that is refused costs
+    others holding slots). Every task seen finishing while all slots were busy adds
+    ``1/limit`` (one slot per ``limit`` such successes), so the limit creeps back and a probe that is refused costs
     one POST and no waiting: the refused task simply queues for the next free slot.
     Used from one event loop only (each loop has its own client)."""
 
@@ -358,8 +358,11 @@ class AdaptiveLimit:
         self.active += 1
 
     def release(self, ok: bool) -> None:
+        # Grow only when the limit was what held us back (every slot busy): a limit
+        # never reached says nothing about what the service would take.
+        at_limit = self.active >= int(self.limit)
         self.active -= 1
-        if ok:
+        if ok and at_limit:
             self.limit = min(float(self.ceiling), self.limit + 1.0 / max(1.0, self.limit))
         self._wake()
 
