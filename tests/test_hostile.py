@@ -138,6 +138,8 @@ class Hostile:
                                      media_type="application/json")
         if mode == "html":
             return HTMLResponse("<html><body>maintenance</body></html>")
+        if mode == "redirect":  # an API answer must never send the key elsewhere
+            return RedirectResponse("http://127.0.0.2:9/steal", 302)
         if mode == "gzip-ok":
             body = {"id": mode, "status": "completed", "images": [{"url": f"{self.url}/img/ok"}],
                     "usage": {"cost": 0.05, "generated_images": 1}}
@@ -166,6 +168,8 @@ class Hostile:
             return Response(self.png, media_type="image/png")
         if name == "loop":
             return RedirectResponse(f"{self.url}/img/loop", 302)
+        if name == "to-file":
+            return RedirectResponse("file:///etc/passwd", 302)
         if name == "html":
             return HTMLResponse("<!DOCTYPE html><html><title>Access denied</title></html>")
         if name == "bytes":
@@ -324,6 +328,13 @@ def test_a_trickling_answer_ends_at_the_deadline(hostile):
     assert exc.task_id == "stall" and time.monotonic() - started < 20
 
 
+def test_an_api_redirect_is_an_error_not_followed(hostile):
+    from flux2_widgets import APIError
+
+    exc = typed(outcome(hostile, "redirect"), APIError)
+    assert exc.status == 302 and exc.task_id == "redirect"
+
+
 def test_an_html_page_instead_of_json(hostile):
     typed(outcome(hostile, "html"), MalformedResponseError, "not JSON")
 
@@ -371,6 +382,7 @@ def test_a_503_asking_for_an_hour_raises_at_once(make_sim):
     ("pixels", "too_many_pixels", ("pixel count",)),
     ("pixels-mid", "too_many_pixels", ("5000x5000",)),
     ("brotli", "bad_encoding", ("Content-Encoding 'br'",)),
+    ("to-file", "bad_url", ("'file:///etc/passwd' is not an http(s) URL",)),
 ])
 def test_a_bad_image_is_a_typed_error_and_the_task_is_kept(hostile, tmp_path, image, code, words):
     store = ResultStore(tmp_path)
@@ -493,6 +505,30 @@ def test_compressed_answers_within_the_caps_are_read(hostile):
 
     gen = asyncio.run(main())
     assert gen.image.format == "png" and gen.image.size == (48, 32) and gen.cost == 0.05
+
+
+def test_simulator_in_flight_limit_and_fault_rates(make_sim):
+    import httpx
+
+    sim = make_sim(latency=0.4).limit_in_flight(2, retry_after=0.5)
+    body = {"model": "flux-2-pro-text-to-image", "prompt": "a slot please"}
+    with httpx.Client(base_url=sim.url, headers={"Authorization": "Bearer k"}) as api:
+        codes = [api.post("/api/v1/flux_2/text_to_image", json=body,
+                          headers={"Idempotency-Key": f"key-{i}"}) for i in range(3)]
+        replay = api.post("/api/v1/flux_2/text_to_image", json=body, headers={"Idempotency-Key": "key-0"})
+    assert [r.status_code for r in codes] == [200, 200, 429]
+    assert codes[2].headers["Retry-After"] == "0.5" and "2 at once" in codes[2].json()["error"]["message"]
+    assert replay.status_code == 200 and replay.json()["id"] == codes[0].json()["id"]  # a replay is no new task
+    assert sim.stats.tasks_created == 2
+
+    sim.reset()  # lifts the limit too
+    sim.inject("500", times=10**6, rate=0.25, on="get")
+    with httpx.Client(base_url=sim.url) as api:
+        statuses = [api.get("/api/v1/me/balance", headers={"Authorization": "Bearer k"}).status_code
+                    for _ in range(200)]
+    assert 20 <= statuses.count(500) <= 80 and statuses.count(200) == 200 - statuses.count(500)
+    with pytest.raises(ValueError, match="probability"):
+        sim.inject("drop", rate=1.5)
 
 
 # -- a rate-limit storm ------------------------------------------------------------------
