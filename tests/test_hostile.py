@@ -518,7 +518,8 @@ def test_simulator_in_flight_limit_and_fault_rates(make_sim):
         replay = api.post("/api/v1/flux_2/text_to_image", json=body, headers={"Idempotency-Key": "key-0"})
     assert [r.status_code for r in codes] == [200, 200, 429]
     assert codes[2].headers["Retry-After"] == "0.5" and "2 at once" in codes[2].json()["error"]["message"]
-    assert replay.status_code == 200 and replay.json()["id"] == codes[0].json()["id"]  # a replay is no new task
+    # A replay answers the task it made; it is not a new task.
+    assert replay.status_code == 200 and replay.json()["id"] == codes[0].json()["id"]
     assert sim.stats.tasks_created == 2
 
     sim.reset()  # lifts the limit too

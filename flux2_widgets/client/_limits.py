@@ -332,8 +332,9 @@ class AdaptiveLimit:
     Starts at ``ceiling`` (no limit in practice). A 429 on create means the service
     holds as many of ours as it will: the limit drops to the number it accepted (the
     others holding slots). Every task seen finishing while all slots were busy adds
-    ``1/limit`` (one slot per ``limit`` such successes), so the limit creeps back and a probe that is refused costs
-    one POST and no waiting: the refused task simply queues for the next free slot.
+    ``1/limit`` (one slot per ``limit`` such successes), so the limit creeps back and a
+    probe that is refused costs one POST and no waiting: the refused task simply queues
+    for the next free slot.
     Used from one event loop only (each loop has its own client)."""
 
     def __init__(self, ceiling: int = 64) -> None:
