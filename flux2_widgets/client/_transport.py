@@ -272,7 +272,9 @@ async def download(http: httpx.AsyncClient, url: str, *, retry: RetryPolicy,
                 raise error
         if attempt > retry.max_retries or (error.retry_after or 0) > retry.max_retry_after:
             raise error
-        await asyncio.sleep(retry.delay(attempt, error.retry_after))
+        dropped = error.status is None and attempt == 1  # see request_json: a fresh socket at once
+        await asyncio.sleep(random.uniform(0, retry.base_delay / 10) if dropped
+                            else retry.delay(attempt, error.retry_after))
 
 
 def dumps(data: Any) -> str:
