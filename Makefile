@@ -38,6 +38,7 @@ chromium:
 
 test: venv chromium
 	$(BIN)/ruff check flux2_widgets tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -ra --junitxml=test-output/junit.xml
 
 test-fast: venv
@@ -45,6 +46,7 @@ test-fast: venv
 
 lint: venv
 	$(BIN)/ruff check flux2_widgets tests benchmarks
+	$(BIN)/mypy
 
 bench: venv
 	$(BIN)/python benchmarks/bench_concurrency.py

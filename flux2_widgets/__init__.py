@@ -33,9 +33,15 @@ _EXPORTS: dict[str, str] = {
     "compare_prompts": "compare",
     "compare_grid": "compare",
     "cost_table": "compare",
+    "tally_votes": "compare",
+    "inspect": "widgets.inspect_view",
+    "History": "compare.history",
     "Flux2Error": "errors",
     "ValidationError": "errors",
     "APIError": "errors",
+    "BadRequestError": "errors",
+    "ConflictError": "errors",
+    "MalformedResponseError": "errors",
     "AuthenticationError": "errors",
     "InsufficientCreditsError": "errors",
     "NotFoundError": "errors",
@@ -43,9 +49,6 @@ _EXPORTS: dict[str, str] = {
     "ServerError": "errors",
     "NetworkError": "errors",
     "TimeoutError": "errors",
-    "BadRequestError": "errors",
-    "ConflictError": "errors",
-    "MalformedResponseError": "errors",
     "ImageDownloadError": "errors",
     "TaskFailedError": "errors",
     "TaskTimeoutError": "errors",
@@ -74,7 +77,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .client._defaults import default_async_client, default_client
     from .client._limits import ResponseLimits
     from .client._polling import PollPolicy
-    from .compare import compare_grid, compare_prompts, compare_resolutions, compare_tiers, cost_table
+    from .compare import (
+        compare_grid,
+        compare_prompts,
+        compare_resolutions,
+        compare_tiers,
+        cost_table,
+        tally_votes,
+    )
+    from .compare.history import History
     from .errors import (
         APIError,
         AuthenticationError,
@@ -98,3 +109,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .simulator import Simulator
     from .store import ResultStore
     from .widgets import CompareWidget, Studio
+    from .widgets.inspect_view import inspect

@@ -3,6 +3,10 @@
 Everything else in the toolkit (client, simulator, widgets, comparisons, CLI)
 reads these tables; none of them repeats a number. ``ImageRequest`` validates a
 request here, before anything touches the network.
+
+Longer than most modules, for one job: what RunAPI accepts. The tables and the rules that
+check a request against them (``ImageRequest``, ``contract_errors``) stay together so that a
+fact and the check that uses it can never drift apart.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ __all__ = [
     "tier_label",
     "resolution_options",
     "aspect_ratio_options",
+    "contract_errors",
+    "wire_fields",
 ]
 
 DEFAULT_BASE_URL = "https://runapi.ai"
@@ -112,13 +118,23 @@ class TierInfo:
     blurb: str
     resolutions: tuple[str, ...]
     max_sources: int
+    #: Remix may keep the source's ratio; Max must be told a concrete one.
     allows_auto_ratio: bool
+    #: Max requires ``aspect_ratio`` on the wire; Pro and Flex default it.
+    requires_ratio: bool
+    #: Values ``output_count`` may take; empty: the field is forbidden.
+    output_counts: tuple[int, ...]
+    #: Fields RunAPI's contract forbids for this tier's models.
+    forbidden: tuple[str, ...]
 
 
 TIER_INFO: dict[str, TierInfo] = {
-    "pro": TierInfo("pro", "Pro", "faster and cheaper", RESOLUTIONS, SOURCES_MAX, True),
-    "flex": TierInfo("flex", "Flex", "higher fidelity, slower", RESOLUTIONS, SOURCES_MAX, True),
-    "max": TierInfo("max", "Max", "highest quality; 1k, one source, concrete ratio", ("1k",), 1, False),
+    "pro": TierInfo("pro", "Pro", "faster and cheaper", RESOLUTIONS, SOURCES_MAX, True, False,
+                    (), ("output_count",)),
+    "flex": TierInfo("flex", "Flex", "higher fidelity, slower", RESOLUTIONS, SOURCES_MAX, True, False,
+                     (), ("output_count",)),
+    "max": TierInfo("max", "Max", "highest quality; 1k, one source, concrete ratio", ("1k",), 1, False,
+                    True, (1,), ("enable_safety_checker",)),
 }
 
 #: USD per image. ``None``: not published (shown as "n/a"); live pricing may fill it in.
@@ -163,6 +179,9 @@ REQUEST_FIELDS = (
     "prompt", "tier", "resolution", "aspect_ratio", "source_image_urls",
     "callback_url", "enable_safety_checker",
 )
+#: Every field a create body may carry on some model (``wire_fields`` says which model).
+WIRE_FIELDS = ("model", "prompt", "aspect_ratio", "output_resolution", "source_image_urls",
+               "output_count", "callback_url", "enable_safety_checker")
 
 
 def tier_label(tier: str) -> str:
@@ -220,6 +239,119 @@ def aspect_ratio_options(tier: str, action: str) -> tuple[str, ...]:
     return ASPECT_RATIOS
 
 
+def wire_fields(tier: str, action: str) -> tuple[str, ...]:
+    """The body fields a model takes: the contract's, minus what it forbids."""
+    info = TIER_INFO[tier]
+    return tuple(f for f in WIRE_FIELDS
+                 if f not in info.forbidden
+                 and (f != "source_image_urls" or action == "remix_image")
+                 and (f != "output_count" or info.output_counts))
+
+
+def _present(value: Any) -> bool:
+    # The contract's notion of "given": null, blank text and empty lists count as absent,
+    # False counts as given (so enable_safety_checker=False is still forbidden on Max).
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return value.strip() != ""
+    if isinstance(value, (list, tuple)):
+        return any(_present(v) for v in value)
+    if isinstance(value, dict):
+        return bool(value)
+    return True
+
+
+def _url_problem(url: Any) -> str | None:
+    if not isinstance(url, str):
+        return f"must be an http(s) URL string, not {type(url).__name__}"
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"{url!r} is not a public http(s) URL"
+    return None
+
+
+def contract_errors(body: Any, action: str | None = None) -> dict[str, list[str]]:
+    """Check a create body against RunAPI's request contract: ``{field: [problems]}``,
+    empty when it may be sent. ``action`` is the route the body goes to.
+
+    The one statement of the contract: ``ImageRequest`` never builds a body this refuses,
+    and the simulator answers 422 with exactly these messages."""
+    if not isinstance(body, Mapping):
+        return {"body": ["must be a JSON object"]}
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, problem: str) -> None:
+        errors.setdefault(name, []).append(problem)
+
+    model = body.get("model")
+    if not _present(model):
+        return {"model": [f"is required; use one of {', '.join(sorted(MODEL_IDS))}"]}
+    if not isinstance(model, str) or model not in MODEL_IDS:
+        return {"model": [f"{model!r} is not a Flux 2 model; use one of {', '.join(sorted(MODEL_IDS))}"]}
+    tier, model_action = MODEL_IDS[model]
+    if action is not None and model_action != action:
+        return {"model": [f"{model} is a {model_action} model; POST it to {action_path(model_action)}"]}
+    info = TIER_INFO[tier]
+    allowed = wire_fields(tier, model_action)
+    for name, value in body.items():
+        if name in allowed or not _present(value):
+            continue
+        if name in info.forbidden:
+            add(name, f"is not allowed for {model}")
+        else:
+            add(name, f"is not a field of {model}; it takes {', '.join(allowed)}")
+
+    prompt = body.get("prompt")
+    if not _present(prompt):
+        add("prompt", f"is required ({PROMPT_MIN}-{PROMPT_MAX} characters)")
+    elif not isinstance(prompt, str):
+        add("prompt", f"must be text, not {type(prompt).__name__}")
+    elif not PROMPT_MIN <= len(prompt) <= PROMPT_MAX:
+        add("prompt", f"must be {PROMPT_MIN}-{PROMPT_MAX} characters; it has {len(prompt)}")
+
+    ratio = body.get("aspect_ratio")
+    ratios = aspect_ratio_options(tier, model_action)
+    if not _present(ratio):
+        if info.requires_ratio:
+            add("aspect_ratio", f"is required for {model}; use one of {', '.join(ratios)}")
+    elif ratio not in ratios:
+        add("aspect_ratio", f"{ratio!r} is not allowed for {model}; use one of {', '.join(ratios)}")
+
+    res = body.get("output_resolution")
+    if _present(res) and res not in info.resolutions:
+        add("output_resolution", f"{res!r} is not allowed for {model}; use {' or '.join(info.resolutions)}")
+
+    if "output_count" in allowed and _present(body.get("output_count")):
+        count = body["output_count"]
+        if isinstance(count, bool) or not isinstance(count, int) or count not in info.output_counts:
+            add("output_count", f"{count!r} is not allowed for {model}; use "
+                f"{' or '.join(map(str, info.output_counts))}")
+
+    if model_action == "remix_image":
+        sources = body.get("source_image_urls")
+        if not _present(sources):
+            add("source_image_urls", f"is required for remix: 1-{info.max_sources} image URLs")
+        elif not isinstance(sources, list):
+            add("source_image_urls", "must be a list of image URLs")
+        else:
+            if not 1 <= len(sources) <= info.max_sources:
+                many = f"1-{info.max_sources} URLs" if info.max_sources > 1 else "exactly 1 URL"
+                add("source_image_urls", f"must hold {many} for {model}; it has {len(sources)}")
+            for url in sources:
+                if (problem := _url_problem(url)) is not None:
+                    add("source_image_urls", problem)
+                    break
+
+    callback = body.get("callback_url")
+    if _present(callback) and (problem := _url_problem(callback)) is not None:
+        add("callback_url", problem)
+    checker = body.get("enable_safety_checker")
+    if "enable_safety_checker" in allowed and checker is not None and not isinstance(checker, bool):
+        add("enable_safety_checker", f"must be true or false, not {checker!r}")
+    return errors
+
+
 def _choices(name: str, value: Any, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
     if not isinstance(value, str) or value.lower() not in allowed:
@@ -266,14 +398,17 @@ class ImageRequest:
         if not isinstance(self.prompt, str):
             raise ValidationError(f"prompt must be text, got {type(self.prompt).__name__}",
                                   field="prompt", value=self.prompt, allowed="3-5000 characters")
-        prompt = self.prompt.strip()
+        # Measured and sent as given, as the contract measures it; only a blank one is absent.
+        prompt = self.prompt
+        if not prompt.strip():
+            raise ValidationError(
+                f"prompt is required: {PROMPT_MIN}-{PROMPT_MAX} characters, not only spaces",
+                field="prompt", value=self.prompt, allowed=f"{PROMPT_MIN}-{PROMPT_MAX} characters")
         if not PROMPT_MIN <= len(prompt) <= PROMPT_MAX:
             raise ValidationError(
-                f"prompt must be {PROMPT_MIN}-{PROMPT_MAX} characters (after trimming spaces); "
-                f"it has {len(prompt)}",
+                f"prompt must be {PROMPT_MIN}-{PROMPT_MAX} characters; it has {len(prompt)}",
                 field="prompt", value=self.prompt, allowed=f"{PROMPT_MIN}-{PROMPT_MAX} characters",
             )
-        set_(self, "prompt", prompt)
         tier = _choices("tier", self.tier, TIERS)
         set_(self, "tier", tier)
         sources = self.source_image_urls
@@ -339,6 +474,16 @@ class ImageRequest:
                 f"enable_safety_checker must be True, False or None, got {self.enable_safety_checker!r}",
                 field="enable_safety_checker", value=self.enable_safety_checker, allowed=(True, False, None),
             )
+        if self.enable_safety_checker is not None and "enable_safety_checker" in info.forbidden:
+            raise ValidationError(
+                f"{info.label} does not take enable_safety_checker (RunAPI's contract forbids it, "
+                "even False); leave it None",
+                field="enable_safety_checker", value=self.enable_safety_checker, allowed=(None,),
+            )
+        # A last check of the body itself: nothing the contract refuses ever leaves.
+        if errors := contract_errors(self.payload(), action):
+            name, problems = next(iter(errors.items()))
+            raise ValidationError(f"{name} {problems[0]}", field=name, errors=errors)
 
     # -- derived facts -------------------------------------------------------------
     @property
@@ -376,6 +521,9 @@ class ImageRequest:
             body["callback_url"] = self.callback_url
         if self.enable_safety_checker is not None:
             body["enable_safety_checker"] = self.enable_safety_checker
+        if TIER_INFO[self.tier].output_counts:
+            # Max takes output_count (always 1); Pro and Flex must never see the field.
+            body["output_count"] = TIER_INFO[self.tier].output_counts[0]
         return body
 
     def to_json(self) -> str:
@@ -421,6 +569,7 @@ class ImageRequest:
             fields.setdefault("resolution", fields.pop("output_resolution"))
         if "mode" in fields:
             fields.setdefault("action", fields.pop("mode"))
+        count = fields.pop("output_count", None)
         unknown = set(fields) - set(REQUEST_FIELDS) - {"action"}
         if unknown:
             raise ValidationError(
@@ -430,12 +579,26 @@ class ImageRequest:
         if "prompt" not in fields:
             raise ValidationError("prompt is required", field="prompt", value=None,
                                   allowed=f"{PROMPT_MIN}-{PROMPT_MAX} characters")
-        return cls(**fields)
+        request = cls(**fields)
+        if count is not None:
+            counts = TIER_INFO[request.tier].output_counts
+            if isinstance(count, bool) or not isinstance(count, int) or count not in counts:
+                raise ValidationError(
+                    f"output_count {count!r} is not allowed for {tier_label(request.tier)}: "
+                    + ("only Max takes output_count, and only 1" if not counts else "use 1"),
+                    field="output_count", value=count, allowed=counts or None)
+        return request
 
     @classmethod
-    def from_payload(cls, body: Mapping[str, Any]) -> ImageRequest:
-        """Rebuild a request from a wire JSON body (the simulator and run log use this)."""
+    def from_payload(cls, body: Mapping[str, Any], action: str | None = None) -> ImageRequest:
+        """Rebuild a request from a wire JSON body (the simulator and run log use this).
+        The body must meet the contract as it stands: no defaults fill a missing required
+        field, no case is forgiven, an unknown field is an error."""
+        if errors := contract_errors(body, action):
+            name, problems = next(iter(errors.items()))
+            others = len(errors) - 1
+            more = f" (and {others} more field{'s' if others > 1 else ''})" if others else ""
+            raise ValidationError(f"{name} {problems[0]}{more}", field=name, errors=errors,
+                                  value=body.get(name) if isinstance(body, Mapping) else body)
         return cls.from_fields(**{k: v for k, v in body.items()
-                                  if k in ("model", "prompt", "aspect_ratio", "output_resolution",
-                                           "source_image_urls", "callback_url",
-                                           "enable_safety_checker")})
+                                  if k in WIRE_FIELDS and k != "output_count" and _present(v)})

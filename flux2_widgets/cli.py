@@ -5,10 +5,17 @@
     flux2-widgets compare "a red fox in snow" --tiers pro,flex
     flux2-widgets simulator --port 8787 --latency 1
 
+With a key configured the first line says LIVE (only a server that names itself the
+simulator makes it SIMULATED), and real money above $2 or 16 images needs a yes: an
+answer at the terminal or ``--yes``; with no terminal to ask, the command refuses.
+
 Progress goes to stderr, results (paths, tables, JSON) to stdout. Exit codes:
-0 ok; 1 an API error or a failed task; 2 bad arguments (nothing was sent);
-130 interrupted. Heavy modules (httpx, Pillow, the simulator's server) load
+0 ok; 1 an API error or a failed task; 2 bad arguments or no confirmation (nothing
+was sent); 130 interrupted. Heavy modules (httpx, Pillow, the simulator's server) load
 only inside the subcommand that needs them, so ``--help`` stays instant.
+
+Longer than most modules, for one job: the terminal front-end (arguments, confirmation before
+spending, progress and exit codes) over the same client and comparisons the notebooks use.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from .money import cost_text, format_usd
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client._core import Flux2Client
-    from .compare import Cell, Comparison
+    from .compare import Cell, Plan
     from .results import Generation, Task
     from .store import ResultStore
 
@@ -37,6 +44,9 @@ __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_OUT = "flux2_results"
+#: Real money above these needs a yes (``--yes``, or an answer at the terminal).
+CONFIRM_OVER_USD = 2.0
+CONFIRM_OVER_IMAGES = 16
 
 
 class _Usage(Exception):
@@ -126,7 +136,7 @@ def _make_client(args: argparse.Namespace, store: ResultStore) -> Flux2Client:
     if args.simulate:
         from .catalog import SIMULATOR_TOKEN
         from .client._core import Flux2Client
-        from .client._defaults import shared_simulator
+        from .client._embedded import shared_simulator
 
         # An explicit placeholder token: the configured key is never sent, even to loopback.
         return Flux2Client(SIMULATOR_TOKEN, base_url=shared_simulator().url, simulated=True, store=store)
@@ -151,16 +161,76 @@ def _session(client: Flux2Client, interrupted_hint: str,
         client.close()
 
 
+def _key_configured(args: argparse.Namespace) -> bool:
+    """A real key will be used: real money, unless the server proves it is the simulator."""
+    from .client._settings import resolve_settings
+
+    return not args.simulate and resolve_settings().api_key is not None
+
+
+def _settle_server(client: Flux2Client) -> Any:
+    """Ask the (anonymous, free) price schedule: the answer says whether the server is the
+    simulator, and gives the prices the service charges now (the catalog's when it cannot
+    be asked)."""
+    return client.prices()
+
+
 def _announce(client: Flux2Client, args: argparse.Namespace) -> None:
+    """The first line: LIVE with a key, unless the server named itself the simulator."""
     if not client.simulated:
+        _say(f"LIVE: {client.base_url} with key {client.aio.key_hint}: costs are real money")
         return
     if args.simulate:
         why = "--simulate"
     elif client.aio.key_hint == "simulator":
         why = "no API key"
     else:
-        why = f"local server {client.base_url}"
+        why = f"the server at {client.base_url} identifies itself as the simulator"
     _say(f"using the simulator ({why}): images are SIMULATED, nothing is charged")
+
+
+def _needs_yes(requests: Sequence[Any], prices: Any) -> str | None:
+    """Why this batch needs a confirmation with real money, or ``None``."""
+    from .money import estimate
+
+    total, unknown = estimate(requests, prices)
+    n = len(requests)
+    amount = "at an unknown price" if unknown else f"about {format_usd(total)}"
+    what = f"{n} image{'s' if n != 1 else ''} {amount}"
+    if n > CONFIRM_OVER_IMAGES:
+        return f"{what}: more than {CONFIRM_OVER_IMAGES} images"
+    if unknown:
+        return f"{what}: the service publishes no price for some of them"
+    if total > CONFIRM_OVER_USD + 1e-9:
+        return f"{what}: more than {format_usd(CONFIRM_OVER_USD)}"
+    return None
+
+
+def _refuse_unconfirmed(why: str, where: str) -> None:
+    raise _Usage(f"LIVE ({where}): {why}. There is no terminal to ask for a confirmation, so "
+                 "nothing was sent; pass --yes to spend it.")
+
+
+def _refuse_early(args: argparse.Namespace, requests: Sequence[Any], live: bool) -> None:
+    """With a key and nobody to ask, refuse on the catalog's figures before sending
+    anything at all (not even the price question)."""
+    no_terminal = not sys.stdin or not sys.stdin.isatty()
+    if live and not args.yes and no_terminal and (why := _needs_yes(requests, None)) is not None:
+        _refuse_unconfirmed(why, "a key is configured")
+
+
+def _confirm(args: argparse.Namespace, requests: Sequence[Any], prices: Any, where: str) -> None:
+    """Ask before real money passes the limits; ``--yes`` skips the question, and with no
+    terminal to ask the command refuses (exit 2) having sent nothing."""
+    why = _needs_yes(requests, prices)
+    if why is None or args.yes:
+        return
+    if not sys.stdin or not sys.stdin.isatty():
+        _refuse_unconfirmed(why, where)
+    print(f"LIVE ({where}): {why}. Spend it? [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        raise _Usage("not confirmed; nothing was sent")
 
 
 def _make_out(path: str) -> tuple[Path, list[Path]]:
@@ -212,19 +282,26 @@ def _saved_paths(gen: Generation, store: ResultStore) -> list[Path]:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from .catalog import ImageRequest
-    from .money import check_budget
+    from .money import catalog_price, check_budget
     from .store import ResultStore
 
     request = ImageRequest(_prompt(args), tier=args.tier, resolution=args.resolution,
                            aspect_ratio=args.aspect_ratio, source_image_urls=tuple(args.source))
     requests = [request] * args.count
-    estimate = check_budget(requests, args.budget)
+    check_budget(requests, args.budget)
+    live = _key_configured(args)
+    _refuse_early(args, requests, live)
     store = ResultStore(_make_out(args.out)[0])
     client = _make_client(args, store)
+    prices = _settle_server(client) if live else None
     _announce(client, args)
+    estimate = check_budget(requests, args.budget, prices=prices)
+    if not client.simulated:
+        _confirm(args, requests, prices, client.base_url)
     if not args.quiet:
+        unit = (prices or catalog_price)(request)
         _say(f"{args.count} x {request.label} ({request.action}), "
-             f"{format_usd(estimate if request.estimated_cost is not None else None, approx=True)}")
+             f"{format_usd(estimate if unit is not None else None, approx=True)}")
 
     records: list[dict[str, Any]] = [{} for _ in requests]
 
@@ -258,17 +335,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- compare
 
 
-def _start_comparison(args: argparse.Namespace, client: Flux2Client) -> Comparison:
-    from . import compare
+def _plan_comparison(args: argparse.Namespace) -> Plan:
+    """The comparison to run, validated, nothing sent."""
+    from .compare.plans import plan_grid, plan_resolutions, plan_tiers
 
-    prompt, common = _prompt(args), {"aspect_ratio": args.aspect_ratio, "client": client,
-                                     "budget": args.budget, "timeout": args.timeout}
+    prompt, ratio = _prompt(args), args.aspect_ratio
     tiers, resolutions = args.tiers, args.resolutions
     if tiers is not None and resolutions is not None:
-        return compare.compare_grid([prompt], tiers, resolutions, **common)
+        return plan_grid([prompt], tiers, resolutions, ratio)
     if resolutions is not None:
-        return compare.compare_resolutions(prompt, args.tier or "pro", resolutions, **common)
-    return compare.compare_tiers(prompt, tiers or ["pro", "flex"], args.resolution or "1k", **common)
+        return plan_resolutions(prompt, args.tier or "pro", resolutions, ratio)
+    return plan_tiers(prompt, tiers or ["pro", "flex"], args.resolution or "1k", ratio)
 
 
 def _cell_row(cell: Cell, simulated: bool) -> list[str]:
@@ -285,22 +362,32 @@ def _cell_row(cell: Cell, simulated: bool) -> list[str]:
 def cmd_compare(args: argparse.Namespace) -> int:
     import time
 
+    from .money import check_budget
     from .store import ResultStore
 
     if args.tiers is not None and args.tier is not None:
         raise _Usage("--tier picks the tier for --resolutions; with --tiers, drop --tier")
     if args.resolutions is not None and args.resolution is not None:
         raise _Usage("--resolution picks the resolution for --tiers; with --resolutions, drop --resolution")
+    plan = _plan_comparison(args)  # names, prompt, size and budget, before anything is sent
+    plan.check(args.budget)
+    requests = [cell.request for cell in plan.cells]
+    live = _key_configured(args)
+    _refuse_early(args, requests, live)
     out, created = _make_out(args.out)
     store = ResultStore(out)
     client = _make_client(args, store)
     try:
-        # The helper checks the whole plan (names, prompt, budget) before it sends anything.
-        cmp = _start_comparison(args, client)
-    except Flux2Error:
+        prices = _settle_server(client) if live else None
+        _announce(client, args)
+        if not client.simulated:
+            check_budget(requests, args.budget, what=plan.what, prices=prices)
+            _confirm(args, requests, prices, client.base_url)
+        cmp = plan.launch(client=client, budget=args.budget, timeout=args.timeout)
+    except (Flux2Error, _Usage):
         _remove_empty(created)  # a refused plan leaves no trace
+        client.close()
         raise
-    _announce(client, args)
     seen: dict[int, str] = {}
 
     def on_change(cell: Cell | None) -> None:
@@ -381,6 +468,9 @@ def _add_request_options(p: argparse.ArgumentParser) -> None:
                    help="use the embedded simulator even if an API key is configured")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("-y", "--yes", action="store_true",
+                   help=f"with a live key, spend without asking even above {format_usd(CONFIRM_OVER_USD)} "
+                        f"or {CONFIRM_OVER_IMAGES} images (without a terminal the command refuses otherwise)")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -388,7 +478,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         prog="flux2-widgets",
         description="Flux 2 images via RunAPI from the terminal. Uses RUNAPI_API_KEY (or "
                     "~/.config/runapi/config.json); without a key, a local simulator.",
-        epilog="exit codes: 0 ok, 1 API error or failed task, 2 bad arguments (nothing sent), 130 Ctrl-C")
+        epilog="exit codes: 0 ok, 1 API error or failed task, 2 bad arguments or no confirmation "
+               "(nothing sent), 130 Ctrl-C")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     subs: dict[str, argparse.ArgumentParser] = {}

@@ -47,6 +47,7 @@ class Flux2Error(Exception):
         task_id: str | None = None,
         retry_after: float | None = None,
         body: Any = None,
+        errors: dict[str, list[str]] | None = None,
     ) -> None:
         self.message = redact(message)
         self.status = status
@@ -54,7 +55,10 @@ class Flux2Error(Exception):
         self.request_id = request_id
         self.task_id = task_id
         self.retry_after = retry_after
+        #: The server's parsed error body (keys redacted), for whoever needs more than the message.
         self.body = body
+        #: Per-field messages of a validation failure, ``{"prompt": ["is too short"]}``.
+        self.errors = errors or {}
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -97,6 +101,9 @@ class ValidationError(Flux2Error, ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(message, **kwargs)
+        if not self.errors and field:
+            # The same per-field shape as a server's 422, so a view shows either one way.
+            self.errors = {field: [self.message]}
 
 
 class APIError(Flux2Error):

@@ -9,12 +9,28 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .catalog import ImageRequest, price, tier_label
 from .errors import BudgetExceededError, ValidationError
 
-__all__ = ["check_budget", "cost_text", "format_usd", "session_text", "sum_costs", "sum_text"]
+__all__ = ["PriceLookup", "catalog_price", "check_budget", "cost_text", "estimate", "format_usd",
+           "session_text", "sum_costs", "sum_text"]
+
+#: USD per image of one request, ``None`` when unknown. The catalog's by default; a live
+#: price list (``await client.prices()``) is one too.
+PriceLookup = Callable[[ImageRequest], "float | None"]
+
+
+def catalog_price(request: ImageRequest) -> float | None:
+    """The offline price lookup: the catalog's published figures."""
+    return price(request.tier, request.resolution)
+
+
+def estimate(requests: Iterable[ImageRequest], prices: PriceLookup | None = None) -> tuple[float, int]:
+    """(USD of the requests with a known price, how many have none)."""
+    lookup = prices or catalog_price
+    return sum_costs(lookup(r) for r in requests)
 
 
 def format_usd(amount: float | None, *, approx: bool = False) -> str:
@@ -73,41 +89,50 @@ def session_text(billed: float, estimated: float, unknown: int, count: int, *, s
 
 
 def check_budget(requests: Iterable[ImageRequest], budget: float | None, spent: float = 0.0,
-                 what: str = "this batch") -> float:
+                 what: str = "this batch", prices: PriceLookup | None = None) -> float:
     """Return the batch's estimate in USD; raise ``BudgetExceededError`` (nothing sent)
     when ``spent`` plus the estimate would pass ``budget``, or when a price is
-    unknown so the cap cannot be checked."""
+    unknown so the cap cannot be checked. ``prices``: a lookup (live prices), else the
+    catalog's."""
     requests = list(requests)
-    groups: Counter[tuple[str, str]] = Counter((r.tier, r.resolution) for r in requests)
-    known = {k: price(*k) for k in groups}
-    estimate = round(sum((p or 0.0) * groups[k] for k, p in known.items()), 6)
+    lookup = prices or catalog_price
+    groups: Counter[tuple[str, str, str]] = Counter(
+        (r.tier, r.resolution, r.action or "text_to_image") for r in requests)
+    first = {(r.tier, r.resolution, r.action or "text_to_image"): r for r in reversed(requests)}
+    known = {k: lookup(first[k]) for k in groups}
+    total = round(sum((p or 0.0) * groups[k] for k, p in known.items()), 6)
     if budget is None:
-        return estimate
+        return total
     if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 <= budget < math.inf:
         raise ValidationError(f"budget must be a number of US dollars >= 0 (or None), got {budget!r}",
                               field="budget", value=budget, allowed=">= 0")
-    unknown = [k for k, p in known.items() if p is None]
+    both = len({a for _, _, a in groups}) > 1
+
+    def name(key: tuple[str, str, str]) -> str:
+        t, r, a = key
+        return f"{tier_label(t)} {r}" + (f" {a.split('_')[0]}" if both else "")
+
+    unknown = list(dict.fromkeys(name(k) for k, p in known.items() if p is None))
     if unknown:
-        names = ", ".join(f"{tier_label(t)} {r}" for t, r in unknown)
         raise BudgetExceededError(
             f"{what} cannot be checked against the budget of {format_usd(budget)}: the price of "
-            f"{names} is not published (n/a). Nothing was sent. Drop that tier or pass budget=None.")
-    if spent + estimate <= budget + 1e-9:
-        return estimate
-    breakdown = " + ".join(f"{n} x {tier_label(t)} {r} at {format_usd(known[(t, r)])}"
-                           for (t, r), n in groups.items())
+            f"{', '.join(unknown)} is not published (n/a). Nothing was sent. Drop that tier or "
+            "pass budget=None.")
+    if spent + total <= budget + 1e-9:
+        return total
+    breakdown = " + ".join(f"{n} x {name(k)} at {format_usd(known[k])}" for k, n in groups.items())
     left = max(0.0, budget - spent)
     cheapest = min(p for p in known.values() if p is not None)
     fits = int((left + 1e-9) // cheapest) if cheapest else 0
     hints = []
     if len(requests) > 1 and fits < len(requests):
         hints.append(f"at most {fits} image{'s' if fits != 1 else ''} at {format_usd(cheapest)} each")
-    if any(r != "1k" for _, r in groups):
+    if any(r != "1k" for _, r, _ in groups):
         hints.append("1k instead of 2k")
-    if any(t != "pro" for t, _ in groups):
+    if any(t != "pro" for t, _, _ in groups):
         hints.append("Pro instead of Flex")
-    hints.append(f"a budget of at least {format_usd(spent + estimate)}")
+    hints.append(f"a budget of at least {format_usd(spent + total)}")
     already = f" on top of {format_usd(spent)} already committed (spent or still running)" if spent else ""
     raise BudgetExceededError(
-        f"{what} would cost about {format_usd(estimate)} ({breakdown}){already}, over the budget of "
+        f"{what} would cost about {format_usd(total)} ({breakdown}){already}, over the budget of "
         f"{format_usd(budget)}. Nothing was sent. Try {', or '.join(hints)}.")

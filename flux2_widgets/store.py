@@ -16,6 +16,7 @@ from typing import Any
 
 from ._redact import redact
 from .catalog import ImageRequest
+from .errors import ValidationError
 from .results import Generation, Task
 
 __all__ = ["ResultStore"]
@@ -93,7 +94,12 @@ class ResultStore:
         tasks = []
         for task_id, event in submitted.items():
             body = event.get("request")
-            request = ImageRequest.from_payload(body) if body else None
+            try:
+                request = ImageRequest.from_payload(body) if body else None
+            except ValidationError:
+                # Logged by an older version under looser rules: the task is still worth
+                # collecting, even without its request.
+                request = None
             tasks.append(Task(id=task_id, action=event.get("action", "text_to_image"), status="pending",
                               request=request, submitted_at=event.get("submitted_at") or event["at"]))
         return tasks

@@ -99,9 +99,15 @@ def run_studio(sim: Any, body: Callable[..., Any], **studio_options: Any) -> Non
     from flux2_widgets import AsyncFlux2Client, Studio
 
     async def main() -> None:
-        client = AsyncFlux2Client(api_key=SECRET_KEY, base_url=sim.url, retry_base_delay=0.01)
+        # Pinned: these tests are about the Studio's simulated wording. With a key and no
+        # pin a client is LIVE until the server names itself (tested in test_client).
+        client = AsyncFlux2Client(api_key=SECRET_KEY, base_url=sim.url, retry_base_delay=0.01,
+                                  simulated=True)
         studio = Studio(client, **studio_options)
         try:
+            # A key means LIVE until the server names itself: the Studio's first balance read
+            # settles it. Faults a test injects must not land on that read.
+            await until(lambda: not studio.uploads, what="the Studio's balance read")
             await body(studio)
         finally:
             studio.close()

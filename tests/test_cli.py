@@ -240,7 +240,7 @@ def test_no_key_for_a_remote_url_is_a_clear_error(capsys, tmp_path, monkeypatch)
 
 
 def test_simulate_flag_ignores_the_configured_key(fast_sim, capsys, tmp_path, monkeypatch):
-    from flux2_widgets.client._defaults import shared_simulator
+    from flux2_widgets.client._embedded import shared_simulator
 
     monkeypatch.setenv("RUNAPI_API_KEY", SECRET_KEY)
     shared = shared_simulator()
@@ -356,3 +356,165 @@ def test_help_lists_every_command_without_heavy_imports():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
+
+
+# ----------------------------------------------------------------------------- real money
+
+
+@pytest.fixture
+def make_tunnel(make_sim):
+    """``make_tunnel(**simulator_options)`` -> (URL, simulator): a RunAPI look-alike on this
+    machine that is not the simulator, i.e. a loopback proxy to a simulator that drops the
+    header by which the simulator names itself (as an SSH tunnel or a local proxy to the
+    real service would look)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx
+
+    from flux2_widgets.catalog import SIMULATOR_HEADER
+
+    opened = []
+
+    def factory(**options):
+        sim = make_sim(latency=0.05, balance_cents=10**7, **options)
+        upstream = httpx.Client(base_url=sim.url, timeout=10)
+        handler = _proxy_to(upstream, SIMULATOR_HEADER, BaseHTTPRequestHandler)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        opened.append((server, upstream))
+        return f"http://127.0.0.1:{server.server_address[1]}", sim
+
+    yield factory
+    for server, upstream in opened:
+        server.shutdown()
+        server.server_close()
+        upstream.close()
+
+
+@pytest.fixture
+def tunnel(make_tunnel):
+    return make_tunnel()
+
+
+def _proxy_to(upstream, hidden: str, base):
+
+    class Proxy(base):
+        def _forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+            answer = upstream.request(self.command, self.path, content=body, headers=headers)
+            self.send_response(answer.status_code)
+            for k, v in answer.headers.items():
+                if k.lower() not in (hidden, "content-length", "transfer-encoding",
+                                     "connection", "content-encoding"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        do_GET = do_POST = _forward
+
+        def log_message(self, *args) -> None:
+            pass
+
+    return Proxy
+
+
+class _Terminal(io.StringIO):
+    """Standard input that is a terminal, with the user's answer typed in."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def live_key(monkeypatch):
+    monkeypatch.setenv("RUNAPI_API_KEY", SECRET_KEY)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no terminal unless a test says so
+
+
+def test_a_key_and_a_loopback_server_that_is_not_the_simulator_is_live(tunnel, live_key, capsys,
+                                                                        monkeypatch, tmp_path):
+    url, sim = tunnel
+    monkeypatch.setenv("RUNAPI_BASE_URL", url)
+    code, out, err = run_cli(capsys, "generate", "a red fox", "--out", str(tmp_path))
+    assert code == 0, err
+    assert err.splitlines()[0] == f"LIVE: {url} with key sk-...cdef: costs are real money"
+    assert "SIMULATED" not in err and "would have cost" not in err
+    assert re.search(r"^saved \S+ \(1024x1024, \$0\.05, ", err, re.M), err
+    assert sim.count("POST") == 1 and SECRET_KEY not in out + err
+
+
+def test_a_key_and_the_simulator_is_simulated_once_it_says_so(fast_sim, live_key, capsys, tmp_path):
+    code, _, err = run_cli(capsys, "generate", "a red fox", "--out", str(tmp_path))
+    assert code == 0, err
+    assert err.splitlines()[0] == (f"using the simulator (the server at {fast_sim.url} identifies itself "
+                                   "as the simulator): images are SIMULATED, nothing is charged")
+    assert "would have cost" in err
+
+
+@pytest.mark.parametrize(("argv", "why"), [
+    (["--count", "17"], "17 images about $0.85: more than 16 images"),
+    (["--tier", "flex", "--resolution", "2k", "--count", "9"], "9 images about $2.16: more than $2.00"),
+    (["--tier", "max"], "1 image at an unknown price"),
+])
+def test_without_a_terminal_big_live_batches_are_refused_and_nothing_is_sent(
+        tunnel, live_key, capsys, monkeypatch, tmp_path, argv, why):
+    url, sim = tunnel
+    monkeypatch.setenv("RUNAPI_BASE_URL", url)
+    out_dir = tmp_path / "never"
+    code, out, err = run_cli(capsys, "generate", "a red fox", "--out", str(out_dir), *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("error: LIVE") and why in err and "pass --yes" in err and "nothing was sent" in err
+    assert sim.count() == 0 and not out_dir.exists()
+
+
+def test_live_prices_above_the_limit_are_refused_before_any_image_is_asked(make_tunnel, live_key, capsys,
+                                                                           monkeypatch, tmp_path):
+    url, sim = make_tunnel(prices={("pro", "1k"): 0.30})  # the catalog says $0.05
+    monkeypatch.setenv("RUNAPI_BASE_URL", url)
+    code, _, err = run_cli(capsys, "generate", "a red fox", "--count", "8", "--out", str(tmp_path))
+    assert code == 2 and "8 images about $2.40: more than $2.00" in err and "pass --yes" in err
+    assert sim.count("POST") == 0 and sim.count() == sim.count("GET", "/api/v1/price_schedules") == 1
+
+
+def test_yes_spends_without_asking(tunnel, live_key, capsys, monkeypatch, tmp_path):
+    url, sim = tunnel
+    monkeypatch.setenv("RUNAPI_BASE_URL", url)
+    code, out, err = run_cli(capsys, "generate", "a red fox", "--count", "17", "--yes", "--quiet",
+                             "--out", str(tmp_path))
+    assert code == 0, err
+    assert len(out.splitlines()) == 17 and sim.count("POST") == 17
+
+
+@pytest.mark.parametrize(("typed", "expected_code", "posts"), [("y\n", 0, 17), ("\n", 2, 0), ("no\n", 2, 0)])
+def test_at_a_terminal_the_user_is_asked(tunnel, live_key, capsys, monkeypatch, tmp_path, typed,
+                                         expected_code, posts):
+    url, sim = tunnel
+    monkeypatch.setenv("RUNAPI_BASE_URL", url)
+    monkeypatch.setattr(sys, "stdin", _Terminal(typed))
+    code, _, err = run_cli(capsys, "generate", "a red fox", "--count", "17", "--quiet",
+                           "--out", str(tmp_path))
+    assert code == expected_code, err
+    assert "17 images about $0.85: more than 16 images. Spend it? [y/N]" in err
+    assert sim.count("POST") == posts
+    if posts == 0:
+        assert "not confirmed; nothing was sent" in err
+
+
+def test_compare_asks_too(tunnel, live_key, capsys, monkeypatch, tmp_path):
+    url, sim = tunnel
+    monkeypatch.setenv("RUNAPI_BASE_URL", url)
+    code, _, err = run_cli(capsys, "compare", "a red fox", "--tiers", "pro,flex,max", "--out", str(tmp_path))
+    assert code == 2 and "unknown price" in err and "pass --yes" in err and sim.count() == 0
+    code, _, err = run_cli(capsys, "compare", "a red fox", "--tiers", "pro,flex", "--out", str(tmp_path))
+    assert code == 0, err
+    assert err.splitlines()[0].startswith("LIVE: ") and sim.count("POST") == 2
+
+
+def test_the_simulator_without_a_key_never_asks(fast_sim, capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    code, _, err = run_cli(capsys, "generate", "a red fox", "--count", "17", "--quiet",
+                           "--out", str(tmp_path))
+    assert code == 0, err
+    assert fast_sim.count("POST") == 17

@@ -353,7 +353,8 @@ def test_generate_many_validates_everything_and_checks_budget_first(sim):
 
     err = run(main())
     assert "$0.72" in str(err) and "$0.50" in str(err)
-    assert sim.count() == 0
+    # The cap is checked against the live price list: one GET of it, nothing created.
+    assert sim.count() == 1 and sim.count("GET", "/api/v1/price_schedules") == 1
 
 
 def test_generate_many_bounds_in_flight_tasks(make_sim):
@@ -640,9 +641,11 @@ def test_the_server_settles_whether_costs_are_real(sim):
             assert client.simulated and gen.simulated  # the simulator names itself
         # A real key through a loopback tunnel to the real service: no simulator header.
         tunnel = AsyncFlux2Client(SECRET_KEY, base_url="http://127.0.0.1:9")
-        assert tunnel.simulated  # only a guess from the address, until the first answer
+        assert not tunnel.simulated  # a key means real money until the server proves otherwise
         tunnel._learn_server(JSONAnswer({}, 200, None, None, 1, from_simulator=False))
-        assert not tunnel.simulated
+        assert not tunnel.simulated and tunnel.server_known
+        tunnel._learn_server(JSONAnswer({}, 200, None, None, 1, from_simulator=True))
+        assert tunnel.simulated  # the simulator named itself
         pinned = AsyncFlux2Client(SECRET_KEY, base_url="http://127.0.0.1:9", simulated=True)
         pinned._learn_server(JSONAnswer({}, 200, None, None, 1, from_simulator=False))
         assert pinned.simulated  # an explicit choice is kept

@@ -138,6 +138,12 @@ class Hostile:
                                      media_type="application/json")
         if mode == "html":
             return HTMLResponse("<html><body>maintenance</body></html>")
+        if mode == "deep-error":  # a 400 whose body is nested past Python's recursion limit
+            return Response(b'{"error": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400,
+                            media_type="application/json")
+        if mode == "deep-error-ok":  # parses, but nested past the cap
+            return Response(b'{"error": {"message": ' + b"[" * 300 + b"]" * 300 + b"}}", 400,
+                            media_type="application/json")
         if mode == "redirect":  # an API answer must never send the key elsewhere
             return RedirectResponse("http://127.0.0.2:9/steal", 302)
         if mode == "gzip-ok":
@@ -333,6 +339,14 @@ def test_an_api_redirect_is_an_error_not_followed(hostile):
 
     exc = typed(outcome(hostile, "redirect"), APIError)
     assert exc.status == 302 and exc.task_id == "redirect"
+
+
+@pytest.mark.parametrize("mode", ["deep-error", "deep-error-ok"])
+def test_a_deeply_nested_error_body_is_still_a_typed_error(hostile, mode):
+    from flux2_widgets import BadRequestError
+
+    exc = typed(outcome(hostile, mode), BadRequestError)
+    assert exc.status == 400 and exc.task_id == mode
 
 
 def test_an_html_page_instead_of_json(hostile):

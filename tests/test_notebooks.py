@@ -134,6 +134,20 @@ def _teaching_demo(out: Outputs) -> None:
     assert "demo-key" not in out.everything(), "the key must never be printed"
 
 
+def _expert_compare(out: Outputs) -> None:
+    text = out.text
+    assert "1k vs 2k compared at 1024x1024: mean difference" in text
+    assert "votes in 5 comparisons (ties count half)" in text and "95% CI (Wilson)" in text
+    assert any("Bradley-Terry" in d and "a teapot, studio photo" in d for d in out.of("text/html"))
+    assert "lighthouse_fox_grid.png" in text and len(out.of("image/jpeg")) == 2, "heatmap and grid shown"
+    assert "Pro lighthouses" in text and "studio prompt: a lighthouse" in text
+    # the inspector, the blind test and the history gallery display as widgets
+    assert len(out.of(WIDGET_MIME)) >= 3
+    # the blind test, before its vote, does not name its tiers even in plain text
+    blind = [d for d in out.of("text/plain") if "blind, hidden until a vote" in d]
+    assert blind and all("Pro" not in d and "Flex" not in d for d in blind)
+
+
 CHECKS: dict[str, Callable[[Outputs], None]] = {
     "01_quickstart.ipynb": _quickstart,
     "02_pro_vs_flex.ipynb": _pro_vs_flex,
@@ -141,6 +155,7 @@ CHECKS: dict[str, Callable[[Outputs], None]] = {
     "04_prompt_ab.ipynb": _prompt_ab,
     "05_remix.ipynb": _remix,
     "06_teaching_demo.ipynb": _teaching_demo,
+    "07_expert_compare.ipynb": _expert_compare,
 }
 
 

@@ -1,4 +1,4 @@
-"""The reusable widget parts, on their own (tiles driven by run_tile against the simulator)."""
+"""The reusable widget parts, on their own (tiles driven by session.run_in_view against the simulator)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from flux2_widgets import AsyncFlux2Client, ImageRequest
 from flux2_widgets.catalog import pixel_size
 from flux2_widgets.errors import NetworkError, TaskFailedError
 from flux2_widgets.money import cost_text
+from flux2_widgets.runs import run_in_view as run_tile
 from flux2_widgets.widgets._style import CSS, style_widget
 from flux2_widgets.widgets.controls import Field, Segmented
 from flux2_widgets.widgets.gallery import Gallery
 from flux2_widgets.widgets.inspector import RequestInspector
-from flux2_widgets.widgets.tile import CostLabel, StatusChip, TaskTile, run_tile
+from flux2_widgets.widgets.tile import CostLabel, StatusChip, TaskTile
 
 KEY = "sk-secret-123456789"
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -109,7 +110,8 @@ def test_create_status_complete_round_trip(make_sim) -> None:
     r = api.post(T2I, json=body())
     assert r.status_code == 200
     task = r.json()
-    assert set(task) == {"id", "status", "model", "created_at"}
+    assert set(task) == {"id", "status", "model"}  # no timestamps: RunAPI sends none
+    assert uuid.UUID(task["id"])
     assert task["status"] == "pending" and task["model"] == "flux-2-pro-text-to-image"
     assert r.headers["x-request-id"] and r.headers["X-RunAPI-Task-Id"] == task["id"]
 
@@ -124,11 +126,11 @@ def test_create_status_complete_round_trip(make_sim) -> None:
             seen.append(answer["status"])
         if answer["status"] == "completed":
             break
-        assert "images" not in answer and "usage" not in answer and answer["completed_at"] is None
+        assert "images" not in answer and "usage" not in answer
         time.sleep(0.005)
     assert seen == ["pending", "processing", "completed"]
     assert answer["id"] == task["id"] and answer["error"] is None
-    assert answer["created_at"] == task["created_at"] and answer["completed_at"]
+    assert "created_at" not in answer and "completed_at" not in answer
     assert answer["usage"] == {"cost": price("pro", "1k"), "generated_images": 1}
     [image] = answer["images"]
     assert image["url"].startswith(sim.cdn_url + "/images/")
@@ -161,49 +163,68 @@ def test_unknown_task_and_route_are_json_404(api: httpx.Client) -> None:
 
 
 def test_max_usage_cost_is_null_and_ledger_uses_stand_in(sim: Simulator, api: httpx.Client) -> None:
-    done = generate(api, body(tier="max"))
+    done = generate(api, body(tier="max", aspect_ratio="1:1"))
     assert price("max", "1k") is None
     assert done["usage"] == {"cost": None, "generated_images": 1}
     assert len(sim.stats.charges) == 1
 
 
 # -- validation ----------------------------------------------------------------------
-def _catalog_message(payload: dict) -> tuple[str, str]:
-    with pytest.raises(ValidationError) as info:
-        ImageRequest.from_payload(payload)
-    return info.value.message, info.value.field
-
-
 SRC = "https://example.com/a.png"
+#: Each breaks one rule of RunAPI's contract; the 422 names that field.
 INVALID = {
-    "bad ratio": body(aspect_ratio="5:4"),
-    "auto for text_to_image": body(aspect_ratio="auto"),
-    "max 2k": body(tier="max", output_resolution="2k"),
-    "prompt too short": body(prompt="x" * (PROMPT_MIN - 1)),
-    "remix without sources": body(action="remix_image"),
-    "too many sources": body(action="remix_image", source_image_urls=[SRC] * (SOURCES_MAX + 1)),
-    "max two sources": body(tier="max", action="remix_image", source_image_urls=[SRC] * 2),
+    "bad ratio": (body(aspect_ratio="5:4"), "aspect_ratio"),
+    "auto for text_to_image": (body(aspect_ratio="auto"), "aspect_ratio"),
+    "upper-case resolution": (body(output_resolution="1K"), "output_resolution"),
+    "max 2k": (body(tier="max", output_resolution="2k", aspect_ratio="1:1"), "output_resolution"),
+    "max without a ratio": (body(tier="max"), "aspect_ratio"),
+    "max auto": (body(tier="max", action="remix_image", aspect_ratio="auto", source_image_urls=[SRC]),
+                 "aspect_ratio"),
+    "max safety checker": (body(tier="max", aspect_ratio="1:1", enable_safety_checker=False),
+                           "enable_safety_checker"),
+    "max two outputs": (body(tier="max", aspect_ratio="1:1", output_count=2), "output_count"),
+    "pro output_count": (body(output_count=1), "output_count"),
+    "flex output_count": (body(tier="flex", output_count=1), "output_count"),
+    "unknown field": (body(seed=42), "seed"),
+    "sources on text_to_image": (body(source_image_urls=[SRC]), "source_image_urls"),
+    "prompt too short": (body(prompt="x" * (PROMPT_MIN - 1)), "prompt"),
+    "blank prompt": (body(prompt="     "), "prompt"),
+    "remix without sources": (body(action="remix_image"), "source_image_urls"),
+    "too many sources": (body(action="remix_image", source_image_urls=[SRC] * (SOURCES_MAX + 1)),
+                         "source_image_urls"),
+    "max two sources": (body(tier="max", action="remix_image", aspect_ratio="1:1",
+                             source_image_urls=[SRC] * 2), "source_image_urls"),
+    "no model": ({"prompt": "no model here"}, "model"),
+    "other model": (body() | {"model": "flux-1-dev"}, "model"),
+    "model not text": (body() | {"model": 3}, "model"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(INVALID))
-def test_validation_422_carries_catalog_message(api: httpx.Client, case: str) -> None:
-    payload = INVALID[case]
-    message, field = _catalog_message(payload)
-    path = REMIX if "remix" in payload["model"] else T2I
+def test_contract_violations_are_422_with_per_field_errors(sim: Simulator, api: httpx.Client,
+                                                           case: str) -> None:
+    payload, field = INVALID[case]
+    path = REMIX if "remix" in str(payload.get("model")) else T2I
     r = api.post(path, json=payload)
     assert r.status_code == 422
-    assert r.json() == {"error": {"code": "validation_error", "message": message, "field": field}}
+    answer = r.json()
+    assert answer["error"] == "Validation failed" and set(answer) == {"error", "errors"}
+    assert field in answer["errors"] and all(isinstance(m, str) and m for m in answer["errors"][field])
+    with pytest.raises(ValidationError) as info:  # the client refuses it too, naming a field
+        ImageRequest.from_payload(payload)
+    assert info.value.field in answer["errors"]
+    assert sim.stats.tasks_created == 0
 
 
-def test_action_route_mismatch_and_bad_model_are_422(api: httpx.Client) -> None:
+def test_every_violation_is_reported_at_once(api: httpx.Client) -> None:
+    payload = body(tier="max", prompt="x", output_resolution="2k", enable_safety_checker=True, seed=1)
+    errors = api.post(T2I, json=payload).json()["errors"]
+    assert set(errors) == {"prompt", "output_resolution", "enable_safety_checker", "seed", "aspect_ratio"}
+
+
+def test_action_route_mismatch_is_422_on_model(api: httpx.Client) -> None:
     r = api.post(T2I, json=body(action="remix_image", source_image_urls=[SRC]))
-    assert r.status_code == 422
-    err = r.json()["error"]
-    assert err["field"] == "model" and REMIX in err["message"]
-    for bad in ({"prompt": "no model here"}, body() | {"model": "flux-1-dev"}, body() | {"model": 3}):
-        r = api.post(T2I, json=bad)
-        assert r.status_code == 422 and r.json()["error"]["field"] == "model"
+    assert r.status_code == 422 and REMIX in r.json()["errors"]["model"][0]
 
 
 def test_non_json_body_is_400(api: httpx.Client) -> None:
@@ -237,6 +258,7 @@ def test_idempotency_key_same_body_same_task_one_charge(sim: Simulator, api: htt
     wait(api, f"{T2I}/{first['id']}")
     third = create(api, body(), headers=key)  # replay after completion: still no new task
     assert third["id"] == first["id"]
+    assert "task_replayed" not in first and again["task_replayed"] is True and third["task_replayed"] is True
     stats = sim.stats
     assert stats.tasks_created == 1 and len(stats.charges) == 1
     conflict = api.post(T2I, json=body(prompt="another prompt"), headers=key)
@@ -322,7 +344,7 @@ def test_fault_fail_task_is_not_charged(sim: Simulator, api: httpx.Client) -> No
     task = create(api, body())
     done = wait(api, f"{T2I}/{task['id']}")
     assert done["status"] == "failed" and done["error"] == "content policy (simulated)"
-    assert "images" not in done and "usage" not in done and done["completed_at"]
+    assert "images" not in done and "usage" not in done and "completed_at" not in done
     ok = generate(api, body())
     assert sim.stats.charges == [(ok["id"], price("pro", "1k"))]
 
@@ -375,12 +397,14 @@ def test_image_is_png_of_catalog_size(api: httpx.Client, tier: str, res: str, ra
     assert png(done["images"][0]["url"]).size == pixel_size(ratio, res)
 
 
-def test_images_differ_by_prompt_tier_resolution(api: httpx.Client) -> None:
+def test_images_differ_by_prompt_tier_resolution(sim: Simulator, api: httpx.Client) -> None:
     payloads = [body(), body(prompt="a lighthouse in a storm"), body(tier="flex"),
                 body(output_resolution="2k"), body()]
     base, other_prompt, flex, two_k, again = (
         png(done["images"][0]["url"]) for done in generate_many(api, payloads))
-    assert mean_diff(base, again) == 0  # deterministic
+    assert mean_diff(base, again) > 10  # the second task of a request is another take on it
+    sim.reset()
+    assert mean_diff(base, png(generate(api, body())["images"][0]["url"])) == 0  # deterministic
     assert mean_diff(base, other_prompt) > 10
     assert mean_diff(base, flex) > 2
     assert mean_diff(base, two_k) > 0.5
@@ -450,15 +474,71 @@ def test_balance_and_insufficient_credits(make_sim) -> None:
         assert balance["spent_cents_total"] == round(price("pro", "1k") * 100)
 
 
-def test_price_schedules_come_from_catalog(api: httpx.Client) -> None:
-    r = api.get("/api/v1/price_schedules", params={"service": "flux_2", "model": "flux-2-flex-remix-image"})
+def test_balance_has_exactly_the_contract_fields(api: httpx.Client) -> None:
+    assert set(api.get("/api/v1/me/balance").json()) == {
+        "balance_cents", "paid_balance_cents", "bonus_balance_cents", "spent_cents_today",
+        "spent_cents_total"}
+
+
+def test_price_schedules_have_the_real_shape_and_etag(sim: Simulator) -> None:
+    url = sim.url + "/api/v1/price_schedules"
+    r = PLAIN.get(url, params={"service": "flux_2", "model": "flux-2-flex-remix-image"})  # anonymous
+    assert r.status_code == 200 and set(r.json()) == {"as_of", "price_schedules"}
     [schedule] = r.json()["price_schedules"]
-    assert schedule["action"] == "remix_image"
-    by_res = schedule["billing_config"]["output_resolution"]
-    assert by_res["2k"]["unit_price_usd"] == price("flex", "2k")
-    assert by_res["1k"]["unit_price_cents"] == round(price("flex", "1k") * 100)
-    everything = api.get("/api/v1/price_schedules").json()["price_schedules"]
-    assert {s["model"] for s in everything} >= {"flux-2-max-text-to-image", "flux-2-pro-text-to-image"}
+    assert schedule == {
+        "service": "flux_2", "action": "remix_image", "model": "flux-2-flex-remix-image",
+        "pricing_status": "available", "catalog_status": "active", "currency": "USD",
+        "billing_unit": "call", "unit_price_cents": round(price("flex", "1k") * 100),
+        "billing_config": {"key": "output_resolution",
+                           "overrides": {"1k": round(price("flex", "1k") * 100),
+                                         "2k": round(price("flex", "2k") * 100)}}}
+    again = PLAIN.get(url, params={"service": "flux_2", "model": "flux-2-flex-remix-image"},
+                      headers={"If-None-Match": r.headers["ETag"]})
+    assert again.status_code == 304 and again.content == b""
+    everything = PLAIN.get(url).json()["price_schedules"]
+    assert len(everything) == 6
+    [max_t2i] = [s for s in everything if s["model"] == "flux-2-max-text-to-image"]
+    assert max_t2i["pricing_status"] == "pending" and max_t2i["unit_price_cents"] is None
+    assert PLAIN.get(url, headers={"If-None-Match": r.headers["ETag"]}).status_code == 200  # other filter
+
+
+def test_configured_prices_are_published_charged_and_quoted(make_sim) -> None:
+    dear = make_sim(latency=0.05, prices={("max", "1k"): 0.12, ("pro", "1k"): 0.06})
+    with httpx.Client(base_url=dear.url, headers=AUTH) as c:
+        [schedule] = c.get("/api/v1/price_schedules", params={"model": "flux-2-max-text-to-image"}
+                           ).json()["price_schedules"]
+        assert schedule["pricing_status"] == "available" and schedule["unit_price_cents"] == 12
+        quote = PLAIN.post(dear.url + "/api/v1/price_quotes", json={
+            "service": "flux_2", "action": "text_to_image", "model": "flux-2-max-text-to-image",
+            "params": {"prompt": "a quote", "aspect_ratio": "1:1"}}).json()["price_quote"]
+        assert quote["reservation_amount_cents"] == 12 and quote["pricing_status"] == "available"
+        done = generate(c, body(tier="max", aspect_ratio="1:1"))
+        assert done["usage"]["cost"] == 0.12
+        assert dear.stats.charges == [(done["id"], 0.12)]
+        bad = PLAIN.post(dear.url + "/api/v1/price_quotes", json={
+            "service": "flux_2", "action": "text_to_image", "model": "flux-2-pro-text-to-image",
+            "params": {"prompt": "a quote", "output_count": 1}})
+        assert bad.status_code == 422 and "output_count" in bad.json()["errors"]
+
+
+def test_pacing_sends_retry_after_on_unfinished_status_answers(make_sim) -> None:
+    paced = make_sim(latency=0.3, pacing=0.5)
+    with httpx.Client(base_url=paced.url, headers=AUTH) as c:
+        task = create(c, body())
+        r = c.get(f"{T2I}/{task['id']}")
+        assert r.json()["status"] in ("pending", "processing") and r.headers["Retry-After"] == "0.5"
+        done = wait(c, f"{T2I}/{task['id']}")
+        assert done["status"] == "completed"
+        assert "Retry-After" not in c.get(f"{T2I}/{task['id']}").headers
+    with pytest.raises(ValueError):
+        Simulator(pacing=0)
+
+
+def test_timestamps_only_when_asked(make_sim) -> None:
+    stamped = make_sim(latency=0.05, timestamps=True)
+    with httpx.Client(base_url=stamped.url, headers=AUTH) as c:
+        done = generate(c, body())
+    assert done["created_at"] and done["completed_at"]
 
 
 # -- callbacks ----------------------------------------------------------------------------
@@ -552,3 +632,24 @@ def test_official_sdk_runs_against_the_simulator(make_sim) -> None:
     assert result.usage.cost == price("pro", "1k")
     assert result.runapi_task_id == result.id
     assert sim.stats.charges == [(result.id, price("pro", "1k"))]
+
+
+def test_official_sdk_reads_prices_quotes_and_balance_and_honours_pacing(make_sim) -> None:
+    from runapi.core import PricingClient
+    from runapi.flux_2 import Flux2Client
+
+    sim = make_sim(latency=0.3, pacing=0.1, prices={("max", "1k"): 0.12})
+    pricing = PricingClient(base_url=sim.url)  # anonymous, as RunAPI's pricing is
+    listed = pricing.list_schedules(service="flux_2", model="flux-2-pro-text-to-image")
+    [schedule] = listed.price_schedules
+    assert schedule.billing_unit == "call" and schedule.unit_price_cents == round(price("pro", "1k") * 100)
+    quote = pricing.create_quote(service="flux_2", action="text_to_image", model="flux-2-max-text-to-image",
+                                 params={"prompt": "a quote", "aspect_ratio": "1:1"}).price_quote
+    assert quote.reservation_amount_cents == 12 and quote.pricing_status == "available"
+    client = Flux2Client(api_key="sk-test", base_url=sim.url)
+    assert client.account.balance().balance_cents == sim.stats.balance_cents
+    result = client.text_to_image.run(model="flux-2-max-text-to-image", prompt="a lighthouse at dusk",
+                                      aspect_ratio="3:2")
+    assert result.status == "completed" and result.usage.cost == 0.12
+    polls = sim.count("GET", T2I + "/")
+    assert 2 <= polls <= 6  # about every 0.1 s as the server asked, over 0.3 s

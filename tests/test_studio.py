@@ -16,6 +16,7 @@ from PIL import Image
 
 from flux2_widgets import AsyncFlux2Client
 from flux2_widgets.catalog import pixel_size
+from flux2_widgets.money import format_usd
 from flux2_widgets.widgets import Studio
 
 KEY = SECRET_KEY  # the key run_studio gives its client: it must never show up
@@ -35,6 +36,7 @@ def test_generate_returns_at_once_and_completes(make_sim):
         studio.prompt = "a lighthouse at dawn, oil painting"
         studio.aspect_ratio = "16:9"
         studio.n_images = 3
+        await until(lambda: studio.simulated, what="the simulator to name itself")
         assert "3 × Pro 1k" in studio.cost_text and "would have cost about $0.15" in studio.cost_text
         started = time.monotonic()
         studio.generate_button.click()
@@ -141,6 +143,8 @@ def test_retry_after_a_poll_error_resumes_the_same_task(make_sim, tmp_path):
         client = AsyncFlux2Client(api_key=KEY, base_url=sim.url, max_retries=1, retry_base_delay=0.01)
         studio = Studio(client, prompt="a red fox in snow", budget=1.0, save_dir=str(tmp_path))
         try:
+            # the Studio's first balance read (a key means LIVE until the server names itself)
+            await until(lambda: studio.simulated and not studio.uploads, what="the balance read")
             sim.inject("503", times=2, on="get")  # the first poll gives up after submission
             (tile,) = studio.generate()
             await until(lambda: tile.done, what="the failed poll")
@@ -445,6 +449,21 @@ def test_elapsed_ticks_while_running(make_sim):
     run(sim, body, tick_interval=0.05)
 
 
+def test_a_key_is_live_from_the_first_render_until_the_server_names_itself(sim):
+    async def main() -> None:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url) as client:
+            studio = Studio(client, prompt="a snowy owl")
+            try:
+                assert "LIVE" in studio.badge.value and "would have cost" not in studio.cost_text
+                await until(lambda: studio.simulated, what="the simulator to name itself")
+                assert "SIMULATED" in studio.badge.value and "would have cost" in studio.cost_text
+                assert sim.count("POST") == 0 and sim.count("GET") == 1  # one balance read
+            finally:
+                studio.close()
+
+    asyncio.run(main())
+
+
 def test_request_preview_and_simulated_badge(sim):
     async def body(studio: Studio) -> None:
         assert "SIMULATED" in studio.badge.value and "would have cost" in studio.badge.value
@@ -455,7 +474,7 @@ def test_request_preview_and_simulated_badge(sim):
         assert "$RUNAPI_API_KEY" in studio.request_inspector.curl_text
         studio.prompt = ""
         assert studio.request_inspector.layout.display == "none"
-        assert sim.count() == 0
+        assert sim.count("POST") == 0
 
     run(sim, body)
 
@@ -467,6 +486,12 @@ def test_live_badge_names_the_masked_key(sim):
         assert "LIVE" in studio.badge.value and f"{KEY[:3]}...{KEY[-4:]}" in studio.badge.value
         assert KEY not in studio.badge.value
         assert "about $0.05" in studio.cost_text and "would have" not in studio.cost_text
+        # live: the account's balance is read once and shown in the badge
+        await until(lambda: studio.session.balance is not None, what="the balance")
+        from flux2_widgets.simulator import DEFAULT_BALANCE_CENTS
+
+        assert studio.session.balance == pytest.approx(DEFAULT_BALANCE_CENTS / 100)
+        assert f"balance {format_usd(DEFAULT_BALANCE_CENTS / 100)}" in studio.badge.value
         studio.close()
         await client.aclose()
 

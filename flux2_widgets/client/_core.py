@@ -3,6 +3,10 @@
 There is one implementation: the async client. The sync client runs the same
 coroutines to completion (see ``_sync``), so retries, polling and errors
 behave identically in both.
+
+Longer than most modules, for one job: the client's public surface (submit, get, wait,
+collect, generate, generate_many, resume, upload, balance) and the sync twin that mirrors it;
+transport, polling, uploads and settings live in their own modules beside it.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from ..money import check_budget
 from ..results import _TASK_ID, KNOWN_STATUSES, GeneratedImage, Generation, Task
 from ._limits import AdaptiveLimit, ResponseLimits, check_number, fetch_image_sync
 from ._polling import LatencyModel, PollPolicy
+from ._pricing import PriceBook, PriceList, Quote, fetch_quote
 from ._settings import resolve_settings
 from ._transport import JSONAnswer, RetryPolicy, attach_limits, download, request_json
 from ._uploads import prepare_upload, upload_url
@@ -124,7 +129,7 @@ class AsyncFlux2Client:
         settings = resolve_settings(api_key, base_url)
         key, url = settings.api_key, settings.base_url
         if key is None and url is None:
-            from ._defaults import shared_simulator
+            from ._embedded import shared_simulator
 
             url, simulated = shared_simulator().url, True
         url = url or DEFAULT_BASE_URL
@@ -135,10 +140,13 @@ class AsyncFlux2Client:
                     '{"api_key": "..."} to ~/.config/runapi/config.json')
             key = SIMULATOR_TOKEN
         self.base_url = url
-        # Left to us, "simulated" starts as a guess from the address and is settled by the
-        # first answer: the simulator names itself, a tunnel to the real service does not.
+        # Left to us, a configured key means real money until the server proves otherwise:
+        # only the simulator names itself (SIMULATOR_HEADER); a tunnel or a proxy on this
+        # machine to the real service does not, so a loopback address alone proves nothing.
         self._guess_simulated = simulated is None and key != SIMULATOR_TOKEN
-        self.simulated = is_loopback(url) if simulated is None else simulated
+        self.simulated = (key == SIMULATOR_TOKEN) if simulated is None else simulated
+        #: True once an answer said which kind of server this is.
+        self.server_known = not self._guess_simulated
         self.key_hint = "simulator" if key == SIMULATOR_TOKEN else mask(key)
         self.max_concurrency = max_concurrency
         self.wait_timeout = wait_timeout
@@ -163,6 +171,7 @@ class AsyncFlux2Client:
         attach_limits(self._http, self.limits)
         self.spent = 0.0
         self._learned: dict[tuple[str, str, str], asyncio.Event] = {}
+        self._price_book = PriceBook()
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(base_url={self.base_url!r}, key={self.key_hint}, "
@@ -346,11 +355,16 @@ class AsyncFlux2Client:
         and the budget checked, before anything is sent. A failure in one never cancels
         the others: each entry is a ``Generation`` or the error it raised."""
         reqs = _as_requests(requests)
-        check_budget(reqs, budget)
+        # Every argument is checked before the price list is asked for: bad input sends nothing.
+        check_number("budget", budget, strict=False, optional=True)
         _check_timeout(timeout)
         _check_callable(on_update, "on_update")
         _check_callable(on_result, "on_result")
         limit = self.max_concurrency if max_concurrency is None else max_concurrency
+        _check_concurrency(limit)
+        # A cap is checked against what the service charges now (one cached GET), falling
+        # back to the catalog; without a cap nothing extra is asked.
+        check_budget(reqs, budget, prices=await self.prices() if budget is not None else None)
         gate = asyncio.Semaphore(_check_concurrency(limit))
 
         async def one(index: int, req: ImageRequest) -> Generation | Flux2Error:
@@ -428,6 +442,7 @@ class AsyncFlux2Client:
         prepared = await off_loop(prepare_upload, file, filename)
         answer = await request_json(self._http, "POST", FILES_PATH, content=prepared.body,
                                     headers={IDEMPOTENCY_HEADER: uuid.uuid4().hex}, retry=self.retry)
+        self._learn_server(answer)
         url = upload_url(answer.data, request_id=answer.request_id)
         log.info("uploaded %s (%s, %d bytes)", prepared.file_name, prepared.mime_type, prepared.size_bytes)
         return url
@@ -435,12 +450,34 @@ class AsyncFlux2Client:
     async def balance(self) -> dict[str, Any]:
         """The account balance (``balance_cents`` and friends)."""
         answer = await request_json(self._http, "GET", "/api/v1/me/balance", retry=self.retry)
+        self._learn_server(answer)
         return answer.data if isinstance(answer.data, dict) else {"balance": answer.data}
+
+    async def prices(self, *, refresh: bool = False) -> PriceList:
+        """USD per image from the service's price schedules (cached; revalidated by ETag),
+        else the catalog's (``source == "catalog"``). ``prices[("flex", "2k")]`` reads one;
+        ``None`` is an unknown price (Max until the service publishes one), never free."""
+        return await self._price_book.get(self._http, learn=self._learn_from_header, refresh=refresh)
+
+    async def quote(self, request: ImageRequest | str | None = None, /, **fields: Any) -> Quote:
+        """What one request would cost: the service's quote when it gives them, else the
+        price schedule, else the catalog. The request is validated first."""
+        req = ImageRequest.from_fields(request, **fields)
+        quote, answer = await fetch_quote(self._http, req, self.retry, await self.prices())
+        if answer is not None:
+            self._learn_server(answer)
+        return quote
 
     # -- internals -----------------------------------------------------------------
     def _learn_server(self, answer: JSONAnswer) -> None:
-        if self._guess_simulated and self.simulated != answer.from_simulator:
-            self.simulated = answer.from_simulator
+        self._learn_from_header(answer.from_simulator)
+
+    def _learn_from_header(self, from_simulator: bool) -> None:
+        if not self._guess_simulated:
+            return
+        self.server_known = True
+        if self.simulated != from_simulator:
+            self.simulated = from_simulator
             log.info("the server at %s is %s", self.base_url,
                      "the flux2_widgets simulator" if self.simulated else "not a simulator: costs are real")
 
@@ -634,8 +671,12 @@ class Flux2Client:
         # fix the resolved endpoint so every loop's client talks to the same place.
         first = AsyncFlux2Client(api_key, **options)
         self._api_key = api_key
-        self._options = {**options, "base_url": first.base_url, "simulated": first.simulated,
+        # A client still finding out what kind of server it talks to passes that on: each
+        # loop's client learns it from its own first answer.
+        self._options = {**options, "base_url": first.base_url,
+                         "simulated": None if first._guess_simulated else first.simulated,
                          "_latency": first.latency}
+        self._initial_simulated = first.simulated
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncFlux2Client] = (
             weakref.WeakKeyDictionary())
         self._first: AsyncFlux2Client | None = first
@@ -664,7 +705,14 @@ class Flux2Client:
 
     @property
     def simulated(self) -> bool:
-        return self._options["simulated"]
+        """Simulated (nothing charged) or live; with a key, live until the server proves
+        it is the simulator."""
+        with self._lock:
+            clients = [c for c in [self._first, *self._clients.values()] if c is not None]
+        for client in clients:
+            if client.server_known:
+                return client.simulated
+        return self._initial_simulated
 
     @property
     def store(self) -> ResultStore | None:
@@ -708,6 +756,12 @@ class Flux2Client:
 
     def balance(self) -> dict[str, Any]:
         return run_sync(self.aio.balance())
+
+    def prices(self, *, refresh: bool = False) -> PriceList:
+        return run_sync(self.aio.prices(refresh=refresh))
+
+    def quote(self, request: ImageRequest | str | None = None, /, **fields: Any) -> Quote:
+        return run_sync(self.aio.quote(request, **fields))
 
     def close(self) -> None:
         """Close the connection pools this client opened on the current loop (pools on

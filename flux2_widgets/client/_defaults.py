@@ -1,14 +1,11 @@
-"""Process-wide defaults: one embedded simulator and one client per kind.
+"""Process-wide defaults: one client per kind, and where results are kept.
 
-With no API key configured anywhere, everything (widgets, comparisons, the
-CLI) runs on a simulator started on first use, on 127.0.0.1 with an ephemeral
-port. ``FLUX2_SIMULATOR_SPEED`` scales its clock (default 4: a Pro 1k image in
-about two seconds, lively enough for a live demo).
+With no API key configured anywhere, the default client talks to the embedded simulator
+(``_embedded.shared_simulator``), so every notebook works offline.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -16,30 +13,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from ..store import ResultStore
     from ._core import AsyncFlux2Client, Flux2Client
-    from ._embedded import SimulatorProcess
 
-SPEED_ENV = "FLUX2_SIMULATOR_SPEED"
 RESULTS_ENV = "FLUX2_RESULTS_DIR"
-DEFAULT_DEMO_SPEED = 4.0
 
 # Re-entrant: building the default client may start the shared simulator.
 _lock = threading.RLock()
-_simulator: SimulatorProcess | None = None
 _sync_client: Flux2Client | None = None
 
-
-def shared_simulator() -> SimulatorProcess:
-    """The embedded simulator: a child process started on first use, which exits
-    with this one. Its balance is large enough for a whole day of teaching."""
-    global _simulator
-    with _lock:
-        if _simulator is None or not _simulator.running:
-            from ._embedded import SimulatorProcess
-
-            speed = float(os.environ.get(SPEED_ENV) or DEFAULT_DEMO_SPEED)
-            _simulator = SimulatorProcess(speed=speed)
-            atexit.register(_simulator.stop)
-        return _simulator
 
 
 def default_store() -> ResultStore:

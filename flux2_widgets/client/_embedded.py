@@ -8,13 +8,23 @@ and dies with it: it exits when its stdin pipe closes.
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import subprocess
 import sys
 import threading
 from typing import Any
 
 import httpx
+
+SPEED_ENV = "FLUX2_SIMULATOR_SPEED"
+#: A Pro 1k image in about two seconds: lively enough for a live demo.
+DEFAULT_DEMO_SPEED = 4.0
+
+# Re-entrant: building the default client may start the shared simulator.
+_lock = threading.RLock()
+_simulator: SimulatorProcess | None = None
 
 
 class SimulatorProcess:
@@ -72,3 +82,15 @@ class SimulatorProcess:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait(5)
+
+
+def shared_simulator() -> SimulatorProcess:
+    """The embedded simulator: a child process started on first use, which exits
+    with this one. Its balance is large enough for a whole day of teaching."""
+    global _simulator
+    with _lock:
+        if _simulator is None or not _simulator.running:
+            speed = float(os.environ.get(SPEED_ENV) or DEFAULT_DEMO_SPEED)
+            _simulator = SimulatorProcess(speed=speed)
+            atexit.register(_simulator.stop)
+        return _simulator

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from .comparison import Cell, Comparison
 from .costs import CostTable, cost_table
 from .plans import MAX_CELLS, Plan, plan_for, plan_grid, plan_prompts, plan_resolutions, plan_tiers
+from .stats import VoteTally, tally_votes, wilson_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client._core import AsyncFlux2Client, Flux2Client
@@ -43,6 +44,9 @@ __all__ = [
     "compare_prompts",
     "compare_grid",
     "cost_table",
+    "tally_votes",
+    "VoteTally",
+    "wilson_interval",
     "MAX_CELLS",
     "Plan",
     "plan_for",
@@ -51,33 +55,42 @@ __all__ = [
 
 def compare_tiers(prompt: str, tiers: Sequence[str] | str = ("pro", "flex"), resolution: str = "1k",
                   aspect_ratio: str = "1:1", client: AsyncFlux2Client | Flux2Client | None = None,
-                  budget: float | None = None, *, timeout: float | None = None) -> Comparison:
+                  budget: float | None = None, *, timeout: float | None = None, blind: bool = False,
+                  seed: int | None = None) -> Comparison:
     """One prompt in several tiers, side by side (Pro vs Flex by default).
 
     Returns a running :class:`Comparison` at once; ``await`` it or call
     ``.wait()`` for the finished one. ``budget`` (USD) refuses the plan before
     anything is sent if its estimate is higher. ``timeout`` caps each task's wait.
+    ``blind=True`` (two tiers) shows the sides in a shuffled order (from ``seed``,
+    random when omitted, kept as ``cmp.seed``) with tier, cost and latency hidden
+    until a vote is cast; see :func:`tally_votes` for the statistics.
     """
     plan = plan_tiers(prompt, tiers, resolution, aspect_ratio)
-    return plan.launch(client=client, budget=budget, timeout=timeout)
+    return plan.launch(client=client, budget=budget, timeout=timeout, blind=blind, seed=seed)
 
 
 def compare_resolutions(prompt: str, tier: str = "pro", resolutions: Sequence[str] | str = ("1k", "2k"),
                         aspect_ratio: str = "1:1", client: AsyncFlux2Client | Flux2Client | None = None,
-                        budget: float | None = None, *, timeout: float | None = None) -> Comparison:
-    """One prompt at several output resolutions in one tier (1k vs 2k by default)."""
+                        budget: float | None = None, *, timeout: float | None = None, blind: bool = False,
+                        seed: int | None = None) -> Comparison:
+    """One prompt at several output resolutions in one tier (1k vs 2k by default);
+    ``blind`` as in :func:`compare_tiers`."""
     plan = plan_resolutions(prompt, tier, resolutions, aspect_ratio)
-    return plan.launch(client=client, budget=budget, timeout=timeout)
+    return plan.launch(client=client, budget=budget, timeout=timeout, blind=blind, seed=seed)
 
 
 def compare_prompts(prompt_a: str, prompt_b: str, tier: str = "pro", resolution: str = "1k",
                     aspect_ratio: str = "1:1", client: AsyncFlux2Client | Flux2Client | None = None,
-                    budget: float | None = None, *, timeout: float | None = None) -> Comparison:
+                    budget: float | None = None, *, timeout: float | None = None, blind: bool = False,
+                    seed: int | None = None) -> Comparison:
     """Prompt A/B in the same tier and resolution. Record the winner with
     ``cmp.vote("a" | "b" | "tie", note=...)`` (or the buttons under the view);
-    votes are kept on the object and exported by ``rows()`` / ``to_csv()``."""
+    votes are kept on the object and exported by ``rows()`` / ``to_csv()``.
+    ``blind=True`` shuffles the sides and hides the prompts, cost and latency until a
+    vote (``cmp.vote("left" | "right" | "tie")``, or the arrow keys in the view)."""
     plan = plan_prompts(prompt_a, prompt_b, tier, resolution, aspect_ratio)
-    return plan.launch(client=client, budget=budget, timeout=timeout)
+    return plan.launch(client=client, budget=budget, timeout=timeout, blind=blind, seed=seed)
 
 
 def compare_grid(prompts: Sequence[str] | str, tiers: Sequence[str] | str = ("pro", "flex"),

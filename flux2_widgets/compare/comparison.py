@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Sequence
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _sync
 from .._export import require_pandas, write_csv
-from ..catalog import ImageRequest
+from ..catalog import ImageRequest, tier_label
 from ..errors import Flux2Error, TaskTimeoutError, ValidationError, is_resumable
 from ..money import format_usd, sum_costs, sum_text
 from ..results import Generation, Task
@@ -23,6 +25,7 @@ from .html import comparison_html, short
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    from PIL import Image as PILImage
 
     from ..client._core import AsyncFlux2Client
 
@@ -133,7 +136,8 @@ class Comparison:
 
     def __init__(self, cells: list[Cell], *, kind: str, title: str, row_labels: Sequence[str],
                  col_labels: Sequence[str], sides: Sequence[tuple[str, str]] = (),
-                 client: Any = None, budget: float | None = None, timeout: float | None = None) -> None:
+                 client: Any = None, budget: float | None = None, timeout: float | None = None,
+                 blind: bool = False, seed: int | None = None) -> None:
         self.cells = cells
         self.kind = kind
         self.title = title
@@ -151,6 +155,51 @@ class Comparison:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Future[None] | None = None
         self._view: Any = None
+        if blind and len(self.sides) != 2:
+            raise ValidationError(
+                f"blind voting shows two sides at a time; this comparison has {len(self.sides)}",
+                field="blind", value=blind, allowed="two sides (e.g. tiers=('pro', 'flex'))")
+        #: Blind A/B: sides are shown in a shuffled order and every label stays hidden until a vote.
+        self.blind = bool(blind)
+        #: The shuffle's seed, kept so the order can be told (and reproduced) afterwards.
+        self.seed = (seed if seed is not None else secrets.randbits(32)) if blind else None
+        #: Cell indices in the order they are shown, left to right.
+        self.order = list(range(len(cells)))
+        if blind:
+            random.Random(self.seed).shuffle(self.order)
+
+    @classmethod
+    def from_generations(cls, generations: Sequence[Generation], *, labels: Sequence[str] | None = None,
+                         title: str = "Compared results", blind: bool = False,
+                         seed: int | None = None) -> Comparison:
+        """A finished comparison over results you already have (from ``History`` or earlier
+        runs): nothing is sent; it votes, exports, inspects and draws like any other."""
+        gens = list(generations)
+        if len(gens) < 2:
+            raise ValidationError(f"a comparison needs at least two results, got {len(gens)}",
+                                  field="generations", value=len(gens), allowed=">= 2")
+        names = list(labels) if labels is not None else [_default_label(g, gens) for g in gens]
+        if len(names) != len(gens) or len(set(names)) != len(names):
+            raise ValidationError("labels must name each result once, all different",
+                                  field="labels", value=names, allowed=f"{len(gens)} distinct labels")
+        keys = [chr(ord("a") + i) for i in range(len(gens))] if len(gens) <= 26 else [str(i) for i in
+                                                                                      range(len(gens))]
+        cells = []
+        for i, (gen, name, key) in enumerate(zip(gens, names, keys, strict=True)):
+            cell = Cell(i, 0, i, "", name, gen.request, side=key, status="completed", task=gen.task,
+                        result=gen, started_at=gen.submitted_at, finished_at=gen.completed_at,
+                        submitted=True)
+            cells.append(cell)
+        cmp = cls(cells, kind="results", title=title, row_labels=[""], col_labels=names,
+                  sides=list(zip(keys, names, strict=True)), client=_Offline(gens), blind=blind, seed=seed)
+        cmp._mark_finished()
+        return cmp
+
+    def _mark_finished(self) -> None:
+        loop = _sync.current_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        done.set_result(None)
+        self._loop, self._main = loop, done
 
     # -- running ---------------------------------------------------------------------
     @property
@@ -460,19 +509,37 @@ class Comparison:
                 field="choice", value=choice, allowed=())
         keys = {k: k for k, _ in self.sides} | {"tie": "tie"}
         keys |= {label.lower(): k for k, label in self.sides}
+        if self.blind:
+            keys |= {pos: self.cells[i].side or "" for pos, i in zip(("left", "right"), self.order,
+                                                                       strict=False)}
         key = keys.get(choice.strip().lower()) if isinstance(choice, str) else None
         if key is None:
-            allowed = [k for k, _ in self.sides] + ["tie"]
+            allowed = [k for k, _ in self.sides] + ["tie"] + (["left", "right"] if self.blind else [])
             raise ValidationError(f"vote {choice!r} is not a side of this comparison; use one of: "
                                   f"{', '.join(allowed)}", field="choice", value=choice, allowed=allowed)
         if note is not None and not isinstance(note, str):
             raise ValidationError("note must be text", field="note", value=note, allowed="str")
         label = "tie" if key == "tie" else dict(self.sides)[key]
         record = {"choice": key, "winner": label, "note": note or "",
-                  "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                  "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  # cast before anything was revealed: the votes a blind test is for
+                  "blind": self.blind and not self._votes}
+        if self.blind:
+            record["shown_as"] = "tie" if key == "tie" else self.position(key)
         self._votes.append(record)
         self._emit(None)
         return dict(record)
+
+    @property
+    def revealed(self) -> bool:
+        """Whether labels may be shown: always, except in a blind test before its first vote."""
+        return not self.blind or bool(self._votes)
+
+    def position(self, side: str) -> str:
+        """Where a side is shown: ``"left"`` / ``"right"`` (a blind test's shuffle), else its column."""
+        index = next(i for i, c in enumerate(self.cells) if c.side == side)
+        place = self.order.index(index)
+        return ("left", "right")[place] if len(self.order) == 2 else str(place + 1)
 
     def tally(self) -> dict[str, int]:
         """Votes per side (and "tie"), in side order."""
@@ -512,6 +579,8 @@ class Comparison:
                 "urls": " ".join(i.url for i in c.result.images) if c.result else "",
                 "simulated": self.simulated,
             }
+            if self.blind:
+                row["shown_as"] = self.position(c.side or "")
             if self.sides:
                 row |= {"votes_won": tally.get(c.side or "", 0), "votes_tied": tally.get("tie", 0),
                         "verdict": self.verdict, "vote_notes": notes}
@@ -525,6 +594,26 @@ class Comparison:
     def to_csv(self, path: str | Path) -> Path:
         """Write the rows (votes included) as CSV; returns the path."""
         return write_csv(path, self.rows())
+
+    def to_image(self, *, side: int = 512, title: str | None = None) -> PILImage.Image:
+        """One labelled picture of the whole comparison (title, column and row headers,
+        size, cost and latency under each image), for slides and reports."""
+        from .grid_image import comparison_image
+
+        return comparison_image(self, side=side, title=title)
+
+    def save_image(self, path: str | Path, *, side: int = 512, title: str | None = None) -> Path:
+        """Write :meth:`to_image` as PNG (labels also kept as PNG text); returns the path."""
+        from .grid_image import save_png
+
+        return save_png(self.to_image(side=side, title=title), path)
+
+    def inspect(self, **options: Any) -> Any:
+        """A zoomable inspector over this comparison's images: side by side with synced zoom
+        and pan, swipe, blink and a difference heatmap; full resolution fetched on zoom."""
+        from ..widgets.inspect_view import Inspector
+
+        return Inspector.from_comparison(self, **options)
 
     # -- display -----------------------------------------------------------------------
     def view(self) -> Any:
@@ -556,11 +645,16 @@ class Comparison:
     def __repr__(self) -> str:
         done = sum(c.done for c in self.cells)
         failed = sum(c.status == "failed" for c in self.cells)
+        if not self.revealed:
+            return (f"<Comparison {self.kind} (blind, hidden until a vote): {len(self.cells)} cells, "
+                    f"{done} done>")
         return (f"<Comparison {self.kind}: {self.title!r}, {len(self.cells)} cells, {done} done"
                 f"{f', {failed} failed' if failed else ''}, {self.total_text}>")
 
     def __str__(self) -> str:
         lines = [repr(self)]
+        if not self.revealed:
+            return lines[0]
         for c in self.cells:
             if c.ok and c.latency is not None:
                 state = f"{c.size_text}, {format_usd(c.cost)}, {c.latency:.1f}s"
@@ -580,3 +674,29 @@ def _async_client(client: Any) -> Any:
                               f"{type(client).__name__}", field="client",
                               value=type(client).__name__, allowed="Flux2 client")
     return resolved
+
+
+def _default_label(gen: Generation, gens: Sequence[Generation]) -> str:
+    """``Pro · 1k``, made unique with the task id when two results share it."""
+    def short(g: Generation) -> str:
+        return f"{tier_label(g.request.tier)} · {g.request.resolution}"
+
+    label = short(gen)
+    same = [g for g in gens if short(g) == label]
+    return label if len(same) == 1 else f"{label} ({gen.id[-6:]})"
+
+
+class _Offline:
+    """Stands in for a client in comparisons over finished results: nothing to send."""
+
+    simulated = False
+    base_url = ""
+
+    def __init__(self, gens: Sequence[Generation]) -> None:
+        self.simulated = any(g.simulated for g in gens)
+
+    async def collect(self, *args: Any, **kwargs: Any) -> Generation:
+        raise Flux2Error("this comparison was built from finished results; there is nothing to run")
+
+    def generate(self, *args: Any, **kwargs: Any) -> None:  # pragma: no cover - marks a client shape
+        raise Flux2Error("this comparison was built from finished results; there is nothing to run")

@@ -13,14 +13,13 @@ from ..catalog import (
     MAX_PLANNED_IMAGES,
     RESOLUTIONS,
     TIERS,
-    estimate_cost,
+    ImageRequest,
     pixel_size,
-    price,
     resolution_options,
     tier_label,
 )
 from ..errors import ValidationError
-from ..money import format_usd, sum_costs, sum_text
+from ..money import PriceLookup, catalog_price, format_usd, sum_costs, sum_text
 from ._args import check_resolutions, check_tiers
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,13 +137,14 @@ class CostTable:
 
 
 def cost_table(tiers: Sequence[str] | str = TIERS, resolutions: Sequence[str] | str = RESOLUTIONS,
-               images: int = 1, aspect_ratio: str = "1:1") -> CostTable:
+               images: int = 1, aspect_ratio: str = "1:1", prices: PriceLookup | None = None) -> CostTable:
     """What a plan costs before running anything: one row per tier x resolution.
 
     ``images`` is how many images of each combination you plan (e.g. the number
     of prompts in a grid). Unpublished prices (Max) show "n/a" and the total
     says "+ n/a"; combinations a tier does not offer are listed and not counted.
-    Prices are the catalog's per-image figures.
+    Prices are the catalog's per-image figures, or ``prices`` (a lookup such as
+    ``client.prices()``, the service's live list) when given.
     """
     tiers_ = check_tiers(tiers)
     resolutions_ = check_resolutions(resolutions)
@@ -161,18 +161,23 @@ def cost_table(tiers: Sequence[str] | str = TIERS, resolutions: Sequence[str] | 
         for res in resolutions_:
             offered = res in resolution_options(tier)
             size = pixel_size(aspect_ratio, res)
+            unit = (prices or catalog_price)(ImageRequest("cost table", tier=tier, resolution=res,
+                                                          aspect_ratio=aspect_ratio)) if offered else None
             rows.append({
                 "tier": tier_label(tier), "resolution": res,
                 "size": f"{size[0]}x{size[1]}" if size else "auto",
-                "unit_price": price(tier, res) if offered else None,
+                "unit_price": unit,
                 "images": images if offered else 0,
-                "estimated_cost": estimate_cost(tier, res, images) if offered else None,
+                "estimated_cost": None if unit is None else round(unit * images, 6),
                 "note": "" if offered else f"not offered ({tier_label(tier)}: "
                                              f"{', '.join(resolution_options(tier))} only)",
             })
     counted = [r for r in rows if r["images"]]  # offered combinations plan >= 1 image
     total, unknown = sum_costs(r["estimated_cost"] for r in counted)
-    notes = ["sizes are approximate; prices are per image from the catalog (live pricing may differ)"]
+    source = getattr(prices, "source", "catalog" if prices is None else "the given price list")
+    where = ("the service's live price list" if source == "live"
+             else "the catalog (live pricing may differ)" if source == "catalog" else source)
+    notes = [f"sizes are approximate; prices are per image from {where}"]
     if unknown:
         notes.append("n/a: price not published")
     return CostTable(

@@ -15,7 +15,8 @@ from ..money import format_usd
 if TYPE_CHECKING:  # pragma: no cover
     from .comparison import Cell, Comparison
 
-__all__ = ["HEADER_CHARS", "cell_caption", "cell_html", "comparison_html", "short", "votes_html"]
+__all__ = ["HEADER_CHARS", "blind_html", "cell_caption", "cell_html", "comparison_html", "short",
+           "votes_html"]
 
 #: Longest prompt shown in a row header before it is shortened.
 HEADER_CHARS = 90
@@ -23,6 +24,8 @@ HEADER_CHARS = 90
 
 def comparison_html(cmp: Comparison) -> str:
     """Static table with thumbnails, for frontends without widgets (and saved HTML)."""
+    if not cmp.revealed:
+        return blind_html(cmp)
     cols = len(cmp.col_labels)
     head = "".join(f'<th style="padding:4px 8px">{html.escape(lbl)}</th>' for lbl in cmp.col_labels)
     body = []
@@ -45,6 +48,24 @@ def comparison_html(cmp: Comparison) -> str:
             f"<tbody>{''.join(body)}</tbody></table>"
             f"<div>{done}/{len(cmp.cells)} done &middot; total {html.escape(cmp.total_text)}"
             f"{votes_html(cmp)}</div></div>")
+
+
+def blind_html(cmp: Comparison) -> str:
+    """A blind test before its vote: the images in their shuffled order, nothing else."""
+    tds = []
+    for place, index in zip(("Left", "Right"), cmp.order, strict=False):
+        cell = cmp.cells[index]
+        pic = f'<div style="color:#666">{"running" if not cell.done else cell.status}…</div>'
+        if cell.result is not None and cell.result.images:
+            try:
+                thumb = base64.b64encode(cell.result.images[0].thumbnail()).decode()
+                pic = f'<img src="data:image/jpeg;base64,{thumb}" style="max-width:320px;border-radius:6px"/>'
+            except Exception as exc:  # display must survive a missing download
+                pic = f"<div>{html.escape(str(exc))}</div>"
+        tds.append(f'<td style="vertical-align:top;padding:4px 8px"><b>{place}</b><br>{pic}</td>')
+    return (f'<div style="font:13px sans-serif"><div><b>Blind test</b>: labels, cost and latency stay '
+            f'hidden until you vote (<code>cmp.vote("left" | "right" | "tie")</code>)</div>'
+            f"<table><tr>{''.join(tds)}</tr></table></div>")
 
 
 def short(text: str, n: int = HEADER_CHARS) -> str:

@@ -61,12 +61,19 @@ class Plan:
         _check_size(len(self.cells), self.what)
         check_budget([c.request for c in self.cells], budget, what=self.what)
 
-    def launch(self, *, client: Any, budget: float | None, timeout: float | None) -> Comparison:
+    def launch(self, *, client: Any, budget: float | None, timeout: float | None, blind: bool = False,
+               seed: int | None = None) -> Comparison:
         self.check(budget)
         _check_launch(client, timeout)
+        if not isinstance(blind, bool):
+            raise ValidationError(f"blind must be True or False, not {blind!r}", field="blind",
+                                  value=blind, allowed=(True, False))
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise ValidationError(f"seed must be an integer, not {seed!r}", field="seed", value=seed,
+                                  allowed="int")
         return Comparison(self.cells, kind=self.kind, title=self.title, row_labels=self.row_labels,
                           col_labels=self.col_labels, sides=self.sides, client=client, budget=budget,
-                          timeout=timeout).start()
+                          timeout=timeout, blind=blind, seed=seed).start()
 
 
 def _check_launch(client: Any, timeout: Any) -> None:
@@ -112,7 +119,7 @@ def plan_resolutions(prompt: str, tier: str, resolutions: Any, aspect_ratio: str
 def plan_prompts(prompt_a: str, prompt_b: str, tier: str, resolution: str, aspect_ratio: str) -> Plan:
     req_a = ImageRequest(prompt_a, tier=tier, resolution=resolution, aspect_ratio=aspect_ratio)
     req_b = ImageRequest(prompt_b, tier=tier, resolution=resolution, aspect_ratio=aspect_ratio)
-    if req_a.prompt == req_b.prompt:
+    if req_a.prompt.strip() == req_b.prompt.strip():  # spaces alone change nothing worth comparing
         raise ValidationError("prompt_a and prompt_b are the same; change one of them to compare",
                               field="prompt_b", value=prompt_b, allowed="a different prompt")
     row = _col_label(req_a.tier, req_a.resolution)

@@ -57,16 +57,28 @@ class Simulator:
                  latency: float | Mapping[tuple[str, str], float] | None = None,
                  seed: int = 0, host: str = "127.0.0.1", port: int = 0,
                  api_key: str | None = None, jitter: float = 0.15, *,
-                 cdn_port: int = 0, balance_cents: int = DEFAULT_BALANCE_CENTS) -> None:
+                 cdn_port: int = 0, balance_cents: int = DEFAULT_BALANCE_CENTS,
+                 pacing: float | None = None,
+                 prices: Mapping[tuple[str, str], float | None] | None = None,
+                 timestamps: bool = False) -> None:
+        """``pacing``: seconds sent as ``Retry-After`` on every status answer of an
+        unfinished task (the server's wish for when to poll next), as RunAPI may do.
+        ``prices``: USD per image by (tier, resolution), published and charged instead
+        of the catalog's (``{("max", "1k"): 0.1}`` gives Max a price).
+        ``timestamps``: add ``created_at`` / ``completed_at`` to task answers. Off by
+        default and not what RunAPI sends: a client must never depend on them."""
         if speed <= 0:
             raise ValueError("speed must be > 0")
         if not 0 <= jitter < 1:
             raise ValueError("jitter must be in [0, 1)")
+        if pacing is not None and not pacing > 0:
+            raise ValueError("pacing must be > 0 seconds (or None)")
         self.host = host
         self.port = port
         self.cdn_port = cdn_port
         self._state = State(speed=speed, latency=latency, jitter=jitter, seed=seed,
-                            api_key=api_key, balance_cents=balance_cents)
+                            api_key=api_key, balance_cents=balance_cents, timestamps=timestamps,
+                            pacing=pacing, prices=prices)
         self._engine = Engine(self._state)
         self._server: ServerThread | None = None
         self._lock = threading.Lock()
@@ -163,6 +175,16 @@ class Simulator:
         self._state.latency = value
 
     @property
+    def pacing(self) -> float | None:
+        return self._state.pacing
+
+    @pacing.setter
+    def pacing(self, value: float | None) -> None:
+        if value is not None and not value > 0:
+            raise ValueError("pacing must be > 0 seconds (or None)")
+        self._state.pacing = value
+
+    @property
     def api_key(self) -> str | None:
         return self._state.api_key
 
@@ -203,6 +225,7 @@ class Simulator:
         Transport faults replace an answer: "429" (``retry_after`` seconds,
         fractional allowed), "500" / "502" / "503" (optional ``retry_after``;
         ``style`` "nested" | "string" | "message" picks the error body shape),
+        "422" (``errors``: {field: [messages]}, the validation shape; default on "post"),
         "drop" (connection closed mid-answer), "slow" (``delay`` seconds, then the
         real answer), "malformed" (200, truncated JSON), "html" (502 HTML page).
         ``on``: "any" (default: every API request), "post", "get" or "cdn" (image
@@ -236,6 +259,7 @@ class Simulator:
         return self
 
     def reset(self) -> None:
-        """Forget tasks, logs, charges, callbacks, faults and idempotency keys."""
+        """Forget tasks, logs, charges, callbacks, faults and idempotency keys; every
+        request's takes start over (its next task draws its first picture again)."""
         self._state.reset()
         self._engine.forget_renders()

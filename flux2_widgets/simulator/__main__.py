@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default=None,
                         help="require exactly this bearer token (default: any non-empty token)")
     parser.add_argument("--balance-cents", type=int, default=DEFAULT_BALANCE_CENTS)
+    parser.add_argument("--pacing", type=float, default=None, metavar="S",
+                        help="send Retry-After: S on status answers of unfinished tasks")
     parser.add_argument("--with-parent", action="store_true",
                         help="print the URLs as one JSON line and exit when stdin closes "
                              "(used by the embedded simulator: it dies with its kernel)")
@@ -33,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sim = Simulator(speed=args.speed, latency=args.latency, seed=args.seed, host=args.host,
                     port=args.port, api_key=args.api_key, jitter=args.jitter,
-                    cdn_port=args.cdn_port, balance_cents=args.balance_cents)
+                    cdn_port=args.cdn_port, balance_cents=args.balance_cents,
+                    pacing=args.pacing)
     try:
         sim.start()
     except OSError as exc:

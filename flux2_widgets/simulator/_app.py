@@ -32,10 +32,9 @@ from ..catalog import (
     UPLOAD_FORMATS,
     UPLOAD_KINDS,
     ImageRequest,
+    contract_errors,
     file_label,
-    price,
 )
-from ..errors import ValidationError
 from ._engine import FILE_PATH, IMAGE_PATH, Engine
 from ._faults import FaultGate
 from ._images import Decoded, decode_upload
@@ -43,7 +42,6 @@ from ._state import State, TaskRecord
 
 __all__ = ["build_api_app", "build_cdn_app"]
 
-_REPLAYED = {"Idempotent-Replayed": "true"}
 _IMAGE_CACHE = "public, max-age=604800, immutable"  # the real URLs live about 7 days
 
 
@@ -51,8 +49,26 @@ def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
 
 
+def _invalid(errors: dict[str, list[str]]) -> JSONResponse:
+    """RunAPI's answer to a request that breaks its contract."""
+    return JSONResponse({"error": "Validation failed", "errors": errors}, status_code=422)
+
+
 def _cents(usd: float | None) -> int | None:
     return None if usd is None else round(usd * 100)
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _pacing_value(seconds: float) -> str:
+    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
+
+
+#: The price-schedule vocabulary (DESIGN.md section 2): Flux 2 bills one call, priced by
+#: output resolution.
+SERVICE = "flux_2"
 
 
 # -- uploads -----------------------------------------------------------------------------
@@ -160,7 +176,13 @@ class _Api:
         return None
 
     def _task_answer(self, body: dict[str, Any], task: TaskRecord, *, replayed: bool = False) -> JSONResponse:
-        return JSONResponse(body, headers={TASK_ID_HEADER: task.id, **(_REPLAYED if replayed else {})})
+        if replayed:
+            body = {**body, "task_replayed": True}
+        headers = {TASK_ID_HEADER: task.id}
+        pacing = self.state.pacing
+        if pacing is not None and body.get("status") in ("pending", "processing"):
+            headers["Retry-After"] = _pacing_value(pacing)
+        return JSONResponse(body, headers=headers)
 
     def _replay(self, key: str, fingerprint: str) -> tuple[str, dict[str, Any]] | None:
         """(id, answer) stored under an Idempotency-Key, if any; a 409 when it came with
@@ -190,19 +212,9 @@ class _Api:
         if (denied := self._unauthorized(request)) is not None:
             return denied
         body = _json_object(await request.body())
-        model = body.get("model")
-        if not isinstance(model, str) or model not in MODEL_IDS:
-            message = ("model is required" if model is None else f"model {model!r} is not a Flux 2 model")
-            return _error(422, "validation_error", f"{message}; use one of {sorted(MODEL_IDS)}",
-                          field="model")
-        try:
-            image_request = ImageRequest.from_payload(body)
-        except ValidationError as exc:
-            return _error(422, "validation_error", exc.message, field=exc.field)
-        if image_request.action != action:
-            return _error(422, "validation_error",
-                          f"model {model!r} is a {image_request.action} model; "
-                          f"POST it to {API_PREFIX}/{image_request.action}", field="model")
+        if errors := contract_errors(body, action):
+            return _invalid(errors)
+        image_request = ImageRequest.from_payload(body, action)
 
         key = request.headers.get("idempotency-key", "").strip()
         fingerprint = self.state.fingerprint(request.url.path, body)
@@ -216,7 +228,7 @@ class _Api:
                                  f"may run {allowed} at once) (simulated)")
                 refusal.headers["Retry-After"] = f"{wait:g}"
                 return refusal
-            needed = image_request.estimated_cost or 0.0
+            needed = self.state.price(image_request.tier, image_request.resolution) or 0.0
             available = self.state.balance_cents() / 100 - self.state.reserved_usd()
             if needed > available + 1e-9:
                 return _error(402, "insufficient_credits",
@@ -261,7 +273,7 @@ class _Api:
         key = request.headers.get("idempotency-key", "").strip()
         with self.state.lock:
             if (seen := self._replay(key, upload.fingerprint)) is not None:
-                return JSONResponse(seen[1], headers=_REPLAYED)
+                return JSONResponse(seen[1])
             record = self.engine.add_upload(upload.data, upload.file_name, upload.decoded)
             answer = record.answer()
             if key:
@@ -276,7 +288,7 @@ class _Api:
         spent = self.state.start_balance_cents - balance
         return JSONResponse({"balance_cents": balance, "paid_balance_cents": balance,
                              "bonus_balance_cents": 0, "spent_cents_today": spent,
-                             "spent_cents_total": spent, "currency": "USD", "simulated": True})
+                             "spent_cents_total": spent})
 
     async def me(self, request: Request) -> Response:
         if (denied := self._unauthorized(request)) is not None:
@@ -284,28 +296,56 @@ class _Api:
         return JSONResponse({"id": 1, "name": "Simulator", "email": "simulator@localhost",
                              "account": {"id": 1, "name": "flux2_widgets simulator"}})
 
+    def _schedule(self, model: str) -> dict[str, Any]:
+        tier, action = MODEL_IDS[model]
+        overrides = {res: _cents(self.state.price(tier, res)) for res in TIER_INFO[tier].resolutions}
+        priced = {res: cents for res, cents in overrides.items() if cents is not None}
+        return {
+            "service": SERVICE, "action": action, "model": model,
+            "pricing_status": "available" if priced else "pending",
+            "catalog_status": "active", "currency": "USD", "billing_unit": "call",
+            "unit_price_cents": priced.get(RESOLUTIONS[0]) if priced else None,
+            "billing_config": {"key": "output_resolution", "overrides": priced},
+        }
+
     async def price_schedules(self, request: Request) -> Response:
+        """Anonymous, like RunAPI's: prices are public. ETag / If-None-Match: 304."""
         want = request.query_params
-        schedules = []
-        for model, (tier, action) in MODEL_IDS.items():
-            if want.get("service") not in (None, "", "flux_2") or \
-                    want.get("action") not in (None, "", action) or \
-                    want.get("model") not in (None, "", model):
-                continue
-            by_res = {res: {"unit_price_cents": _cents(price(tier, res)),
-                            "unit_price_usd": price(tier, res)}
-                      for res in RESOLUTIONS if res in TIER_INFO[tier].resolutions}
-            base = price(tier, RESOLUTIONS[0])
-            schedules.append({
-                "service": "flux_2", "action": action, "model": model,
-                "pricing_status": "priced" if base is not None else "unpriced",
-                "catalog_status": "available", "currency": "USD", "billing_unit": "image",
-                "billing_strategy": "per_image_by_output_resolution",
-                "unit_price_cents": _cents(base),
-                "billing_config": {"output_resolution": by_res},
-            })
-        as_of = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-        return JSONResponse({"as_of": as_of, "price_schedules": schedules, "simulated": True})
+        schedules = [self._schedule(model) for model, (_, action) in MODEL_IDS.items()
+                     if want.get("service") in (None, "", SERVICE)
+                     and want.get("action") in (None, "", action)
+                     and want.get("model") in (None, "", model)]
+        etag = '"' + hashlib.sha256(json.dumps(schedules, sort_keys=True).encode()).hexdigest()[:32] + '"'
+        if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers={"ETag": etag})
+        return JSONResponse({"as_of": _now_iso(), "price_schedules": schedules}, headers={"ETag": etag})
+
+    async def price_quotes(self, request: Request) -> Response:
+        """``{service, action, model, params}`` -> what a call would reserve."""
+        body = _json_object(await request.body())
+        errors: dict[str, list[str]] = {}
+        if body.get("service") != SERVICE:
+            errors["service"] = [f"must be {SERVICE!r}"]
+        action, model = body.get("action"), body.get("model")
+        if action not in ACTIONS:
+            errors["action"] = [f"must be one of {', '.join(ACTIONS)}"]
+        params = body.get("params") or {}
+        if not isinstance(params, dict):
+            errors["params"] = ["must be an object"]
+        elif not errors:
+            wire = {**params, "model": model}
+            errors.update(contract_errors(wire, action))
+        if errors or not isinstance(model, str):
+            return _invalid(errors or {"model": ["is required"]})
+        schedule = self._schedule(model)
+        res = params.get("output_resolution") or RESOLUTIONS[0]
+        cents = schedule["billing_config"]["overrides"].get(res)
+        return JSONResponse({"price_quote": {
+            "service": SERVICE, "action": action, "model": model,
+            "pricing_status": "available" if cents is not None else "pending",
+            "currency": "USD", "reservation_amount_cents": cents if cents is not None else 0,
+            "estimate_basis": "output_resolution" if cents is not None else "pending",
+            "as_of": _now_iso()}})
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -338,6 +378,7 @@ def build_api_app(engine: Engine) -> FaultGate:
         Route("/api/v1/me/balance", api.balance, methods=["GET"]),
         Route("/api/v1/me", api.me, methods=["GET"]),
         Route("/api/v1/price_schedules", api.price_schedules, methods=["GET"]),
+        Route("/api/v1/price_quotes", api.price_quotes, methods=["POST"]),
     ]
     app = Starlette(routes=routes,
                     exception_handlers={404: _not_found, 405: _not_found, _Rejected: _rejected})

@@ -15,7 +15,6 @@ import os
 import re
 import time
 import uuid
-from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +28,6 @@ __all__ = ["Engine", "IMAGE_PATH", "FILE_PATH", "nearest_ratio"]
 
 #: CDN path of an uploaded file (``file_name`` is sanitized: URL-safe as it is).
 FILE_PATH = "/files/{file_id}/{file_name}"
-_RENDER_MEMO = 256
 #: The seeds' short routes (``/v1/...``) name the id ``task_id``.
 _ID_KEY = {"full": "id", "short": "task_id"}
 _IMAGE_RE = re.compile(r"^/images/(?P<task_id>[A-Za-z0-9_-]+)/(?P<n>\d+)\.png$")
@@ -37,9 +35,9 @@ _FILE_RE = re.compile(r"^/files/(?P<file_id>[A-Za-z0-9_-]+)/[^/]+$")
 
 
 def _new_id() -> str:
-    # Random, not sequential: a run log resumed against a fresh simulator must
-    # get 404, not somebody else's task.
-    return "task_" + uuid.uuid4().hex[:20]
+    # A UUID, as RunAPI's task ids are. Random, not sequential: a run log resumed
+    # against a fresh simulator must get 404, not somebody else's task.
+    return str(uuid.uuid4())
 
 
 def nearest_ratio(size: tuple[int, int]) -> str:
@@ -60,10 +58,11 @@ class Engine:
         self.cdn_url = ""
         self.loop: asyncio.AbstractEventLoop | None = None
         self._executor: ThreadPoolExecutor | None = None
-        # Identical requests give identical pictures: render each spec once.
-        # Benchmarks and A/B demos repeat prompts a lot.
         self._deliveries: set[asyncio.Task[None]] = set()
-        self._renders: OrderedDict[tuple, Future[Rendered]] = OrderedDict()
+        # How many tasks each picture request has had: the n-th task of the same
+        # request is the n-th variation, so a batch shows variety while a rerun
+        # against a fresh simulator (same seed) gets the same pictures back.
+        self._takes: dict[tuple, int] = {}
 
     # -- lifecycle -----------------------------------------------------------------
     def open(self, cdn_url: str) -> ThreadPoolExecutor:
@@ -119,30 +118,22 @@ class Engine:
         task = self.state.new_task(request=request, body=body, form=form, aspect_ratio=ratio,
                                    size=size, make_id=_new_id)
         task.image_urls = [self.cdn_url + IMAGE_PATH.format(task_id=task.id, n=0)]
+        take_key = (request.prompt, request.tier, request.resolution, ratio, tuple(request.source_image_urls))
+        with self.state.lock:
+            variation = self._takes.get(take_key, 0)
+            self._takes[take_key] = variation + 1
         spec = RenderSpec(prompt=request.prompt, tier=request.tier, resolution=request.resolution,
-                          aspect_ratio=ratio, size=size, seed=self.state.seed)
+                          aspect_ratio=ratio, size=size, seed=self.state.seed, variation=variation)
         refs = [(u, s.image if s else None) for u, s in zip(request.source_image_urls, sources, strict=True)]
-        task.image = self._render(executor, spec, refs)
+        task.image = executor.submit(_render_with_sources, spec, refs)
         if self.loop is not None and not task.never_finish:
             self.loop.call_later(max(0.0, task.due - time.monotonic()), self.finish_due)
         return task
 
-    def _render(self, executor: ThreadPoolExecutor, spec: RenderSpec,
-                refs: list[tuple[str, Future | None]]) -> Future[Rendered]:
-        key = (spec, tuple((url, id(fut)) for url, fut in refs))
-        with self.state.lock:
-            future = self._renders.get(key)
-            if future is None or future.cancelled():
-                future = executor.submit(_render_with_sources, spec, refs)
-                self._renders[key] = future
-            self._renders.move_to_end(key)
-            while len(self._renders) > _RENDER_MEMO:
-                self._renders.popitem(last=False)
-        return future
-
     def forget_renders(self) -> None:
+        """Start every request's variations over (``Simulator.reset``)."""
         with self.state.lock:
-            self._renders.clear()
+            self._takes.clear()
 
     # -- completion ----------------------------------------------------------------
     def finish_due(self) -> None:
@@ -180,8 +171,10 @@ class Engine:
 
     # -- answers -------------------------------------------------------------------
     def create_body(self, task: TaskRecord) -> dict[str, Any]:
-        return {_ID_KEY[task.form]: task.id, "status": "pending", "model": task.model,
-                "created_at": task.created_at}
+        body: dict[str, Any] = {_ID_KEY[task.form]: task.id, "status": "pending", "model": task.model}
+        if self.state.timestamps:
+            body["created_at"] = task.created_at
+        return body
 
     def status_body(self, task: TaskRecord, *, form: str | None = None,
                     weird: bool = False) -> dict[str, Any]:
@@ -194,8 +187,9 @@ class Engine:
         if status == "completed":
             # cost null (not a guess) where the catalog has no price.
             body["usage"] = {"cost": task.cost, "generated_images": len(task.image_urls)}
-        body["created_at"] = task.created_at
-        body["completed_at"] = task.completed_at
+        if self.state.timestamps:  # opt-in only: RunAPI's task answers carry no timestamps
+            body["created_at"] = task.created_at
+            body["completed_at"] = task.completed_at
         return body
 
     # -- images --------------------------------------------------------------------

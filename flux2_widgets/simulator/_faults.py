@@ -78,6 +78,11 @@ def _fault_response(fault: Fault) -> Response:
         if "retry_after" in fault.opts:
             headers["Retry-After"] = _retry_after(fault.opts["retry_after"])
         return JSONResponse(_error_body(fault, code, message), status_code=int(kind), headers=headers)
+    if kind == "422":
+        # The service refusing what the contract allows (moderation, a rule it tightened):
+        # the real validation shape, with the per-field messages the test asks for.
+        errors = fault.opts.get("errors") or {"prompt": ["was refused (simulated)"]}
+        return JSONResponse({"error": "Validation failed", "errors": errors}, status_code=422)
     if kind == "html":
         return HTMLResponse(_HTML_PAGE, status_code=502)
     if kind == "malformed":

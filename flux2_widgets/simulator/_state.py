@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
-from ..catalog import TYPICAL_LATENCY, ImageRequest, price
+from ..catalog import PRICES, TYPICAL_LATENCY, ImageRequest
 
 __all__ = [
     "TaskRecord", "UploadRecord", "Fault", "Stats", "CallbackRecord", "State",
@@ -24,8 +24,8 @@ __all__ = [
     "SIM_UNPRICED_CHARGE_USD", "PENDING_FRACTION", "IMAGE_PATH",
 ]
 
-#: Simulator-only: what a completed task of a tier without a catalog price
-#: (Max) is charged. The wire answer reports ``usage.cost: null`` for those;
+#: Simulator-only: what a completed task of a tier without a published price
+#: (Max, unless ``prices=`` gives one) is charged. The wire answer reports ``usage.cost: null`` for those;
 #: the ledger needs a number, and inventing a price would look like a fact.
 SIM_UNPRICED_CHARGE_USD = 0.0
 #: Share of a task's latency spent in ``pending`` before ``processing``.
@@ -36,7 +36,8 @@ UPLOAD_TTL = timedelta(days=7)
 # Fault kinds -> the default ``on`` they match. Transport faults replace a
 # whole HTTP answer; task faults are taken when a task is created; status
 # faults when a status GET is answered.
-TRANSPORT_FAULTS = {"429": "any", "500": "any", "502": "any", "503": "any", "drop": "any",
+TRANSPORT_FAULTS = {"422": "post", "429": "any", "500": "any", "502": "any", "503": "any",
+                    "drop": "any",
                     "slow": "any", "malformed": "any", "html": "any"}
 TASK_FAULTS = {"fail_task": "post", "never_finish": "post"}
 STATUS_FAULTS = {"unknown_status": "get", "poll_404": "get"}
@@ -193,8 +194,14 @@ class Stats:
 
 class State:
     def __init__(self, *, speed: float, latency: float | Mapping[tuple[str, str], float] | None,
-                 jitter: float, seed: int, api_key: str | None, balance_cents: int) -> None:
+                 jitter: float, seed: int, api_key: str | None, balance_cents: int,
+                 timestamps: bool = False, pacing: float | None = None,
+                 prices: Mapping[tuple[str, str], float | None] | None = None) -> None:
         self.lock = threading.RLock()
+        self.timestamps = timestamps
+        self.pacing = pacing
+        #: What this server publishes and charges: the catalog's prices unless overridden.
+        self.prices: dict[tuple[str, str], float | None] = {**PRICES, **(prices or {})}
         self.speed = speed
         self.latency = latency
         self.jitter = jitter
@@ -225,6 +232,10 @@ class State:
         with self.lock:
             self._clear()
 
+    def price(self, tier: str, resolution: str) -> float | None:
+        """USD per image this server charges; ``None``: no published price."""
+        return self.prices.get((tier, resolution))
+
     # -- latency -------------------------------------------------------------------
     def latency_for(self, tier: str, resolution: str, seq: int) -> float:
         fixed = self.latency
@@ -251,7 +262,7 @@ class State:
                 created=time.monotonic(),
                 latency=self.latency_for(request.tier, request.resolution, self._seq),
                 created_at=_iso(datetime.now(timezone.utc)),
-                cost=price(request.tier, request.resolution),
+                cost=self.price(request.tier, request.resolution),
             )
             if fail is not None:
                 task.fail_message = fail.opts.get(

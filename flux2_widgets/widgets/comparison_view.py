@@ -9,13 +9,17 @@ the comparison waits for those renders, so a finished comparison is a drawn one.
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
 from .. import _sync
+from ..compare.html import cell_caption
+from . import _style
 from ._dom import button, esc, html_box, show
 from ._style import style_widget
+from .blind_vote import BlindVote
 from .gallery import Ticker
 from .tile import TaskTile
 
@@ -27,6 +31,9 @@ __all__ = ["ComparisonView"]
 
 #: A tile column never gets narrower than this, so thumbnails stay readable on a projector.
 _MIN_COLUMN = "240px"
+
+#: Preview size in the blind panel: large enough to judge, small enough for a saved notebook.
+_BLIND_SIDE = 512
 
 _VIEW_CSS = """
 .f2w-cmp { gap: 10px; }
@@ -46,20 +53,15 @@ class ComparisonView(widgets.VBox):
         self.comparison = comparison
         cmp = comparison
         self.ticker = Ticker()
-        base_url = getattr(cmp.client, "base_url", "")
         self.tiles: list[TaskTile] = []
-        for cell in cmp.cells:
-            tile = TaskTile(cell.request, simulated=cmp.simulated, base_url=base_url,
-                            actions=("open", "save", "inspect"), title=cell.col_label)
-            tile.on_retry(lambda _t, cell=cell: cmp.retry(cell), resumes=True)
-            tile.observe(self._on_tile_status, "status")
-            self.tiles.append(tile)
+        self.blind: BlindVote | None = None
 
         badge = ' <span class="f2w-badge f2w-badge--sim">SIMULATED</span>' if cmp.simulated else ""
-        self.title = html_box(f'<span class="f2w-title">{esc(cmp.title)}</span>{badge}')
+        self._badge = badge
+        self.title = html_box("")
         self.progress = html_box("", "f2w-note")
         self.total = html_box("", "f2w-cost")
-        self.grid = widgets.GridBox(self._grid_children(), layout=widgets.Layout(
+        self.grid = widgets.GridBox((), layout=widgets.Layout(
             grid_template_columns=f"minmax(110px, 200px) repeat({len(cmp.col_labels)}, "
                                   f"minmax({_MIN_COLUMN}, 1fr))",
             width="100%"))
@@ -69,30 +71,69 @@ class ComparisonView(widgets.VBox):
         self.table_button.observe(lambda _c: self._refresh_table(), "value")
         self.table = html_box("")
         show(self.table, False)
-        bar = widgets.HBox((self.progress, self.total, self.table_button))
+        self.inspect_button = button("Inspect", "search-plus",
+                                     "zoom, swipe, blink and diff at full resolution")
+        self.inspect_button.on_click(lambda _b: self._open_inspector())
+        self.inspector_box = widgets.VBox(())
+        bar = widgets.HBox((self.progress, self.total, self.table_button, self.inspect_button))
         bar.add_class("f2w-cmp-bar")
 
         self.vote_buttons: dict[str, widgets.Button] = {}
+        self.votes_bar: widgets.HBox | None = None
         children: list[widgets.Widget] = [style_widget(), html_box(f"<style>{_VIEW_CSS}</style>"),
-                                          self.title, self.grid, bar, self.table]
-        if cmp.sides:
-            for key, label in [*cmp.sides, ("tie", "Tie")]:
-                tie = key == "tie"
-                b = button(label if tie else f"{label} wins", "balance-scale" if tie else "trophy",
-                            f"record a vote: {'tie' if tie else label}")
-                b.on_click(lambda _b, key=key: self._vote(key))
-                self.vote_buttons[key] = b
-            self.vote_note = widgets.Text(placeholder="note (optional): why it wins",
-                                          layout=widgets.Layout(width="280px"))
-            self.tally = html_box("", "f2w-note")
-            votes = widgets.HBox((*self.vote_buttons.values(), self.vote_note, self.tally))
-            votes.add_class("f2w-cmp-bar")
-            children.append(votes)
+                                          self.title]
+        if not cmp.revealed:
+            # Blind: nothing that names a side (tiles, headers, cost) exists until the vote.
+            # The simulator stamps tier and prompt onto its pictures (so nobody mistakes them for
+            # real output): say so, since that gives a simulated blind test away.
+            note = ("Simulated images carry their tier in the corner, so this is only a rehearsal; "
+                    "real images carry no label." if cmp.simulated else "")
+            self.blind = BlindVote(self._blind_vote, aspect=_aspect(cmp), note=note)
+            self.title.value = f'<span class="f2w-title">Blind test</span>{badge}'
+            children.append(self.blind)
+            show(self.total, False)
+            show(self.table_button, False)
+            show(self.inspect_button, False)
+        else:
+            self._build_tiles()
+        children += [self.grid, bar, self.table, self.inspector_box]
+        if cmp.sides and cmp.revealed:
+            children.append(self._build_votes())
         super().__init__(children=tuple(children), **kwargs)
         self.add_class("f2w")
         self.add_class("f2w-cmp")
+        if cmp.blind:
+            self.add_class("f2w-cmp--blind")
         cmp.on_change(self._on_change)
         self._catch_up()
+
+    def _build_tiles(self) -> None:
+        cmp = self.comparison
+        base_url = getattr(cmp.client, "base_url", "")
+        for cell in cmp.cells:
+            tile = TaskTile(cell.request, simulated=cmp.simulated, base_url=base_url,
+                            actions=("open", "save", "inspect"), title=cell.col_label)
+            tile.on_retry(lambda _t, cell=cell: cmp.retry(cell), resumes=True)  # type: ignore[misc]
+            tile.observe(self._on_tile_status, "status")
+            self.tiles.append(tile)
+        self.grid.children = tuple(self._grid_children())
+        self.title.value = f'<span class="f2w-title">{esc(cmp.title)}</span>{self._badge}'
+
+    def _build_votes(self) -> widgets.HBox:
+        cmp = self.comparison
+        for key, label in [*cmp.sides, ("tie", "Tie")]:
+            tie = key == "tie"
+            b = button(label if tie else f"{label} wins", "balance-scale" if tie else "trophy",
+                       f"record a vote: {'tie' if tie else label}")
+            b.on_click(lambda _b, key=key: self._vote(key))
+            self.vote_buttons[key] = b
+        self.vote_note = widgets.Text(placeholder="note (optional): why it wins",
+                                      layout=widgets.Layout(width="280px"))
+        self.tally = html_box("", "f2w-note")
+        votes = widgets.HBox((*self.vote_buttons.values(), self.vote_note, self.tally))
+        votes.add_class("f2w-cmp-bar")
+        self.votes_bar = votes
+        return votes
 
     # -- layout --------------------------------------------------------------------
     def _grid_children(self) -> list[widgets.Widget]:
@@ -112,7 +153,11 @@ class ComparisonView(widgets.VBox):
     def _catch_up(self) -> None:
         """Bring tiles up to date with cells that moved before this view existed."""
         renders = []
-        for cell in self.comparison.cells:
+        if self.blind is not None and not self.tiles:
+            renders = [self._blind_draw(cell) for cell in self.comparison.cells
+                       if cell.status == "completed" and cell.result is not None]
+            self._blind_status()
+        for cell in self.comparison.cells if self.tiles else ():
             tile = self.tiles[cell.index]
             if cell.status == "queued" and not self.comparison.started:
                 continue
@@ -138,6 +183,14 @@ class ComparisonView(widgets.VBox):
         self._refresh_summary()
 
     def _on_change(self, cell: Cell | None) -> None:
+        if self.blind is not None and not self.tiles:
+            if cell is not None and cell.status == "completed" and cell.result is not None:
+                self.comparison._track(asyncio.ensure_future(self._blind_draw(cell)))
+            self._blind_status()
+            if self.comparison.revealed:
+                self._reveal()
+            self._refresh_summary()
+            return
         if cell is not None:
             tile = self.tiles[cell.index]
             if cell.status == "submitting":
@@ -168,8 +221,10 @@ class ComparisonView(widgets.VBox):
         failed = sum(c.status == "failed" for c in cmp.cells)
         text = f"{done}/{len(cmp.cells)} done" + (f" · {failed} failed" if failed else "")
         self.progress.value = esc(text)
+        if not cmp.revealed:
+            return  # the total would tell the tiers apart
         self.total.value = f"total: {esc(cmp.total_text)}"
-        if cmp.sides:
+        if cmp.sides and self.votes_bar is not None:
             tally = cmp.tally()
             parts = [f"{label}: {tally[k]}" for k, label in cmp.sides] + [f"tie: {tally['tie']}"]
             verdict = cmp.verdict
@@ -189,9 +244,101 @@ class ComparisonView(widgets.VBox):
         self.comparison.vote(key, note=note)
         self.vote_note.value = ""
 
+    # -- blind A/B -------------------------------------------------------------------
+    def _blind_index(self, cell: Cell) -> int:
+        return self.comparison.order.index(cell.index)
+
+    async def _blind_draw(self, cell: Cell) -> None:
+        assert self.blind is not None and cell.result is not None
+        try:
+            jpeg = await cell.result.images[0].athumbnail(_BLIND_SIDE)
+        except Exception as exc:  # paid for but not showable: say so, without naming the side
+            self._blind_side(cell, status=f"cannot show: {type(exc).__name__}")
+            return
+        self._blind_side(cell, preview="data:image/jpeg;base64," + base64.b64encode(jpeg).decode())
+        self._blind_status()
+
+    def _blind_side(self, cell: Cell, **values: Any) -> None:
+        assert self.blind is not None
+        sides = [dict(s) for s in self.blind.sides]
+        sides[self._blind_index(cell)].update(values)
+        self.blind.sides = sides
+
+    def _blind_status(self) -> None:
+        if self.blind is None:
+            return
+        cmp = self.comparison
+        sides = [dict(s) for s in self.blind.sides]
+        for cell in cmp.cells:
+            side = sides[self._blind_index(cell)]
+            side["status"] = "failed" if cell.status == "failed" else (
+                "completed" if cell.ok else cell.status)
+        self.blind.sides = sides
+        failed = any(c.status == "failed" for c in cmp.cells)
+        self.blind.ready = not failed and all(s.get("preview") for s in sides)
+        if failed:
+            self.blind.message = ("One side failed, so this blind test cannot be judged fairly; "
+                                  "vote in code with cmp.vote(...) if you still want to.")
+
+    def _blind_vote(self, position: str) -> None:
+        self.comparison.vote(position)  # the listener reveals
+
+    def _reveal(self) -> None:
+        """After the vote: names, prompts, cost and latency to the page, then the usual view."""
+        blind, cmp = self.blind, self.comparison
+        if blind is None or blind.revealed or self.tiles:
+            return
+        sides = [dict(s) for s in blind.sides]
+        for cell in cmp.cells:
+            side = sides[self._blind_index(cell)]
+            side["label"] = f"Prompt {cell.col_label}" if cmp.kind == "prompts" else cell.col_label
+            side["prompt"] = cell.request.prompt
+            side["caption"] = cell_caption(cell)
+        last = cmp.votes[-1]
+        blind.sides = sides
+        blind.choice = last.get("shown_as", last["choice"])
+        winner = "a tie" if last["choice"] == "tie" else f"{last['winner']} wins"
+        blind.message = f"Your vote: {blind.choice} → {winner}"
+        blind.revealed = True
+        show(self.total, True)
+        show(self.table_button, True)
+        show(self.inspect_button, True)
+        self._build_tiles()
+        if cmp.sides:
+            self.children = (*tuple(self.children), self._build_votes())  # type: ignore[has-type]
+        self._catch_up()
+
+    def _open_inspector(self) -> None:
+        from .inspect_view import Inspector
+
+        try:
+            self.inspector_box.children = (Inspector.from_comparison(self.comparison),)
+        except Exception as exc:  # not two finished images yet
+            self.inspector_box.children = (html_box(esc(str(exc)), "f2w-note"),)
+
     def close(self) -> None:
         self.comparison.on_change(self._on_change, remove=True)
         self.ticker.stop()
-        for tile in self.tiles:
-            tile.close()
+        # Close everything this view built, innermost first, so no container left behind
+        # still points at a closed widget; the stylesheet is shared with other views.
+        shared = _style._style_widget
+        for widget in reversed(_descendants(self)):
+            if widget is not shared:
+                widget.close()
         super().close()
+
+
+def _descendants(root: widgets.Widget) -> list[widgets.Widget]:
+    out: list[widgets.Widget] = []
+    todo = list(getattr(root, "children", ()) or ())
+    while todo:
+        widget = todo.pop()
+        if isinstance(widget, widgets.Widget) and widget not in out:
+            out.append(widget)
+            todo += list(getattr(widget, "children", ()) or ())
+    return out
+
+
+def _aspect(cmp: Comparison) -> float:
+    size = cmp.cells[0].request.size if cmp.cells else None
+    return size[0] / size[1] if size else 1.0

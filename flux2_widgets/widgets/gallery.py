@@ -134,7 +134,8 @@ class Gallery(widgets.GridBox):
     def _layout(self) -> None:
         running = [t for t in self._all if t not in self._finished]
         order = tuple(running + self._finished[::-1])
-        if order != tuple(self.children):
+        shown: tuple[Any, ...] = tuple(self.children)  # type: ignore[has-type]
+        if order != shown:
             self.children = order
 
     def close(self) -> None:

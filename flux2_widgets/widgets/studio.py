@@ -1,22 +1,20 @@
 """``Studio``: prompt, tier, mode, ratio, resolution, sources and Generate, with a live gallery.
 
-Generate returns at once: every task gets a tile that ticks while the task runs and shows its
-image the moment it completes, in whatever order tasks finish. Costs are shown before spending
-(estimate) and after (billed where the API reports it). The Studio keeps a client object but
-never the key: no trait or widget state holds it.
+A view over ``session.StudioSession``, which holds the runs, the budget ledger, collect/resume,
+uploads and export: the Studio reads its controls, asks the session, and draws what the session
+says. Generate returns at once: every task gets a tile that ticks while the task runs and shows
+its image the moment it completes, in whatever order tasks finish. No trait or widget state
+holds the key.
 
-Every completed result is saved: to the client's ``ResultStore`` when it has one, else to a
-``ResultStore(save_dir)`` the Studio makes (images, a JSON sidecar, and a run log that
-``client.resume(store)`` can finish from after a kernel restart).
-
-The budget counts what is spent, what is running, and tasks the Studio stopped waiting for
-(Stop, or a poll/download error) that may still finish and be billed.
+Longer than most modules, for one job: the Studio's form (its controls, their constraints and
+errors beside each control) and how it draws the session; the logic lives in the session.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -33,19 +31,19 @@ from ..catalog import (
     TIER_INFO,
     TIERS,
     ImageRequest,
-    estimate_cost,
     tier_label,
 )
 from ..errors import BudgetExceededError, ValidationError
-from ..money import check_budget, cost_text, format_usd, sum_costs
-from ..results import Generation, Task
+from ..money import format_usd
+from ..results import Task
+from ..session import MAX_BATCH, StudioSession, check_batch_size
 from ..store import ResultStore
 from ._dom import button, esc, html_box, show, tier_tooltip
 from ._style import style_widget
 from .controls import Field, Segmented
 from .gallery import Gallery
 from .inspector import ImageViewer, RequestInspector
-from .tile import TaskTile, run_tile
+from .tile import TaskTile
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..client._core import AsyncFlux2Client, Flux2Client
@@ -53,13 +51,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Studio", "MAX_BATCH"]
 
-#: Most tasks one click may start (a UI guard, not an API limit).
-MAX_BATCH = 16
-
 MODES = (("Text to image", "text_to_image"), ("Remix", "remix_image"))
 #: ValidationError.field -> the Studio field that shows the message.
 _FIELD_FOR = {"prompt": "prompt", "tier": "tier", "resolution": "resolution", "aspect_ratio": "aspect_ratio",
-              "source_image_urls": "source_image_urls", "action": "mode"}
+              "source_image_urls": "source_image_urls", "action": "mode", "budget": "budget",
+              "n_images": "n_images"}
+#: The wire's field names -> the Studio field that shows the service's message about it.
+_FIELD_FOR_WIRE = {**_FIELD_FOR, "output_resolution": "resolution", "model": "tier",
+                   "source_image_urls": "source_image_urls"}
 SIM_BADGE = "SIMULATED · no API key · nothing is charged"
 SIM_BADGE_TIP = ('No API key is configured, so a local simulator answers: images are placeholders '
                  'and costs read "would have cost". Set RUNAPI_API_KEY to use RunAPI.')
@@ -84,35 +83,37 @@ class Studio(widgets.VBox):
     cost_text = Unicode("")
     #: Tasks in flight.
     running = Int(0)
+    #: Until the constructor has checked its values there is nothing to close.
+    _closed = True
 
     def __init__(self, client: AsyncFlux2Client | Flux2Client | None = None, *, budget: float | None = None,
                  prompt: str = "", tier: str = "pro", mode: str = "text_to_image", aspect_ratio: str = "1:1",
                  resolution: str = "1k", n_images: int = 1, sources: Iterable[str] = (),
                  timeout: float | None = None, save_dir: str = "flux2_results",
                  tick_interval: float = 0.5, **kwargs: Any) -> None:
-        from ..client._defaults import as_async_client
-
-        self._client = as_async_client(client)
-        self.simulated = bool(getattr(self._client, "simulated", False))
-        self.timeout = timeout
+        # Every value is checked before a widget exists: a bad one is an error that names it,
+        # never a silent clamp by a slider or a bounded box.
+        if not isinstance(prompt, str):
+            raise ValidationError(f"prompt must be text, got {type(prompt).__name__}", field="prompt",
+                                  value=prompt, allowed=f"{PROMPT_MIN}-{PROMPT_MAX} characters")
+        check_batch_size(n_images)
+        _check_choice("tier", tier, TIERS)
+        _check_choice("mode", mode, tuple(v for _, v in MODES))
+        _check_choice("aspect_ratio", aspect_ratio, REMIX_ASPECT_RATIOS)
+        _check_choice("resolution", resolution, RESOLUTIONS)
+        if isinstance(sources, str):
+            sources = (sources,)
+        sources = tuple(sources)
+        if not all(isinstance(u, str) for u in sources):
+            raise ValidationError("sources must be image URLs (strings)", field="source_image_urls",
+                                  value=sources, allowed="http(s) URLs")
+        self.session = StudioSession(client, budget=budget, timeout=timeout, save_dir=save_dir)
         self.save_dir = save_dir
-        # Results outlive the kernel and their week-long URLs only on disk: a client without a
-        # store gets one here, passed per call, so the caller's client is left as it was.
-        client_store = getattr(self._client, "store", None)
-        self._own_store: ResultStore | None = None if client_store is not None else ResultStore(save_dir)
-        self.store: ResultStore = client_store if client_store is not None else self._own_store
-        self.generations: list[Generation] = []
-        self._tasks: dict[asyncio.Task[None], TaskTile] = {}
-        self._uploads: set[asyncio.Task[None]] = set()
-        self._inflight: dict[TaskTile, float] = {}
-        # Tasks we no longer wait for that may still be billed: tile -> (estimate, "stopped" | "lost").
-        self._unsettled: dict[TaskTile, tuple[float, str]] = {}
         self._attempted = False
         self._closed = False
-        try:
-            self._home_loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            self._home_loop = None
+        self._budget_error: ValidationError | None = None
+        #: Why Generate is disabled ("" when it is not).
+        self.generate_reason = ""
 
         # -- header ----------------------------------------------------------------
         title = html_box("FLUX.2 Studio<small>Flux 2 · RunAPI</small>", "f2w-title")
@@ -141,8 +142,9 @@ class Studio(widgets.VBox):
         self.resolution_input = Segmented(RESOLUTIONS, resolution)
         self.count_input = widgets.IntSlider(value=n_images, min=1, max=MAX_BATCH, continuous_update=True,
                                              layout=widgets.Layout(width="260px"))
-        self.budget_input = widgets.BoundedFloatText(value=budget or 0.0, min=0.0, max=1e6, step=0.5,
-                                                     layout=widgets.Layout(width="120px"))
+        # A plain FloatText: a bounded one would clamp -1 to 0 ("no cap") without a word.
+        self.budget_input = widgets.FloatText(value=self.session.budget or 0.0, step=0.5,
+                                              layout=widgets.Layout(width="120px"))
         self.fields: dict[str, Field] = {
             "prompt": Field("Prompt", self.prompt_input),
             "source_image_urls": Field("Source images", widgets.VBox((self.sources_input, self.upload_input)),
@@ -201,29 +203,48 @@ class Studio(widgets.VBox):
         # The run log is read here and when Collect is clicked, not on every finished task
         # (file I/O on the notebook's loop): tasks of this session have tiles anyway.
         self._show_collect(len(self.unfinished()))
+        self.session.on_change(self._on_session)
 
         # -- wiring ------------------------------------------------------------------------------
         self.generate_button.on_click(lambda _b: self.generate())
         self.stop_button.on_click(lambda _b: self.stop())
         self.collect_button.on_click(lambda _b: self.collect_unfinished())
-        self.clear_button.on_click(lambda _b: self.gallery.clear())
+        self.clear_button.on_click(lambda _b: self.clear())
         self.request_toggle.observe(lambda _c: self._refresh(), "value")
         self.upload_input.observe(self._on_upload, "value")
         for control in (self.mode_input, self.tier_input):
             control.observe(self._on_tier_or_mode, "value")
         for control in (self.prompt_input, self.sources_input, self.ratio_input, self.resolution_input,
-                        self.count_input, self.budget_input):
+                        self.count_input):
             control.observe(lambda _c: self._refresh(), "value")
+        self.budget_input.observe(self._on_budget, "value")
         self.gallery.observe(lambda _c: self._render_gallery_state(), "children")
         self._apply_constraints(switch=False)
         self._render_gallery_state()
         self._render_session()
         self._refresh()
+        self.session.refresh_balance()
 
     # -- values (the controls are the state) ------------------------------------------------
     @property
     def client(self) -> AsyncFlux2Client:
-        return self._client
+        return self.session.client
+
+    @property
+    def store(self) -> ResultStore:
+        return self.session.store
+
+    @property
+    def simulated(self) -> bool:
+        return self.session.simulated
+
+    @property
+    def generations(self) -> list[Any]:
+        return self.session.generations
+
+    @property
+    def timeout(self) -> float | None:
+        return self.session.timeout
 
     @property
     def prompt(self) -> str:
@@ -231,39 +252,42 @@ class Studio(widgets.VBox):
 
     @prompt.setter
     def prompt(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise ValidationError(f"prompt must be text, got {type(value).__name__}", field="prompt",
+                                  value=value, allowed=f"{PROMPT_MIN}-{PROMPT_MAX} characters")
         self.prompt_input.value = value
 
     @property
     def tier(self) -> str:
-        return self.tier_input.value
+        return self.tier_input.value or ""
 
     @tier.setter
     def tier(self, value: str) -> None:
-        self.tier_input.value = value
+        self.tier_input.value = _check_choice("tier", value, TIERS)
 
     @property
     def mode(self) -> str:
-        return self.mode_input.value
+        return self.mode_input.value or ""
 
     @mode.setter
     def mode(self, value: str) -> None:
-        self.mode_input.value = value
+        self.mode_input.value = _check_choice("mode", value, tuple(v for _, v in MODES))
 
     @property
     def aspect_ratio(self) -> str:
-        return self.ratio_input.value
+        return self.ratio_input.value or ""
 
     @aspect_ratio.setter
     def aspect_ratio(self, value: str) -> None:
-        self.ratio_input.value = value
+        self.ratio_input.value = _check_choice("aspect_ratio", value, REMIX_ASPECT_RATIOS)
 
     @property
     def resolution(self) -> str:
-        return self.resolution_input.value
+        return self.resolution_input.value or ""
 
     @resolution.setter
     def resolution(self, value: str) -> None:
-        self.resolution_input.value = value
+        self.resolution_input.value = _check_choice("resolution", value, RESOLUTIONS)
 
     @property
     def n_images(self) -> int:
@@ -271,7 +295,7 @@ class Studio(widgets.VBox):
 
     @n_images.setter
     def n_images(self, value: int) -> None:
-        self.count_input.value = value
+        self.count_input.value = check_batch_size(value)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -283,10 +307,11 @@ class Studio(widgets.VBox):
 
     @property
     def budget(self) -> float | None:
-        return self.budget_input.value or None
+        return self.session.budget
 
     @budget.setter
     def budget(self, value: float | None) -> None:
+        self.session.set_budget(value)  # raises ValidationError on a negative or NaN cap
         self.budget_input.value = value or 0.0
 
     @property
@@ -296,12 +321,12 @@ class Studio(widgets.VBox):
     @property
     def tasks(self) -> tuple[asyncio.Task[None], ...]:
         """The asyncio tasks this Studio started that are still running."""
-        return tuple(self._tasks)
+        return self.session.runs
 
     @property
-    def uploads(self) -> tuple[asyncio.Task[None], ...]:
-        """File uploads still in flight."""
-        return tuple(self._uploads)
+    def uploads(self) -> tuple[asyncio.Task[Any], ...]:
+        """File uploads (and settle-checks) still in flight."""
+        return self.session.jobs
 
     def field_error(self, name: str) -> str:
         """The message shown next to a control ("" when none)."""
@@ -316,13 +341,7 @@ class Studio(widgets.VBox):
                             source_image_urls=self.sources if remix else (), action=self.mode)
 
     def _committed(self) -> float:
-        """Spent, plus what running tasks will cost, plus what tasks we stopped waiting for may
-        still cost (they may finish and be billed): the budget counts all three."""
-        return (self.session_total + sum(self._inflight.values())
-                + sum(cost for cost, _ in self._unsettled.values()))
-
-    def _check_budget(self, requests: list[ImageRequest]) -> None:
-        check_budget(requests, self.budget, spent=round(self._committed(), 6))
+        return self.session.committed()
 
     # -- actions ------------------------------------------------------------------------------------
     def generate(self) -> list[TaskTile]:
@@ -339,63 +358,48 @@ class Studio(widgets.VBox):
         self._show_validation(None)
         requests = [request] * self.n_images
         try:
-            self._check_budget(requests)
+            self.session.check_budget(requests)
         except BudgetExceededError as exc:
             self._set_message(str(exc))
-            return []
-        loop = self._loop()
-        if loop is None:
-            self._set_message("The Studio needs a running asyncio event loop (use it in Jupyter).")
             return []
         tiles = []
         for req in requests:
             tile = self._new_tile(req)
             tile.start()  # the tile shows "pending" before the first request leaves
             self.gallery.add(tile)
-            self._launch(tile, loop)
             tiles.append(tile)
+        self.session.start(tiles)
         self._refresh()  # the budget line counts the tasks just started
         return tiles
 
     def rows(self) -> list[dict[str, Any]]:
-        """One row per finished generation of this session (tier, size, cost, latency,
-        prompt, urls...), in completion order: the session as data."""
-        return [gen.to_row() for gen in self.generations]
+        """One row per finished generation of this session, in completion order."""
+        return self.session.rows()
 
     def to_csv(self, path: str | Path) -> Path:
         """Write ``rows()`` to a CSV file (prompt explorations, classroom records)."""
-        from .._export import write_csv
-
-        return write_csv(path, self.rows())
+        return self.session.to_csv(path)
 
     def to_pandas(self) -> Any:
-        from .._export import require_pandas
-
-        return require_pandas().DataFrame(self.rows())
+        return self.session.to_pandas()
 
     def unfinished(self) -> list[Task]:
         """Tasks this Studio's run log shows as submitted (to this endpoint) but never
         collected, e.g. by a kernel that died, and that no tile here is handling."""
-        mine = {t.task_id for t in self.gallery.tiles if t.task_id}
-        try:
-            pending = self.store.pending(self._client.base_url)
-        except OSError:
-            return []
-        return [t for t in pending if t.request is not None and t.id not in mine]
+        return self.session.unfinished(t.task_id for t in self.gallery.tiles if t.task_id)
 
     def collect_unfinished(self) -> list[TaskTile]:
         """What the Collect button does: a tile per unfinished task, each waiting for its
         task (nothing new is sent or charged); results are saved as usual."""
-        loop = self._loop()
-        if self._closed or loop is None:
+        if self._closed:
             return []
         tiles = []
         for task in self.unfinished():
             tile = self._new_tile(task.request)  # type: ignore[arg-type]
             tile.update(task)
             self.gallery.add(tile)
-            self._launch(tile, loop, resume=True)
             tiles.append(tile)
+        self.session.start(tiles, resume=True)
         self._show_collect(0)  # every unfinished task now has a tile
         self._refresh()
         return tiles
@@ -405,20 +409,24 @@ class Studio(widgets.VBox):
         show(self.collect_button, count > 0)
 
     def stop(self) -> None:
-        """Stop waiting for unfinished tasks (their tiles say "stopped")."""
-        for task, tile in list(self._tasks.items()):
-            task.cancel()
-            tile.mark_stopped()
-        self._update_running()
+        """Stop waiting for unfinished tasks (their tiles say "stopped" and offer Resume)."""
+        self.session.stop()
+
+    def clear(self) -> None:
+        """What Clear does: remove finished tiles. Money a stopped task may still cost stays
+        counted until the service says how it ended (the session asks at once)."""
+        gone = [t for t in self.gallery.tiles if t.done]
+        self.gallery.clear()
+        self.session.forget(gone)
+        self._render_gallery_state()
+        self._render_cost()
 
     def close(self) -> None:
         """Cancel everything this Studio started and close its widgets."""
         if self._closed:
             return
         self._closed = True
-        self.stop()
-        for job in self._uploads:
-            job.cancel()
+        self.session.close()
         self.gallery.close()
         style = style_widget()
         for w in self._descendants():
@@ -427,7 +435,7 @@ class Studio(widgets.VBox):
         super().close()
 
     def _new_tile(self, request: ImageRequest) -> TaskTile:
-        tile = TaskTile(request, simulated=self.simulated, base_url=self._client.base_url,
+        tile = TaskTile(request, simulated=self.simulated, base_url=self.client.base_url,
                         store=self.store, save_dir=self.save_dir)
         tile.on_retry(self._retry, resumes=True)
         tile.on_remix(self._use_as_source)
@@ -444,75 +452,41 @@ class Studio(widgets.VBox):
                 stack.extend(getattr(w, "children", ()) or ())
         return found
 
-    def _loop(self) -> asyncio.AbstractEventLoop | None:
-        try:
-            return asyncio.get_running_loop()
-        except RuntimeError:
-            loop = self._home_loop
-            return loop if loop is not None and not loop.is_closed() else None
-
-    def _launch(self, tile: TaskTile, loop: asyncio.AbstractEventLoop, *, resume: bool = False) -> None:
-        self._unsettled.pop(tile, None)  # resuming: counted as running again
-        self._inflight[tile] = tile.request.estimated_cost or 0.0
-        task = loop.create_task(self._run(tile, resume))
-        self._tasks[task] = tile
-        task.add_done_callback(self._task_done)
-        self._update_running()
-
-    async def _run(self, tile: TaskTile, resume: bool = False) -> None:
-        try:
-            result = await run_tile(self._client, tile, timeout=self.timeout, store=self._own_store,
-                                    resume=resume)
-        except asyncio.CancelledError:
-            # Once running, the submit may have reached the service: the task can still
-            # finish and be billed, so it keeps counting against the budget.
-            self._unsettled[tile] = (self._inflight.get(tile, 0.0), "stopped")
-            raise
-        finally:
-            self._inflight.pop(tile, None)
-        if isinstance(result, Generation):
-            self._record(result)
-        elif tile.retry_mode == "resume":
-            self._unsettled[tile] = (tile.request.estimated_cost or 0.0, "lost")
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        tile = self._tasks.pop(task, None)
-        if tile is not None:
-            # Cancelled before its first step, _run never ran (nothing was sent): uncount it.
-            self._inflight.pop(tile, None)
-        if not task.cancelled() and task.exception() is not None:
-            self._set_message(f"Unexpected error: {task.exception()}")
-        self._update_running()
-        self._render_cost()  # what is committed moved; the controls did not
-
-    def _update_running(self) -> None:
-        self.running = len(self._tasks)
-        self.stop_button.disabled = not self._tasks
-        self._render_gallery_state()
+    def _on_session(self, what: str) -> None:
+        if self._closed:
+            return
+        if what == "runs":
+            self.running = self.session.running
+            self.stop_button.disabled = not self.session.running
+            self._render_gallery_state()
+            self._render_cost()
+        elif what == "money":
+            self._render_session()
+            self._render_cost()
+        elif what in ("simulated", "balance"):
+            self.badge.value = self._badge_html()
+            self._render_session()
+            self._render_cost()
+        elif what == "server_errors":
+            self._show_server_errors(self.session.server_errors)
+        elif what == "error":
+            self._set_message("Unexpected error in a background job; see the kernel log.")
 
     def _render_gallery_state(self) -> None:
         show(self.empty_note, not self.gallery.children)
         self.clear_button.disabled = not any(t.done for t in self.gallery.tiles)
 
     def _retry(self, tile: TaskTile) -> None:
-        """Resume the same task when it may still finish (no second charge); send a new one only
-        when the task failed or was never created."""
+        """Resume the same task when it may still finish (no second charge); send a new one
+        only when the task failed or was never created."""
         if self._closed:
             return
-        resume = tile.retry_mode == "resume"
-        if not resume:  # resuming spends nothing new: the task is already counted
-            try:
-                self._check_budget([tile.request])
-            except BudgetExceededError as exc:
-                self._set_message(str(exc))
-                return
-        loop = self._loop()
-        if loop is None:
-            self._set_message("The Studio needs a running asyncio event loop (use it in Jupyter).")
+        try:
+            self.session.retry(tile)
+        except BudgetExceededError as exc:
+            self._set_message(str(exc))
             return
         self._set_message("")
-        tile.start(resume=resume)
-        self._launch(tile, loop, resume=resume)
         self._refresh()
 
     def _use_as_source(self, tile: TaskTile, url: str) -> None:
@@ -530,46 +504,14 @@ class Studio(widgets.VBox):
             return
         # The bytes leave widget state at once: otherwise they would be saved with the notebook.
         self.upload_input.value = ()
-        loop = self._loop()
-        if loop is None:
-            self.fields["source_image_urls"].set_note("Uploading needs a running asyncio event loop.")
-            return
-        names = [str(f.get("name") or f"file {i + 1}") for i, f in enumerate(files)]
-        self._upload_progress(names, 0)
-        job = loop.create_task(self._upload_files(files, names))
-        self._uploads.add(job)
-        job.add_done_callback(self._uploads.discard)
+        note = self.fields["source_image_urls"].set_note
 
-    def _upload_progress(self, names: list[str], finished: int) -> None:
-        self.fields["source_image_urls"].set_note(
-            f"Uploading {', '.join(names)}… {finished}/{len(names)} done")
+        def done(urls: list[str], text: str) -> None:
+            if urls:
+                self.sources = [*self.sources, *(u for u in urls if u not in self.sources)]
+            note(text)
 
-    async def _upload_files(self, files: tuple[Mapping[str, Any], ...], names: list[str]) -> None:
-        """Upload the chosen files together; add their URLs in the order chosen."""
-        finished = 0
-
-        async def one(f: Mapping[str, Any], name: str) -> str:
-            nonlocal finished
-            try:
-                return await self._client.upload(f["content"], filename=name)
-            finally:
-                finished += 1
-                if finished < len(files):
-                    self._upload_progress(names, finished)
-
-        results = await asyncio.gather(*(one(f, n) for f, n in zip(files, names, strict=True)),
-                                       return_exceptions=True)
-        urls = [r for r in results if isinstance(r, str)]
-        if urls and not self._closed:
-            self.sources = [*self.sources, *(u for u in urls if u not in self.sources)]
-        store = "the simulator's file storage" if self.simulated else "RunAPI's file storage"
-        notes = []
-        if urls:
-            many = "s" if len(urls) != 1 else ""
-            notes.append(f"Uploaded {len(urls)} file{many} to {store} (temporary URL{many}, about 7 days)")
-        notes += [f"⚠ {r}" if name in str(r) else f"⚠ {name}: {r}"
-                  for name, r in zip(names, results, strict=True) if isinstance(r, BaseException)]
-        self.fields["source_image_urls"].set_note(" · ".join(notes))
+        self.session.upload(files, on_progress=note, on_done=done)
 
     def _open_image(self, tile: TaskTile, image: GeneratedImage) -> None:
         if self.viewer.shown is image:
@@ -577,49 +519,42 @@ class Studio(widgets.VBox):
         else:
             self.viewer.show(image, f"{tile.request.label} · {tile.task_id}")
 
-    def _record(self, gen: Generation) -> None:
-        if any(g.id == gen.id for g in self.generations):
-            return  # resumed after the image failed to show: already counted once
-        self.generations.append(gen)
-        if gen.simulated != self.simulated:
-            # The server settled what the address only suggested (a tunnel to the real
-            # service, or a simulator somewhere): the badge and the wording follow it.
-            self.simulated = gen.simulated
-            self.badge.value = self._badge_html()
-        self.session_billed = sum_costs(g.cost for g in self.generations if g.cost_source == "billed")[0]
-        self.session_estimated = sum_costs(g.cost for g in self.generations if g.cost_source != "billed")[0]
-        self.session_total = round(self.session_billed + self.session_estimated, 6)
-        self._render_session()
-        self._render_cost()
+    def _on_budget(self, change: Any) -> None:
+        value = change.new
+        try:
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                raise ValidationError("budget must be a number of US dollars >= 0 (0 = no cap)",
+                                      field="budget", value=value, allowed=">= 0")
+            self.session.set_budget(value or None)
+        except ValidationError as exc:
+            self.fields["budget"].set_error(exc.message)
+            self._budget_error = exc
+        else:
+            self.fields["budget"].set_error(None)
+            self._budget_error = None
+        self._refresh()
 
     # -- rendering --------------------------------------------------------------------------------
     def _badge_html(self) -> str:
         if self.simulated:
             return (f'<span class="f2w-badge f2w-badge--sim" title="{esc(SIM_BADGE_TIP)}">'
                     f"{esc(SIM_BADGE)}</span>")
-        host = urlsplit(self._client.base_url).netloc or self._client.base_url
-        hint = getattr(self._client, "key_hint", "")
-        return f'<span class="f2w-badge f2w-badge--live">{esc(f"LIVE · {host} · key {hint}")}</span>'
+        host = urlsplit(self.client.base_url).netloc or self.client.base_url
+        hint = getattr(self.client, "key_hint", "")
+        text = f"LIVE · {host} · key {hint}"
+        if self.session.balance is not None:
+            text += f" · balance {format_usd(self.session.balance)}"
+        return f'<span class="f2w-badge f2w-badge--live">{esc(text)}</span>'
 
     def _render_session(self) -> None:
         n = len(self.generations)
-        if self.simulated:
-            text = f"Session: would have cost {format_usd(self.session_total)}"
-            if self.session_estimated:
-                text += " (partly estimated)"
-        elif self.session_estimated and self.session_billed:
-            text = (f"Session: {format_usd(self.session_billed)} billed + "
-                    f"{format_usd(self.session_estimated, approx=True)} estimated")
-        elif self.session_estimated:
-            text = f"Session: {format_usd(self.session_estimated, approx=True)} (estimated)"
-        else:
-            text = f"Session: {format_usd(self.session_billed)}" + (" billed" if n else "")
-        unknown = sum(g.cost is None for g in self.generations)
-        if unknown:
-            text += f" + {unknown} at an unknown price"
-        self.session_text = text
+        with self.hold_trait_notifications():
+            self.session_billed = self.session.billed
+            self.session_estimated = self.session.estimated
+            self.session_total = self.session.total
+            self.session_text = self.session.session_text()
         images = f"{n} image{'s' if n != 1 else ''}"
-        self.session_label.value = f"{esc(text)} <small>· {images}</small>"
+        self.session_label.value = f"{esc(self.session_text)} <small>· {images}</small>"
 
     def _on_tier_or_mode(self, _change: Any) -> None:
         self._apply_constraints(switch=True)
@@ -650,7 +585,7 @@ class Studio(widgets.VBox):
             sources_field.set_hint("Sources apply to remix only: switch Mode to Remix to use them.")
         for name, seg in (("aspect_ratio", self.ratio_input), ("resolution", self.resolution_input)):
             note = ""
-            if switch and seg.is_disabled(seg.value) and seg.allowed:
+            if switch and seg.is_disabled(seg.value or "") and seg.allowed:
                 old, seg.value = seg.value, seg.allowed[0]
                 note = f"switched from {old} to {seg.value}"
             self.fields[name].set_note(note)
@@ -662,16 +597,27 @@ class Studio(widgets.VBox):
                                        f"(at least {PROMPT_MIN})")
         self._render_cost()
         request: ImageRequest | None = None
+        problem: ValidationError | None = None
         try:
             request = self.build_request()
         except ValidationError as exc:
-            if self._attempted:
-                self._show_validation(exc)
-        else:
+            problem = exc
+        problem = problem or self._budget_error
+        # An empty prompt on a fresh Studio is not an error yet, just a form to fill in;
+        # anything else wrong is said beside its control at once.
+        started = self._attempted or bool(self.prompt.strip())
+        if problem is None:
             self._show_validation(None)
+        elif started or problem.field != "prompt":
+            self._show_validation(problem)
+        # Generate is off while the form is invalid, and says why.
+        self.generate_reason = "" if problem is None else problem.message
+        self.generate_button.disabled = problem is not None
+        self.generate_button.tooltip = (f"fix first: {problem.message}" if problem is not None
+                                        else "send the request(s) described above")
         if self.request_toggle.value:
             if request is not None:
-                self.request_inspector.show(request, self._client.base_url)
+                self.request_inspector.show(request, self.client.base_url)
             else:
                 self.request_inspector.clear()
         show(self.request_inspector, bool(self.request_toggle.value) and request is not None)
@@ -679,20 +625,7 @@ class Studio(widgets.VBox):
     def _render_cost(self) -> None:
         if self._closed:
             return
-        n, tier, res = self.n_images, self.tier, self.resolution
-        estimate = estimate_cost(tier, res, n) if res in TIER_INFO[tier].resolutions else None
-        text = f"{n} × {tier_label(tier)} {res} — {cost_text(estimate, 'estimate', self.simulated)}"
-        over = False
-        if self.budget is not None:
-            committed = self._committed()
-            left = max(0.0, self.budget - committed)
-            if estimate is not None and committed + estimate > self.budget + 1e-9:
-                over = True
-                text += f" · over the {format_usd(self.budget)} budget ({format_usd(left)} left)"
-            else:
-                text += f" · {format_usd(left)} of the {format_usd(self.budget)} budget left"
-        if self._unsettled:
-            text += f" · {self._unsettled_text()}"
+        text, over = self.session.estimate_text(self.n_images, self.tier, self.resolution)
         self.cost_text = text
         self.cost_line.value = esc(text)
         if over:
@@ -700,24 +633,26 @@ class Studio(widgets.VBox):
         else:
             self.cost_line.remove_class("f2w-cost--over")
 
-    def _unsettled_text(self) -> str:
-        """"$0.10 may still be billed by 2 stopped tasks" (they count toward the budget)."""
-        amount = sum(cost for cost, _ in self._unsettled.values())
-        counts = {kind: sum(k == kind for _, k in self._unsettled.values()) for kind in ("stopped", "lost")}
-        who = []
-        if counts["stopped"]:
-            who.append(f"{counts['stopped']} stopped task{'s' if counts['stopped'] != 1 else ''}")
-        if counts["lost"]:
-            n = counts["lost"]
-            who.append(f"{n} unfinished task{'s' if n != 1 else ''} (Resume to collect)")
-        return f"{format_usd(amount)} may still be billed by {' and '.join(who)}"
-
     def _show_validation(self, exc: ValidationError | None) -> None:
         target = _FIELD_FOR.get(exc.field or "") if exc is not None else None
         for name, field in self.fields.items():
             field.set_error(exc.message if exc is not None and name == target else None)
         if exc is not None and target is None:
             self._set_message(exc.message)
+
+    def _show_server_errors(self, errors: dict[str, list[str]]) -> None:
+        """The service's per-field messages beside the controls they are about (the wire's
+        field names, e.g. output_resolution, mapped to the form's); the rest in the message."""
+        rest = []
+        for wire_field, messages in errors.items():
+            name = _FIELD_FOR_WIRE.get(wire_field, wire_field)
+            text = f"The service says: {'; '.join(messages)}"
+            if name in self.fields:
+                self.fields[name].set_error(text)
+            else:
+                rest.append(f"{wire_field}: {'; '.join(messages)}")
+        if rest:
+            self._set_message("The service refused the request: " + " · ".join(rest))
 
     def _set_message(self, text: str, *, info: bool = False) -> None:
         self.message_text = redact(text)
@@ -727,3 +662,10 @@ class Studio(widgets.VBox):
         else:
             self.message.remove_class("f2w-message--info")
         show(self.message, bool(text))
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValidationError(f"{name} {value!r} is not allowed; use one of: {', '.join(allowed)}",
+                              field=name, value=value, allowed=allowed)
+    return value

@@ -25,10 +25,11 @@ Attributes: ``request``, ``task`` (the last ``Task`` seen, ``None`` before submi
     ``message``, ``inspector`` (``RequestInspector``), ``viewer`` (``ImageViewer``).
 
 Methods:
-    ``tile.start(resume=False)``      reset for a (re)run and start the clock (``run_tile`` calls it);
+    ``tile.start(resume=False)``      reset for a (re)run and start the clock (``run_in_view`` calls it);
                                       ``resume=True`` keeps the task id (waiting for the same task)
     ``tile.update(task)``             an ``on_update`` callback for the client
-    ``await tile.show_generation(gen)`` thumbnail off the loop, labels, actions; status "completed"
+    ``await tile.show_generation(gen, latency_known=True)`` thumbnail off the loop, labels, actions;
+                                      status "completed"
     ``tile.show_error(exc)``          error text + Retry; status "failed"
     ``tile.mark_stopped()``           status "stopped" (no-op once done)
     ``tile.tick()``                   refresh elapsed; returns whether the tile is still active
@@ -39,14 +40,9 @@ Methods:
     ``tile.on_open(cb)``              ``cb(tile, image)`` when Open is clicked (default: inline viewer)
     ``tile.save() -> list[Path]``     ``store.save(gen)`` with a store, else ``gen.save(save_dir)``
 
-``await run_tile(client, tile, request=None, *, timeout=None, store=None, resume=False)``
-    ``-> Generation | Exception``
-    Drives one generation into one tile: start, submit + wait with ``on_update=tile.update``,
-    thumbnail, show. ``resume=True`` (with ``tile.task_id`` set) sends no new task: it fetches the
-    tile's task and waits for it. ``store`` (a ``ResultStore``) is passed to the client's
-    ``generate``/``wait`` so the result is saved there (``None``: the client's own store).
-    Errors are shown on the tile and returned (not raised); cancellation marks the tile stopped
-    and propagates.
+A tile is a view: it holds no client and does no I/O of its own beyond saving a file on request.
+``runs.run_in_view(client, tile, ...)`` drives one generation into it (it implements
+``runs.RunView``).
 """
 
 from __future__ import annotations
@@ -71,7 +67,7 @@ from .inspector import ImageViewer, RequestInspector
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import GeneratedImage, Generation
 
-__all__ = ["ACTIVE", "FINISHED", "CostLabel", "StatusChip", "TaskTile", "run_tile"]
+__all__ = ["ACTIVE", "FINISHED", "CostLabel", "StatusChip", "TaskTile"]
 
 #: Tile statuses while a request is in flight, and once it is over.
 ACTIVE = ("pending", "processing")
@@ -274,8 +270,10 @@ class TaskTile(widgets.VBox):
             self.chip.detail = task.status
         self.tick()
 
-    async def show_generation(self, gen: Generation) -> None:
-        """Thumbnail (made off the loop), labels and actions; then ``status = "completed"``."""
+    async def show_generation(self, gen: Generation, *, latency_known: bool = True) -> None:
+        """Thumbnail (made off the loop), labels and actions; then ``status = "completed"``.
+        ``latency_known=False``: the task finished while nobody watched (collected from an
+        earlier session), so no duration is shown rather than a made-up one."""
         self.generation = gen
         # Stop the ticker first: from here the tile shows the task's own latency, the
         # same figure as its latency chip, not the time spent making the thumbnail.
@@ -292,9 +290,10 @@ class TaskTile(widgets.VBox):
             show(self.placeholder, False)
         else:
             self._placeholder("no image returned", still=True)
-        self.elapsed = round(gen.elapsed, 2)
+        self.elapsed = round(gen.elapsed, 2) if latency_known else 0.0
         self.cost_label.set_generation(gen)
-        self._render_meta(size=size, latency=gen.elapsed, extra=len(gen.images) - 1)
+        self._render_meta(size=size, latency=gen.elapsed if latency_known else None,
+                          extra=len(gen.images) - 1, finished_unseen=not latency_known)
         self.chip.detail = ""
         self.inspector.show_generation(gen)
         self.status = "completed"
@@ -368,7 +367,7 @@ class TaskTile(widgets.VBox):
         self._render_buttons()
 
     def _render_meta(self, *, size: tuple[int, int] | None = None, latency: float | None = None,
-                     extra: int = 0) -> None:
+                     extra: int = 0, finished_unseen: bool = False) -> None:
         r = self.request
         chips = [tier_label(r.tier), r.resolution]
         if size is None:
@@ -380,6 +379,8 @@ class TaskTile(widgets.VBox):
             chips.append("remix")
         if extra > 0:
             chips.append(f"+{extra} more")
+        if finished_unseen:
+            chips.append("finished while away")
         self.meta.value = "".join(f'<span class="f2w-chip">{esc(c)}</span>' for c in chips)
         self.latency_label.value = ("" if latency is None else
                                     f'<span class="f2w-chip" title="latency: submit to completed">'
@@ -392,7 +393,8 @@ class TaskTile(widgets.VBox):
             self.buttons[name].disabled = not ready
         self.buttons["inspect"].disabled = False
         retry = self.buttons["retry"]
-        show(retry, self.status == "failed")
+        # A stopped tile whose task exists can be resumed: Stop is never final.
+        show(retry, self.status == "failed" or (self.status == "stopped" and bool(self.task_id)))
         retry.disabled = not self._retry_cbs
         if not self._retry_cbs:
             retry.description, retry.icon = "Retry", "repeat"
@@ -430,7 +432,7 @@ class TaskTile(widgets.VBox):
             cb(self, self.generation.images[0].url)
 
     def _retry(self) -> None:
-        if self.status != "failed":
+        if self.status not in ("failed", "stopped"):
             return
         for cb in self._retry_cbs:
             cb(self)
@@ -468,46 +470,3 @@ class TaskTile(widgets.VBox):
         self.message.value = "saving…"
         show(self.message, True)
         return asyncio.ensure_future(work())
-
-
-async def run_tile(client: Any, tile: TaskTile, request: ImageRequest | None = None, *,
-                   timeout: float | None = None, store: Any = None,
-                   resume: bool = False) -> Generation | Exception:
-    """Drive one generation into one tile. Returns the ``Generation`` or the error (shown on the
-    tile). ``resume=True`` waits for the tile's existing task instead of sending a new one.
-    Cancelling the coroutine marks the tile stopped and re-raises."""
-    if request is not None:
-        tile.request = request
-    resume = resume and bool(tile.task_id)
-    # Only pass store= when asked: None means "the client's own store" anyway.
-    extra: dict[str, Any] = {} if store is None else {"store": store}
-
-    def on_update(task: Task) -> None:
-        try:
-            tile.update(task)
-        except Exception:  # a display hiccup must never break the client's polling
-            pass
-
-    previous = tile.task
-    tile.start(resume=resume)
-    try:
-        task = None
-        if resume:
-            action = previous.action if previous is not None else tile.request.action or "text_to_image"
-            task = previous if previous is not None and previous.id == tile.task_id else Task(
-                id=tile.task_id, action=action, status="pending", request=tile.request)
-        gen = await client.collect(tile.request, task=task, timeout=timeout, on_update=on_update, **extra)
-    except asyncio.CancelledError:
-        tile.mark_stopped()
-        raise
-    except Exception as exc:
-        tile.show_error(exc)
-        return exc
-    try:
-        await tile.show_generation(gen)
-    except asyncio.CancelledError:
-        tile.mark_stopped()
-        raise
-    except Exception as exc:  # charged, but the image could not be shown
-        tile.show_error(exc)
-    return gen

@@ -1,0 +1,250 @@
+"""``Inspector``: look at two or more results like an expert.
+
+Side by side with zoom and pan kept in sync across every image, a swipe slider
+and a blink toggle between two of them, a difference heatmap, and full screen.
+It is an ``anywidget`` (front end in ``static/inspect.js``), so it works in
+JupyterLab, Notebook 7, VS Code and Voila without an extension build.
+
+What is kept in widget state (and so in a saved notebook) is small: a JPEG
+preview per image. When the user zooms past a preview's detail, the front end
+asks for that image at full size and gets the original bytes in a message with
+binary buffers, never in state. Previews, full-size reads and heatmaps are made
+on a worker thread: the kernel's event loop never waits for image work.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+from ..errors import ValidationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..compare import Comparison
+    from ..results import GeneratedImage, Generation
+
+__all__ = ["Inspector", "inspect"]
+
+log = logging.getLogger("flux2_widgets")
+
+_STATIC = Path(__file__).parent / "static"
+#: Longest side of the previews kept in widget state (and so in a saved notebook).
+PREVIEW_SIDE = 640
+PREVIEW_QUALITY = 80
+MODES = ("side", "swipe", "blink", "diff")
+MAX_IMAGES = 8
+
+
+def _worker() -> ThreadPoolExecutor:
+    # The package's one image thread: work queues instead of fighting the kernel's loop for the GIL.
+    from .._thumbs import _preview_executor
+
+    return _preview_executor()
+
+
+def _mime(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+class Inspector(anywidget.AnyWidget):
+    """Zoom, pan, swipe, blink and diff over ``images`` (two to eight).
+
+    ``mode``: ``"side"`` (side by side), ``"swipe"``, ``"blink"`` or ``"diff"``;
+    ``pair``: which two images swipe, blink and diff use. Zoom with the wheel or
+    the buttons, pan by dragging: every image follows.
+    """
+
+    _esm = _STATIC / "inspect.js"
+    _css = _STATIC / "inspect.css"
+
+    title = traitlets.Unicode("").tag(sync=True)
+    #: per image: label, caption, width, height (full size) and ``preview`` (a JPEG data URL)
+    images = traitlets.List(traitlets.Dict()).tag(sync=True)
+    mode = traitlets.Unicode("side").tag(sync=True)
+    pair = traitlets.List(traitlets.Int(), default_value=[0, 1]).tag(sync=True)
+    #: swipe position, 0 (all of the second image) to 1 (all of the first)
+    swipe = traitlets.Float(0.5).tag(sync=True)
+    #: zoom factor over "fit", reported by the front end (it owns zoom and pan)
+    zoom = traitlets.Float(1.0).tag(sync=True)
+    #: the difference view's numbers, once computed
+    diff_text = traitlets.Unicode("").tag(sync=True)
+    #: indices sent at full size so far (the bytes themselves are never in state)
+    full_sent = traitlets.List(traitlets.Int()).tag(sync=True)
+
+    def __init__(self, sources: Sequence[GeneratedImage], labels: Sequence[str],
+                 captions: Sequence[str] = (), *, title: str = "", mode: str = "side",
+                 pair: Sequence[int] = (0, 1), **kwargs: Any) -> None:
+        if not 2 <= len(sources) <= MAX_IMAGES:
+            raise ValidationError(f"inspect shows 2 to {MAX_IMAGES} images, got {len(sources)}",
+                                  field="images", value=len(sources), allowed=f"2-{MAX_IMAGES}")
+        if mode not in MODES:
+            raise ValidationError(f"mode must be one of {', '.join(MODES)}, not {mode!r}", field="mode",
+                                  value=mode, allowed=MODES)
+        pair = list(pair)
+        if len(pair) != 2 or pair[0] == pair[1] or not all(0 <= i < len(sources) for i in pair):
+            raise ValidationError(f"pair must name two different images out of {len(sources)}, "
+                                  f"got {pair!r}", field="pair", value=pair, allowed="two indices")
+        self._sources = list(sources)
+        caps = list(captions) + [""] * (len(sources) - len(captions))
+        images = [{"label": str(label), "caption": str(cap), "width": 0, "height": 0, "preview": ""}
+                  for label, cap in zip(labels, caps, strict=False)]
+        super().__init__(title=title, images=images, mode=mode, pair=pair, **kwargs)
+        self._diff_cache: dict[tuple[int, int], Any] = {}
+        self._jobs: list[Future[Any]] = []
+        self.on_msg(self._on_front_end)
+        self._jobs.append(_worker().submit(self._make_previews))
+
+    # -- building -----------------------------------------------------------------------
+    @classmethod
+    def from_generations(cls, generations: Sequence[Generation], labels: Sequence[str] | None = None,
+                         **options: Any) -> Inspector:
+        gens = list(generations)
+        for i, gen in enumerate(gens):
+            if not getattr(gen, "images", None):
+                raise ValidationError(f"result #{i + 1} has no image to inspect", field="results",
+                                      value=repr(gen)[:80], allowed="finished results")
+        if labels is None:
+            labels = [f"{g.request.label}" for g in gens]
+            if len(set(labels)) < len(labels):
+                labels = [f"{chr(ord('A') + i)}: {label}" for i, label in enumerate(labels)]
+        captions = [_caption(g) for g in gens]
+        return cls([g.images[0] for g in gens], labels, captions, **options)
+
+    @classmethod
+    def from_comparison(cls, cmp: Comparison, **options: Any) -> Inspector:
+        """The comparison's finished cells, in the order shown. A blind test not yet voted on
+        stays blind here too: Left / Right, no captions."""
+        cells = [cmp.cells[i] for i in cmp.order]
+        done = [c for c in cells if c.result is not None and c.result.images]
+        if len(done) < 2:
+            raise ValidationError(
+                f"inspect needs two finished images; {len(done)} of {len(cells)} cells have one "
+                "(call cmp.wait() first)", field="comparison", value=len(done), allowed=">= 2 finished")
+        if not cmp.revealed:
+            positions = ["Left", "Right"]
+            return cls([c.result.images[0] for c in done], positions[: len(done)],  # type: ignore[union-attr]
+                       title="Blind test", **options)
+        labels = [c.col_label if len(cmp.row_labels) == 1 else f"{c.col_label} | {c.row_label[:40]}"
+                  for c in done]
+        captions = [_caption(c.result) for c in done]  # type: ignore[arg-type]
+        return cls([c.result.images[0] for c in done], labels, captions,  # type: ignore[union-attr]
+                   title=options.pop("title", cmp.title), **options)
+
+    # -- work done on the worker thread -----------------------------------------------------
+    def _make_previews(self) -> None:
+        from .._thumbs import make_thumbnail
+
+        images = [dict(item) for item in self.images]
+        for item, source in zip(images, self._sources, strict=True):
+            try:
+                jpeg, size = make_thumbnail(source.data, PREVIEW_SIDE, quality=PREVIEW_QUALITY)
+            except Exception as exc:  # a missing file must not hide the other images
+                item["caption"] = f"{item['caption']} · cannot show: {exc}".strip(" ·")
+                continue
+            item["width"], item["height"] = size
+            item["preview_width"] = round(size[0] * min(1.0, PREVIEW_SIDE / max(size)))
+            item["preview"] = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
+        self.images = images
+
+    def _send_full(self, index: int) -> None:
+        data = self._sources[index].data
+        self.send({"type": "full", "index": index, "mime": _mime(data)}, [data])
+        if index not in self.full_sent:
+            self.full_sent = [*self.full_sent, index]
+
+    def _send_diff(self, pair: tuple[int, int]) -> None:
+        from ..compare.diff import difference
+
+        if pair not in self._diff_cache:
+            a, b = (self._sources[i].data for i in pair)
+            self._diff_cache[pair] = difference(a, b)
+        diff = self._diff_cache[pair]
+        import io
+
+        out = io.BytesIO()
+        diff.heatmap.save(out, "JPEG", quality=90)
+        labels = [self.images[i]["label"] for i in pair]
+        self.diff_text = (f"|{labels[0]} − {labels[1]}| at {diff.size[0]}x{diff.size[1]}: mean "
+                          f"{diff.mean / 2.55:.1f}% · {diff.changed:.0%} of pixels differ by more than 10%")
+        self.send({"type": "diff", "pair": list(pair), "text": self.diff_text}, [out.getvalue()])
+
+    def _on_front_end(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        try:
+            if kind == "full":
+                index = int(content.get("index", -1))
+                if 0 <= index < len(self._sources):
+                    self._jobs.append(_worker().submit(self._guard, self._send_full, index))
+            elif kind == "diff":
+                pair = tuple(int(i) for i in content.get("pair", ()))
+                if len(pair) == 2 and all(0 <= i < len(self._sources) for i in pair) and pair[0] != pair[1]:
+                    self._jobs.append(_worker().submit(self._guard, self._send_diff, pair))
+        except (TypeError, ValueError):
+            return  # a malformed message from the page: nothing to do
+        self._jobs = [j for j in self._jobs if not j.done()]
+
+    def _guard(self, fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:  # the page shows the error instead of waiting forever
+            log.warning("inspector could not answer: %s", exc)
+            self.send({"type": "error", "text": str(exc)[:300]})
+
+    # -- Python side ---------------------------------------------------------------------
+    def wait_ready(self, timeout: float = 30.0) -> Inspector:
+        """Block until previews (and any full-size or diff answers asked for) are made."""
+        for job in list(self._jobs):
+            job.result(timeout=timeout)
+        return self
+
+    def difference(self, pair: Sequence[int] | None = None) -> Any:
+        """The heatmap of two images as a ``Difference`` (``.heatmap`` PIL image, ``.mean``,
+        ``.changed``); computed here, synchronously."""
+        from ..compare.diff import difference
+
+        i, j = tuple(pair if pair is not None else self.pair)
+        return difference(self._sources[i].data, self._sources[j].data)
+
+
+def _caption(gen: Generation) -> str:
+    try:
+        w, h = gen.images[0].size
+        size = f"{w}x{h}"
+    except Exception:  # not downloaded: the catalog's size
+        size = "x".join(map(str, gen.request.size)) if gen.request.size else ""
+    return " · ".join(p for p in (size, gen.cost_text, f"{gen.elapsed:.1f} s") if p)
+
+
+def inspect(*results: Any, labels: Sequence[str] | None = None, **options: Any) -> Inspector:
+    """Inspect results side by side: ``inspect(gen_a, gen_b)``, ``inspect(comparison)``,
+    or a list of ``Generation`` objects. Options: ``mode`` (``"side"``, ``"swipe"``,
+    ``"blink"``, ``"diff"``), ``pair`` and ``title``."""
+    from ..compare import Comparison
+
+    if len(results) == 1 and isinstance(results[0], Comparison):
+        return Inspector.from_comparison(results[0], **options)
+    if len(results) == 1 and isinstance(results[0], (list, tuple)):
+        results = tuple(results[0])
+    from ..results import Generation
+
+    for i, item in enumerate(results):
+        if not isinstance(item, Generation):
+            raise ValidationError(f"inspect takes Generation results (or one Comparison); argument "
+                                  f"#{i + 1} is a {type(item).__name__}", field="results",
+                                  value=type(item).__name__, allowed="Generation")
+    return Inspector.from_generations(results, labels, **options)

@@ -1,0 +1,173 @@
+"""History over a real results folder: results saved by a client, read back by a fresh
+History (as after a kernel restart), filtered, compared, inspected and sent to a Studio."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from datetime import date, timedelta
+
+import pytest
+from conftest import SECRET_KEY, run_studio
+
+from flux2_widgets import History, ResultStore
+from flux2_widgets.client import Flux2Client, PollPolicy
+from flux2_widgets.compare.history import HistoryEntry
+from flux2_widgets.errors import ValidationError
+from flux2_widgets.widgets.inspect_view import Inspector
+
+FAST = PollPolicy(first=0.05, min_interval=0.02)
+PROMPTS = ("a red fox in fresh snow", "a lighthouse at dawn", "a red kite over hills")
+
+
+@pytest.fixture
+def saved(sim, tmp_path):
+    """Three results saved to a folder by a client that is then closed."""
+    store = ResultStore(tmp_path / "results")
+    with Flux2Client(api_key=SECRET_KEY, base_url=sim.url, poll=FAST, store=store) as client:
+        gens = [client.generate(PROMPTS[0], tier="pro"),
+                client.generate(PROMPTS[1], tier="flex"),
+                client.generate(PROMPTS[2], tier="pro", resolution="2k")]
+    return store, gens
+
+
+def test_a_fresh_history_reads_every_saved_result(saved) -> None:
+    store, gens = saved
+    history = History(store.root)  # nothing shared with the client: as after a restart
+    assert len(history) == 3
+    assert [e.task_id for e in history] == [g.id for g in reversed(gens)], "newest first"
+    entry = history[gens[0].id]
+    assert isinstance(entry, HistoryEntry)
+    assert (entry.prompt, entry.tier, entry.resolution, entry.size_text) == (PROMPTS[0], "pro", "1k",
+                                                                              "1024x1024")
+    assert entry.cost == gens[0].cost and entry.simulated
+    again = entry.generation()
+    assert again.image.data == gens[0].image.data
+    assert again.request.payload() == gens[0].request.payload()
+    assert again.cost == gens[0].cost and again.id == gens[0].id
+    assert SECRET_KEY not in json.dumps(history.rows())
+
+
+def test_filters_by_prompt_tier_resolution_and_date(saved) -> None:
+    store, gens = saved
+    history = History(store.root)
+    assert [e.prompt for e in history.filter("RED")] == [PROMPTS[2], PROMPTS[0]]
+    assert [e.tier for e in history.filter(tier="flex")] == ["flex"]
+    assert [e.resolution for e in history.filter(resolution="2k")] == ["2k"]
+    assert len(history.filter("red", tier="pro", resolution="1k")) == 1
+    today = date.fromtimestamp(gens[0].completed_at)
+    assert len(history.filter(since=today)) == 3 and len(history.filter(until=today)) == 3
+    assert history.filter(until=today - timedelta(days=1)) == []
+    assert history.filter(since=(today + timedelta(days=1)).isoformat()) == []
+    assert len(history.filter(days=1)) == 3
+    # an old result: its sidecar says it finished 40 days ago
+    sidecar = next(store.root.glob("*/*.json"))
+    meta = json.loads(sidecar.read_text())
+    meta["completed_at"] = time.time() - 40 * 86400
+    sidecar.write_text(json.dumps(meta))
+    assert len(History(store.root).filter(days=30)) == 2
+    for bad in ({"tier": "ultra"}, {"resolution": "4k"}, {"since": "yesterday"}, {"days": 0}):
+        with pytest.raises(ValidationError) as info:
+            history.filter(**bad)
+        assert info.value.field == next(iter(bad))
+
+
+def test_broken_and_foreign_files_are_skipped(saved) -> None:
+    store, _ = saved
+    folder = next(store.root.glob("*/"))
+    (folder / "cut-short.json").write_text('{"task_id": "x", "prom')
+    (folder / "other.json").write_text('["not", "a", "sidecar"]')
+    assert len(History(store.root)) == 3
+    assert len(History(store.root / "nowhere")) == 0
+
+
+def test_compare_and_inspect_from_history(saved, tmp_path) -> None:
+    store, gens = saved
+    history = History(store.root)
+    cmp = history.compare(gens[0].id, gens[1].id)
+    assert cmp.done and cmp.wait() is cmp, "finished results: nothing to run"
+    assert [c.col_label for c in cmp.cells] == ["Pro · 1k", "Flex · 1k"]
+    assert cmp.total_cost == pytest.approx(gens[0].cost + gens[1].cost)
+    cmp.vote("Flex · 1k")
+    assert cmp.tally()["b"] == 1
+    img = cmp.to_image(side=160)
+    assert img.width > 2 * 160
+    assert [r["task_id"] for r in cmp.rows()] == [gens[0].id, gens[1].id]
+    blind = history.compare(0, 1, blind=True)
+    assert not blind.revealed
+    insp = history.inspect(0, 2).wait_ready()
+    assert isinstance(insp, Inspector)
+    assert [im["width"] for im in insp.images] == [2048, 1024]
+    with pytest.raises(ValidationError):
+        history.compare(0)
+
+
+def test_history_view_selects_compares_and_sends_to_a_studio(saved, sim) -> None:
+    store, gens = saved
+    history = History(store.root)
+
+    async def body(studio) -> None:
+        view = history.view(studio=studio)
+        await view.wait_idle()
+        assert len(view.cards) == 3 and all(len(c.image.value) > 1000 for c in view.cards)
+        assert "3 of 3 results" in view.count.value
+        view.tier_filter.value = "pro"
+        await view.wait_idle()
+        assert {c.entry.tier for c in view.cards} == {"pro"} and len(view.cards) == 2
+        view.tier_filter.value = ""
+        await view.wait_idle()
+        view.select(gens[0].id, gens[1].id)
+        assert not view.compare_button.disabled and not view.blind_button.disabled
+        assert view.prompt_button.disabled, "Studio buttons take one result"
+        view.compare_button.click()
+        shown = view.target.children[0]
+        assert shown.comparison.kind == "results"
+        view.inspect_button.click()
+        assert isinstance(view.target.children[0], Inspector)
+        # one selected -> the Studio
+        view.select()
+        for card in view.cards:
+            card.select.value = card.entry.task_id == gens[1].id
+        assert not view.prompt_button.disabled
+        view.prompt_button.click()
+        await view.wait_idle()
+        assert studio.prompt == PROMPTS[1]
+        view.remix_button.click()
+        await view.wait_idle()
+        assert studio.mode == "remix_image"
+        assert len(studio.sources) == 1 and studio.sources[0].startswith(sim.cdn_url)
+        assert "remix source" in view.message.value
+
+    run_studio(sim, body)
+
+
+def test_default_history_is_the_default_clients_folder(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("FLUX2_RESULTS_DIR", str(tmp_path / "here"))
+    assert History().root == tmp_path / "here"
+    with pytest.raises(ValidationError):
+        History(42)  # type: ignore[arg-type]
+    assert os.fspath(History(tmp_path).root) == os.fspath(tmp_path)
+
+
+def test_aload_reads_off_the_loop(saved) -> None:
+    store, _ = saved
+    history = History(store.root, load=False)
+    threads = []
+    original = history._read
+
+    def spy():
+        import threading
+
+        threads.append(threading.current_thread().name)
+        return original()
+
+    history._read = spy  # type: ignore[method-assign]
+
+    async def main() -> None:
+        await history.aload()
+
+    asyncio.run(main())
+    assert history.loaded and len(history.entries) == 3
+    assert threads and threads[0].startswith("flux2-preview")

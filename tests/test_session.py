@@ -1,0 +1,316 @@
+"""The Studio's model on its own, and the Studio driven the way JupyterLab delivers clicks.
+
+``StudioSession`` is driven here with a plain recorder instead of tiles (no widgets), and the
+Studio's buttons are clicked from another thread running its own event loop, as ipykernel 7
+does with comms over subshells.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from conftest import SECRET_KEY as KEY
+from conftest import until
+
+from flux2_widgets import AsyncFlux2Client, ImageRequest, Studio
+from flux2_widgets.errors import ValidationError, is_resumable
+from flux2_widgets.results import Generation, Task
+from flux2_widgets.session import MAX_BATCH, StudioSession
+
+
+@dataclass(eq=False)
+class Recorder:
+    """A RunView that only remembers what it was told."""
+
+    request: ImageRequest
+    task: Task | None = None
+    task_id: str = ""
+    exception: BaseException | None = None
+    events: list[str] = field(default_factory=list)
+    generation: Generation | None = None
+    latency_known: bool | None = None
+
+    @property
+    def retry_mode(self) -> str:
+        return "resume" if is_resumable(self.exception, self.task_id) else "resubmit"
+
+    def start(self, *, resume: bool = False) -> None:
+        self.events.append("resume" if resume else "start")
+        self.exception = None
+        if not resume:
+            self.task, self.task_id = None, ""
+
+    def update(self, task: Task) -> None:
+        self.task, self.task_id = task, task.id
+        self.events.append(task.status)
+
+    async def show_generation(self, gen: Generation, *, latency_known: bool = True) -> None:
+        self.generation, self.latency_known = gen, latency_known
+        self.events.append("shown")
+
+    def show_error(self, exc: BaseException | str) -> None:
+        self.exception = exc if isinstance(exc, BaseException) else None
+        self.events.append("error")
+
+    def mark_stopped(self) -> None:
+        self.events.append("stopped")
+
+
+def test_the_session_imports_no_widgets():
+    code = ("import sys, flux2_widgets.session as s; "
+            "bad = [m for m in sys.modules if m.startswith(('ipywidgets', 'flux2_widgets.widgets'))]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_session_runs_views_and_keeps_the_money(make_sim, tmp_path):
+    sim = make_sim(latency=0.1)
+
+    async def main() -> None:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url) as client:
+            session = StudioSession(client, budget=1.0, save_dir=tmp_path)
+            views = [Recorder(ImageRequest("a lighthouse at dawn")) for _ in range(2)]
+            session.start(views)
+            await until(lambda: all("shown" in v.events for v in views), what="two results")
+            await until(lambda: not session.runs, what="runs to end")
+            assert session.total == pytest.approx(sim.stats.total_charged) == pytest.approx(0.10)
+            assert session.committed() == pytest.approx(0.10)
+            assert session.session_text() == "Session: would have cost $0.10"  # the simulator says so
+            text, over = session.estimate_text(3, "flex", "2k")
+            assert "$0.72" in text and "$0.90 of the $1.00 budget left" in text and not over
+            assert [r["task_id"] for r in session.rows()] == [g.id for g in session.generations]
+
+    asyncio.run(main())
+
+
+def test_stop_is_reversible_and_resume_sends_nothing_new(make_sim, tmp_path):
+    sim = make_sim(latency=0.5)
+
+    async def main() -> None:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url) as client:
+            session = StudioSession(client, budget=1.0, save_dir=tmp_path)
+            view = Recorder(ImageRequest("a slow painting of a river"))
+            session.start([view])
+            await until(lambda: bool(view.task_id), what="submission")
+            session.stop()
+            await until(lambda: not session.runs, what="stop")
+            assert "stopped" in view.events and view.retry_mode == "resume"
+            assert "may still be billed by 1 stopped task" in session.estimate_text(1, "pro", "1k")[0]
+            assert session.retry(view) == "resume"
+            await until(lambda: view.generation is not None, what="the resumed result")
+            assert view.generation.id == view.task_id
+            assert sim.count("POST") == 1 and sim.stats.tasks_created == 1 and len(sim.stats.charges) == 1
+            assert "may still be billed" not in session.estimate_text(1, "pro", "1k")[0]
+
+    asyncio.run(main())
+
+
+def test_settling_releases_failed_tasks_and_spends_finished_ones(make_sim, tmp_path):
+    sim = make_sim(latency=0.3)
+
+    async def main() -> None:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url) as client:
+            session = StudioSession(client, budget=1.0, save_dir=tmp_path)
+            sim.inject("fail_task", times=1, message="GPU caught fire")
+            views = [Recorder(ImageRequest("a red kite over hills")) for _ in range(2)]
+            session.start(views)
+            await until(lambda: all(v.task_id for v in views), what="submission")
+            session.stop()
+            await until(lambda: not session.runs, what="stop")
+            assert session.committed() == pytest.approx(0.10)
+            await asyncio.sleep(0.5)  # both tasks end on the server: one failed, one completed
+            session.forget(views)  # what Clear does
+            await until(lambda: not session.jobs, what="the settle check")
+            # the failed one is not charged: released; the finished one is spent
+            assert session.committed() == pytest.approx(0.05) == pytest.approx(sim.stats.total_charged)
+            assert "may still be billed" not in session.estimate_text(1, "pro", "1k")[0]
+            assert session.total == pytest.approx(0.05)
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("bad", [-1, -0.01, math.nan, math.inf, "5", True])
+def test_a_budget_must_be_a_real_cap(bad):
+    with pytest.raises(ValidationError) as info:
+        StudioSession(AsyncFlux2Client(api_key=KEY, base_url="http://127.0.0.1:9"), budget=bad)
+    assert info.value.field == "budget"
+
+
+@pytest.mark.parametrize("bad", [0, -1, MAX_BATCH + 1, 10**9, 2.5, "3", None])
+def test_studio_counts_are_never_clamped(sim, bad):
+    with pytest.raises(ValidationError) as info:
+        Studio(AsyncFlux2Client(api_key=KEY, base_url=sim.url), n_images=bad)
+    assert info.value.field == "n_images" and str(MAX_BATCH) in info.value.message
+    studio = Studio(AsyncFlux2Client(api_key=KEY, base_url=sim.url))
+    try:
+        with pytest.raises(ValidationError):
+            studio.n_images = bad
+        assert studio.n_images == 1
+    finally:
+        studio.close()
+
+
+def test_studio_rejects_unknown_choices_by_name(sim):
+    client = AsyncFlux2Client(api_key=KEY, base_url=sim.url)
+    for name, value in (("tier", "ultra"), ("resolution", "4k"), ("aspect_ratio", "5:4"), ("mode", "paint")):
+        with pytest.raises(ValidationError) as info:
+            Studio(client, **{name: value})
+        assert info.value.field == name and value in info.value.message
+
+
+def test_generate_is_off_with_the_reason_while_the_form_is_invalid(sim):
+    def body_factory():
+        async def body(studio: Studio) -> None:
+            assert studio.generate_button.disabled  # an empty prompt: nothing to send yet
+            assert "prompt" in studio.generate_reason and studio.field_error("prompt") == ""
+            studio.prompt = "ab"
+            assert studio.generate_button.disabled and "3-5000" in studio.generate_button.tooltip
+            assert "3-5000" in studio.field_error("prompt")
+            studio.prompt = "a calm lake"
+            assert not studio.generate_button.disabled and studio.generate_reason == ""
+            studio.budget_input.value = -2.0  # typed into the box: an error, not "no cap"
+            assert studio.generate_button.disabled and ">= 0" in studio.field_error("budget")
+            studio.budget_input.value = 1.0
+            assert not studio.generate_button.disabled and studio.budget == 1.0
+            assert sim.count("POST") == 0
+        return body
+
+    from conftest import run_studio
+
+    run_studio(sim, body_factory())
+
+
+def _click_from_a_subshell(button: Any) -> None:
+    """Click as ipykernel 7 does with comms over subshells: on another thread, inside that
+    thread's own running event loop, while the notebook's loop keeps running."""
+    errors: list[BaseException] = []
+
+    async def click() -> None:
+        button._handle_msg({"content": {"data": {"method": "custom", "content": {"event": "click"}}},
+                            "buffers": []})
+
+    def run() -> None:
+        try:
+            asyncio.run(click())
+        except BaseException as exc:  # surfaced in the test thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="subshell")
+    thread.start()
+    thread.join(5)
+    if errors:
+        raise errors[0]
+
+
+def test_buttons_clicked_on_a_subshell_thread_run_on_the_notebooks_loop(make_sim, tmp_path):
+    sim = make_sim(latency=0.3)
+
+    async def main() -> None:
+        client = AsyncFlux2Client(api_key=KEY, base_url=sim.url, max_retries=1, retry_base_delay=0.01)
+        studio = Studio(client, prompt="a lantern in fog", n_images=2, save_dir=str(tmp_path))
+        try:
+            await until(lambda: studio.simulated and not studio.uploads, what="the balance read")
+            _click_from_a_subshell(studio.generate_button)
+            await until(lambda: len(studio.tiles) == 2 and all(t.status == "completed" for t in studio.tiles),
+                        what="two results from a subshell click")
+            # an outage on the poll, then Resume clicked from a subshell: same task, one charge
+            sim.inject("503", times=4, on="get")  # each new tile's poll and its one retry
+            _click_from_a_subshell(studio.generate_button)
+            await until(lambda: len(studio.tiles) == 4 and all(t.done for t in studio.tiles), what="outage")
+            failed = [t for t in studio.tiles if t.status == "failed"]
+            assert failed and all(t.retry_mode == "resume" for t in failed)
+            for tile in failed:
+                _click_from_a_subshell(tile.buttons["retry"])
+            await until(lambda: all(t.status == "completed" for t in studio.tiles), what="resumed tiles")
+            assert sim.count("POST") == 4 and len(sim.stats.charges) == 4
+            # Stop from a subshell, then Resume the stopped tile
+            _click_from_a_subshell(studio.generate_button)
+            await until(lambda: any(t.task_id and t.active for t in studio.tiles), what="a new submission")
+            _click_from_a_subshell(studio.stop_button)
+            await until(lambda: not studio.tasks, what="stop")
+            stopped = [t for t in studio.tiles if t.status == "stopped"]
+            assert stopped and all(t.buttons["retry"].description == "Resume" for t in stopped)
+            for tile in stopped:
+                _click_from_a_subshell(tile.buttons["retry"])
+            await until(lambda: all(t.status == "completed" for t in studio.tiles), what="resumed after stop")
+            assert sim.count("POST") == 6 and len(sim.stats.charges) == 6
+            assert "may still be billed" not in studio.cost_text
+        finally:
+            studio.close()
+            await client.aclose()
+
+    asyncio.run(main())
+
+
+def test_collected_tasks_that_finished_unseen_show_no_invented_latency(make_sim, tmp_path):
+    from flux2_widgets import ResultStore
+
+    sim = make_sim(latency=0.1)
+    store = ResultStore(tmp_path / "results")
+
+    async def before() -> None:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, store=store) as client:
+            await client.submit("left behind")
+
+    asyncio.run(before())
+
+    async def after() -> None:
+        await asyncio.sleep(0.3)  # it finishes while no kernel watches
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, store=store) as client:
+            studio = Studio(client)
+            try:
+                (tile,) = studio.collect_unfinished()
+                await until(lambda: tile.status == "completed", what="collected")
+                assert "finished while away" in tile.meta.value
+                assert tile.latency_label.layout.display == "none"
+            finally:
+                studio.close()
+
+    asyncio.run(after())
+
+
+def test_the_services_field_errors_show_beside_their_controls(sim):
+    from conftest import run_studio
+
+    async def body(studio: Studio) -> None:
+        studio.prompt = "a portrait in the style of a living painter"
+        studio.resolution = "2k"
+        sim.inject("422", errors={"prompt": ["mentions a living artist"],
+                                  "output_resolution": ["2k is paused for maintenance"]})
+        (tile,) = studio.generate()
+        await until(lambda: tile.done, what="the refusal")
+        assert tile.status == "failed" and "prompt" in tile.error
+        assert "mentions a living artist" in studio.field_error("prompt")
+        assert "2k is paused" in studio.field_error("resolution")
+        assert sim.stats.tasks_created == 0 and not sim.stats.charges
+        studio.prompt = "a portrait in oil"  # changing the form clears the service's verdict
+        assert studio.field_error("prompt") == "" and studio.field_error("resolution") == ""
+
+    run_studio(sim, body)
+
+
+def test_a_live_session_prices_with_the_services_list(make_sim, tmp_path):
+    # a service whose prices moved since the catalog was written
+    sim = make_sim(latency=0.1, prices={("pro", "1k"): 0.06, ("pro", "2k"): 0.08,
+                                        ("flex", "1k"): 0.15, ("flex", "2k"): 0.25})
+
+    async def main() -> None:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, simulated=False) as client:
+            studio = Studio(client, prompt="a harbour at dusk", n_images=2, budget=1.0)
+            try:
+                await until(lambda: studio.session.prices is not None and studio.session.balance is not None,
+                            what="prices and balance")
+                assert "2 × Pro 1k — about $0.12" in studio.cost_text
+                studio.tier = "flex"
+                assert "about $0.30" in studio.cost_text
+            finally:
+                studio.close()
+
+    asyncio.run(main())
