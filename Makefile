@@ -12,7 +12,7 @@ PORT   ?= 8888
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: demo test test-fast lint bench chromium venv clean
+.PHONY: demo app test test-fast lint bench chromium venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,8 +52,18 @@ bench: venv
 	$(BIN)/python benchmarks/bench_concurrency.py
 
 # Opens the quickstart in JupyterLab. With no RUNAPI_API_KEY the embedded simulator is used.
+# The notebook goes in the server's default URL, not as a file argument: a file argument
+# reaches only a browser the server opens itself, while the URL printed in the terminal
+# (the one people click, or open from another machine) would still land on the Launcher.
 demo: venv
-	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) notebooks/01_quickstart.ipynb
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) --ServerApp.root_dir=. \
+	  --LabApp.default_url=/lab/tree/notebooks/01_quickstart.ipynb
+
+# The Studio as a web app (code hidden, widgets live) with Voila; NOTEBOOK picks another one,
+# e.g. `make app NOTEBOOK=notebooks/06_teaching_demo.ipynb`.
+NOTEBOOK ?= notebooks/01_quickstart.ipynb
+app: venv
+	$(BIN)/voila --no-browser --Voila.ip=127.0.0.1 --port=$(PORT) $(NOTEBOOK)
 
 clean:
 	rm -rf $(VENV) test-output .pytest_cache .ruff_cache

@@ -1,16 +1,22 @@
-"""Results on disk: images, a JSON sidecar per task, and a JSONL run log.
+"""Results on disk: images, a JSON sidecar per task, a JSONL run log, and what
+the client learned about task durations.
 
 Result URLs expire after about a week and kernels die; the store keeps what
 was generated, and the run log lets ``client.resume(store)`` finish tasks that
-were submitted but never collected. Nothing here ever holds the API key: the
-request is stored as its wire payload, the endpoint as a bare URL.
+were submitted but never collected. Each create request is logged *before* it
+is sent (with its Idempotency-Key) and linked to its task once answered, so a
+task paid for but never answered is not lost either. ``latency.json`` lets a new
+kernel poll its first tasks as well as the last one did. Nothing here ever holds
+the API key: the request is stored as its wire payload, the endpoint as a bare URL.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +25,26 @@ from .catalog import ImageRequest
 from .errors import ValidationError
 from .results import Generation, Task
 
-__all__ = ["ResultStore"]
+__all__ = ["ResultStore", "Unanswered"]
 
 RUN_LOG = "runs.jsonl"
+#: What the client learned about task durations, per endpoint (see ``client._polling``).
+LATENCY_FILE = "latency.json"
+#: Endpoints remembered in the latency file (a simulator gets a new port per kernel).
+MAX_ENDPOINTS = 16
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """A create request the run log shows as about to be sent, with no answer
+    recorded: its task may exist (and be paid for). Sending it again with the same
+    Idempotency-Key returns that task, or creates it if it never arrived."""
+
+    idempotency_key: str
+    request: ImageRequest
+    action: str
+    base_url: str
+    submitted_at: float
 
 
 class ResultStore:
@@ -46,10 +69,24 @@ class ResultStore:
             with self.log_path.open("a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
 
-    def record_submit(self, task: Task, base_url: str) -> None:
+    def record_sending(self, idempotency_key: str, request: ImageRequest, base_url: str,
+                       submitted_at: float) -> None:
+        """Logged before a create request leaves: if no answer is ever recorded, the
+        task may still exist, and ``unanswered`` lists it."""
+        self._append({"event": "sending", "idempotency_key": idempotency_key,
+                      "action": request.action or "text_to_image", "base_url": base_url,
+                      "submitted_at": submitted_at, "request": request.payload()})
+
+    def record_submit(self, task: Task, base_url: str, idempotency_key: str | None = None) -> None:
         self._append({"event": "submitted", "task_id": task.id, "action": task.action,
                       "base_url": base_url, "submitted_at": task.submitted_at,
+                      "idempotency_key": idempotency_key,
                       "request": task.request.payload() if task.request else None})
+
+    def record_rejected(self, idempotency_key: str, error: Exception) -> None:
+        """The service refused the create request: no task, nothing to resume."""
+        self._append({"event": "rejected", "idempotency_key": idempotency_key, "error": str(error),
+                      "type": type(error).__name__})
 
     def record_failure(self, task: Task, error: Exception) -> None:
         self._append({"event": "failed", "task_id": task.id, "error": str(error),
@@ -87,6 +124,8 @@ class ResultStore:
         submitted: dict[str, dict[str, Any]] = {}
         for event in self.events():
             kind, task_id = event.get("event"), event.get("task_id")
+            if not isinstance(task_id, str):
+                continue
             if kind == "submitted" and (base_url is None or event.get("base_url") == base_url):
                 submitted[task_id] = event
             elif kind in ("completed", "failed", "undelivered"):
@@ -144,6 +183,69 @@ class ResultStore:
                 submitted_at=event.get("submitted_at") or event["at"],
                 observed_at=event.get("completed_at") or event["at"]))
         return tasks
+    def unanswered(self, base_url: str | None = None) -> list[Unanswered]:
+        """Create requests logged as sent (to ``base_url``, if given) whose answer never
+        arrived (a kernel that died mid-request, a connection lost after the service
+        created the task), oldest first."""
+        sending: dict[str, dict[str, Any]] = {}
+        for event in self.events():
+            kind, key = event.get("event"), event.get("idempotency_key")
+            if not isinstance(key, str) or not key:
+                continue
+            if kind == "sending" and (base_url is None or event.get("base_url") == base_url):
+                sending[key] = event
+            elif kind in ("submitted", "rejected"):
+                sending.pop(key, None)
+        out = []
+        for key, event in sending.items():
+            body = event.get("request")
+            try:
+                if not isinstance(body, dict):
+                    raise TypeError("no request")
+                request = ImageRequest.from_payload(body)
+            except (ValueError, TypeError):
+                continue  # not a request this version can send again
+            out.append(Unanswered(key, request, event.get("action") or "text_to_image",
+                                  event.get("base_url") or "", event.get("submitted_at") or event["at"]))
+        return out
+
+    # -- learned task durations ----------------------------------------------------
+    @property
+    def latency_path(self) -> Path:
+        return self.root / LATENCY_FILE
+
+    def read_latencies(self, endpoint: str) -> dict[str, Any]:
+        """What an earlier client saved for ``endpoint`` (empty when nothing, or unreadable)."""
+        try:
+            saved = json.loads(self.latency_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        entry = saved.get("endpoints", {}).get(endpoint) if isinstance(saved, dict) else None
+        kinds = entry.get("kinds") if isinstance(entry, dict) else None
+        return kinds if isinstance(kinds, dict) else {}
+
+    def write_latencies(self, endpoint: str, kinds: dict[str, Any]) -> None:
+        """Replace what is saved for ``endpoint``; keep other endpoints' (the most
+        recent few). Atomic: a reader never sees half a file."""
+        with self._lock:
+            try:
+                saved = json.loads(self.latency_path.read_text(encoding="utf-8"))
+                endpoints = saved.get("endpoints") if isinstance(saved, dict) else None
+            except (OSError, ValueError):
+                endpoints = None
+            endpoints = dict(endpoints) if isinstance(endpoints, dict) else {}
+            endpoints.pop(endpoint, None)
+            endpoints[endpoint] = {"at": round(time.time(), 3), "kinds": kinds}
+            newest = sorted(endpoints.items(), key=lambda kv: kv[1].get("at", 0)
+                            if isinstance(kv[1], dict) else 0)[-MAX_ENDPOINTS:]
+            text = redact(json.dumps({"version": 1, "endpoints": dict(newest)}, ensure_ascii=False))
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = self.latency_path.with_name(f".{LATENCY_FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
+            try:
+                tmp.write_text(text, encoding="utf-8")
+                os.replace(tmp, self.latency_path)
+            finally:
+                tmp.unlink(missing_ok=True)
 
     def completed(self) -> list[dict[str, Any]]:
         """Sidecars of every saved result, oldest first."""

@@ -143,7 +143,8 @@ def test_generate_saves_images_sidecars_and_run_log(fast_sim, capsys, tmp_path):
         assert sidecar["request"]["model"] == "flux-2-flex-text-to-image"
         assert sidecar["cost"] == pytest.approx(price("flex", "1k"))
     events = [json.loads(line) for line in (out_dir / "runs.jsonl").read_text().splitlines()]
-    assert sorted(e["event"] for e in events) == ["completed", "completed", "submitted", "submitted"]
+    assert sorted(e["event"] for e in events) == ["completed", "completed", "sending", "sending",
+                                                  "submitted", "submitted"]
     # progress on stderr: one line per status change, then one per saved image
     assert "using the simulator (no API key)" in err
     assert len(PROGRESS.findall(err)) >= 4  # at least pending + completed per task

@@ -185,3 +185,29 @@ def test_notebook_runs_on_the_simulator(name: str, kernel_env: None, tmp_path: P
     out = Outputs(nb)
     assert not out.stderr, f"{name} wrote to stderr:\n{''.join(out.stderr)[:2000]}"
     CHECKS[name](out)
+
+
+def test_shared_notebook_shows_final_results_offline(kernel_env: None, tmp_path: Path,
+                                                     output_dir: Path) -> None:
+    """An executed notebook exported to HTML shows each comparison's final thumbnails, costs and
+    progress without any widget script (those come from a CDN an offline reader cannot reach)."""
+    import re
+
+    from nbconvert import HTMLExporter
+
+    nb = _execute("02_pro_vs_flex.ipynb", tmp_path)
+    # nbclient saved the widget state, so the exporter picks the widget views where it can:
+    # the static twins must carry the results on their own.
+    assert "application/vnd.jupyter.widget-state+json" in nb.metadata.get("widgets", {})
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    (output_dir / "02_pro_vs_flex.html").write_text(body)
+    twins = body.split('<div class="f2w-static">')[1:]
+    assert len(twins) == 2, "one static twin per comparison"
+    pro, flex = price("pro", "1k"), price("flex", "1k")
+    for twin in twins:
+        images = re.findall(r'<img [^>]*src="data:image/jpeg;base64,([A-Za-z0-9+/=]+)"', twin)
+        assert len(images) == 2 and all(len(b) > 1000 for b in images), "Pro and Flex thumbnails"
+        assert "2/2 done" in twin and "queued" not in twin
+        assert re.search(rf"Pro · 1k · \d+x\d+ · [^<]*\${pro:.2f}", twin), twin[-800:]
+        assert re.search(rf"Flex · 1k · \d+x\d+ · [^<]*\${flex:.2f}", twin), twin[-800:]
+        assert f"${pro + flex:.2f}" in twin  # the comparison's total

@@ -216,8 +216,8 @@ def test_a_client_without_a_store_still_keeps_results_on_disk(make_sim, tmp_path
             sidecar = json.loads((png.parent / f"{gen.id}.json").read_text())
             assert sidecar["task_id"] == gen.id and sidecar["request"] == gen.request.payload()
             events = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
-            assert [(e["event"], e["task_id"]) for e in events] == [("submitted", gen.id),
-                                                                    ("completed", gen.id)]
+            assert [(e["event"], e.get("task_id")) for e in events] == [
+                ("sending", None), ("submitted", gen.id), ("completed", gen.id)]
             assert await client.resume(studio.store) == []  # nothing left to collect
             assert client.store is None  # the caller's client is left as it was
         finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import os
 import random
 import ssl
@@ -21,8 +22,8 @@ import threading
 import time
 import uuid
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -43,6 +44,7 @@ from ..catalog import (
     is_loopback,
 )
 from ..errors import (
+    APIError,
     AuthenticationError,
     Flux2Error,
     ImageDownloadError,
@@ -65,14 +67,14 @@ from ._checks import (
     _check_timeout,
 )
 from ._limits import AdaptiveLimit, ResponseLimits, check_number, fetch_image_sync
-from ._polling import LatencyModel, PollPolicy
+from ._polling import LatencyKey, LatencyModel, PollPolicy, sibling_phase
 from ._pricing import PriceBook, PriceList, Quote, fetch_quote
 from ._settings import resolve_settings
 from ._transport import JSONAnswer, RetryPolicy, attach_limits, download, request_json
 from ._uploads import prepare_upload, upload_url
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..store import ResultStore
+    from ..store import ResultStore, Unanswered
 
 __all__ = ["AsyncFlux2Client", "Flux2Client", "ResultCallback", "UpdateCallback", "check_budget"]
 
@@ -86,17 +88,10 @@ RequestLike = ImageRequest | Mapping[str, Any]
 DEFAULT_WAIT_TIMEOUT = 900.0
 #: A freshly created task can briefly 404 on a replica; tolerate that many in a row.
 POLL_404_TOLERANCE = 2
+#: Acceptance times kept for tasks submitted but not (yet) waited on.
+_MAX_REMEMBERED = 4096
 
 
-def _timestamp(value: Any) -> float | None:
-    if isinstance(value, (int, float)):
-        return float(value) / (1000.0 if value > 1e11 else 1.0)
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return None
-    return None
 
 
 class AsyncFlux2Client:
@@ -173,8 +168,15 @@ class AsyncFlux2Client:
                                       follow_redirects=False, verify=tls)
         attach_limits(self._http, self.limits)
         self.spent = 0.0
-        self._learned: dict[tuple[str, str, str], asyncio.Event] = {}
         self._price_book = PriceBook()
+        #: When each task this client created was sent and answered (monotonic seconds):
+        #: the service accepted it in between.
+        self._accepted: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._phases: dict[LatencyKey, int] = {}
+        self._siblings: dict[LatencyKey, asyncio.Future[float]] = {}
+        self._saving: dict[str, asyncio.Task[None]] = {}
+        self._loading: dict[str, asyncio.Future[None]] = {}
+        self._save_again: set[str] = set()
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(base_url={self.base_url!r}, key={self.key_hint}, "
@@ -187,6 +189,8 @@ class AsyncFlux2Client:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._saving:  # let what was learned reach the disk
+            await asyncio.gather(*self._saving.values(), return_exceptions=True)
         await self._http.aclose()
         await self._cdn.aclose()
 
@@ -195,20 +199,38 @@ class AsyncFlux2Client:
                      idempotency_key: str | None = None, store: ResultStore | None = None,
                      **fields: Any) -> Task:
         """Create a task and return at once. The request is validated first; the POST
-        carries an Idempotency-Key so retries never create a second task."""
+        carries an Idempotency-Key so retries never create a second task, and the run
+        log (``store``, default the client's) records it before it leaves, so a task
+        whose answer never arrives is not lost: ``resume`` sends it again with the same
+        key and gets that very task."""
         req = ImageRequest.from_fields(request, **fields)
         _check_submit(idempotency_key, store)
         key = idempotency_key or uuid.uuid4().hex
+        store = store if store is not None else self.store
         submitted = time.time()
-        answer = await request_json(self._http, "POST", req.path, json_body=req.payload(),
-                                    headers={IDEMPOTENCY_HEADER: key}, retry=self.retry)
+        if store is not None:
+            await self._log_to_store(store.record_sending, key, req, self.base_url, submitted)
+        sent = time.monotonic()
+        try:
+            answer = await request_json(self._http, "POST", req.path, json_body=req.payload(),
+                                        headers={IDEMPOTENCY_HEADER: key}, retry=self.retry)
+        except APIError as exc:
+            # A refusal (4xx) created nothing: nothing for resume() to send again. Any
+            # other failure may hide a created task; its log entry stays for resume().
+            if store is not None and exc.status is not None and 400 <= exc.status < 500:
+                await self._log_to_store(store.record_rejected, key, exc)
+            raise
+        answered = time.monotonic()
         self._learn_server(answer)
         task = Task.from_answer(answer.data, action=req.action or "text_to_image", request=req,
                                 submitted_at=submitted, request_id=answer.request_id,
                                 retry_after=answer.retry_after)
-        store = store if store is not None else self.store
+        # The service created the task somewhere between sending and answering. After
+        # a retry it may have been the first attempt: no reliable start, nothing learned.
+        if answer.attempts == 1:
+            self._remember_acceptance(task.id, sent, answered)
         if store is not None:
-            await self._log_to_store(store.record_submit, task, self.base_url)
+            await self._log_to_store(store.record_submit, task, self.base_url, key)
         log.info("submitted %s (%s)", task.id, req.label)
         return task
 
@@ -244,7 +266,7 @@ class AsyncFlux2Client:
         _check_callable(on_update, "on_update")
         store = store if store is not None else self.store
         try:
-            done = await self._poll(task, timeout, on_update)
+            done = await self._poll(task, timeout, on_update, store)
             return await self._finish(done, download, store)
         except Flux2Error as exc:
             exc.task_id = exc.task_id or task.id
@@ -254,33 +276,62 @@ class AsyncFlux2Client:
                 await self._log_to_store(store.record_failure, task, exc)
             raise
 
-    async def _poll(self, task: Task, timeout: float | None, on_update: UpdateCallback | None) -> Task:
+    async def _poll(self, task: Task, timeout: float | None, on_update: UpdateCallback | None,
+                    store: ResultStore | None = None) -> Task:
         limit = self.wait_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
-        model_key = self._latency_key(task.request)
-        # Plan polls from when the service accepted the task, not when we sent it.
-        accepted = task.observed_at if task.status in ("pending", "processing") else task.submitted_at
-        current, last_gap, misses, woken = task, None, 0, False
-        phase = 1.0 + random.uniform(-self.poll.phase_spread, self.poll.phase_spread)
+        key = self._latency_key(task.request, task.action)
+        if key is not None and store is not None:
+            await self._load_latencies(store)
+        # Durations count from when the service accepted the task (during its POST).
+        # Bounds are kept on the safe side of every round trip (a "not yet" counts from
+        # when its question left, a "done" from when its answer came), so each task's
+        # interval surely holds its duration however slow the network or the loop.
+        window = self._accepted.pop(task.id, None)
+        learn = window is not None and key is not None
+        if window is None:
+            # Not created here (resumed from a run log, collected after a stop): its
+            # start is unknown and it may have finished long ago. Look soon and back
+            # off, as for an unknown kind of task, counting from when it was last seen;
+            # it teaches nothing.
+            start = time.monotonic() - max(0.0, time.time() - task.observed_at)
+            window = (start, start)
+        post_sent, post_answered = window
+        accepted = (post_sent + post_answered) / 2
+        phase = self._next_phase(key)
+        lower = 0.0  # the POST answer said "not done yet"
+        upper: float | None = None
+        took = 0.0
+        hints: tuple[float, ...] = ()
+        not_before = accepted + self._retry_after(task.retry_after)
+        current, misses, look_now = task, 0, False
         while not current.done:
-            elapsed = time.time() - accepted
-            expected = self.latency.expected(model_key) if model_key else None
-            # Woken by a sibling's completion: tasks started together finish together,
-            # so look now rather than after a planned gap.
-            delay = 0.0 if woken else self.poll.next_delay(elapsed, last_gap, expected, phase)
-            if current.retry_after:
-                delay = max(delay, min(current.retry_after, self.poll.max_interval))
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            elapsed = now - accepted
+            estimate = self.latency.estimate(key) if key and learn else None
+            delay = 0.0 if look_now else self.poll.next_delay(elapsed, estimate, phase, hints)
+            # The server's own wish for the next look (Retry-After) is never overruled.
+            delay = max(delay, not_before - now)
+            remaining = deadline - now
             if remaining <= 0:
                 raise TaskTimeoutError(
                     f"task {task.id} was still {current.status} after {limit:g}s; it may still finish "
                     "(and be billed): collect it later with client.resume() (from the run log) or "
                     f"client.wait(client.get({task.id!r}, {task.action!r})), or pass a longer timeout=",
                     task_id=task.id, code="task_timeout")
-            woken = await self._sleep_or_learn(model_key, min(delay, remaining), expected)
-            if woken:
-                continue
-            last_gap = delay or last_gap
+            if not look_now:
+                sibling = await self._sleep_or_wake(key, min(delay, remaining))
+                if sibling is not None:
+                    # A sibling finished within ``sibling`` s of its acceptance: this task
+                    # is likely done by then too. Look at once if that moment has come
+                    # (the server's pacing permitting), else plan a look for it.
+                    hints = (*hints, sibling)
+                    look_now = sibling <= time.monotonic() - accepted + self.poll.min_interval
+                    continue
+            elif delay > 0:
+                await asyncio.sleep(min(delay, remaining))
+            look_now = False
+            sent = time.monotonic()
             try:
                 fresh = await self.refresh(current)
             except NotFoundError:
@@ -288,12 +339,19 @@ class AsyncFlux2Client:
                 if misses > POLL_404_TOLERANCE:
                     raise
                 continue
+            answered = time.monotonic()
             misses = 0
+            not_before = answered + self._retry_after(fresh.retry_after)
             if fresh.status not in KNOWN_STATUSES:
                 raise TaskFailedError(
                     f"task {task.id} reported an unknown status {fresh.status!r} "
                     f"(expected one of {', '.join(KNOWN_STATUSES)})",
                     task_id=task.id, code="unknown_status", request_id=fresh.request_id)
+            if fresh.done:
+                upper = answered - post_sent
+                took = answered - accepted
+            else:
+                lower = sent - post_answered
             if fresh.status != current.status:
                 _notify(on_update, fresh)
             current = fresh
@@ -301,9 +359,13 @@ class AsyncFlux2Client:
             raise TaskFailedError(
                 f"task {task.id} failed: {current.error or 'no reason given'} (failed tasks are not charged)",
                 task_id=task.id, code="task_failed", request_id=current.request_id)
-        if model_key:
-            self.latency.observe(model_key, self._duration(current))
-            self._wake_siblings(model_key)
+        if learn and key is not None and upper is not None:
+            self.latency.observe(key, lower, upper)
+            # Siblings compare with their own elapsed time, which counts from the
+            # middle of their POST: so does the hint.
+            self._wake_siblings(key, took)
+            if store is not None:
+                self._save_latencies(store)
         return current
 
     async def generate(self, request: ImageRequest | str | None = None, /, *, timeout: float | None = None,
@@ -392,8 +454,12 @@ class AsyncFlux2Client:
 
     async def resume(self, store: ResultStore | None = None, *, timeout: float | None = None
                      ) -> list[Generation | Flux2Error]:
-        """Finish the tasks a run log shows as submitted but never completed
-        (for instance after a kernel restart)."""
+        """Finish what a run log shows as started but never completed (for instance
+        after a kernel restart): tasks submitted and not collected, and create requests
+        sent with no answer recorded (a kernel that died mid-request, or a create that
+        gave up on network or server errors: its task may exist). Those are sent again
+        with their own Idempotency-Key: the service answers with the task it already
+        made (one charge), or makes it now if the first request never arrived."""
         _check_store(store)
         _check_timeout(timeout)
         store = store or self.store
@@ -402,6 +468,7 @@ class AsyncFlux2Client:
                                   field="store", value=None)
         pending = await asyncio.to_thread(store.pending, self.base_url)
         undelivered = await asyncio.to_thread(store.undelivered, self.base_url)
+        unanswered = await asyncio.to_thread(store.unanswered, self.base_url)
 
         async def one(entry: Task) -> Generation | Flux2Error:
             try:
@@ -424,8 +491,20 @@ class AsyncFlux2Client:
             except Flux2Error as exc:
                 return exc
 
-        return list(await asyncio.gather(*(one(t) for t in pending),
-                                         *(fetch_again(t) for t in undelivered)))
+        async def again(entry: Unanswered) -> Generation | Flux2Error:
+            try:
+                task = await self.submit(entry.request, idempotency_key=entry.idempotency_key, store=store)
+            except Flux2Error as exc:
+                return exc
+            if task.id in known:  # the same task is already being collected above
+                return await collecting[task.id]
+            return await one(task)
+
+        known = {t.id for t in pending}
+        collecting = {t.id: asyncio.ensure_future(one(t)) for t in pending}
+        results = await asyncio.gather(*collecting.values(), *(again(u) for u in unanswered),
+                                       *(fetch_again(t) for t in undelivered))
+        return list(results)
 
     async def download(self, url: str) -> bytes:
         """Fetch image bytes from their host, without the API key. Checked: PNG, JPEG or
@@ -484,35 +563,101 @@ class AsyncFlux2Client:
             log.info("the server at %s is %s", self.base_url,
                      "the flux2_widgets simulator" if self.simulated else "not a simulator: costs are real")
 
-    async def _sleep_or_learn(self, key: tuple[str, str, str] | None, delay: float,
-                              expected: float | None) -> bool:
-        """Sleep ``delay``; return True early if, while nothing was known about this
-        kind of task, a sibling finished (tasks started together finish together)."""
-        if key is None or expected is not None:
+    def _retry_after(self, seconds: float | None) -> float:
+        """How long a successful answer's Retry-After holds the next poll back."""
+        if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+            return 0.0
+        return min(seconds, self.poll.max_retry_after)
+
+    def _remember_acceptance(self, task_id: str, sent: float, answered: float) -> None:
+        self._accepted[task_id] = (sent, answered)
+        while len(self._accepted) > _MAX_REMEMBERED:  # tasks submitted but never waited on
+            self._accepted.popitem(last=False)
+
+    def _next_phase(self, key: LatencyKey | None) -> float:
+        # Consecutive tasks of one kind take evenly spread phases: siblings sample the
+        # timeline densely together, and tasks in a row land at different places in
+        # their brackets, which pins the duration down.
+        if key is None:
+            return random.random()
+        count = self._phases.get(key, 0)
+        self._phases[key] = count + 1
+        return sibling_phase(count)
+
+    async def _sleep_or_wake(self, key: LatencyKey | None, delay: float) -> float | None:
+        """Sleep ``delay``; return early, with the duration a sibling (a task of the
+        same kind) took, if one completes meanwhile: tasks started together finish
+        together."""
+        if key is None:
             await asyncio.sleep(delay)
-            return False
-        event = self._learned.setdefault(key, asyncio.Event())
+            return None
+        waiter = self._siblings.get(key)
+        if waiter is None or waiter.done():
+            waiter = self._siblings[key] = asyncio.get_running_loop().create_future()
         try:
-            await asyncio.wait_for(event.wait(), delay)
+            return await asyncio.wait_for(asyncio.shield(waiter), delay)
         except asyncio.TimeoutError:
-            return False
-        return True
+            return None
 
-    def _wake_siblings(self, key: tuple[str, str, str]) -> None:
-        event = self._learned.pop(key, None)
-        if event is not None:
-            event.set()
+    def _wake_siblings(self, key: LatencyKey, duration: float) -> None:
+        waiter = self._siblings.pop(key, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(duration)
 
-    def _latency_key(self, request: ImageRequest | None) -> tuple[str, str, str] | None:
-        return (self.base_url, request.tier, request.resolution) if request else None
+    def _latency_key(self, request: ImageRequest | None, action: str = "text_to_image") -> LatencyKey | None:
+        if request is None:
+            return None
+        return (self.base_url, request.tier, request.resolution, request.action or action)
 
-    @staticmethod
-    def _duration(task: Task) -> float:
-        started = _timestamp(task.raw.get("created_at"))
-        ended = _timestamp(task.raw.get("completed_at"))
-        if started is not None and ended is not None and ended > started:
-            return ended - started
-        return task.observed_at - task.submitted_at
+    async def _load_latencies(self, store: ResultStore) -> None:
+        """Once per result folder: what earlier clients (other kernels) learned here.
+        Every task waits for the one read, so a batch's first tasks are planned with it."""
+        where = str(store.root.absolute())
+        job = self._loading.get(where)
+        if job is None:
+            if where in self.latency.loaded_from:
+                return
+            self.latency.loaded_from.add(where)
+            job = self._loading[where] = asyncio.ensure_future(self._read_latencies(store))
+        await asyncio.shield(job)
+
+    async def _read_latencies(self, store: ResultStore) -> None:
+        try:
+            kinds = await asyncio.to_thread(store.read_latencies, self.base_url)
+        except OSError:
+            return
+        saved = {}
+        for name, bounds in kinds.items():
+            parts = str(name).split("/")
+            if len(parts) == 3:
+                saved[(self.base_url, *parts)] = bounds
+        self.latency.load(saved)
+
+    def _save_latencies(self, store: ResultStore) -> None:
+        """Write what was learned next to the results, off the loop; one write at a
+        time per folder, the last one carrying everything learned meanwhile."""
+        where = str(store.root)
+        if where in self._saving:
+            self._save_again.add(where)
+            return
+
+        async def save() -> None:
+            try:
+                while True:
+                    self._save_again.discard(where)
+                    kinds = {"/".join(k[1:]): [[round(a, 4), round(b, 4)] for a, b in bounds]
+                             for k, bounds in self.latency.export().items() if k[0] == self.base_url}
+                    try:
+                        await asyncio.to_thread(store.write_latencies, self.base_url, kinds)
+                    except OSError as exc:
+                        log.warning("could not save learned task durations: %s", exc)
+                        return
+                    if where not in self._save_again:
+                        return
+            finally:
+                self._saving.pop(where, None)
+
+        self._saving[where] = asyncio.get_running_loop().create_task(save())
 
     async def _finish(self, task: Task, download_now: bool, store: ResultStore | None) -> Generation:
         if not task.image_urls:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _sync
 from .._export import require_pandas, write_csv
+from .._loops import HomeLoop
+from .._sharing import StaticMirror
 from ..catalog import ImageRequest, tier_label
 from ..errors import Flux2Error, TaskTimeoutError, ValidationError, is_resumable
 from ..money import format_usd, sum_costs, sum_text
@@ -153,8 +155,12 @@ class Comparison:
         self._side: set[asyncio.Future[Any]] = set()
         self._client = _async_client(client)
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: Set when the comparison runs on a live loop (a notebook's): widget callbacks on
+        #: other threads (ipykernel subshells) hand their work to it.
+        self._home: HomeLoop | None = None
         self._main: asyncio.Future[None] | None = None
         self._view: Any = None
+        self._mirror: StaticMirror | None = None
         if blind and len(self.sides) != 2:
             raise ValidationError(
                 f"blind voting shows two sides at a time; this comparison has {len(self.sides)}",
@@ -228,6 +234,7 @@ class Comparison:
         except RuntimeError:
             loop, running = _sync.private_loop(), False
         self._loop = loop
+        self._home = HomeLoop(loop) if running else None
         self._main = loop.create_task(self._run_all())
         if not running:
             # No loop runs between statements of a plain script: submit now, so the service
@@ -270,6 +277,8 @@ class Comparison:
 
         def on_update(task: Task) -> None:
             cell.task, cell.submitted = task, True
+            if task.status == "failed":
+                return  # the error follows at once, with what Retry needs to know
             # "completed" here means the images are still downloading: the cell is done with its result.
             cell.status = "downloading" if task.status == "completed" else task.status
             self._emit(cell)
@@ -295,13 +304,23 @@ class Comparison:
 
     def retry(self, cell: Cell | int) -> None:
         """Run a failed cell again, on the comparison's loop: wait for its task again when
-        it may still finish (no new charge), else submit the same request anew."""
+        it may still finish (no new charge), else submit the same request anew. Safe to call
+        from any thread (a widget message on a kernel subshell): the work moves to that loop."""
         cell = self.cells[cell] if isinstance(cell, int) else cell
         if not cell.done or cell.ok:
             return
         loop = self._loop
         if loop is None or loop.is_closed():
             raise RuntimeError("this comparison's event loop has closed; start a new comparison")
+        if self._home is not None:
+            self._home.call(self._retry_here, cell)
+        else:  # a plain script: the private loop runs only inside wait()
+            self._retry_here(cell)
+
+    def _retry_here(self, cell: Cell) -> None:
+        loop = self._loop
+        if not cell.done or cell.ok or loop is None or loop.is_closed():
+            return  # a second click arrived while the first was being handed over
         previous = self._main
         retry = loop.create_task(self._run_cell(cell))
 
@@ -314,13 +333,21 @@ class Comparison:
 
     def cancel(self) -> None:
         """Stop every unfinished cell; each fails with "cancelled before it finished".
-        Tasks the service already accepted may still finish there (and be billed)."""
+        Tasks the service already accepted may still finish there (and be billed).
+        Safe from any thread: the cancelling happens on the comparison's loop."""
         main, loop = self._main, self._loop
         if main is None or main.done() or loop is None or loop.is_closed():
             return
+        if self._home is not None:
+            self._home.call(self._cancel_here)
+            return
         main.cancel()
-        if not loop.is_running():  # a plain script: let the cells record it now, leaving nothing pending
-            loop.run_until_complete(asyncio.gather(main, return_exceptions=True))
+        # a plain script: let the cells record it now, leaving nothing pending
+        loop.run_until_complete(asyncio.gather(main, return_exceptions=True))
+
+    def _cancel_here(self) -> None:
+        if self._main is not None and not self._main.done():
+            self._main.cancel()
 
     # -- waiting -----------------------------------------------------------------------
     def wait(self, timeout: float | None = None) -> Comparison:
@@ -396,6 +423,9 @@ class Comparison:
                 callback(cell)
             except Exception:  # a broken view must not break the comparison
                 log.exception("comparison listener failed")
+        if cell is None and self._mirror is not None:
+            # settled, or a vote: what a reader of the saved notebook sees follows
+            self._mirror.refresh()
 
     # -- results -----------------------------------------------------------------------
     @property
@@ -636,6 +666,13 @@ class Comparison:
         if bundle:
             bundle = dict(bundle)
             bundle["text/plain"] = repr(self)
+            # The results for readers without widgets go in a twin output that is updated
+            # when the comparison settles (see _sharing); this output's own HTML would be a
+            # snapshot from the start ("queued"), so it is left empty.
+            bundle["text/html"] = ""
+            if self._mirror is None:
+                self._mirror = StaticMirror(lambda: comparison_html(self))
+            self._mirror.show()
         return bundle
 
     def _repr_html_(self) -> str:

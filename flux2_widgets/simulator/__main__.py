@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--balance-cents", type=int, default=DEFAULT_BALANCE_CENTS)
     parser.add_argument("--pacing", type=float, default=None, metavar="S",
                         help="send Retry-After: S on status answers of unfinished tasks")
+    parser.add_argument("--timestamps", action="store_true",
+                        help="add created_at/completed_at to task answers (the real service does not)")
     parser.add_argument("--with-parent", action="store_true",
                         help="print the URLs as one JSON line and exit when stdin closes "
                              "(used by the embedded simulator: it dies with its kernel)")
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     sim = Simulator(speed=args.speed, latency=args.latency, seed=args.seed, host=args.host,
                     port=args.port, api_key=args.api_key, jitter=args.jitter,
                     cdn_port=args.cdn_port, balance_cents=args.balance_cents,
-                    pacing=args.pacing)
+                    pacing=args.pacing, timestamps=args.timestamps)
     try:
         sim.start()
     except OSError as exc:

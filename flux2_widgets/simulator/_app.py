@@ -254,8 +254,8 @@ class _Api:
         if fault is not None and fault.kind == "unknown_status":
             task.weird_status = True
         self.engine.finish_due()
-        return self._task_answer(self.engine.status_body(task, form=self._form(request),
-                                                           weird=task.weird_status), task)
+        body = self.engine.status_body(task, form=self._form(request), weird=task.weird_status)
+        return self._task_answer(body, task)
 
     async def upload(self, request: Request) -> Response:
         """``POST /api/v1/files`` with a base64 source: store it, answer its CDN URL."""

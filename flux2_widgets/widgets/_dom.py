@@ -11,7 +11,7 @@ from .._redact import redact
 from ..catalog import TIER_INFO, price
 from ..money import format_usd
 
-__all__ = ["button", "esc", "html_box", "seconds_text", "show", "tier_tooltip"]
+__all__ = ["button", "close_tree", "esc", "html_box", "seconds_text", "show", "tier_tooltip"]
 
 
 def html_box(value: str = "", *classes: str, **kwargs: Any) -> widgets.HTML:
@@ -46,3 +46,17 @@ def tier_tooltip(tier: str) -> str:
     info = TIER_INFO[tier]
     prices = ", ".join(f"{r} {format_usd(price(tier, r))}" for r in info.resolutions)
     return f"{info.label}: {info.blurb} ({prices} per image)"
+
+
+def close_tree(root: widgets.Widget, keep: widgets.Widget | None = None) -> None:
+    """Close everything below ``root`` (containers included: an open box that still lists a
+    closed child cannot even report its own state), except ``keep``; ``root`` itself stays."""
+    seen: list[widgets.Widget] = []
+    stack: list[Any] = list(getattr(root, "children", ()) or ())
+    while stack:
+        w = stack.pop()
+        if isinstance(w, widgets.Widget) and w is not keep and all(w is not s for s in seen):
+            seen.append(w)
+            stack.extend(getattr(w, "children", ()) or ())
+    for w in seen:
+        w.close()

@@ -51,7 +51,10 @@ CSS = """
 /* action bar */
 .f2w-actionbar { align-items: center; gap: 10px; flex-wrap: wrap; }
 .f2w-actionbar > .f2w-cost { flex: 1 1 320px; }
-.f2w-buttons { gap: 8px; margin-left: auto; flex-wrap: nowrap; align-items: center; }
+/* Buttons keep their full labels: the row wraps instead of squeezing them into "Gene…". */
+.f2w-buttons { gap: 8px; margin-left: auto; flex-wrap: wrap; align-items: center; max-width: 100%; }
+.f2w .jupyter-button.f2w-btn, .f2w .jupyter-button.f2w-generate, .f2w-seg-btn { flex: 0 0 auto;
+  overflow: visible; }
 .f2w-cost > .widget-html-content { font-size: 16px; font-weight: 650; }
 .f2w-cost--over > .widget-html-content { color: #d1242f; }
 .f2w-generate { font-size: 15px; font-weight: 700; height: 36px; padding: 0 22px; border-radius: 8px; }
@@ -89,7 +92,8 @@ CSS = """
 .f2w-placeholder--still { animation: none; }
 @keyframes f2w-shimmer { from { background-position: 100% 0; } to { background-position: 0 0; } }
 .f2w-caption > .widget-html-content { font-size: 13px; color: var(--jp-ui-font-color2, #57606a);
-  display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
+  display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden;
+  min-height: 2.9em; }
 .f2w-chip { display: inline-block; padding: 1px 9px; margin: 0 4px 4px 0; border-radius: 999px;
   font-size: 12.5px;
   font-weight: 650; background: var(--jp-layout-color2, #eef1f4); white-space: nowrap; }
@@ -118,6 +122,12 @@ CSS = """
 .f2w-viewer { gap: 6px; padding: 10px; border-radius: 12px;
   border: 1px solid var(--jp-border-color2, #e5e7eb); }
 .f2w-viewer-img { max-width: 100%; height: auto; border-radius: 8px; }
+.f2w-download > .widget-html-content a { display: inline-block; padding: 2px 10px; border-radius: 7px;
+  font-size: 12.5px; font-weight: 600; background: #dcfce7; color: #166534; text-decoration: none; }
+
+/* The static twin of a view is for readers without widgets: where this stylesheet is live,
+   the widgets are too, so the twin (and its output row) is hidden. */
+.f2w-static, .jp-OutputArea-child:has(.f2w-static), .output_area:has(.f2w-static) { display: none; }
 """
 
 

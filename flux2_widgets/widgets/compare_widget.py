@@ -15,6 +15,7 @@ are explained there and never sent. The widget holds a client object but no key.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +23,11 @@ import ipywidgets as widgets
 from traitlets import TraitError, Tuple, observe, validate
 
 from .. import compare as _compare
+from .._loops import HomeLoop
 from ..catalog import ASPECT_RATIOS, RESOLUTIONS, TIERS, tier_label
 from ..errors import Flux2Error
-from ._dom import esc, html_box, show, tier_tooltip
+from ._dom import close_tree, esc, html_box, show, tier_tooltip
+from ._static import compare_widget_html, with_twin
 from ._style import style_widget
 from .controls import Field, Segmented, toggle_buttons
 
@@ -84,6 +87,12 @@ class CompareWidget(widgets.VBox):
         self.client = client
         self.timeout = timeout
         self.comparison: Comparison | None = None
+        # The loop of the cell that built the widget: comparisons started by a click run
+        # there, beside the client's other work, whatever thread delivers the click.
+        try:
+            self._home: HomeLoop | None = HomeLoop(asyncio.get_running_loop())
+        except RuntimeError:
+            self._home = None
         self.comparisons: list[Comparison] = []
         self.plan: _compare.Plan | None = None
         if isinstance(prompts, str):
@@ -109,7 +118,7 @@ class CompareWidget(widgets.VBox):
         self.run_button = widgets.Button(description="Run", icon="play", button_style="primary",
                                          tooltip="start every cell at once")
         self.run_button.add_class("f2w-generate")
-        self.run_button.on_click(lambda _b: self.run())
+        self.run_button.on_click(lambda _b: self._run_clicked())
         self.estimate = html_box("", "f2w-cost")
         self.message = html_box("", "f2w-message")
         show(self.message, False)
@@ -214,11 +223,35 @@ class CompareWidget(widgets.VBox):
             return None
         self.comparison = cmp
         self.comparisons.append(cmp)
+        cmp.on_change(self._on_run_change)
         kept = self.output.children[: _KEEP_VIEWS - 1]
         for old in self.output.children[_KEEP_VIEWS - 1:]:
             old.close()  # older runs stay in .comparisons; their tiles need not stay on screen
         self.output.children = (cmp.view(), *kept)
         return cmp
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        # Readers without widgets see the latest runs' results, refreshed as each one settles.
+        return with_twin(self, super()._repr_mimebundle_(**kwargs), lambda: compare_widget_html(self))
+
+    def _on_run_change(self, cell: Any) -> None:
+        twin = getattr(self, "_static_twin", None)
+        if cell is None and twin is not None:
+            twin.refresh()
+
+    def _run_clicked(self) -> None:
+        if self._home is None:
+            self.run()
+        else:  # a click may arrive on a kernel subshell's thread, with a loop of its own
+            self._home.call(self.run)
+
+    def close(self) -> None:
+        """Close the controls and the runs' views (the comparisons themselves stay usable)."""
+        for view in self.output.children:
+            view.close()  # a ComparisonView also stops following its comparison
+        self.output.children = ()
+        close_tree(self, keep=style_widget())
+        super().close()
 
     def _first_error(self) -> str:
         for f in (self.prompt_field, self.tier_field, self.resolution_field, self.budget_field):

@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from .. import _sync
+from .._loops import HomeLoop
 from ..compare.html import cell_caption
-from . import _style
-from ._dom import button, esc, html_box, show
+from ._dom import button, close_tree, esc, html_box, show
 from ._style import style_widget
 from .blind_vote import BlindVote
 from .gallery import Ticker
@@ -29,15 +28,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["ComparisonView"]
 
-#: A tile column never gets narrower than this, so thumbnails stay readable on a projector.
-_MIN_COLUMN = "240px"
+#: A tile column never gets narrower than this (two fit beside the prompts at 1024 px with
+#: the file browser open)...
+_MIN_COLUMN = "160px"
+#: ... nor wider than the thumbnails are (384 px): one tier must not draw a 740 px image per row.
+_MAX_COLUMN = "384px"
 
 #: Preview size in the blind panel: large enough to judge, small enough for a saved notebook.
 _BLIND_SIDE = 512
 
 _VIEW_CSS = """
 .f2w-cmp { gap: 10px; }
-.f2w-cmp-grid { gap: 10px; align-items: start; }
+/* stretch: the cards of one row (A and B) are as tall as each other */
+.f2w-cmp-grid { gap: 10px; align-items: stretch; justify-content: start; }
 .f2w-cmp-colhead > .widget-html-content { font-weight: 750; font-size: 15px; text-align: center; }
 .f2w-cmp-rowhead > .widget-html-content { font-size: 13px; color: var(--jp-ui-font-color2, #57606a);
   word-break: break-word; }
@@ -52,7 +55,7 @@ class ComparisonView(widgets.VBox):
     def __init__(self, comparison: Comparison, **kwargs: Any) -> None:
         self.comparison = comparison
         cmp = comparison
-        self.ticker = Ticker()
+        self.ticker = Ticker(loop=self._loop())
         self.tiles: list[TaskTile] = []
         self.blind: BlindVote | None = None
 
@@ -62,8 +65,8 @@ class ComparisonView(widgets.VBox):
         self.progress = html_box("", "f2w-note")
         self.total = html_box("", "f2w-cost")
         self.grid = widgets.GridBox((), layout=widgets.Layout(
-            grid_template_columns=f"minmax(110px, 200px) repeat({len(cmp.col_labels)}, "
-                                  f"minmax({_MIN_COLUMN}, 1fr))",
+            grid_template_columns=f"minmax(80px, 180px) repeat({len(cmp.col_labels)}, "
+                                  f"minmax({_MIN_COLUMN}, {_MAX_COLUMN}))",
             width="100%"))
         self.grid.add_class("f2w-cmp-grid")
         self.table_button = button("Cost table", "table", "estimated vs billed per cell",
@@ -112,7 +115,7 @@ class ComparisonView(widgets.VBox):
         base_url = getattr(cmp.client, "base_url", "")
         for cell in cmp.cells:
             tile = TaskTile(cell.request, simulated=cmp.simulated, base_url=base_url,
-                            actions=("open", "save", "inspect"), title=cell.col_label)
+                            actions=("open", "save", "download", "inspect"), title=cell.col_label)
             tile.on_retry(lambda _t, cell=cell: cmp.retry(cell), resumes=True)  # type: ignore[misc]
             tile.observe(self._on_tile_status, "status")
             self.tiles.append(tile)
@@ -152,10 +155,10 @@ class ComparisonView(widgets.VBox):
     # -- following the comparison ----------------------------------------------------
     def _catch_up(self) -> None:
         """Bring tiles up to date with cells that moved before this view existed."""
-        renders = []
+        finished: list[tuple[TaskTile | None, Cell]] = []  # (None: the blind panel's side)
         if self.blind is not None and not self.tiles:
-            renders = [self._blind_draw(cell) for cell in self.comparison.cells
-                       if cell.status == "completed" and cell.result is not None]
+            finished = [(None, cell) for cell in self.comparison.cells
+                        if cell.status == "completed" and cell.result is not None]
             self._blind_status()
         for cell in self.comparison.cells if self.tiles else ():
             tile = self.tiles[cell.index]
@@ -165,22 +168,50 @@ class ComparisonView(widgets.VBox):
             if cell.task is not None and not cell.done:
                 tile.update(cell.task)
             elif cell.status == "completed" and cell.result is not None:
-                renders.append(self._draw(tile, cell.result))
+                finished.append((tile, cell))
             elif cell.status == "failed":
                 tile.show_error(cell.error or "failed")
-        if renders:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                # Built from plain sync code after the fact: draw now on the private loop.
-                async def draw() -> None:
-                    await asyncio.gather(*renders)
-
-                _sync.run_sync(draw())
+        if finished:
+            loop = self._loop()
+            if loop is None:  # plain code, results already here: draw them now
+                for tile, cell in finished:
+                    self._draw_now(tile, cell)
             else:
-                for coro in renders:
-                    self.comparison._track(loop.create_task(coro))
+                HomeLoop(loop).call(self._draw_all, finished)
         self._refresh_summary()
+
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        """Where this view's work runs: the comparison's loop while it is live, else the
+        loop building the view (if any)."""
+        loop = self.comparison._loop
+        if self.comparison._home is not None and loop is not None and not loop.is_closed():
+            return loop
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+
+    def _draw_all(self, finished: list[tuple[TaskTile | None, Cell]]) -> None:
+        loop = asyncio.get_running_loop()
+        for tile, cell in finished:
+            assert cell.result is not None
+            coro = self._blind_draw(cell) if tile is None else self._draw(tile, cell.result)
+            self.comparison._track(loop.create_task(coro))
+
+    def _draw_now(self, tile: TaskTile | None, cell: Cell) -> None:
+        assert cell.result is not None
+        try:
+            if tile is None:
+                jpeg = cell.result.images[0].thumbnail(_BLIND_SIDE)
+                self._blind_side(cell, preview="data:image/jpeg;base64," + base64.b64encode(jpeg).decode())
+                self._blind_status()
+            else:
+                tile.show_generation_now(cell.result)
+        except Exception as exc:  # the image was paid for; say why it cannot be shown
+            if tile is None:
+                self._blind_side(cell, status=f"cannot show: {type(exc).__name__}")
+            else:
+                tile.show_error(exc)
 
     def _on_change(self, cell: Cell | None) -> None:
         if self.blind is not None and not self.tiles:
@@ -199,6 +230,7 @@ class ComparisonView(widgets.VBox):
             elif cell.status in ("pending", "processing", "downloading") and cell.task is not None:
                 tile.update(cell.task)
             elif cell.status == "completed" and cell.result is not None:
+                # Emitted from the comparison's own loop (its cell coroutine): draw there.
                 self.comparison._track(asyncio.ensure_future(self._draw(tile, cell.result)))
             elif cell.status == "failed":
                 tile.show_error(cell.error or "failed")
@@ -241,8 +273,12 @@ class ComparisonView(widgets.VBox):
 
     def _vote(self, key: str) -> None:
         note = self.vote_note.value.strip() or None
-        self.comparison.vote(key, note=note)
         self.vote_note.value = ""
+        loop = self._loop()
+        if loop is None:
+            self.comparison.vote(key, note=note)
+        else:  # a click may arrive on a kernel subshell's thread: record it where the model lives
+            HomeLoop(loop).call(lambda: self.comparison.vote(key, note=note))
 
     # -- blind A/B -------------------------------------------------------------------
     def _blind_index(self, cell: Cell) -> int:
@@ -281,7 +317,12 @@ class ComparisonView(widgets.VBox):
                                   "vote in code with cmp.vote(...) if you still want to.")
 
     def _blind_vote(self, position: str) -> None:
-        self.comparison.vote(position)  # the listener reveals
+        # the key press may arrive on a kernel subshell's thread: vote where the model lives
+        loop = self._loop()
+        if loop is None:
+            self.comparison.vote(position)  # the listener reveals
+        else:
+            HomeLoop(loop).call(lambda: self.comparison.vote(position))
 
     def _reveal(self) -> None:
         """After the vote: names, prompts, cost and latency to the page, then the usual view."""
@@ -319,24 +360,9 @@ class ComparisonView(widgets.VBox):
     def close(self) -> None:
         self.comparison.on_change(self._on_change, remove=True)
         self.ticker.stop()
-        # Close everything this view built, innermost first, so no container left behind
-        # still points at a closed widget; the stylesheet is shared with other views.
-        shared = _style._style_widget
-        for widget in reversed(_descendants(self)):
-            if widget is not shared:
-                widget.close()
+        close_tree(self, keep=style_widget())  # the stylesheet is shared with other views
         super().close()
 
-
-def _descendants(root: widgets.Widget) -> list[widgets.Widget]:
-    out: list[widgets.Widget] = []
-    todo = list(getattr(root, "children", ()) or ())
-    while todo:
-        widget = todo.pop()
-        if isinstance(widget, widgets.Widget) and widget not in out:
-            out.append(widget)
-            todo += list(getattr(widget, "children", ()) or ())
-    return out
 
 
 def _aspect(cmp: Comparison) -> float:

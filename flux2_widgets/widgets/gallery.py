@@ -15,27 +15,42 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from .._loops import HomeLoop
 from .tile import ACTIVE, FINISHED, TaskTile
 
 __all__ = ["Gallery", "Ticker"]
 
 
 class Ticker:
-    """One light asyncio task that ticks the elapsed time of active tiles, and ends when none is."""
+    """One light asyncio task that ticks the elapsed time of active tiles, and ends when none is.
 
-    def __init__(self, interval: float = 0.5) -> None:
+    It runs on its home loop: ``loop``, else the loop running when it is built (a notebook
+    cell's). A tile that starts on another thread (a widget message on a kernel subshell)
+    is handed over there, so the ticking never lands on a loop that is not the model's."""
+
+    def __init__(self, interval: float = 0.5, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.interval = interval
         self._tiles: set[TaskTile] = set()
         self._task: asyncio.Task[None] | None = None
-
-    def watch(self, tile: TaskTile) -> None:
-        self._tiles.add(tile)
-        if self._task is None or self._task.done():
+        if loop is None:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
+                loop = None
+        self._loop = loop
+
+    def watch(self, tile: TaskTile) -> None:
+        if self._loop is None or self._loop.is_closed():
+            try:  # built outside any loop (or that loop has ended): adopt the running one
+                self._loop = asyncio.get_running_loop()
+            except RuntimeError:
                 return  # no loop: elapsed updates with each status report instead
-            self._task = loop.create_task(self._run())
+        HomeLoop(self._loop).call(self._watch_here, tile)
+
+    def _watch_here(self, tile: TaskTile) -> None:
+        self._tiles.add(tile)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
 
     @property
     def running(self) -> bool:
@@ -49,9 +64,18 @@ class Ticker:
                     self._tiles.discard(tile)
 
     def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        task, self._task = self._task, None
         self._tiles.clear()
+        if task is None or task.done() or task.get_loop().is_closed():
+            return
+        try:
+            here = asyncio.get_running_loop() is task.get_loop()
+        except RuntimeError:
+            here = False
+        if here:
+            task.cancel()
+        else:  # cancelling is not thread-safe: ask the ticker's own loop to do it
+            task.get_loop().call_soon_threadsafe(task.cancel)
 
 
 class Gallery(widgets.GridBox):

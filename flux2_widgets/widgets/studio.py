@@ -225,6 +225,12 @@ class Studio(widgets.VBox):
         self._refresh()
         self.session.refresh_balance()
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        # Readers without widgets get a static twin, refreshed when a batch ends (see _sharing).
+        from ._static import studio_twin
+
+        return studio_twin(self, super()._repr_mimebundle_(**kwargs))
+
     # -- values (the controls are the state) ------------------------------------------------
     @property
     def client(self) -> AsyncFlux2Client:

@@ -2,8 +2,9 @@
 
 TaskTile API (stable: the comparison views drive tiles through exactly this)
 ----------------------------------------------------------------------------
-``tile = TaskTile(request, *, simulated=False, base_url="", actions=("open", "save", "inspect", "remix"),
-                  title=None, store=None, save_dir="flux2_results")``
+``tile = TaskTile(request, *, simulated=False, base_url="",
+                  actions=("open", "save", "download", "inspect", "remix"), title=None, store=None,
+                  save_dir="flux2_results")``
     One request's life as a card: status chip, ticking elapsed time, thumbnail, labels (tier,
     resolution, pixel size, cost, latency), error + Retry, action buttons. Holds no client, no key.
 
@@ -19,10 +20,14 @@ Traits (observe with ``tile.observe(cb, "status")``; not synced to the browser):
     ``error``        the error text of a failed tile ("" otherwise).
 Attributes: ``request``, ``task`` (the last ``Task`` seen, ``None`` before submit), ``generation``
     (``Generation | None``), ``exception``, ``saved_paths``,
-    ``done`` / ``active`` (bool properties), ``buttons`` (name -> Button: "open", "save", "inspect",
-    "remix", "retry"), and the sub-widgets ``chip``, ``elapsed_label``, ``title_label``, ``thumb``
+    ``done`` / ``active`` (bool properties), ``buttons`` (name -> Button: "open", "save", "download",
+    "inspect", "remix", "retry"), ``download_link`` (the full image as a data: link, made on click),
+    and the sub-widgets ``chip``, ``elapsed_label``, ``title_label``, ``thumb``
     (``Image``, JPEG), ``caption``, ``meta``, ``cost_label``, ``latency_label``, ``error_label``,
     ``message``, ``inspector`` (``RequestInspector``), ``viewer`` (``ImageViewer``).
+
+Button handlers run on the tile's home loop (where its work runs), whatever thread the
+kernel delivers the click on (ipykernel 7 subshells): see ``_loops``.
 
 Methods:
     ``tile.start(resume=False)``      reset for a (re)run and start the clock (``run_in_view`` calls it);
@@ -48,6 +53,7 @@ A tile is a view: it holds no client and does no I/O of its own beyond saving a 
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -56,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 from traitlets import Bool, Float, Unicode, observe
 
+from .._loops import HomeLoop
 from .._redact import redact
 from ..catalog import ImageRequest, tier_label
 from ..errors import TaskFailedError, is_resumable
@@ -72,7 +79,7 @@ __all__ = ["ACTIVE", "FINISHED", "CostLabel", "StatusChip", "TaskTile"]
 #: Tile statuses while a request is in flight, and once it is over.
 ACTIVE = ("pending", "processing")
 FINISHED = ("completed", "failed", "stopped")
-ALL_ACTIONS = ("open", "save", "inspect", "remix")
+ALL_ACTIONS = ("open", "save", "download", "inspect", "remix")
 
 
 class StatusChip(widgets.HTML):
@@ -160,6 +167,13 @@ class TaskTile(widgets.VBox):
         self._retry_resumes = False
         self._remix_cbs: list[Callable[[TaskTile, str], Any]] = []
         self._open_cbs: list[Callable[[TaskTile, GeneratedImage], Any]] = []
+        # The loop the tile's work runs on (where its task is polled and its image drawn).
+        # Button handlers may run on a kernel subshell's thread with a loop of its own:
+        # they hand their work to this one (see _loops).
+        try:
+            self._home_loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._home_loop = None
 
         self.chip = StatusChip("idle")
         self.elapsed_label = html_box("", "f2w-elapsed")
@@ -178,24 +192,30 @@ class TaskTile(widgets.VBox):
         self.error_label = html_box("", "f2w-tile-error")
         self.buttons: dict[str, widgets.Button] = {
             "open": button("Open", "expand", "show the full-size image"),
-            "save": button("Save", "save", f"save the image(s) to {self.save_dir}/"),
+            "save": button("Save", "save", f"save the image(s) to {self.save_dir}/ on the kernel's machine"),
+            "download": button("Download", "download", "get the full-size image in this browser"),
             "inspect": button("Request", "code", "show the exact request as JSON and curl"),
             "remix": button("Use as source", "random", "add this image to the remix sources"),
             "retry": button("Retry", "repeat", "send this request again", button_style="warning"),
         }
-        self.buttons["open"].on_click(lambda _b: self._open())
-        self.buttons["save"].on_click(lambda _b: self._save_clicked())
+        self.buttons["open"].on_click(lambda _b: self._at_home(self._open))
+        self.buttons["save"].on_click(lambda _b: self._at_home(self._save_clicked))
+        self.buttons["download"].on_click(lambda _b: self._at_home(self._download_clicked))
         self.buttons["inspect"].on_click(lambda _b: self._toggle_inspector())
-        self.buttons["remix"].on_click(lambda _b: self._remix())
-        self.buttons["retry"].on_click(lambda _b: self._retry())
+        self.buttons["remix"].on_click(lambda _b: self._at_home(self._remix))
+        self.buttons["retry"].on_click(lambda _b: self._at_home(self._retry))
         action_row = widgets.HBox((*(self.buttons[a] for a in self.actions), self.buttons["retry"]))
         action_row.add_class("f2w-tile-actions")
         self.message = html_box("", "f2w-note")
+        #: The full image as a link, made only when Download is clicked (so a saved notebook
+        #: carries no full-size images nobody asked for).
+        self.download_link = html_box("", "f2w-download")
         self.inspector = RequestInspector()
         self.viewer = ImageViewer()
         super().__init__(children=(head, self.placeholder, self.thumb, self.caption,
                                    meta_row, self.error_label, action_row,
-                                   self.message, self.inspector, self.viewer), **kwargs)
+                                   self.message, self.download_link, self.inspector, self.viewer),
+                         **kwargs)
         self.add_class("f2w")
         self.add_class("f2w-tile")
         self._reset_view()
@@ -274,17 +294,26 @@ class TaskTile(widgets.VBox):
         """Thumbnail (made off the loop), labels and actions; then ``status = "completed"``.
         ``latency_known=False``: the task finished while nobody watched (collected from an
         earlier session), so no duration is shown rather than a made-up one."""
+        self._home_loop = asyncio.get_running_loop()
+        self._t0 = None  # stop ticking while the thumbnail is made
+        jpeg = await gen.images[0].athumbnail() if gen.images else None
+        self._show(gen, jpeg, latency_known)
+
+    def show_generation_now(self, gen: Generation, *, latency_known: bool = True) -> None:
+        """The same, made here and now: for plain code with no event loop (a script that
+        builds a view of results it already has)."""
+        self._show(gen, gen.images[0].thumbnail() if gen.images else None, latency_known)
+
+    def _show(self, gen: Generation, jpeg: bytes | None, latency_known: bool) -> None:
         self.generation = gen
-        # Stop the ticker first: from here the tile shows the task's own latency, the
-        # same figure as its latency chip, not the time spent making the thumbnail.
+        # From here the tile shows the task's own latency, the same figure as its latency
+        # chip, not the time spent making the thumbnail.
         self._t0 = None
         self.task_id = gen.id
         self.task_status = gen.task.status
         size: tuple[int, int] | None = None
-        if gen.images:
-            image = gen.images[0]
-            jpeg = await image.athumbnail()
-            size = image.size  # read by thumbnail(): no decoding here
+        if gen.images and jpeg is not None:
+            size = gen.images[0].size  # read by thumbnail(): no decoding here
             self.thumb.value = jpeg
             show(self.thumb, True)
             show(self.placeholder, False)
@@ -313,6 +342,8 @@ class TaskTile(widgets.VBox):
         self.chip.detail = ""
         self.tick()
         self.status = "failed"
+        # Already "failed" (a status report came first): Retry/Resume must follow the error.
+        self._render_buttons()
 
     def mark_stopped(self) -> None:
         """Stop showing progress: the Studio stopped waiting (the task may still finish server-side)."""
@@ -362,6 +393,8 @@ class TaskTile(widgets.VBox):
         self.inspector.show(self.request, self.base_url)
         show(self.inspector, False)
         self.viewer.hide()
+        self.download_link.value = ""
+        show(self.download_link, False)
         self.cost_label.set(self.request.estimated_cost, "estimate", simulated=self.simulated)
         self._render_meta()
         self._render_buttons()
@@ -389,7 +422,7 @@ class TaskTile(widgets.VBox):
 
     def _render_buttons(self) -> None:
         ready = self.status == "completed" and self.generation is not None and bool(self.generation.images)
-        for name in ("open", "save", "remix"):
+        for name in ("open", "save", "download", "remix"):
             self.buttons[name].disabled = not ready
         self.buttons["inspect"].disabled = False
         retry = self.buttons["retry"]
@@ -408,6 +441,14 @@ class TaskTile(widgets.VBox):
             retry.tooltip = "send this request again as a new task"
 
     # -- actions --------------------------------------------------------------------
+    def _at_home(self, action: Callable[[], Any]) -> None:
+        """Run a button's action on the tile's home loop (at once when already there)."""
+        loop = self._home_loop
+        if loop is None or loop.is_closed():
+            action()
+        else:
+            HomeLoop(loop).call(action)
+
     def _toggle_inspector(self) -> None:
         if self.generation is not None:
             self.inspector.show_generation(self.generation)
@@ -469,4 +510,47 @@ class TaskTile(widgets.VBox):
 
         self.message.value = "saving…"
         show(self.message, True)
+        return asyncio.ensure_future(work())
+
+
+    def _download_clicked(self) -> asyncio.Future[Any] | None:
+        """Put the full image in a link the browser saves (a data: URL): it works with a remote
+        kernel, where Save writes to the kernel's disk. Made on demand, shown until the next run."""
+        gen = self.generation
+        if gen is None or not gen.images:
+            return None
+        image = gen.images[0]
+
+        def link() -> str:
+            fmt = image.format if image.format in ("png", "jpeg", "webp") else "png"
+            ext = "jpg" if fmt == "jpeg" else fmt
+            name = f"flux2-{gen.id or 'image'}.{ext}"
+            data = base64.b64encode(image.data).decode("ascii")
+            size = f"{len(image.data) / 1e6:.1f} MB" if len(image.data) >= 100_000 else \
+                f"{len(image.data) / 1e3:.0f} kB"
+            return (f'<a download="{esc(name)}" href="data:image/{fmt};base64,{data}" '
+                    f'title="save the full-size image from this browser">⬇ {esc(name)} ({size})</a>')
+
+        def put(html_text: str) -> None:
+            self.download_link.value = html_text
+            show(self.download_link, True)
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # plain code, no loop: do it now
+            try:
+                put(link() if image.downloaded else "")
+            except Exception as exc:
+                put(esc(f"Could not prepare the download: {exc}"))
+            return None
+
+        async def work() -> None:
+            try:
+                await image.aread()
+                # base64 of a 2k PNG is a few MB of work: off the loop
+                put(await asyncio.to_thread(link))
+            except Exception as exc:
+                put(esc(f"Could not prepare the download: {exc}"))
+
+        put("preparing the download…")
         return asyncio.ensure_future(work())

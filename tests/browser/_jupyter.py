@@ -369,3 +369,220 @@ def screenshot(page: Page, out: Path, name: str, element: Locator | None = None)
             if tall:
                 page.set_viewport_size(viewport)
     return path
+
+
+# ------------------------------------------------------------------ notebooks written by tests
+
+#: First cell of every notebook a browser test writes: records every Python error the kernel
+#: shows or logs (tracebacks, warnings from widget callbacks, asyncio's "exception never
+#: retrieved"), and the threads widget messages are handled on. Errors also show in a small
+#: box (``.f2w-test-errors``) for front ends without a command API (Voila).
+RECORDER_CELL = '''\
+import html, logging, threading
+import ipywidgets as widgets
+from IPython import get_ipython
+
+_f2w_errors, _f2w_threads, _f2w_races = [], set(), []
+_f2w_box = widgets.HTML("python errors: 0")
+_f2w_box.add_class("f2w-test-errors")
+
+def _f2w_record(text):
+    _f2w_errors.append(text)
+    _f2w_box.value = f"python errors: {len(_f2w_errors)}<pre>{html.escape(chr(10).join(_f2w_errors))}</pre>"
+
+_f2w_shell = get_ipython()
+_f2w_showtraceback = _f2w_shell.showtraceback
+def _f2w_traceback(*args, **kwargs):
+    import sys, traceback
+    _f2w_record("".join(traceback.format_exception(*sys.exc_info()))[-3000:])
+    return _f2w_showtraceback(*args, **kwargs)
+_f2w_shell.showtraceback = _f2w_traceback
+
+_f2w_handle = widgets.Widget._handle_msg
+def _f2w_handle_msg(self, msg):
+    _f2w_threads.add(threading.current_thread().name)
+    return _f2w_handle(self, msg)
+widgets.Widget._handle_msg = _f2w_handle_msg
+
+# Which widget a "No such comm" warning is about: closed widgets by model id.
+_f2w_closed, _f2w_close = {}, widgets.Widget.close
+def _f2w_close_widget(self):
+    if getattr(self, "comm", None) is not None:
+        _f2w_closed[self.model_id] = f"{type(self).__name__} {sorted(getattr(self, '_dom_classes', ()))}"
+    return _f2w_close(self)
+widgets.Widget.close = _f2w_close_widget
+
+class _F2WRecorder(logging.Handler):
+    def emit(self, record):
+        text = self.format(record)
+        closed = [what for model_id, what in _f2w_closed.items() if model_id in text]
+        if text.startswith("No such comm") and not closed:
+            # A message for a comm this kernel never opened: the front end's own comm racing
+            # its open across subshell threads (seen with Voila), not a widget of ours.
+            _f2w_races.append(text)
+            return
+        _f2w_record(f"{record.name}: {text}" + (f" (closed in the kernel: {closed})" if closed else ""))
+
+logging.getLogger().addHandler(_F2WRecorder(logging.WARNING))
+_f2w_box
+'''
+
+
+def write_notebook(root: Path, name: str, cells: list[str]) -> str:
+    """Write a notebook of code cells (the recorder first) under ``root``; returns its name."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in (RECORDER_CELL, *cells)]
+    nbformat.write(nb, root / name)
+    return name
+
+
+_EVAL_JS = f"""async ([path, expressions]) => {{
+  const w = ({_PANEL_JS})(path);
+  const kernel = w.sessionContext.session.kernel;
+  const future = kernel.requestExecute({{code: '', silent: true, store_history: false,
+                                         user_expressions: expressions}});
+  const reply = await future.done;
+  const out = {{}};
+  for (const [k, v] of Object.entries(reply.content.user_expressions)) {{
+    out[k] = v.status === 'ok' ? v.data['text/plain'] : `${{v.ename}}: ${{v.evalue}}`;
+  }}
+  return out;
+}}"""
+
+
+def kernel_eval(page: Page, notebook: str, **expressions: str) -> dict[str, str]:
+    """Evaluate expressions in the notebook's kernel (silently: no cell, no output); their reprs."""
+    return page.evaluate(_EVAL_JS, [notebook, expressions])
+
+
+def assert_no_python_errors(page: Page, notebook: str) -> None:
+    """No Python error was shown in an output or logged by the kernel (see RECORDER_CELL),
+    and no output carries stderr text."""
+    found = kernel_eval(page, notebook, errors="_f2w_errors")["errors"]
+    assert found == "[]", f"the kernel recorded Python errors: {found[:4000]}"
+    stderr = page.evaluate(f"""(path) => {{
+      const w = ({_PANEL_JS})(path);
+      return w.content.widgets.filter(c => c.model.type === 'code').flatMap(c =>
+        c.model.outputs.toJSON().filter(o => o.output_type === 'error'
+          || (o.output_type === 'stream' && o.name === 'stderr'))
+          .map(o => o.text || `${{o.ename}}: ${{o.evalue}}`));
+    }}""", notebook)
+    assert not stderr, f"outputs with errors or stderr text: {stderr}"
+
+
+def subshell_facts(page: Page, notebook: str) -> dict[str, Any]:
+    """What decides where widget messages run: the front end's setting, the kernel's
+    features, and (from the kernel) the subshells that exist and the threads that handled
+    widget messages so far."""
+    front = page.evaluate(f"""async (path) => {{
+      const w = ({_PANEL_JS})(path);
+      const kernel = w.sessionContext.session.kernel;
+      const info = await kernel.info;
+      return {{setting: kernel.commsOverSubshells, supports: kernel.supportsSubshells,
+               features: info.supported_features || []}};
+    }}""", notebook)
+    back = kernel_eval(page, notebook,
+                       subshells="get_ipython().kernel.shell_channel_thread.manager.list_subshell()",
+                       threads="sorted(_f2w_threads)")
+    return {**front, **back}
+
+
+def restart_kernel(page: Page, notebook: str) -> None:
+    """Restart the notebook's kernel (as Kernel > Restart does, without the dialog)."""
+    page.evaluate(f"""async (path) => {{
+      const w = ({_PANEL_JS})(path);
+      await w.sessionContext.session.kernel.restart();
+    }}""", notebook)
+    wait_kernel_idle(page, notebook)
+
+
+def button(scope: Locator, label: str) -> Locator:
+    """The button labelled exactly ``label``. (Its accessible name also holds the icon
+    font's glyph, so ``get_by_role(name=..., exact=True)`` would never match.)"""
+    import re
+
+    return scope.locator("button").filter(has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+
+
+# ------------------------------------------------------------------------------------- Voila
+
+@dataclass
+class VoilaServer:
+    base_url: str
+    token: str
+    root_dir: Path
+    log_path: Path
+    process: subprocess.Popen = field(repr=False)
+
+    def render_url(self, notebook: str) -> str:
+        return f"{self.base_url}/voila/render/{notebook}?token={self.token}"
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no voila log)"
+
+
+@contextlib.contextmanager
+def running_voila(workdir: Path) -> Iterator[VoilaServer]:
+    """Voila over ``workdir/apps`` (tests write notebooks there), as `make app` runs it but
+    on a free port, with a token and tracebacks shown (so a test can see them)."""
+    root, sandbox = workdir / "apps", workdir / "sandbox"
+    for sub in (root, sandbox / "runtime", sandbox / "config", sandbox / "ipython"):
+        sub.mkdir(parents=True, exist_ok=True)
+    port, token = free_port(), secrets.token_hex(16)
+    cmd = [sys.executable, "-m", "voila", "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
+           "--Voila.port_retries=0", f"--Voila.root_dir={root}", f"--token={token}",
+           "--show_tracebacks=True"]
+    log_path = workdir / "voila.log"
+    with log_path.open("wb") as log_file:
+        try:
+            process = subprocess.Popen(cmd, cwd=root, env=kernel_env(sandbox=sandbox), stdout=log_file,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       start_new_session=True)
+        except OSError as exc:
+            raise HarnessError(f"could not start voila: {exc}") from exc
+    server = VoilaServer(f"http://127.0.0.1:{port}", token, root, log_path, process)
+    probe = JupyterServer("voila", server.base_url, token, root, log_path, process)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                raise HarnessError(f"voila exited with {process.returncode}:\n{server.log_tail()}")
+            try:
+                urllib.request.urlopen(probe.url("/"), timeout=5).close()
+                break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise HarnessError(f"voila did not answer within {SERVER_START_TIMEOUT:g}s:\n"
+                                   f"{server.log_tail()}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        stop_server(probe)
+
+
+TWINS_JS = f"""(path) => {{
+  const w = ({_PANEL_JS})(path);
+  return w.content.widgets.filter(c => c.model.type === 'code').flatMap(c =>
+    c.model.outputs.toJSON().map(o => (o.data || {{}})['text/html'])
+      .filter(h => typeof h === 'string' && h.includes('f2w-static')));
+}}"""
+
+
+def static_twins(page: Page, notebook: str) -> list[str]:
+    """The HTML of every static twin in the notebook's model: what saving it would write for
+    readers without widgets."""
+    return page.evaluate(TWINS_JS, notebook)
+
+
+def wait_for_twin(page: Page, notebook: str, text: str, timeout: float = IMAGE_TIMEOUT) -> str:
+    """Wait until a static twin contains ``text``; return that twin."""
+    page.wait_for_function(f"([path, text]) => ({TWINS_JS})(path).some(h => h.includes(text))",
+                           arg=[notebook, text], timeout=timeout * 1000, polling=200)
+    return next(t for t in static_twins(page, notebook) if text in t)

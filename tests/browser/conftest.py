@@ -104,3 +104,49 @@ def page(browser: Any, output_dir: Path, page_errors: list[str]) -> Iterator[Any
     finally:
         (output_dir / "console.log").write_text("\n".join(console) + "\n")
         context.close()
+
+
+@pytest.fixture(scope="module")
+def browser_sim() -> Iterator[Any]:
+    """A simulator in this (the test) process: tests inject its faults directly, and it
+    outlives a kernel restart (the embedded one dies with its kernel)."""
+    from flux2_widgets.simulator import Simulator
+
+    with Simulator(latency=0.6) as sim:
+        yield sim
+
+
+@pytest.fixture
+def fresh_sim(browser_sim: Any) -> Any:
+    browser_sim.reset()
+    browser_sim.latency = 0.6
+    return browser_sim
+
+
+def client_cell(sim: Any, results: str) -> str:
+    """Notebook code: a client for ``sim`` that gives up on a poll outage after one retry
+    (so a test can show Resume quickly), saving results under ``results``."""
+    return (
+        "from flux2_widgets import Flux2Client, ResultStore, Studio, compare_prompts, compare_tiers\n"
+        "from flux2_widgets.widgets import CompareWidget\n"
+        f"client = Flux2Client(api_key='browser-test-key', base_url={sim.url!r}, max_retries=1,\n"
+        f"                     retry_base_delay=0.05, store=ResultStore({results!r}))\n"
+        "client"
+    )
+
+
+@pytest.fixture(scope="module")
+def voila_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Voila serving notebooks the tests write to its ``root_dir``."""
+    from ._jupyter import running_voila
+
+    workdir = tmp_path_factory.mktemp("voila")
+    try:
+        cm = running_voila(workdir)
+        server = cm.__enter__()
+    except HarnessError as exc:
+        unavailable(str(exc))
+    try:
+        yield server
+    finally:
+        cm.__exit__(None, None, None)

@@ -1,0 +1,71 @@
+"""The simulator in its own process, so it does not share the GIL with the client
+being measured (as a real server would not). Shared by the benchmarks."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from collections import Counter
+from typing import Any
+
+from flux2_widgets.simulator import Simulator
+
+
+def _serve(options: dict[str, Any], conn: Any) -> None:
+    """Child process: a simulator that answers questions over a pipe."""
+    with Simulator(**options) as sim:
+        conn.send((sim.url, sim.cdn_url))
+        offset = time.time() - time.monotonic()
+        while True:
+            command, args = conn.recv()
+            if command == "stop":
+                return
+            if command == "reset":
+                sim.reset()
+                conn.send(None)
+            elif command == "count":
+                conn.send(sim.count(*args))
+            elif command == "due":  # wall-clock completion time of each task
+                conn.send({tid: rec.due + offset for tid, rec in sim.tasks.items()})
+            elif command == "gets":  # status GETs per task id
+                counts: Counter[str] = Counter()
+                for method, path, _ in sim.stats.requests:
+                    if method == "GET":
+                        counts[path.rsplit("/", 1)[-1]] += 1
+                conn.send(dict(counts))
+            elif command == "charges":
+                conn.send(sim.stats.charges)
+
+
+class RemoteSimulator:
+    """``RemoteSimulator(latency=1.0)``: the same options as ``Simulator``; task
+    timestamps stay off, as on the real service."""
+
+    def __init__(self, **options: Any) -> None:
+        self._conn, child = mp.Pipe()
+        self._proc = mp.get_context("spawn").Process(target=_serve, args=(options, child), daemon=True)
+        self._proc.start()
+        self.url, self.cdn_url = self._conn.recv()
+
+    def _ask(self, command: str, *args: Any) -> Any:
+        self._conn.send((command, args))
+        return self._conn.recv()
+
+    def reset(self) -> None:
+        self._ask("reset")
+
+    def count(self, *args: Any) -> int:
+        return self._ask("count", *args)
+
+    def due(self) -> dict[str, float]:
+        return self._ask("due")
+
+    def gets(self) -> dict[str, int]:
+        return self._ask("gets")
+
+    def __enter__(self) -> RemoteSimulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.send(("stop", ()))
+        self._proc.join(5)
