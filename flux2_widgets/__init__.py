@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "Flux2Client": "client",
     "AsyncFlux2Client": "client",
     "PollPolicy": "client",
+    "ResponseLimits": "client",
     "default_client": "client",
     "default_async_client": "client",
     "Task": "results",
@@ -48,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "ServerError": "errors",
     "NetworkError": "errors",
     "TimeoutError": "errors",
+    "ImageDownloadError": "errors",
     "TaskFailedError": "errors",
     "TaskTimeoutError": "errors",
     "BudgetExceededError": "errors",
@@ -73,6 +75,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .catalog import ImageRequest
     from .client._core import AsyncFlux2Client, Flux2Client
     from .client._defaults import default_async_client, default_client
+    from .client._limits import ResponseLimits
     from .client._polling import PollPolicy
     from .compare import (
         compare_grid,
@@ -90,6 +93,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         BudgetExceededError,
         ConflictError,
         Flux2Error,
+        ImageDownloadError,
         InsufficientCreditsError,
         MalformedResponseError,
         NetworkError,

@@ -72,6 +72,14 @@ UPLOAD_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"
 UPLOAD_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 UPLOAD_KINDS = "PNG, JPEG or WebP"
 
+#: Most tasks one client runs at once (its connection pool holds 64), and so the
+#: largest ``count`` one CLI call makes.
+MAX_CONCURRENCY = 64
+#: Most images of one combination a cost plan takes: more is a typo, not a plan.
+MAX_PLANNED_IMAGES = 10_000
+#: Result image URLs live about this long (seconds) after the task completes.
+RESULT_URL_LIFETIME = 7 * 24 * 3600.0
+
 #: A POST is safe to retry only with this header: same key, same task, one charge.
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: Longest Idempotency-Key / X-Client-Request-Id the service takes.
@@ -406,7 +414,13 @@ class ImageRequest:
         sources = self.source_image_urls
         if isinstance(sources, str):
             sources = (sources,)
-        sources = tuple(_http_url("source_image_urls", u) for u in (sources or ()))
+        if sources is None:
+            sources = ()
+        if not isinstance(sources, (list, tuple)):
+            raise ValidationError(
+                f"source_image_urls must be a URL or a list of URLs, got {type(sources).__name__}",
+                field="source_image_urls", value=sources, allowed=f"1-{SOURCES_MAX} http(s) URLs")
+        sources = tuple(_http_url("source_image_urls", u) for u in sources)
         set_(self, "source_image_urls", sources)
         action = self.action
         if action is None:

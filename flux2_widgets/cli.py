@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ._version import __version__
-from .catalog import REMIX_ASPECT_RATIOS, RESOLUTIONS, TIERS, tier_label
+from .catalog import MAX_CONCURRENCY, MAX_PLANNED_IMAGES, REMIX_ASPECT_RATIOS, RESOLUTIONS, TIERS, tier_label
 from .errors import BudgetExceededError, Flux2Error, ValidationError
 from .money import cost_text, format_usd
 
@@ -86,14 +87,16 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 # ----------------------------------------------------------------------------- argument types
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
+def _count(most: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not 1 <= value <= most:
+            raise argparse.ArgumentTypeError(f"{text!r} must be from 1 to {most:,}")
+        return value
+    return parse
 
 
 def _usd(text: str) -> float:
@@ -101,7 +104,7 @@ def _usd(text: str) -> float:
         value = float(text.strip().lstrip("$"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an amount of US dollars (e.g. 0.50)") from None
-    if not value >= 0:  # also refuses nan
+    if not 0 <= value < math.inf:  # also refuses nan
         raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
     return value
 
@@ -111,8 +114,8 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 seconds")
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds above 0")
     return value
 
 
@@ -489,7 +492,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("--tier", default="pro", type=str.lower, choices=TIERS, help="default pro")
     p.add_argument("--resolution", default="1k", type=str.lower, choices=RESOLUTIONS,
                    help="default 1k (Max: 1k only)")
-    p.add_argument("--count", "-n", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--count", "-n", type=_count(MAX_CONCURRENCY), default=1, metavar="N",
                    help="images to make (default 1)")
     p.add_argument("--source", action="append", default=[], metavar="URL",
                    help="source image URL for remix (repeat for several)")
@@ -514,7 +517,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         description="Catalog prices per tier and resolution, and what a plan of N images each costs.")
     p.add_argument("--tiers", type=_csv_list, metavar="LIST", help=f"default {','.join(TIERS)}")
     p.add_argument("--resolutions", type=_csv_list, metavar="LIST", help=f"default {','.join(RESOLUTIONS)}")
-    p.add_argument("--images", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--images", type=_count(MAX_PLANNED_IMAGES), default=1, metavar="N",
                    help="images of each combination (default 1)")
     p.add_argument("--aspect-ratio", default="1:1", metavar="RATIO", help="for the size column (default 1:1)")
     fmt = p.add_mutually_exclusive_group()

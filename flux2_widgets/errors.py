@@ -25,6 +25,7 @@ __all__ = [
     "NetworkError",
     "TimeoutError",
     "MalformedResponseError",
+    "ImageDownloadError",
     "TaskFailedError",
     "TaskTimeoutError",
     "BudgetExceededError",
@@ -148,6 +149,18 @@ class TimeoutError(Flux2Error):
 
 class MalformedResponseError(Flux2Error):
     """The API answered 2xx with a body that is not the JSON the contract promises."""
+
+
+class ImageDownloadError(Flux2Error):
+    """A result image could not be fetched or is not an acceptable image (not PNG, JPEG
+    or WebP, too large, too many pixels, a redirect loop, a stalled host). When it
+    belongs to a completed task, that task was billed and is kept: ``urls`` holds its
+    image URLs, the run log records it, and ``client.resume()`` tries again while the
+    URLs live (about 7 days)."""
+
+    def __init__(self, message: str, *, urls: tuple[str, ...] = (), **kwargs: Any) -> None:
+        self.urls = tuple(urls)
+        super().__init__(message, **kwargs)
 
 
 class TaskFailedError(Flux2Error):

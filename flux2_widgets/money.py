@@ -7,6 +7,7 @@ these functions, so "billed", "about" (an estimate), "would have cost" (simulate
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -102,7 +103,7 @@ def check_budget(requests: Iterable[ImageRequest], budget: float | None, spent: 
     total = round(sum((p or 0.0) * groups[k] for k, p in known.items()), 6)
     if budget is None:
         return total
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget < 0:
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 <= budget < math.inf:
         raise ValidationError(f"budget must be a number of US dollars >= 0 (or None), got {budget!r}",
                               field="budget", value=budget, allowed=">= 0")
     both = len({a for _, _, a in groups}) > 1

@@ -11,6 +11,7 @@ import base64
 import html
 import io
 import json
+import math
 import re
 import shlex
 import time
@@ -18,9 +19,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .catalog import ImageRequest, tier_label
-from .errors import MalformedResponseError
+from .errors import MalformedResponseError, TaskFailedError
 from .money import cost_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,32 +79,69 @@ class Task:
         if not isinstance(data, dict):
             raise MalformedResponseError(
                 f"expected a JSON object for a task, got {type(data).__name__}", request_id=request_id)
-        task = data.get("data") if isinstance(data.get("data"), dict) and "status" not in data else data
+        nested = data.get("data")
+        task: dict[str, Any] = nested if isinstance(nested, dict) and "status" not in data else data
         task_id = task.get("id") or task.get("task_id")
-        if not task_id or not isinstance(task_id, (str, int)):
+        if not task_id or isinstance(task_id, bool) or not isinstance(task_id, (str, int)):
             raise MalformedResponseError("the task answer has no 'id' (or 'task_id')",
                                          request_id=request_id, body=data)
         # Ids become file names and URL paths: refuse anything that could escape them.
         if not _TASK_ID.fullmatch(str(task_id)) or str(task_id) in (".", ".."):
             raise MalformedResponseError(f"the task answer has an unusable id {str(task_id)[:40]!r}",
                                          request_id=request_id, body=data)
-        status = str(task.get("status") or "pending").lower()
-        images = task.get("images") or []
+        task_id = str(task_id)
+
+        def bad(what: str, value: Any) -> MalformedResponseError:
+            return MalformedResponseError(f"task {task_id}: the server sent {what} {_short(value)}",
+                                          request_id=request_id, task_id=task_id, code="bad_field")
+
+        status = task.get("status")
+        if not isinstance(status, str):
+            raise MalformedResponseError(
+                f"task {task_id}: the server sent status {_short(status)} ({type(status).__name__}); "
+                f"a status is one of {', '.join(KNOWN_STATUSES)}",
+                request_id=request_id, task_id=task_id, code="bad_status")
+        status = status.lower()
+        if status not in KNOWN_STATUSES:
+            # Not a verdict: the task may still finish (and be billed), so it stays resumable.
+            raise TaskFailedError(
+                f"task {task_id} reported an unknown status {_short(status)} "
+                f"(expected one of {', '.join(KNOWN_STATUSES)})",
+                task_id=task_id, code="unknown_status", request_id=request_id)
+        images = task.get("images")
+        if images is None:
+            images = []
+        if not isinstance(images, list):
+            raise bad("images that are not a list:", images)
         urls: list[str] = []
-        for item in images if isinstance(images, list) else []:
+        for item in images:
             url = item.get("url") if isinstance(item, dict) else item
-            if isinstance(url, str) and url:
-                urls.append(url)
-        usage = task.get("usage") if isinstance(task.get("usage"), dict) else {}
+            if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") \
+                    or not urlsplit(url).netloc:
+                raise bad("an image URL that is not an http(s) URL:", url)
+            urls.append(url)
+        usage = task.get("usage")
+        if usage is None:
+            usage = {}
+        if not isinstance(usage, dict):
+            raise bad("usage that is not an object:", usage)
         cost = usage.get("cost")
+        if cost is not None and (isinstance(cost, bool) or not isinstance(cost, (int, float))
+                                 or not math.isfinite(cost) or cost < 0):
+            raise bad("a cost that is not an amount in USD:", cost)
+        count = usage.get("generated_images")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+            raise bad("generated_images that is not a count:", count)
         error = task.get("error")
         if isinstance(error, dict):
-            error = error.get("message") or json.dumps(error)
+            error = error.get("message") or json.dumps(error)[:500]
+        elif error is not None and not isinstance(error, str):
+            error = _short(error)
         return cls(
             id=str(task_id), action=action, status=status, request=request,
-            image_urls=tuple(urls), error=str(error) if error else None,
+            image_urls=tuple(urls), error=str(error)[:2000] if error else None,
             billed_cost=float(cost) if isinstance(cost, (int, float)) else None,
-            generated_images=usage.get("generated_images"),
+            generated_images=count,
             submitted_at=submitted_at if submitted_at is not None else time.time(),
             observed_at=time.time(), request_id=request_id, retry_after=retry_after, raw=data,
         )
@@ -111,6 +150,11 @@ class Task:
         label = self.request.label if self.request else self.action
         return (f"<code>Task {html.escape(self.id)}</code> &middot; {html.escape(label)} &middot; "
                 f"<b>{html.escape(self.status)}</b>")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 Fetcher = Callable[[str], bytes]

@@ -128,7 +128,7 @@ class ResultStore:
                 continue
             if kind == "submitted" and (base_url is None or event.get("base_url") == base_url):
                 submitted[task_id] = event
-            elif kind in ("completed", "failed"):
+            elif kind in ("completed", "failed", "undelivered"):
                 submitted.pop(task_id, None)
         tasks = []
         for task_id, event in submitted.items():
@@ -143,6 +143,46 @@ class ResultStore:
                               request=request, submitted_at=event.get("submitted_at") or event["at"]))
         return tasks
 
+    # -- completed tasks whose images did not arrive ------------------------------------
+    def record_undelivered(self, task: Task, error: Exception, base_url: str) -> None:
+        """A task completed (and was billed) but its images could not be fetched or were
+        not images: keep its URLs so ``undelivered`` / ``resume`` can try again."""
+        self._append({"event": "undelivered", "task_id": task.id, "action": task.action,
+                      "base_url": base_url, "urls": list(task.image_urls),
+                      "submitted_at": task.submitted_at, "completed_at": task.observed_at,
+                      "billed_cost": task.billed_cost, "error": str(error),
+                      "type": type(error).__name__,
+                      "request": task.request.payload() if task.request else None})
+
+    def undelivered(self, base_url: str | None = None) -> list[Task]:
+        """Completed tasks (to ``base_url``, if given) whose images never arrived, as
+        completed ``Task`` objects holding their image URLs (and when they completed)."""
+        latest: dict[str, dict[str, Any]] = {}
+        for event in self.events():
+            kind, task_id = event.get("event"), event.get("task_id")
+            if not isinstance(task_id, str):
+                continue
+            if kind == "undelivered" and (base_url is None or event.get("base_url") == base_url):
+                latest[task_id] = event
+            elif kind in ("completed", "failed"):
+                latest.pop(task_id, None)
+        tasks = []
+        for task_id, event in latest.items():
+            body = event.get("request")
+            urls = event.get("urls")
+            cost = event.get("billed_cost")
+            try:
+                request = ImageRequest.from_payload(body) if isinstance(body, dict) else None
+            except ValueError:
+                request = None
+            tasks.append(Task(
+                id=str(task_id), action=event.get("action", "text_to_image"), status="completed",
+                request=request, image_urls=tuple(u for u in urls if isinstance(u, str))
+                if isinstance(urls, list) else (),
+                billed_cost=float(cost) if isinstance(cost, (int, float)) else None,
+                submitted_at=event.get("submitted_at") or event["at"],
+                observed_at=event.get("completed_at") or event["at"]))
+        return tasks
     def unanswered(self, base_url: str | None = None) -> list[Unanswered]:
         """Create requests logged as sent (to ``base_url``, if given) whose answer never
         arrived (a kernel that died mid-request, a connection lost after the service

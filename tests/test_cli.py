@@ -104,7 +104,7 @@ def test_costs_csv_and_json_carry_raw_catalog_numbers(capsys):
 
 @pytest.mark.parametrize(("argv", "expected"), [
     (["costs", "--tiers", "pro,ultra"], "unknown tier 'ultra'; use one of: pro, flex, max"),
-    (["costs", "--images", "0"], "must be at least 1"),
+    (["costs", "--images", "0"], "must be from 1 to 10,000"),
     (["costs", "--csv", "--json"], "not allowed with argument"),
 ])
 def test_costs_bad_arguments_exit_2(capsys, argv, expected):
@@ -175,7 +175,7 @@ def test_generate_remix_json(fast_sim, capsys, tmp_path):
 @pytest.mark.parametrize(("argv", "expected"), [
     (["--tier", "ultra"], "invalid choice: 'ultra'"),
     (["--aspect-ratio", "5:4"], "invalid choice: '5:4'"),
-    (["--count", "0"], "must be at least 1"),
+    (["--count", "0"], "must be from 1 to 64"),
     (["--budget", "-1"], "must be 0 or more"),
     (["--bogus"], "unrecognized arguments: --bogus"),
 ])

@@ -566,15 +566,18 @@ def test_a_failed_download_loses_nothing(sim, tmp_path):
 
     async def main():
         async with fast(sim, store=store, max_retries=1) as client:
-            with pytest.raises(errors.ServerError) as info:
+            with pytest.raises(errors.ImageDownloadError) as info:
                 await client.generate("a shy image host")
-            assert "nothing is lost" in str(info.value) and info.value.task_id
+            assert "run log keeps its URL" in str(info.value) and info.value.task_id
+            assert info.value.status == 503 and info.value.urls
+            (kept,) = store.undelivered()
+            assert kept.image_urls == info.value.urls and store.pending() == []
             (gen,) = await client.resume()
             return gen
 
     gen = run(main())
     assert gen.images[0].size == pixel_size("1:1", "1k")
-    assert len(sim.stats.charges) == 1 and store.pending() == []
+    assert len(sim.stats.charges) == 1 and store.pending() == [] and store.undelivered() == []
 
 
 def test_resume_saves_into_the_store_it_is_given(sim, tmp_path):

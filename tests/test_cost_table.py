@@ -53,7 +53,7 @@ def test_unpublished_price_shows_na_and_the_total_says_so():
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"tiers": ("pro", "turbo")}, "unknown tier 'turbo'"),
     ({"resolutions": ()}, "resolutions is empty"),
-    ({"images": 0}, "at least 1"),
+    ({"images": 0}, "from 1 to 10,000"),
     ({"aspect_ratio": "7:5"}, "aspect_ratio '7:5'"),
 ])
 def test_plan_bad_arguments(kwargs, message):

@@ -63,7 +63,8 @@ def _raise_from(url: str, answer: Canned, queue: list[Canned], call: str = "bala
     queue.append(answer)
 
     async def main() -> None:
-        async with AsyncFlux2Client(SECRET_KEY, base_url=url, max_retries=0) as client:
+        # One canned answer each: no retry of faults, nor of rate limits (their own patience).
+        async with AsyncFlux2Client(SECRET_KEY, base_url=url, max_retries=0, rate_limit_retries=0) as client:
             if call == "balance":
                 await client.balance()
             else:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from ._core import AsyncFlux2Client, Flux2Client, ResultCallback, UpdateCallback
 from ._defaults import default_async_client, default_client
+from ._limits import ResponseLimits
 from ._polling import PollPolicy
 
 __all__ = [
     "AsyncFlux2Client",
     "Flux2Client",
     "PollPolicy",
+    "ResponseLimits",
     "ResultCallback",
     "UpdateCallback",
     "default_async_client",

@@ -25,6 +25,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -36,6 +37,7 @@ from ..catalog import (
     DEFAULT_BASE_URL,
     FILES_PATH,
     IDEMPOTENCY_HEADER,
+    RESULT_URL_LIFETIME,
     SIMULATOR_TOKEN,
     ImageRequest,
     action_path,
@@ -45,6 +47,7 @@ from ..errors import (
     APIError,
     AuthenticationError,
     Flux2Error,
+    ImageDownloadError,
     NotFoundError,
     TaskFailedError,
     TaskTimeoutError,
@@ -52,11 +55,22 @@ from ..errors import (
     is_resumable,
 )
 from ..money import check_budget
-from ..results import KNOWN_STATUSES, GeneratedImage, Generation, Task
+from ..results import _TASK_ID, KNOWN_STATUSES, GeneratedImage, Generation, Task
+from ._checks import (
+    _as_requests,
+    _check_callable,
+    _check_concurrency,
+    _check_options,
+    _check_store,
+    _check_submit,
+    _check_task,
+    _check_timeout,
+)
+from ._limits import AdaptiveLimit, ResponseLimits, check_number, fetch_image_sync
 from ._polling import LatencyKey, LatencyModel, PollPolicy, sibling_phase
 from ._pricing import PriceBook, PriceList, Quote, fetch_quote
 from ._settings import resolve_settings
-from ._transport import JSONAnswer, RetryPolicy, download, request_json
+from ._transport import JSONAnswer, RetryPolicy, attach_limits, download, request_json
 from ._uploads import prepare_upload, upload_url
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,9 +92,6 @@ POLL_404_TOLERANCE = 2
 _MAX_REMEMBERED = 4096
 
 
-def _as_request(item: RequestLike | str) -> ImageRequest:
-    """A request, a prompt, or a dict of fields (as ``submit`` takes them)."""
-    return ImageRequest.from_fields(**item) if isinstance(item, Mapping) else ImageRequest.from_fields(item)
 
 
 class AsyncFlux2Client:
@@ -103,14 +114,16 @@ class AsyncFlux2Client:
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
         store: ResultStore | None = None,
         simulated: bool | None = None,
+        max_retry_after: float = 60.0,
+        rate_limit_retries: int = 30,
+        limits: ResponseLimits | None = None,
         _latency: LatencyModel | None = None,
     ) -> None:
-        _check_concurrency(max_concurrency)
-        _check_timeout(timeout, "timeout")
-        _check_timeout(wait_timeout, "wait_timeout")
-        if not isinstance(max_retries, int) or max_retries < 0:
-            raise ValidationError(f"max_retries must be a whole number >= 0, got {max_retries!r}",
-                                  field="max_retries", value=max_retries, allowed=">= 0")
+        _check_options(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                       retry_base_delay=retry_base_delay, max_concurrency=max_concurrency, poll=poll,
+                       wait_timeout=wait_timeout, store=store, simulated=simulated,
+                       max_retry_after=max_retry_after, rate_limit_retries=rate_limit_retries,
+                       limits=limits)
         settings = resolve_settings(api_key, base_url)
         key, url = settings.api_key, settings.base_url
         if key is None and url is None:
@@ -136,18 +149,24 @@ class AsyncFlux2Client:
         self.max_concurrency = max_concurrency
         self.wait_timeout = wait_timeout
         self.poll = poll or PollPolicy()
-        self.retry = RetryPolicy(max_retries=max_retries, base_delay=retry_base_delay)
+        self.retry = RetryPolicy(max_retries=max_retries, base_delay=retry_base_delay,
+                                 rate_limit_retries=rate_limit_retries, max_retry_after=max_retry_after)
+        self.limits = limits or ResponseLimits()
+        # What the service lets this client run at once, learned from its 429s.
+        self.in_flight = AdaptiveLimit()
         self.store = store
         self.latency = _latency or LatencyModel(self.poll.history)
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        pool = httpx.Limits(max_connections=64, max_keepalive_connections=32)
         agent = f"flux2-widgets/{__version__}"
         tls = _tls_context()
         self._http = httpx.AsyncClient(
-            base_url=url, timeout=timeout, limits=limits, verify=tls,
+            base_url=url, timeout=timeout, limits=pool, verify=tls,
             headers={"Authorization": f"Bearer {key}", "Accept": "application/json", "User-Agent": agent})
         # Image hosts are other origins: a separate pool that has no credentials at all.
-        self._cdn = httpx.AsyncClient(timeout=timeout, limits=limits, headers={"User-Agent": agent},
-                                      follow_redirects=True, verify=tls)
+        # Redirects are followed by hand (bounded, bodies unread): see _limits.stream_image.
+        self._cdn = httpx.AsyncClient(timeout=timeout, limits=pool, headers={"User-Agent": agent},
+                                      follow_redirects=False, verify=tls)
+        attach_limits(self._http, self.limits)
         self.spent = 0.0
         self._price_book = PriceBook()
         #: When each task this client created was sent and answered (monotonic seconds):
@@ -185,6 +204,7 @@ class AsyncFlux2Client:
         whose answer never arrives is not lost: ``resume`` sends it again with the same
         key and gets that very task."""
         req = ImageRequest.from_fields(request, **fields)
+        _check_submit(idempotency_key, store)
         key = idempotency_key or uuid.uuid4().hex
         store = store if store is not None else self.store
         submitted = time.time()
@@ -220,8 +240,10 @@ class AsyncFlux2Client:
         if action not in ("text_to_image", "remix_image"):
             raise ValidationError(f"action {action!r} must be 'text_to_image' or 'remix_image'",
                                   field="action", value=action, allowed=("text_to_image", "remix_image"))
-        if not task_id or "/" in str(task_id):
-            raise ValidationError(f"task id {task_id!r} is not a task id", field="task_id", value=task_id)
+        if not isinstance(task_id, str) or not _TASK_ID.fullmatch(task_id) or task_id in (".", ".."):
+            raise ValidationError(f"task_id {task_id!r} is not a task id (letters, digits, '._:-', "
+                                  "up to 200 characters)", field="task_id", value=task_id,
+                                  allowed="a task id string")
         answer = await request_json(self._http, "GET", f"{action_path(action)}/{task_id}",
                                     retry=self.retry, task_id=str(task_id))
         self._learn_server(answer)
@@ -239,6 +261,9 @@ class AsyncFlux2Client:
         carries ``task_id``, and only a task the service says failed is logged as failed:
         anything else stays pending in the run log, so ``resume`` can still collect it."""
         _check_timeout(timeout)
+        _check_task(task)
+        _check_store(store)
+        _check_callable(on_update, "on_update")
         store = store if store is not None else self.store
         try:
             done = await self._poll(task, timeout, on_update, store)
@@ -348,9 +373,21 @@ class AsyncFlux2Client:
                        store: ResultStore | None = None, **fields: Any) -> Generation:
         """Submit, wait, download: one finished ``Generation``."""
         _check_timeout(timeout)
-        task = await self.submit(request, store=store, **fields)
-        _notify(on_update, task)
-        return await self.wait(task, timeout=timeout, download=download, on_update=on_update, store=store)
+        _check_store(store)
+        _check_callable(on_update, "on_update")
+        req = ImageRequest.from_fields(request, **fields)
+        async with self.in_flight.slot() as slot:
+            with slot.creating():
+                task = await self.submit(req, store=store)
+            _notify(on_update, task)
+
+            def seen(update: Task) -> None:
+                # The service frees the slot when the task ends, not when its image arrives.
+                if update.done:
+                    slot.release(update.ok)
+                _notify(on_update, update)
+
+            return await self.wait(task, timeout=timeout, download=download, on_update=seen, store=store)
 
     async def collect(self, request: ImageRequest | None = None, *, task: Task | None = None,
                       timeout: float | None = None, on_update: UpdateCallback | None = None,
@@ -359,6 +396,10 @@ class AsyncFlux2Client:
         may still finish: a stop, an outage, a dead kernel) fetch it and wait, sending
         nothing new, so nothing is charged twice; without it, submit ``request`` and wait.
         Views and comparisons call this one method for first runs and resumes alike."""
+        if request is not None and not isinstance(request, ImageRequest):
+            raise ValidationError(f"request must be an ImageRequest (or None), got {type(request).__name__}",
+                                  field="request", value=request, allowed="ImageRequest or None")
+        _check_task(task, optional=True)
         if task is None:
             if request is None:
                 raise ValidationError("collect() needs a request or a task", field="request",
@@ -378,12 +419,17 @@ class AsyncFlux2Client:
         """Run many generations concurrently (bounded). Every request is validated,
         and the budget checked, before anything is sent. A failure in one never cancels
         the others: each entry is a ``Generation`` or the error it raised."""
-        reqs = [_as_request(r) for r in requests]
+        reqs = _as_requests(requests)
+        # Every argument is checked before the price list is asked for: bad input sends nothing.
+        check_number("budget", budget, strict=False, optional=True)
+        _check_timeout(timeout)
+        _check_callable(on_update, "on_update")
+        _check_callable(on_result, "on_result")
+        limit = self.max_concurrency if max_concurrency is None else max_concurrency
+        _check_concurrency(limit)
         # A cap is checked against what the service charges now (one cached GET), falling
         # back to the catalog; without a cap nothing extra is asked.
         check_budget(reqs, budget, prices=await self.prices() if budget is not None else None)
-        _check_timeout(timeout)
-        limit = self.max_concurrency if max_concurrency is None else max_concurrency
         gate = asyncio.Semaphore(_check_concurrency(limit))
 
         async def one(index: int, req: ImageRequest) -> Generation | Flux2Error:
@@ -393,6 +439,10 @@ class AsyncFlux2Client:
                         req, timeout=timeout, download=download, on_update=on_update)
                 except Flux2Error as exc:
                     result = exc
+                except Exception as exc:  # a bug must not lose the other results; say it plainly
+                    log.exception("generation %d raised an unexpected error", index)
+                    result = Flux2Error(f"unexpected error ({type(exc).__name__}: {exc}); please report it",
+                                        code="internal_error")
             if on_result is not None:
                 try:
                     on_result(index, result)
@@ -410,16 +460,34 @@ class AsyncFlux2Client:
         gave up on network or server errors: its task may exist). Those are sent again
         with their own Idempotency-Key: the service answers with the task it already
         made (one charge), or makes it now if the first request never arrived."""
+        _check_store(store)
+        _check_timeout(timeout)
         store = store or self.store
         if store is None:
             raise ValidationError("resume needs a ResultStore: pass store= here or to the client",
                                   field="store", value=None)
         pending = await asyncio.to_thread(store.pending, self.base_url)
+        undelivered = await asyncio.to_thread(store.undelivered, self.base_url)
         unanswered = await asyncio.to_thread(store.unanswered, self.base_url)
 
         async def one(entry: Task) -> Generation | Flux2Error:
             try:
                 return await self.wait(entry, timeout=timeout, store=store)
+            except Flux2Error as exc:
+                return exc
+
+        async def fetch_again(entry: Task) -> Generation | Flux2Error:
+            # Completed before: download again from the kept URL while it lives; no status
+            # call, nothing billed again.
+            try:
+                if time.time() - entry.observed_at > RESULT_URL_LIFETIME:
+                    error = ImageDownloadError(
+                        f"task {entry.id}'s image URL has expired (it lives about 7 days); "
+                        "the image can no longer be fetched", task_id=entry.id, code="url_expired",
+                        urls=entry.image_urls)
+                    await self._log_to_store(store.record_failure, entry, error)
+                    return error
+                return await self._finish(entry, True, store)
             except Flux2Error as exc:
                 return exc
 
@@ -434,12 +502,18 @@ class AsyncFlux2Client:
 
         known = {t.id for t in pending}
         collecting = {t.id: asyncio.ensure_future(one(t)) for t in pending}
-        results = await asyncio.gather(*collecting.values(), *(again(u) for u in unanswered))
+        results = await asyncio.gather(*collecting.values(), *(again(u) for u in unanswered),
+                                       *(fetch_again(t) for t in undelivered))
         return list(results)
 
     async def download(self, url: str) -> bytes:
-        """Fetch image bytes from their host, without the API key."""
-        return await download(self._cdn, url, retry=self.retry)
+        """Fetch image bytes from their host, without the API key. Checked: PNG, JPEG or
+        WebP, within ``limits`` (bytes, pixels, time, redirects), else ``ImageDownloadError``."""
+        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") \
+                or not urlsplit(url).netloc:
+            raise ValidationError(f"url must be an http(s) URL, got {url!r}", field="url",
+                                  value=url, allowed="http(s) URL")
+        return await download(self._cdn, url, retry=self.retry, limits=self.limits)
 
     async def upload(self, file: str | os.PathLike[str] | bytes, *, filename: str | None = None) -> str:
         """Upload a local PNG, JPEG or WebP image to RunAPI's file storage and return its
@@ -589,17 +663,25 @@ class AsyncFlux2Client:
         if not task.image_urls:
             raise TaskFailedError(f"task {task.id} completed without any image URL",
                                   task_id=task.id, code="no_images")
-        images = [GeneratedImage(url, i, fetch=_plain_download, afetch=self.download)
+        fetch = functools.partial(fetch_image_sync, limits=self.limits)
+        images = [GeneratedImage(url, i, fetch=fetch, afetch=self.download)
                   for i, url in enumerate(task.image_urls)]
         if download_now:
             outcomes = await asyncio.gather(*(img.aread() for img in images), return_exceptions=True)
             failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
-            if isinstance(failed, Flux2Error):
-                failed.message = (f"task {task.id} completed but its image could not be downloaded "
-                                  f"({failed.message}); nothing is lost: client.resume() or "
-                                  "client.wait(client.get(...)) downloads it again")
             if failed is not None:
-                raise failed
+                if not isinstance(failed, Flux2Error):
+                    raise failed  # cancellation and the like: not the image's fault
+                # Completed (and billed): the task is kept, with its URLs, never dropped.
+                error = ImageDownloadError(
+                    f"task {task.id} completed (and is billed) but its image could not be used: "
+                    f"{failed.message}. The run log keeps its URL: client.resume() tries again "
+                    "while it lives (about 7 days)",
+                    task_id=task.id, code=failed.code or "download_failed", status=failed.status,
+                    urls=task.image_urls, request_id=task.request_id)
+                if store is not None:
+                    await self._log_to_store(store.record_undelivered, task, error, self.base_url)
+                raise error
         request = task.request or ImageRequest("(unknown request)")
         gen = Generation(task=task, request=request, images=images, submitted_at=task.submitted_at,
                          completed_at=task.observed_at, base_url=self.base_url, simulated=self.simulated)
@@ -624,19 +706,6 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _check_timeout(value: float | None, name: str = "timeout") -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-        raise ValidationError(f"{name} must be a number of seconds > 0 (or None), got {value!r}",
-                              field=name, value=value, allowed="> 0")
-
-
-def _check_concurrency(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(f"max_concurrency must be a whole number >= 1, got {value!r}",
-                              field="max_concurrency", value=value, allowed=">= 1")
-    return value
-
-
 def _notify(callback: UpdateCallback | None, task: Task) -> None:
     if callback is None:
         return
@@ -644,14 +713,6 @@ def _notify(callback: UpdateCallback | None, task: Task) -> None:
         callback(task)
     except Exception:  # a broken UI callback must not break the generation
         log.exception("on_update callback failed")
-
-
-def _plain_download(url: str) -> bytes:
-    """Synchronous fallback download, also without credentials."""
-    with httpx.Client(timeout=30.0, follow_redirects=True) as http:
-        response = http.get(url)
-        response.raise_for_status()
-        return response.content
 
 
 class Flux2Client:

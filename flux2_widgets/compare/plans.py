@@ -65,6 +65,7 @@ class Plan:
     def launch(self, *, client: Any, budget: float | None, timeout: float | None, blind: bool = False,
                seed: int | None = None) -> Comparison:
         self.check(budget)
+        _check_launch(client, timeout)
         if not isinstance(blind, bool):
             raise ValidationError(f"blind must be True or False, not {blind!r}", field="blind",
                                   value=blind, allowed=(True, False))
@@ -74,6 +75,17 @@ class Plan:
         return Comparison(self.cells, kind=self.kind, title=self.title, row_labels=self.row_labels,
                           col_labels=self.col_labels, sides=self.sides, client=client, budget=budget,
                           timeout=timeout, blind=blind, seed=seed).start()
+
+
+def _check_launch(client: Any, timeout: Any) -> None:
+    from ..client._core import AsyncFlux2Client, Flux2Client
+    from ..client._limits import check_number
+
+    if client is not None and not isinstance(client, (AsyncFlux2Client, Flux2Client)):
+        raise ValidationError(f"client must be a Flux2Client or AsyncFlux2Client (or None for the "
+                              f"default), got {type(client).__name__}", field="client", value=client,
+                              allowed="Flux2Client, AsyncFlux2Client or None")
+    check_number("timeout", timeout, optional=True)
 
 
 def _one_row(helper: str, kind: str, title: str, what: str, requests: list[ImageRequest],

@@ -236,8 +236,26 @@ class Simulator:
         ends failed, not charged), "never_finish" (processing forever).
         Status faults, taken by the next status GETs: "poll_404" (that answer is
         404), "unknown_status" (that task reports status "weird" from then on).
+
+        ``rate=p`` (0 < p <= 1): the fault hits each matching request with probability
+        ``p`` (seeded by the simulator's ``seed``) until it has hit ``times`` times;
+        e.g. ``inject("drop", times=10**6, rate=0.05)`` drops 5% of connections.
         """
+        rate = opts.get("rate")
+        if rate is not None and not (isinstance(rate, (int, float)) and 0 < rate <= 1):
+            raise ValueError("rate must be a probability in (0, 1]")
         self._state.inject(kind, times, **opts)
+        return self
+
+    def limit_in_flight(self, tasks: int | None, retry_after: float = 1.0) -> Simulator:
+        """Allow at most ``tasks`` tasks in flight (created, not yet finished); a create
+        beyond answers 429 with ``Retry-After: retry_after``. An idempotent replay of a
+        task that exists is answered as usual. ``None`` lifts the limit."""
+        if tasks is not None and (isinstance(tasks, bool) or not isinstance(tasks, int) or tasks < 1):
+            raise ValueError("tasks must be a whole number >= 1, or None")
+        with self._state.lock:
+            self._state.max_in_flight = tasks
+            self._state.in_flight_retry_after = float(retry_after)
         return self
 
     def reset(self) -> None:

@@ -222,6 +222,12 @@ class _Api:
             if (seen := self._replay(key, fingerprint)) is not None:
                 task_id, answer = seen
                 return self._task_answer(answer, self.state.tasks[task_id], replayed=True)
+            if (limited := self.state.in_flight_refusal()) is not None:
+                running, allowed, wait = limited
+                refusal = _error(429, "rate_limited", f"too many tasks in flight ({running}; this key "
+                                 f"may run {allowed} at once) (simulated)")
+                refusal.headers["Retry-After"] = f"{wait:g}"
+                return refusal
             needed = self.state.price(image_request.tier, image_request.resolution) or 0.0
             available = self.state.balance_cents() / 100 - self.state.reserved_usd()
             if needed > available + 1e-9:

@@ -220,6 +220,11 @@ class State:
         self.cdn_authorization: list[str] = []
         self.callbacks: list[CallbackRecord] = []
         self.faults: list[Fault] = []
+        self._chance = random.Random(f"faults:{self.seed}")
+        #: Tasks one key may have in flight (created, not finished); ``None``: no limit.
+        self.max_in_flight: int | None = None
+        #: Retry-After (seconds) sent with a refusal for being over ``max_in_flight``.
+        self.in_flight_retry_after = 1.0
         self.idempotency: dict[str, tuple[str, str, dict[str, Any]]] = {}
         self._seq = 0
 
@@ -292,6 +297,19 @@ class State:
                 done.append(task)
         return done
 
+    # -- concurrency limit -------------------------------------------------------------
+    def in_flight_refusal(self) -> tuple[int, int, float] | None:
+        """(running, allowed, retry_after) when a create now would pass the in-flight
+        limit, else ``None``. Call with the lock held, just before creating, so two
+        creates can never both take the last slot."""
+        if self.max_in_flight is None:
+            return None
+        now = time.monotonic()
+        running = sum(1 for t in self._open if self.tasks[t].never_finish or now < self.tasks[t].due)
+        if running < self.max_in_flight:
+            return None
+        return running, self.max_in_flight, self.in_flight_retry_after
+
     def reserved_usd(self) -> float:
         with self.lock:
             return sum(self.tasks[t].cost or 0.0 for t in self._open)
@@ -326,6 +344,9 @@ class State:
             for fault in self.faults:
                 if fault.kind in kinds and (only is None or fault.kind == only) \
                         and fault.matches(origin, method):
+                    # A "rate" fault hits each matching request with that probability.
+                    if "rate" in fault.opts and self._chance.random() >= float(fault.opts["rate"]):
+                        continue
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self.faults.remove(fault)
