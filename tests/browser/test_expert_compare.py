@@ -133,7 +133,15 @@ def test_inspector_zoom_pan_swipe_diff_and_blind_keyboard_vote(page: Any, lab_se
     screenshot(page, output_dir, "inspector-fullscreen")
     insp.locator(".f2w-insp-fullscreen").click()  # the same button leaves full screen
     page.wait_for_function("() => !document.fullscreenElement")
-    assert "mod-fullscreen" not in (insp.get_attribute("class") or "")
+    # the class follows the browser's fullscreenchange event, a moment after the element
+    insp.evaluate("""root => new Promise((ok, fail) => {
+        const t0 = Date.now();
+        (function check() {
+            if (!root.classList.contains('mod-fullscreen')) return ok();
+            if (Date.now() - t0 > 5000) return fail(new Error('still full screen'));
+            requestAnimationFrame(check);
+        })();
+    })""")
 
     # ---- difference heatmap, computed in Python ------------------------------------------
     insp.locator(".f2w-insp-btn[data-mode='diff']").click()
