@@ -187,9 +187,14 @@ def test_generate_is_off_with_the_reason_while_the_form_is_invalid(sim):
     run_studio(sim, body_factory())
 
 
+_SUBSHELL_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
 def _click_from_a_subshell(button: Any) -> None:
     """Click as ipykernel 7 does with comms over subshells: on another thread, inside that
-    thread's own running event loop, while the notebook's loop keeps running."""
+    thread's own event loop, while the notebook's loop keeps running. The subshell's loop is
+    left open but idle afterwards (as under nest_asyncio, which ipykernel ships): anything
+    that adopted it as home would never run again."""
     errors: list[BaseException] = []
 
     async def click() -> None:
@@ -197,8 +202,10 @@ def _click_from_a_subshell(button: Any) -> None:
                             "buffers": []})
 
     def run() -> None:
+        loop = asyncio.new_event_loop()
+        _SUBSHELL_LOOPS.append(loop)
         try:
-            asyncio.run(click())
+            loop.run_until_complete(click())
         except BaseException as exc:  # surfaced in the test thread
             errors.append(exc)
 
@@ -246,6 +253,8 @@ def test_buttons_clicked_on_a_subshell_thread_run_on_the_notebooks_loop(make_sim
         finally:
             studio.close()
             await client.aclose()
+            while _SUBSHELL_LOOPS:
+                _SUBSHELL_LOOPS.pop().close()
 
     asyncio.run(main())
 

@@ -113,8 +113,10 @@ class ComparisonView(widgets.VBox):
     def _build_tiles(self) -> None:
         cmp = self.comparison
         base_url = getattr(cmp.client, "base_url", "")
+        loop = self._loop()
+        home = HomeLoop(loop) if loop is not None else None
         for cell in cmp.cells:
-            tile = TaskTile(cell.request, simulated=cmp.simulated, base_url=base_url,
+            tile = TaskTile(cell.request, simulated=cmp.simulated, base_url=base_url, home=home,
                             actions=("open", "save", "download", "inspect"), title=cell.col_label)
             tile.on_retry(lambda _t, cell=cell: cmp.retry(cell), resumes=True)  # type: ignore[misc]
             tile.observe(self._on_tile_status, "status")

@@ -442,6 +442,7 @@ class Studio(widgets.VBox):
 
     def _new_tile(self, request: ImageRequest) -> TaskTile:
         tile = TaskTile(request, simulated=self.simulated, base_url=self.client.base_url,
+                        home=self.session.home,
                         store=self.store, save_dir=self.save_dir)
         tile.on_retry(self._retry, resumes=True)
         tile.on_remix(self._use_as_source)

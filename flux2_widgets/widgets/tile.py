@@ -95,7 +95,8 @@ class TaskTile(widgets.VBox):
 
     def __init__(self, request: ImageRequest, *, simulated: bool = False, base_url: str = "",
                  actions: Sequence[str] = ALL_ACTIONS, title: str | None = None, store: Any = None,
-                 save_dir: str | Path = "flux2_results", **kwargs: Any) -> None:
+                 save_dir: str | Path = "flux2_results", home: HomeLoop | None = None,
+                 **kwargs: Any) -> None:
         unknown = set(actions) - set(ALL_ACTIONS)
         if unknown:
             raise ValueError(f"unknown tile actions {sorted(unknown)}; use some of {ALL_ACTIONS}")
@@ -117,10 +118,14 @@ class TaskTile(widgets.VBox):
         # The loop the tile's work runs on (where its task is polled and its image drawn).
         # Button handlers may run on a kernel subshell's thread with a loop of its own:
         # they hand their work to this one (see _loops).
-        try:
-            self._home_loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            self._home_loop = None
+        # Where the tile's buttons do their work: the owner's home loop (a tile built while a
+        # click is handled on a kernel subshell must not adopt that subshell's loop).
+        self._home_loop: asyncio.AbstractEventLoop | None = home.loop if home is not None else None
+        if self._home_loop is None:
+            try:
+                self._home_loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self._home_loop = None
 
         self.chip = StatusChip("idle")
         self.elapsed_label = html_box("", "f2w-elapsed")
