@@ -48,8 +48,12 @@ lint: venv
 	$(BIN)/ruff check flux2_widgets tests benchmarks
 	$(BIN)/mypy
 
+# The figures in the README's Performance section, each printed side by side in one run.
 bench: venv
-	$(BIN)/python benchmarks/bench_concurrency.py
+	$(BIN)/python benchmarks/bench_polling.py
+	$(BIN)/python benchmarks/bench_storm.py
+	$(BIN)/python benchmarks/bench_preview.py
+	$(BIN)/python benchmarks/bench_notebook_size.py
 
 # Opens the quickstart in JupyterLab. With no RUNAPI_API_KEY the embedded simulator is used.
 # The notebook goes in the server's default URL, not as a file argument: a file argument
