@@ -18,68 +18,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import multiprocessing as mp
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import httpx
+from _remote import RemoteSimulator
 from PIL import Image
 
 from flux2_widgets import AsyncFlux2Client, Flux2Client
-from flux2_widgets.simulator import Simulator
 
 KEY = "sk-bench-000000000000"
-
-
-def _serve(latency: float, conn: Any) -> None:
-    """Child process: a simulator that answers stats questions over a pipe."""
-    with Simulator(latency=latency) as sim:
-        conn.send((sim.url, sim.cdn_url))
-        offset = time.time() - time.monotonic()
-        while True:
-            command, args = conn.recv()
-            if command == "stop":
-                return
-            if command == "reset":
-                sim.reset()
-                conn.send(None)
-            elif command == "count":
-                conn.send(sim.count(*args))
-            elif command == "due":  # wall-clock completion time of each task
-                conn.send({tid: rec.due + offset for tid, rec in sim.tasks.items()})
-
-
-class RemoteSimulator:
-    """The simulator in its own process, so it does not share the GIL with the
-    client being measured (as a real server would not)."""
-
-    def __init__(self, latency: float) -> None:
-        self._conn, child = mp.Pipe()
-        self._proc = mp.get_context("spawn").Process(target=_serve, args=(latency, child), daemon=True)
-        self._proc.start()
-        self.url, self.cdn_url = self._conn.recv()
-
-    def _ask(self, command: str, *args: Any) -> Any:
-        self._conn.send((command, args))
-        return self._conn.recv()
-
-    def reset(self) -> None:
-        self._ask("reset")
-
-    def count(self, *args: Any) -> int:
-        return self._ask("count", *args)
-
-    def due(self) -> dict[str, float]:
-        return self._ask("due")
-
-    def __enter__(self) -> RemoteSimulator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._conn.send(("stop", ()))
-        self._proc.join(5)
 
 
 def decode(data: bytes) -> tuple[int, int]:
@@ -185,7 +134,7 @@ def measure(sim: RemoteSimulator, name: str, fn, prompts: list[str], repeat: int
 
 def long_task(latency: float) -> tuple[int, float]:
     """GETs and detection lag for a second task of ``latency`` s, after a first that taught the client."""
-    with RemoteSimulator(latency) as sim, Flux2Client(KEY, base_url=sim.url) as client:
+    with RemoteSimulator(latency=latency) as sim, Flux2Client(KEY, base_url=sim.url) as client:
         client.generate("learning round")
         before = sim.count("GET")
         gen = client.generate("measured round")
@@ -203,7 +152,7 @@ def main() -> None:
     prompts = [f"benchmark prompt number {i}" for i in range(args.tasks)]
     rows = []
     n = args.repeat
-    with RemoteSimulator(args.latency) as sim:
+    with RemoteSimulator(latency=args.latency) as sim:
         # Warm-up, not measured: imports, first connections, decoder initialisation.
         asyncio.run(ours_async(sim, ["warm-up prompt"]))
         asyncio.run(naive_async(sim, ["warm-up prompt"]))

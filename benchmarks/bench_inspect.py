@@ -17,30 +17,12 @@ import json
 import tempfile
 import time
 
+from _probe import loop_stall_during
+
 from flux2_widgets import AsyncFlux2Client, History, ResultStore, compare_grid, compare_resolutions
 from flux2_widgets.simulator import Simulator
 
 KEY = "sk-bench-000000000000"
-
-
-async def loop_stall_during(work) -> tuple[float, float, object]:
-    """Run ``work()`` while a ticker measures how late the loop wakes: (max stall s, wall s, result)."""
-    stalls: list[float] = []
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        while not done.is_set():
-            before = time.perf_counter()
-            await asyncio.sleep(0.005)
-            stalls.append(time.perf_counter() - before - 0.005)
-
-    tick = asyncio.create_task(ticker())
-    started = time.perf_counter()
-    result = await work()
-    wall = time.perf_counter() - started
-    done.set()
-    await tick
-    return max(stalls), wall, result
 
 
 async def main() -> None:

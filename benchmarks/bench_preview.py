@@ -15,29 +15,13 @@ import asyncio
 import statistics
 import time
 
+from _probe import loop_stall_during
+
 from flux2_widgets import AsyncFlux2Client
 from flux2_widgets._thumbs import make_thumbnail, off_loop
 from flux2_widgets.simulator import Simulator
 
 KEY = "sk-bench-000000000000"
-
-
-async def loop_stall_during(work) -> tuple[float, object]:
-    """Run ``work()`` while a ticker measures how late the loop wakes (max, seconds)."""
-    stalls: list[float] = []
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        while not done.is_set():
-            before = time.perf_counter()
-            await asyncio.sleep(0.005)
-            stalls.append(time.perf_counter() - before - 0.005)
-
-    tick = asyncio.create_task(ticker())
-    result = await work()
-    done.set()
-    await tick
-    return max(stalls), result
 
 
 async def main() -> None:
@@ -64,8 +48,8 @@ async def main() -> None:
                 async def on_default_pool(datas=datas):
                     return await asyncio.gather(*(asyncio.to_thread(make_thumbnail, d) for d in datas))
 
-                stall, _ = await loop_stall_during(on_preview_thread)
-                naive, _ = await loop_stall_during(on_default_pool)
+                stall, _, _ = await loop_stall_during(on_preview_thread)
+                naive, _, _ = await loop_stall_during(on_default_pool)
                 print(f"{tier + ' ' + res:10} {statistics.mean(len(d) for d in datas) / 1024:7.0f} "
                       f"{len(thumb) / 1024:9.1f} {statistics.median(times) * 1000:9.1f} "
                       f"{stall * 1000:9.1f} {naive * 1000:20.1f}")

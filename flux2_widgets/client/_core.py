@@ -594,10 +594,11 @@ class AsyncFlux2Client:
         waiter = self._siblings.get(key)
         if waiter is None or waiter.done():
             waiter = self._siblings[key] = asyncio.get_running_loop().create_future()
-        try:
-            return await asyncio.wait_for(asyncio.shield(waiter), delay)
-        except asyncio.TimeoutError:
-            return None
+        # asyncio.wait, not wait_for(shield(...)): on Python 3.11 wait_for turns a cancel that
+        # lands as the timeout fires into a TimeoutError, so Stop would leave this task polling.
+        # wait() never cancels the shared waiter and lets our own cancellation through.
+        done, _ = await asyncio.wait((waiter,), timeout=delay)
+        return waiter.result() if done else None
 
     def _wake_siblings(self, key: LatencyKey, duration: float) -> None:
         waiter = self._siblings.pop(key, None)

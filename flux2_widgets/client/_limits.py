@@ -21,17 +21,31 @@ import contextvars
 import io
 import json
 import math
+import sys
 import time
 import warnings
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from ..errors import ImageDownloadError, MalformedResponseError, ValidationError
+
+T = TypeVar("T")
+
+if sys.version_info >= (3, 11):
+    async def within(seconds: float, work: Awaitable[T]) -> T:
+        """``await work`` or ``asyncio.TimeoutError`` after ``seconds``. Not ``wait_for``: on
+        3.10-3.11 it swallows a cancel that lands as the work finishes, so Stop would leave a
+        task polling; ``asyncio.timeout`` lets our own cancellation through."""
+        async with asyncio.timeout(seconds):
+            return await work
+else:  # pragma: no cover - Python 3.10 has no asyncio.timeout
+    async def within(seconds: float, work: Awaitable[T]) -> T:
+        return await asyncio.wait_for(work, seconds)
 
 __all__ = ["ResponseLimits", "AdaptiveLimit", "read_body", "parse_json", "check_image",
            "stream_image", "fetch_image_sync", "current_slot", "check_number"]
@@ -284,7 +298,7 @@ async def stream_image(http: httpx.AsyncClient, url: str, limits: ResponseLimits
         raise AssertionError("unreachable")  # pragma: no cover
 
     try:
-        return await asyncio.wait_for(run(), limits.download_seconds)
+        return await within(limits.download_seconds, run())
     except asyncio.TimeoutError:
         raise ImageDownloadError(
             f"downloading {url} took longer than {limits.download_seconds:g}s; stopped "

@@ -33,7 +33,15 @@ from ..errors import (
     TimeoutError,
     error_for_status,
 )
-from ._limits import ResponseLimits, check_image, current_slot, parse_json, read_body, stream_image
+from ._limits import (
+    ResponseLimits,
+    check_image,
+    current_slot,
+    parse_json,
+    read_body,
+    stream_image,
+    within,
+)
 
 log = logging.getLogger("flux2_widgets")
 DEFAULT_LIMITS = ResponseLimits()
@@ -235,7 +243,7 @@ async def request_json(
             async with http.stream(method, url, json=json_body, content=content,
                                    headers=headers) as streamed:
                 cap = limits.json_bytes if streamed.is_success else 256 * 1024
-                body = await asyncio.wait_for(read_body(streamed, cap, what), limits.answer_seconds)
+                body = await within(limits.answer_seconds, read_body(streamed, cap, what))
         except asyncio.TimeoutError:
             error = TimeoutError(f"{method} {url}: the answer's body did not arrive within "
                                  f"{limits.answer_seconds:g}s (a stalled or trickling server)",

@@ -272,6 +272,8 @@ class TaskTile(widgets.VBox):
         else:
             self._placeholder("no image returned", still=True)
         self.elapsed = round(gen.elapsed, 2) if latency_known else 0.0
+        if not latency_known:
+            self.elapsed_label.value = "–"  # not "0.0 s": nobody saw how long it took
         self.cost_label.set_generation(gen)
         self._render_meta(size=size, latency=gen.elapsed if latency_known else None,
                           extra=len(gen.images) - 1, finished_unseen=not latency_known)
