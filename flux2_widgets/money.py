@@ -37,6 +37,8 @@ def format_usd(amount: float | None, *, approx: bool = False) -> str:
     """``$0.56``; ``n/a`` for unknown; ``about $0.56`` with ``approx``."""
     if amount is None:
         return "n/a"
+    if 0 < amount < 0.001:  # real money never reads as $0.00
+        return f"{'about ' if approx else ''}< $0.001"
     text = f"${amount:,.2f}" if amount >= 0.1 or amount == 0 else f"${amount:,.3f}".rstrip("0")
     if text.endswith("."):
         text += "00"
@@ -81,6 +83,8 @@ def session_text(billed: float, estimated: float, unknown: int, count: int, *, s
         text = f"{format_usd(billed)} billed + {format_usd(estimated, approx=True)} estimated"
     elif estimated:
         text = f"{format_usd(estimated, approx=True)} (estimated)"
+    elif unknown and not billed:
+        return f"{unknown} image{'s' if unknown != 1 else ''} at an unknown price"
     else:
         text = format_usd(billed) + (" billed" if count else "")
     if unknown:

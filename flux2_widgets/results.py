@@ -116,10 +116,13 @@ class Task:
         urls: list[str] = []
         for item in images:
             url = item.get("url") if isinstance(item, dict) else item
-            if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") \
-                    or not urlsplit(url).netloc:
+            try:
+                parts = urlsplit(url) if isinstance(url, str) else None
+            except ValueError:  # e.g. "http://[::1": not even a URL
+                parts = None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
                 raise bad("an image URL that is not an http(s) URL:", url)
-            urls.append(url)
+            urls.append(str(url))
         usage = task.get("usage")
         if usage is None:
             usage = {}

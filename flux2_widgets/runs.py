@@ -9,14 +9,32 @@ nothing new) or submits a new one.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from .catalog import ImageRequest
+from .errors import TaskFailedError, ValidationError
 from .results import Generation, Task
 from .store import ResultStore
 
-__all__ = ["CollectingClient", "RunView", "run_in_view"]
+__all__ = ["CollectingClient", "RunView", "create_key", "run_in_view"]
+
+
+def create_key(current: str, last_error: BaseException | None) -> str:
+    """The Idempotency-Key for sending a request (again). Kept while an earlier create may
+    have reached the service with its answer lost (an outage, a timeout, a stop): the service
+    then returns that very task, charged once. New when there is none yet, or when the service
+    settled it: it refused the create (a 4xx other than 408/429) or the task failed (the same
+    key would only return the failed task)."""
+    if not current:
+        return uuid.uuid4().hex
+    if isinstance(last_error, (TaskFailedError, ValidationError)):
+        return uuid.uuid4().hex
+    status = getattr(last_error, "status", None)
+    if isinstance(status, int) and 400 <= status < 500 and status not in (408, 429):
+        return uuid.uuid4().hex
+    return current
 
 
 class RunView(Protocol):
@@ -26,6 +44,8 @@ class RunView(Protocol):
     task: Task | None
     task_id: str
     exception: BaseException | None
+    #: The Idempotency-Key of the view's create ("" until the first send).
+    idempotency_key: str
 
     @property
     def retry_mode(self) -> str: ...
@@ -46,7 +66,7 @@ class CollectingClient(Protocol):
 
     async def collect(self, request: ImageRequest | None = None, *, task: Task | None = None,
                       timeout: float | None = None, on_update: Callable[[Task], Any] | None = None,
-                      store: ResultStore | None = None) -> Generation: ...
+                      store: ResultStore | None = None, idempotency_key: str | None = None) -> Generation: ...
 
 
 async def run_in_view(client: CollectingClient, view: RunView, request: ImageRequest | None = None, *,
@@ -78,9 +98,12 @@ async def run_in_view(client: CollectingClient, view: RunView, request: ImageReq
         except Exception:  # a display hiccup must never break the client's polling
             pass
 
+    if task is None:
+        view.idempotency_key = create_key(view.idempotency_key, view.exception)
     view.start(resume=resume)
     try:
         gen = await client.collect(view.request, task=task, timeout=timeout, on_update=on_update,
+                                   idempotency_key=None if task is not None else view.idempotency_key,
                                    **({} if store is None else {"store": store}))
     except asyncio.CancelledError:
         view.mark_stopped()

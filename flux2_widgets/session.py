@@ -30,7 +30,7 @@ from .catalog import TIER_INFO, ImageRequest, price, tier_label
 from .errors import BudgetExceededError, Flux2Error, ValidationError, is_resumable
 from .money import PriceLookup, check_budget, cost_text, format_usd, session_text, sum_costs
 from .results import Generation, Task
-from .runs import RunView, run_in_view
+from .runs import RunView, create_key, run_in_view
 from .store import ResultStore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -259,8 +259,10 @@ class StudioSession:
 
     def _run_done(self, task: asyncio.Task[None], view: RunView) -> None:
         self._runs.pop(task, None)
-        # Cancelled before its first step, _run never ran (nothing was sent): uncount it.
-        self._inflight.pop(view, None)
+        # Cancelled before its first step, _run never ran (nothing was sent): uncount it,
+        # unless a Resume already started a new run for the same view.
+        if view not in self._runs.values():
+            self._inflight.pop(view, None)
         self._emit("runs")
         self._emit("money")
 
@@ -268,8 +270,18 @@ class StudioSession:
         """Resume the same task when it may still finish (no second charge); send a new one
         only when the task failed or was never created. Returns "resume" or "resubmit"."""
         mode = view.retry_mode
-        if mode != "resume":  # resuming spends nothing new: the task is already counted
-            self.check_budget([view.request])
+        if mode != "resume":
+            # Sent again: with the same Idempotency-Key when the first create may have reached
+            # the service (its task comes back, charged once), a new one when it was refused or
+            # failed. What a stopped send may cost is this send's, not an extra one.
+            view.idempotency_key = create_key(view.idempotency_key, view.exception)
+            held = self._unsettled.pop(view, None)
+            try:
+                self.check_budget([view.request])
+            except BudgetExceededError:
+                if held is not None:
+                    self._unsettled[view] = held
+                raise
         view.start(resume=mode == "resume")  # the view answers the click at once
         self.start([view], resume=mode == "resume")
         return mode

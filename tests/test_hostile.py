@@ -573,3 +573,29 @@ def test_storm_every_task_delivered_once_and_charged_once(make_sim):
     # by each of the 46 waiting tasks; this one learns the limit and only probes above it.
     assert 1 <= refusals <= 25 and limit.shrinks == refusals and limit.limit < 8
     assert any(s is None for _, _, s in stats.requests + stats.cdn_requests)  # drops happened
+
+
+def test_an_image_url_that_is_not_even_a_url_is_a_typed_error():
+    from flux2_widgets.errors import MalformedResponseError
+    from flux2_widgets.results import Task
+
+    answer = {"id": "3f0c2b1e-0000-4000-8000-000000000000", "status": "completed",
+              "images": [{"url": "http://[::1"}], "usage": {"cost": 0.05, "generated_images": 1}}
+    with pytest.raises(MalformedResponseError) as info:
+        Task.from_answer(answer, action="text_to_image")
+    assert "http(s) URL" in str(info.value)
+
+
+def test_a_price_list_of_the_wrong_shape_falls_back_instead_of_raising():
+    from flux2_widgets.client._pricing import parse_schedules
+
+    for hostile in ({"price_schedules": [{"model": ["x"]}]}, {"price_schedules": [{"model": {"a": 1}}]},
+                    {"price_schedules": "none"}, [1, 2]):
+        try:
+            listed = parse_schedules(hostile)
+        except Exception as exc:  # only a typed error may come out
+            from flux2_widgets.errors import Flux2Error
+
+            assert isinstance(exc, (Flux2Error, ValueError)), repr(exc)
+        else:
+            assert listed.price("pro", "1k") is None or listed.price("pro", "1k") >= 0

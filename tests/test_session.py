@@ -33,6 +33,7 @@ class Recorder:
     task: Task | None = None
     task_id: str = ""
     exception: BaseException | None = None
+    idempotency_key: str = ""
     events: list[str] = field(default_factory=list)
     generation: Generation | None = None
     latency_known: bool | None = None
@@ -324,3 +325,51 @@ def test_a_live_session_prices_with_the_services_list(make_sim, tmp_path):
                 studio.close()
 
     asyncio.run(main())
+
+
+def test_retry_after_a_lost_create_answer_finds_the_first_task(make_sim, tmp_path):
+    """The create reached the service but every answer was lost: Retry sends it again with the
+    same Idempotency-Key, so the service returns that task. One task, one charge."""
+    sim = make_sim(latency=0.2)
+
+    async def main() -> None:
+        client = AsyncFlux2Client(api_key=KEY, base_url=sim.url, max_retries=1, retry_base_delay=0.01,
+                                  simulated=True)
+        studio = Studio(client, prompt="a paper boat on a pond", save_dir=str(tmp_path))
+        try:
+            sim.inject("drop", times=2, on="post", after=True)  # the create and its one retry
+            (tile,) = studio.generate()
+            await until(lambda: tile.done, what="the lost answer")
+            assert tile.status == "failed" and not tile.task_id and sim.stats.tasks_created == 1
+            first_key = tile.idempotency_key
+            retry = tile.buttons["retry"]
+            assert retry.description == "Retry" and "same Idempotency-Key" in retry.tooltip
+            retry.click()
+            await until(lambda: tile.status == "completed", what="the retried create")
+            assert tile.idempotency_key == first_key
+            assert sim.stats.tasks_created == 1 and len(sim.stats.charges) == 1
+            # a task the service failed gets a new key: the old one would only return the failure
+            sim.inject("fail_task", message="refused by the safety checker")
+            (failed,) = studio.generate()
+            await until(lambda: failed.done, what="the failed task")
+            key = failed.idempotency_key
+            failed.buttons["retry"].click()
+            await until(lambda: failed.status == "completed", what="a new task")
+            assert failed.idempotency_key != key and sim.stats.tasks_created == 3
+        finally:
+            studio.close()
+            await client.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_studio_budget_of_zero_means_no_cap_as_its_field_says(sim):
+    studio = Studio(AsyncFlux2Client(api_key=KEY, base_url=sim.url, simulated=True), budget=0)
+    try:
+        assert studio.budget is None and "budget" not in studio.cost_text
+        studio.budget = 0.5
+        assert studio.budget == 0.5 and "of the $0.50 budget left" in studio.cost_text
+        studio.budget = 0
+        assert studio.budget is None and studio.budget_input.value == 0
+    finally:
+        studio.close()

@@ -12,6 +12,7 @@ transport, polling, uploads and settings live in their own modules beside it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import math
@@ -215,9 +216,11 @@ class AsyncFlux2Client:
             answer = await request_json(self._http, "POST", req.path, json_body=req.payload(),
                                         headers={IDEMPOTENCY_HEADER: key}, retry=self.retry)
         except APIError as exc:
-            # A refusal (4xx) created nothing: nothing for resume() to send again. Any
-            # other failure may hide a created task; its log entry stays for resume().
-            if store is not None and exc.status is not None and 400 <= exc.status < 500:
+            # A refusal (4xx) created nothing: nothing for resume() to send again. A timeout
+            # (408) or rate limit (429) proves nothing, like any other failure: the entry stays
+            # for resume(), which sends it again with the same key.
+            if store is not None and exc.status is not None and 400 <= exc.status < 500 \
+                    and exc.status not in (408, 429):
                 await self._log_to_store(store.record_rejected, key, exc)
             raise
         answered = time.monotonic()
@@ -370,15 +373,17 @@ class AsyncFlux2Client:
 
     async def generate(self, request: ImageRequest | str | None = None, /, *, timeout: float | None = None,
                        download: bool = True, on_update: UpdateCallback | None = None,
-                       store: ResultStore | None = None, **fields: Any) -> Generation:
-        """Submit, wait, download: one finished ``Generation``."""
+                       store: ResultStore | None = None, idempotency_key: str | None = None,
+                       **fields: Any) -> Generation:
+        """Submit, wait, download: one finished ``Generation``. ``idempotency_key``: send
+        the create with this key (the same key again returns the same task, charged once)."""
         _check_timeout(timeout)
-        _check_store(store)
+        _check_submit(idempotency_key, store)
         _check_callable(on_update, "on_update")
         req = ImageRequest.from_fields(request, **fields)
         async with self.in_flight.slot() as slot:
             with slot.creating():
-                task = await self.submit(req, store=store)
+                task = await self.submit(req, store=store, idempotency_key=idempotency_key)
             _notify(on_update, task)
 
             def seen(update: Task) -> None:
@@ -391,10 +396,12 @@ class AsyncFlux2Client:
 
     async def collect(self, request: ImageRequest | None = None, *, task: Task | None = None,
                       timeout: float | None = None, on_update: UpdateCallback | None = None,
-                      store: ResultStore | None = None) -> Generation:
+                      store: ResultStore | None = None, idempotency_key: str | None = None) -> Generation:
         """Finish one request whether or not its task exists yet: with ``task`` (one that
-        may still finish: a stop, an outage, a dead kernel) fetch it and wait, sending
-        nothing new, so nothing is charged twice; without it, submit ``request`` and wait.
+        may still finish: a stop, an outage, a dead kernel) wait for it, sending nothing
+        new, so nothing is charged twice; without it, submit ``request`` and wait. Pass the
+        same ``idempotency_key`` when sending a request again whose first create may have
+        reached the service (its answer lost): the service returns that task, not a new one.
         Views and comparisons call this one method for first runs and resumes alike."""
         if request is not None and not isinstance(request, ImageRequest):
             raise ValidationError(f"request must be an ImageRequest (or None), got {type(request).__name__}",
@@ -404,12 +411,12 @@ class AsyncFlux2Client:
             if request is None:
                 raise ValidationError("collect() needs a request or a task", field="request",
                                       value=None, allowed="ImageRequest or Task")
-            return await self.generate(request, timeout=timeout, on_update=on_update, store=store)
-        _check_timeout(timeout)
-        current = await self.get(task.id, task.action, request=request or task.request,
-                                 submitted_at=task.submitted_at)
-        _notify(on_update, current)
-        return await self.wait(current, timeout=timeout, on_update=on_update, store=store)
+            return await self.generate(request, timeout=timeout, on_update=on_update, store=store,
+                                       idempotency_key=idempotency_key)
+        if request is not None and task.request is None:
+            task = dataclasses.replace(task, request=request)
+        # wait() polls with the replica-404 grace and logs a task the service no longer knows.
+        return await self.wait(task, timeout=timeout, on_update=on_update, store=store)
 
     async def generate_many(self, requests: Iterable[RequestLike | str], *,
                             max_concurrency: int | None = None, timeout: float | None = None,

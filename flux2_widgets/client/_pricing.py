@@ -19,7 +19,8 @@ import httpx
 
 from ..catalog import MODEL_IDS, PRICES, SIMULATOR_HEADER, TIER_INFO, ImageRequest
 from ..errors import APIError, Flux2Error, NetworkError, TimeoutError
-from ._transport import JSONAnswer, RetryPolicy, error_from_response, request_json
+from ._limits import ResponseLimits, parse_json, read_body, within
+from ._transport import JSONAnswer, RetryPolicy, request_json
 
 __all__ = ["PriceList", "PriceBook", "Quote", "SCHEDULES_PATH", "QUOTES_PATH", "SERVICE",
            "catalog_prices", "parse_schedules", "fetch_quote"]
@@ -69,7 +70,7 @@ def catalog_prices() -> PriceList:
 def _schedule_prices(schedule: Mapping[str, Any]) -> dict[str, float | None] | None:
     """{resolution: USD} of one schedule, ``None`` if it is not a Flux 2 model we know."""
     model = schedule.get("model")
-    if schedule.get("service", SERVICE) != SERVICE or model not in MODEL_IDS:
+    if schedule.get("service", SERVICE) != SERVICE or not isinstance(model, str) or model not in MODEL_IDS:
         return None
     tier, _ = MODEL_IDS[model]
     unknown: dict[str, float | None] = {res: None for res in TIER_INFO[tier].resolutions}
@@ -135,22 +136,28 @@ class PriceBook:
             if not refresh and self._list is not None and time.monotonic() - self._fetched < self.ttl:
                 return self._list
             headers = {"If-None-Match": self._etag} if self._etag and self._list is not None else {}
+            limits = ResponseLimits()
             try:
-                response = await http.get(SCHEDULES_PATH, params={"service": SERVICE}, headers=headers)
-            except httpx.HTTPError as exc:
+                # Streamed under the same caps as every API answer: the service's price list
+                # is data from the network like any other (a bomb or a stall ends here).
+                async with http.stream("GET", SCHEDULES_PATH, params={"service": SERVICE},
+                                       headers=headers) as response:
+                    if learn is not None:
+                        learn(SIMULATOR_HEADER in response.headers)
+                    if response.status_code == 304 and self._list is not None:
+                        self._fetched = time.monotonic()
+                        return self._list
+                    body = await within(limits.answer_seconds,
+                                        read_body(response, limits.json_bytes, "the price schedules"))
+            except (httpx.HTTPError, asyncio.TimeoutError, Flux2Error) as exc:
                 log.info("price schedules unavailable (%s): using %s prices", type(exc).__name__,
                          "the last live" if self._list else "catalog")
                 return self._list or catalog_prices()
-            if learn is not None:
-                learn(SIMULATOR_HEADER in response.headers)
-            if response.status_code == 304 and self._list is not None:
-                self._fetched = time.monotonic()
-                return self._list
             try:
                 if not response.is_success:
-                    raise error_from_response(response)
-                fresh = parse_schedules(response.json())
-            except (ValueError, Flux2Error) as exc:
+                    raise ValueError(f"the service answered {response.status_code}")
+                fresh = parse_schedules(parse_json(body, limits, "the price schedules"))
+            except (ValueError, TypeError, Flux2Error) as exc:
                 log.info("price schedules unusable (%s): using %s prices", exc,
                          "the last live" if self._list else "catalog")
                 return self._list or catalog_prices()

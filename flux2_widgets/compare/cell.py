@@ -28,6 +28,8 @@ class Cell:
     started_at: float | None = None
     finished_at: float | None = None
     submitted: bool = field(default=False, repr=False)
+    #: The create's Idempotency-Key, kept across a retry that may find the first task.
+    idempotency_key: str = field(default="", repr=False)
 
     @property
     def done(self) -> bool:

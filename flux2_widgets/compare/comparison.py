@@ -26,6 +26,7 @@ from ..catalog import tier_label
 from ..errors import Flux2Error, TaskTimeoutError, ValidationError, is_resumable
 from ..money import format_usd, sum_costs, sum_text
 from ..results import Generation, Task
+from ..runs import create_key
 from .cell import Cell
 from .costs import CostTable, cells_cost_table
 from .html import comparison_html, short
@@ -182,6 +183,8 @@ class Comparison:
         # A task that may still finish (a poll or download outage) is waited for again:
         # submitting it anew would be billed on top of the one already running.
         previous = cell.task if cell.task is not None and is_resumable(cell.error, cell.task.id) else None
+        if previous is None:  # sent (again): the same key while the first send may have landed
+            cell.idempotency_key = create_key(cell.idempotency_key, cell.error)
         cell.status = "submitting" if previous is None else "processing"
         cell.started_at = cell.started_at if previous is not None else time.time()
         cell.result = cell.error = None
@@ -198,7 +201,8 @@ class Comparison:
 
         try:
             gen = await self._client.collect(cell.request, task=previous, timeout=self.timeout,
-                                             on_update=on_update)
+                                             on_update=on_update,
+                                             idempotency_key=None if previous else cell.idempotency_key)
         except asyncio.CancelledError:
             cell.error, cell.status = Flux2Error("cancelled before it finished"), "failed"
             cell.finished_at, cell.submitted = time.time(), True

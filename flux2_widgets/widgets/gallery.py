@@ -82,14 +82,15 @@ class Gallery(widgets.GridBox):
     """Tiles in a grid: unfinished ones first (in the order added), then finished ones newest
     first. ``completed_order`` lists task ids in the order their images appeared."""
 
-    def __init__(self, tiles: Iterable[TaskTile] = (), *, tick_interval: float = 0.5, **kwargs: Any) -> None:
+    def __init__(self, tiles: Iterable[TaskTile] = (), *, tick_interval: float = 0.5,
+                 loop: asyncio.AbstractEventLoop | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.add_class("f2w")
         self.add_class("f2w-gallery")
         self._all: list[TaskTile] = []
         self._finished: list[TaskTile] = []
         self.completed_order: list[str] = []
-        self.ticker = Ticker(tick_interval)
+        self.ticker = Ticker(tick_interval, loop=loop)
         for tile in tiles:
             self.add(tile)
 

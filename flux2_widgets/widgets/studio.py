@@ -59,7 +59,7 @@ _FIELD_FOR = {"prompt": "prompt", "tier": "tier", "resolution": "resolution", "a
 #: The wire's field names -> the Studio field that shows the service's message about it.
 _FIELD_FOR_WIRE = {**_FIELD_FOR, "output_resolution": "resolution", "model": "tier",
                    "source_image_urls": "source_image_urls"}
-SIM_BADGE = "SIMULATED · no API key · nothing is charged"
+SIM_BADGE = "SIMULATED · nothing is charged"
 SIM_BADGE_TIP = ('No API key is configured, so a local simulator answers: images are placeholders '
                  'and costs read "would have cost". Set RUNAPI_API_KEY to use RunAPI.')
 REMIX_HINT = ("Remix needs public http(s) image URLs, one per line: the API downloads them itself. "
@@ -107,7 +107,9 @@ class Studio(widgets.VBox):
         if not all(isinstance(u, str) for u in sources):
             raise ValidationError("sources must be image URLs (strings)", field="source_image_urls",
                                   value=sources, allowed="http(s) URLs")
-        self.session = StudioSession(client, budget=budget, timeout=timeout, save_dir=save_dir)
+        # The form's convention, here too: a budget of 0 means no cap (the field's hint says so).
+        self.session = StudioSession(client, budget=None if budget == 0 else budget, timeout=timeout,
+                                     save_dir=save_dir)
         self.save_dir = save_dir
         self._attempted = False
         self._closed = False
@@ -191,7 +193,7 @@ class Studio(widgets.VBox):
         self.request_inspector = RequestInspector()
         self.viewer = ImageViewer()
         self.empty_note = html_box("Results appear here, each the moment its task completes.", "f2w-empty")
-        self.gallery = Gallery(tick_interval=tick_interval)
+        self.gallery = Gallery(tick_interval=tick_interval, loop=self.session.home.loop)
 
         super().__init__(children=(style_widget(), header, panel, self.message,
                                    self.request_inspector, self.viewer, self.empty_note, self.gallery),
@@ -317,7 +319,7 @@ class Studio(widgets.VBox):
 
     @budget.setter
     def budget(self, value: float | None) -> None:
-        self.session.set_budget(value)  # raises ValidationError on a negative or NaN cap
+        self.session.set_budget(None if value == 0 else value)  # a negative or NaN cap raises
         self.budget_input.value = value or 0.0
 
     @property
@@ -544,8 +546,12 @@ class Studio(widgets.VBox):
     # -- rendering --------------------------------------------------------------------------------
     def _badge_html(self) -> str:
         if self.simulated:
+            # "no API key" only when there is none: a key whose server named itself as the
+            # simulator is still simulated, but not keyless.
+            keyless = self.client.key_hint == "simulator"
+            text = SIM_BADGE.replace("SIMULATED", "SIMULATED · no API key") if keyless else SIM_BADGE
             return (f'<span class="f2w-badge f2w-badge--sim" title="{esc(SIM_BADGE_TIP)}">'
-                    f"{esc(SIM_BADGE)}</span>")
+                    f"{esc(text)}</span>")
         host = urlsplit(self.client.base_url).netloc or self.client.base_url
         hint = getattr(self.client, "key_hint", "")
         text = f"LIVE · {host} · key {hint}"

@@ -69,6 +69,7 @@ from .._redact import redact
 from ..catalog import ImageRequest, tier_label
 from ..errors import TaskFailedError, is_resumable
 from ..results import Task
+from ..runs import create_key
 from ._dom import button, esc, html_box, seconds_text, show
 from .chips import CostLabel, StatusChip
 from .inspector import ImageViewer, RequestInspector
@@ -109,6 +110,8 @@ class TaskTile(widgets.VBox):
         self.generation: Generation | None = None
         self.exception: BaseException | None = None
         self.task: Task | None = None
+        #: The create's Idempotency-Key, kept across a Retry that may find the first task.
+        self.idempotency_key = ""
         self.saved_paths: list[Path] = []
         self._t0: float | None = None
         self._retry_cbs: list[Callable[[TaskTile], Any]] = []
@@ -380,8 +383,9 @@ class TaskTile(widgets.VBox):
             self.buttons[name].disabled = not ready
         self.buttons["inspect"].disabled = False
         retry = self.buttons["retry"]
-        # A stopped tile whose task exists can be resumed: Stop is never final.
-        show(retry, self.status == "failed" or (self.status == "stopped" and bool(self.task_id)))
+        # Stop is never final: a stopped task is resumed, and a send stopped before its answer
+        # goes out again under the same Idempotency-Key (the service returns the first task).
+        show(retry, self.status in ("failed", "stopped"))
         retry.disabled = not self._retry_cbs
         if not self._retry_cbs:
             retry.description, retry.icon = "Retry", "repeat"
@@ -390,6 +394,12 @@ class TaskTile(widgets.VBox):
             retry.description, retry.icon = "Resume", "play"
             retry.tooltip = (f"keep waiting for task {self.task_id}: it may still finish; "
                              "no new task is sent, so nothing is charged twice")
+        elif (self.idempotency_key and self.status == "stopped") or (
+                self.exception is not None and create_key(self.idempotency_key, self.exception)
+                == self.idempotency_key):
+            retry.description, retry.icon = "Retry", "repeat"
+            retry.tooltip = ("send this request again with the same Idempotency-Key: if the first "
+                             "send reached the service, its task comes back and is charged once")
         else:
             retry.description, retry.icon = "Retry", "repeat"
             retry.tooltip = "send this request again as a new task"
