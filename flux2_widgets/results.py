@@ -164,6 +164,18 @@ Fetcher = Callable[[str], bytes]
 AsyncFetcher = Callable[[str], Awaitable[bytes]]
 
 
+
+def image_format(data: bytes) -> str:
+    """"png", "jpeg" or "webp" from an image's first bytes; "bin" for anything else."""
+    head = data[:12]
+    if head.startswith(b"\x89PNG"):
+        return "png"
+    if head.startswith(b"\xff\xd8"):
+        return "jpeg"
+    if head[8:12] == b"WEBP":
+        return "webp"
+    return "bin"
+
 class GeneratedImage:
     """One output image. Bytes are downloaded once (lazily, or eagerly by
     ``generate``) from the image host, never with the API key."""
@@ -205,14 +217,7 @@ class GeneratedImage:
 
     @property
     def format(self) -> str:
-        head = self.data[:12]
-        if head.startswith(b"\x89PNG"):
-            return "png"
-        if head.startswith(b"\xff\xd8"):
-            return "jpeg"
-        if head[8:12] == b"WEBP":
-            return "webp"
-        return "bin"
+        return image_format(self.data)
 
     @property
     def size(self) -> tuple[int, int]:

@@ -25,6 +25,7 @@ import anywidget
 import traitlets
 
 from ..errors import ValidationError
+from ..results import image_format
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..compare import Comparison
@@ -50,13 +51,8 @@ def _worker() -> ThreadPoolExecutor:
 
 
 def _mime(data: bytes) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if data[8:12] == b"WEBP":
-        return "image/webp"
-    return "application/octet-stream"
+    kind = image_format(data)
+    return "application/octet-stream" if kind == "bin" else f"image/{kind}"
 
 
 class Inspector(anywidget.AnyWidget):
