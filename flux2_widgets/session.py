@@ -31,7 +31,7 @@ from .errors import BudgetExceededError, Flux2Error, ValidationError, is_resumab
 from .money import PriceLookup, check_budget, cost_text, format_usd, session_text, sum_costs
 from .results import Generation, Task
 from .runs import RunView, create_key, run_in_view
-from .store import ResultStore
+from .store import ResultStore, Unanswered
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import AsyncFlux2Client, Flux2Client
@@ -384,6 +384,18 @@ class StudioSession:
         except OSError:
             return []
         return [t for t in pending if t.request is not None and t.id not in mine]
+
+    def unanswered(self, shown: Iterable[str] = ()) -> list[Unanswered]:
+        """Creates the run log shows as sent (to this endpoint) with no answer, e.g. when a
+        kernel died mid-request, that no run here is sending (``shown``: their keys). Sent
+        again with the same Idempotency-Key, each returns its task if it exists (charged once)
+        or is created once."""
+        mine = set(shown)
+        try:
+            entries = self.store.unanswered(self.client.base_url)
+        except OSError:
+            return []
+        return [e for e in entries if e.idempotency_key not in mine]
 
     # -- uploads -----------------------------------------------------------------------------
     def upload(self, files: Iterable[Mapping[str, Any]], *, on_progress: Callable[[str], Any],

@@ -373,3 +373,37 @@ def test_a_studio_budget_of_zero_means_no_cap_as_its_field_says(sim):
         assert studio.budget is None and studio.budget_input.value == 0
     finally:
         studio.close()
+
+
+def test_collect_sends_again_a_create_whose_answer_never_came(make_sim, tmp_path):
+    """A kernel lost the create's answer (the task was made): the next Studio's Collect sends it
+    again with the logged Idempotency-Key and gets that task back. One task, one charge."""
+    from flux2_widgets import ResultStore
+    from flux2_widgets.errors import Flux2Error
+
+    sim = make_sim(latency=0.2)
+    store = ResultStore(tmp_path / "results")
+
+    async def before() -> None:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, store=store, max_retries=0,
+                                    simulated=True) as client:
+            sim.inject("drop", on="post", after=True)
+            with pytest.raises(Flux2Error):
+                await client.submit("a lantern on a jetty")
+
+    asyncio.run(before())
+    assert sim.stats.tasks_created == 1 and len(store.unanswered()) == 1
+
+    async def after() -> None:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, store=store, simulated=True) as client:
+            studio = Studio(client)
+            try:
+                assert studio.collect_button.description == "Collect 1"
+                (tile,) = studio.collect_unfinished()
+                await until(lambda: tile.status == "completed", what="the collected create")
+                assert tile.idempotency_key == store.events()[0]["idempotency_key"]
+            finally:
+                studio.close()
+
+    asyncio.run(after())
+    assert sim.stats.tasks_created == 1 and len(sim.stats.charges) == 1 and store.unanswered() == []

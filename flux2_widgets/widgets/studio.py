@@ -204,7 +204,7 @@ class Studio(widgets.VBox):
         show(self.request_inspector, False)
         # The run log is read here and when Collect is clicked, not on every finished task
         # (file I/O on the notebook's loop): tasks of this session have tiles anyway.
-        self._show_collect(len(self.unfinished()))
+        self._show_collect(len(self.unfinished()) + len(self._unanswered()))
         self.session.on_change(self._on_session)
 
         # -- wiring ------------------------------------------------------------------------------
@@ -396,9 +396,14 @@ class Studio(widgets.VBox):
         collected, e.g. by a kernel that died, and that no tile here is handling."""
         return self.session.unfinished(t.task_id for t in self.gallery.tiles if t.task_id)
 
+    def _unanswered(self) -> list[Any]:
+        return self.session.unanswered(t.idempotency_key for t in self.gallery.tiles if t.idempotency_key)
+
     def collect_unfinished(self) -> list[TaskTile]:
         """What the Collect button does: a tile per unfinished task, each waiting for its
-        task (nothing new is sent or charged); results are saved as usual."""
+        task (nothing new is sent or charged), and a tile per create whose answer never came,
+        sent again with its Idempotency-Key (the service returns the task if it made it);
+        results are saved as usual."""
         if self._closed:
             return []
         tiles = []
@@ -408,6 +413,15 @@ class Studio(widgets.VBox):
             self.gallery.add(tile)
             tiles.append(tile)
         self.session.start(tiles, resume=True)
+        resent = []
+        for entry in self._unanswered():
+            tile = self._new_tile(entry.request)
+            tile.idempotency_key = entry.idempotency_key
+            tile.start()
+            self.gallery.add(tile)
+            resent.append(tile)
+        self.session.start(resent)
+        tiles += resent
         self._show_collect(0)  # every unfinished task now has a tile
         self._refresh()
         return tiles
