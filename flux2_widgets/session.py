@@ -160,12 +160,13 @@ class StudioSession:
 
     def _settled_spent(self) -> float:
         # Tasks stopped, then found completed (paid, not shown): they are spent money.
-        return sum(u.amount for u in self._unsettled.values() if u.why == "finished")
+        # list(): a snapshot taken in one step (a click on a subshell thread may add entries)
+        return sum(u.amount for u in list(self._unsettled.values()) if u.why == "finished")
 
     def committed(self) -> float:
         """Spent, plus what running tasks will cost, plus what stopped tasks may still cost."""
-        return round(self.billed + self.estimated + sum(self._inflight.values())
-                     + sum(u.amount for u in self._unsettled.values()), 6)
+        inflight, unsettled = list(self._inflight.values()), list(self._unsettled.values())
+        return round(self.billed + self.estimated + sum(inflight) + sum(u.amount for u in unsettled), 6)
 
     def session_text(self) -> str:
         unknown = sum(g.cost is None for g in self.generations)
@@ -190,7 +191,7 @@ class StudioSession:
                 text += f" · over the {format_usd(self.budget)} budget ({format_usd(left)} left)"
             else:
                 text += f" · {format_usd(left)} of the {format_usd(self.budget)} budget left"
-        pending = {k: v for k, v in self._unsettled.items() if v.why != "finished"}
+        pending = {k: v for k, v in list(self._unsettled.items()) if v.why != "finished"}
         if pending:
             amount = sum(u.amount for u in pending.values())
             counts = {kind: sum(u.why == kind for u in pending.values()) for kind in ("stopped", "lost")}
