@@ -17,9 +17,17 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["HomeLoop"]
+__all__ = ["HomeLoop", "running_loop"]
 
 T = TypeVar("T")
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop running this code (a notebook cell's, a handler's), or ``None`` in plain code."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class HomeLoop:
@@ -31,12 +39,7 @@ class HomeLoop:
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        if loop is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-        self._loop = loop
+        self._loop = loop if loop is not None else running_loop()
         self._thread: threading.Thread | None = None
 
     @property

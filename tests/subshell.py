@@ -13,6 +13,10 @@ front end sends, inside a coroutine on the subshell's loop, exactly as ipykernel
 its own handlers, so a test can assert that a click started *no* work there (work
 must run on the model's home loop). ``errors`` collects what the widget layer would
 only have logged: exceptions in callbacks and in tasks nobody awaited.
+
+``click_on_an_idle_subshell`` is the other half: the click's loop is left open but no
+longer running, as under nest_asyncio (which ipykernel ships). Anything that adopted that
+loop as its home would never run again.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["Subshell", "subshell"]
+__all__ = ["Subshell", "click_on_an_idle_subshell", "close_idle_subshells", "subshell"]
 
 
 class _Collect(logging.Handler):
@@ -125,3 +129,38 @@ def subshell() -> Iterator[Subshell]:
         yield shell
     finally:
         shell.stop()
+
+
+_IDLE_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
+def click_on_an_idle_subshell(button: Any) -> None:
+    """Click as ipykernel 7 does with comms over subshells: on another thread, inside that
+    thread's own event loop, while the notebook's loop keeps running. The subshell's loop is
+    left open but idle afterwards (as under nest_asyncio, which ipykernel ships): anything
+    that adopted it as home would never run again."""
+    errors: list[BaseException] = []
+
+    async def click() -> None:
+        button._handle_msg({"content": {"data": {"method": "custom", "content": {"event": "click"}}},
+                            "buffers": []})
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        _IDLE_LOOPS.append(loop)
+        try:
+            loop.run_until_complete(click())
+        except BaseException as exc:  # surfaced in the test thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="subshell")
+    thread.start()
+    thread.join(5)
+    if errors:
+        raise errors[0]
+
+
+def close_idle_subshells() -> None:
+    """Close the loops ``click_on_an_idle_subshell`` left open."""
+    while _IDLE_LOOPS:
+        _IDLE_LOOPS.pop().close()

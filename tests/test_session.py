@@ -11,13 +11,12 @@ import asyncio
 import math
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 from conftest import SECRET_KEY as KEY
 from conftest import until
+from subshell import click_on_an_idle_subshell, close_idle_subshells
 
 from flux2_widgets import AsyncFlux2Client, ImageRequest, Studio
 from flux2_widgets.errors import ValidationError, is_resumable
@@ -188,35 +187,6 @@ def test_generate_is_off_with_the_reason_while_the_form_is_invalid(sim):
     run_studio(sim, body_factory())
 
 
-_SUBSHELL_LOOPS: list[asyncio.AbstractEventLoop] = []
-
-
-def _click_from_a_subshell(button: Any) -> None:
-    """Click as ipykernel 7 does with comms over subshells: on another thread, inside that
-    thread's own event loop, while the notebook's loop keeps running. The subshell's loop is
-    left open but idle afterwards (as under nest_asyncio, which ipykernel ships): anything
-    that adopted it as home would never run again."""
-    errors: list[BaseException] = []
-
-    async def click() -> None:
-        button._handle_msg({"content": {"data": {"method": "custom", "content": {"event": "click"}}},
-                            "buffers": []})
-
-    def run() -> None:
-        loop = asyncio.new_event_loop()
-        _SUBSHELL_LOOPS.append(loop)
-        try:
-            loop.run_until_complete(click())
-        except BaseException as exc:  # surfaced in the test thread
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name="subshell")
-    thread.start()
-    thread.join(5)
-    if errors:
-        raise errors[0]
-
-
 def test_buttons_clicked_on_a_subshell_thread_run_on_the_notebooks_loop(make_sim, tmp_path):
     sim = make_sim(latency=0.3)
 
@@ -225,37 +195,36 @@ def test_buttons_clicked_on_a_subshell_thread_run_on_the_notebooks_loop(make_sim
         studio = Studio(client, prompt="a lantern in fog", n_images=2, save_dir=str(tmp_path))
         try:
             await until(lambda: studio.simulated and not studio.uploads, what="the balance read")
-            _click_from_a_subshell(studio.generate_button)
+            click_on_an_idle_subshell(studio.generate_button)
             await until(lambda: len(studio.tiles) == 2 and all(t.status == "completed" for t in studio.tiles),
                         what="two results from a subshell click")
             # an outage on the poll, then Resume clicked from a subshell: same task, one charge
             studio.n_images = 1
             sim.inject("503", times=2, on="get")  # the new tile's poll and its one retry
-            _click_from_a_subshell(studio.generate_button)
+            click_on_an_idle_subshell(studio.generate_button)
             await until(lambda: len(studio.tiles) == 3 and all(t.done for t in studio.tiles), what="outage")
             failed = [t for t in studio.tiles if t.status == "failed"]
             assert failed and all(t.retry_mode == "resume" for t in failed)
             for tile in failed:
-                _click_from_a_subshell(tile.buttons["retry"])
+                click_on_an_idle_subshell(tile.buttons["retry"])
             await until(lambda: all(t.status == "completed" for t in studio.tiles), what="resumed tiles")
             assert sim.count("POST") == 3 and len(sim.stats.charges) == 3
             # Stop from a subshell, then Resume the stopped tile
-            _click_from_a_subshell(studio.generate_button)
+            click_on_an_idle_subshell(studio.generate_button)
             await until(lambda: any(t.task_id and t.active for t in studio.tiles), what="a new submission")
-            _click_from_a_subshell(studio.stop_button)
+            click_on_an_idle_subshell(studio.stop_button)
             await until(lambda: not studio.tasks, what="stop")
             stopped = [t for t in studio.tiles if t.status == "stopped"]
             assert stopped and all(t.buttons["retry"].description == "Resume" for t in stopped)
             for tile in stopped:
-                _click_from_a_subshell(tile.buttons["retry"])
+                click_on_an_idle_subshell(tile.buttons["retry"])
             await until(lambda: all(t.status == "completed" for t in studio.tiles), what="resumed after stop")
             assert sim.count("POST") == 4 and len(sim.stats.charges) == 4
             assert "may still be billed" not in studio.cost_text
         finally:
             studio.close()
             await client.aclose()
-            while _SUBSHELL_LOOPS:
-                _SUBSHELL_LOOPS.pop().close()
+            close_idle_subshells()
 
     asyncio.run(main())
 

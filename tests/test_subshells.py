@@ -168,8 +168,7 @@ def test_download_link_is_made_only_on_click(make_sim):
     asyncio.run(main())
 
 
-# -- the Studio (its loop handling moves into session.py) ------------------------------------
-
+# -- the Studio (its loop handling lives in session.py) ---------------------------------------
 
 
 def test_studio_generate_stop_and_resume_from_a_subshell(make_sim, tmp_path):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _sync
 from .._export import require_pandas, write_csv
-from .._loops import HomeLoop
+from .._loops import HomeLoop, running_loop
 from .._sharing import StaticMirror
 from ..catalog import tier_label
 from ..errors import Flux2Error, TaskTimeoutError, ValidationError, is_resumable
@@ -142,13 +142,10 @@ class Comparison:
         """Start every cell at once (idempotent). Called by the helpers."""
         if self._main is not None:
             return self
-        try:
-            loop = asyncio.get_running_loop()
-            running = True
-        except RuntimeError:
-            loop, running = _sync.private_loop(), False
+        running = running_loop()
+        loop = running if running is not None else _sync.private_loop()
         self._loop = loop
-        self._home = HomeLoop(loop) if running else None
+        self._home = HomeLoop(loop) if running is not None else None
         self._main = loop.create_task(self._run_all())
         if not running:
             # No loop runs between statements of a plain script: submit now, so the service
@@ -280,10 +277,7 @@ class Comparison:
         if self._main.done():
             return self
         loop = self._loop
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
+        running = running_loop()
         if running is not None and running is not loop:
             raise RuntimeError("wait() was called from a different event loop than the one this "
                                "comparison runs on; use `await comparison` there instead")
@@ -315,10 +309,7 @@ class Comparison:
     def __await__(self) -> Generator[Any, None, Comparison]:
         if self._main is None:
             self.start()
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
+        running = running_loop()
         if running is not None and running is not self._loop:
             raise RuntimeError("this comparison was started outside this event loop (from sync "
                                "code); call .wait() instead of awaiting it")

@@ -15,7 +15,6 @@ are explained there and never sent. The widget holds a client object but no key.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,7 @@ import ipywidgets as widgets
 from traitlets import TraitError, Tuple, observe, validate
 
 from .. import compare as _compare
-from .._loops import HomeLoop
+from .._loops import HomeLoop, running_loop
 from ..catalog import ASPECT_RATIOS, RESOLUTIONS, TIERS, tier_label
 from ..errors import Flux2Error
 from ._dom import close_tree, esc, html_box, show, tier_tooltip
@@ -89,10 +88,8 @@ class CompareWidget(widgets.VBox):
         self.comparison: Comparison | None = None
         # The loop of the cell that built the widget: comparisons started by a click run
         # there, beside the client's other work, whatever thread delivers the click.
-        try:
-            self._home: HomeLoop | None = HomeLoop(asyncio.get_running_loop())
-        except RuntimeError:
-            self._home = None
+        loop = running_loop()
+        self._home: HomeLoop | None = HomeLoop(loop) if loop is not None else None
         self.comparisons: list[Comparison] = []
         self.plan: _compare.Plan | None = None
         if isinstance(prompts, str):

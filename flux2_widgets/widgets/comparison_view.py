@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from .._loops import HomeLoop
+from .._loops import HomeLoop, running_loop
 from ..compare.html import cell_caption
 from ._dom import button, close_tree, esc, html_box, show
 from ._style import style_widget
@@ -188,10 +188,7 @@ class ComparisonView(widgets.VBox):
         loop = self.comparison._loop
         if self.comparison._home is not None and loop is not None and not loop.is_closed():
             return loop
-        try:
-            return asyncio.get_running_loop()
-        except RuntimeError:
-            return None
+        return running_loop()
 
     def _draw_all(self, finished: list[tuple[TaskTile | None, Cell]]) -> None:
         loop = asyncio.get_running_loop()

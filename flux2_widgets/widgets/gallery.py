@@ -15,7 +15,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .._loops import HomeLoop
+from .._loops import HomeLoop, running_loop
 from .tile import ACTIVE, FINISHED, TaskTile
 
 __all__ = ["Gallery", "Ticker"]
@@ -32,18 +32,13 @@ class Ticker:
         self.interval = interval
         self._tiles: set[TaskTile] = set()
         self._task: asyncio.Task[None] | None = None
-        if loop is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-        self._loop = loop
+        self._loop = loop if loop is not None else running_loop()
 
     def watch(self, tile: TaskTile) -> None:
         if self._loop is None or self._loop.is_closed():
-            try:  # built outside any loop (or that loop has ended): adopt the running one
-                self._loop = asyncio.get_running_loop()
-            except RuntimeError:
+            # built outside any loop (or that loop has ended): adopt the running one
+            self._loop = running_loop()
+            if self._loop is None:
                 return  # no loop: elapsed updates with each status report instead
         HomeLoop(self._loop).call(self._watch_here, tile)
 
@@ -68,11 +63,7 @@ class Ticker:
         self._tiles.clear()
         if task is None or task.done() or task.get_loop().is_closed():
             return
-        try:
-            here = asyncio.get_running_loop() is task.get_loop()
-        except RuntimeError:
-            here = False
-        if here:
+        if running_loop() is task.get_loop():
             task.cancel()
         else:  # cancelling is not thread-safe: ask the ticker's own loop to do it
             task.get_loop().call_soon_threadsafe(task.cancel)

@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 from traitlets import Float, Unicode, observe
 
-from .._loops import HomeLoop
+from .._loops import HomeLoop, running_loop
 from .._redact import redact
 from ..catalog import ImageRequest, tier_label
 from ..errors import TaskFailedError, is_resumable
@@ -119,16 +119,10 @@ class TaskTile(widgets.VBox):
         self._remix_cbs: list[Callable[[TaskTile, str], Any]] = []
         self._open_cbs: list[Callable[[TaskTile, GeneratedImage], Any]] = []
         # The loop the tile's work runs on (where its task is polled and its image drawn).
-        # Button handlers may run on a kernel subshell's thread with a loop of its own:
-        # they hand their work to this one (see _loops).
-        # Where the tile's buttons do their work: the owner's home loop (a tile built while a
-        # click is handled on a kernel subshell must not adopt that subshell's loop).
-        self._home_loop: asyncio.AbstractEventLoop | None = home.loop if home is not None else None
-        if self._home_loop is None:
-            try:
-                self._home_loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self._home_loop = None
+        # Button handlers may run on a kernel subshell's thread with a loop of its own: they
+        # hand their work to the owner's home loop (a tile built while a click is handled on a
+        # subshell must not adopt that subshell's loop), else the loop building the tile.
+        self._home_loop: asyncio.AbstractEventLoop | None = home.loop if home is not None else running_loop()
 
         self.chip = StatusChip("idle")
         self.elapsed_label = html_box("", "f2w-elapsed")

@@ -26,9 +26,13 @@ def unavailable(reason: str) -> NoReturn:
 
 @contextlib.contextmanager
 def _server(ui: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
-    workdir = tmp_path_factory.mktemp(f"jupyter-{ui}")
+    yield from _serving(running_server(ui, tmp_path_factory.mktemp(f"jupyter-{ui}")))
+
+
+def _serving(cm: Any) -> Iterator[Any]:
+    """Enter a server's context for a fixture: a server that cannot start is reported as
+    unavailable (a failure under CI=true), one that started is always stopped."""
     try:
-        cm = running_server(ui, workdir)
         server = cm.__enter__()
     except HarnessError as exc:
         unavailable(str(exc))
@@ -140,13 +144,4 @@ def voila_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Voila serving notebooks the tests write to its ``root_dir``."""
     from ._jupyter import running_voila
 
-    workdir = tmp_path_factory.mktemp("voila")
-    try:
-        cm = running_voila(workdir)
-        server = cm.__enter__()
-    except HarnessError as exc:
-        unavailable(str(exc))
-    try:
-        yield server
-    finally:
-        cm.__exit__(None, None, None)
+    yield from _serving(running_voila(tmp_path_factory.mktemp("voila")))
