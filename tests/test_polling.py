@@ -69,9 +69,42 @@ def test_no_drift_on_identical_tasks_in_a_row(duration):
     mean_lag = sum(lags[5:]) / len(lags[5:])
     assert abs(sum(settled[-10:]) / 10 - duration) < 0.5 * mean_lag, (settled, mean_lag)
     assert max(settled[-10:]) <= duration * 1.005 + 0.004, settled
-    # 1 s tasks: two looks at least ``min_interval`` apart bound the lag instead.
-    assert max(lags[3:]) <= max(0.03 * duration, 2 * policy.min_interval + 0.004), lags
-    assert max(looks[3:]) <= 6, looks
+    # Long tasks from the second on (the first, with nothing known, only brackets the
+    # duration); a 1 s task's first bracket is wide (cold looks grow 1.6x apart), so a
+    # lone one needs two more to settle (a batch's siblings settle it at once). There,
+    # two looks at least ``min_interval`` apart bound the lag.
+    settled_from = 1 if duration >= 10 else 3
+    assert max(lags[settled_from:]) <= max(0.03 * duration, 2 * policy.min_interval + 0.004), lags
+    assert max(looks[settled_from:]) <= 6, looks
+
+
+@pytest.mark.parametrize("duration", [3.0, 10.0, 30.0, 60.0])
+def test_the_second_task_of_a_kind_is_found_within_3_percent_wherever_it_lands(duration):
+    """The first task of a kind leaves a bracket as wide as its cold polling's gaps;
+    the second must still be found within 3% with at most 6 looks, whatever its exact
+    duration, phase and answer time (a grid of cases, not one lucky one)."""
+    policy = PollPolicy()
+    rng = random.Random(duration)
+    worst_lag, worst_looks = 0.0, 0
+    for _ in range(120):
+        model = LatencyModel()
+        true = duration * rng.uniform(0.9, 1.1)
+        answer_lag = rng.uniform(0.002, 0.03)
+        play(model, policy, true, phase=0.5, answer_lag=answer_lag)
+        lag, looks = play(model, policy, true, phase=(0.5 + 0.618) % 1, answer_lag=answer_lag)
+        worst_lag, worst_looks = max(worst_lag, lag / true), max(worst_looks, looks)
+    assert worst_lag <= 0.03 and worst_looks <= 6, (worst_lag, worst_looks)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("first", 0), ("first", float("nan")), ("growth", 1.0), ("min_interval", -0.1),
+    ("max_interval", 0.001), ("precision", float("inf")), ("late_share", 0),
+    ("early", 1.5), ("max_looks", 0), ("max_looks", 2.5), ("history", True),
+    ("max_retry_after", float("nan")),
+])
+def test_poll_policy_refuses_settings_that_would_spin_or_stall(field, value):
+    with pytest.raises(errors.ValidationError, match=f"PollPolicy.{field}"):
+        PollPolicy(**{field: value})
 
 
 def test_interval_censoring_estimates_inside_every_bound():
@@ -294,6 +327,35 @@ def test_a_kernel_that_died_before_its_post_left_is_resumed_once(make_sim, tmp_p
     assert sim.stats.tasks_created == 1 and len(sim.stats.charges) == 1
     events = [e["event"] for e in store.events()]
     assert events == ["sending", "sending", "submitted", "completed"]
+
+
+def test_an_unanswered_create_too_old_to_resend_is_reported_not_sent(make_sim, tmp_path):
+    """The service may have forgotten a day-old Idempotency-Key: sending it again could
+    make a second, billed task. resume() reports it (nothing sent) until asked to send
+    it anyway, or until it is dismissed."""
+    from flux2_widgets import ImageRequest, UnansweredCreateError
+
+    sim = make_sim(latency=0.1)
+    store = ResultStore(tmp_path)
+    day_ago = time.time() - 86_400
+    store.record_sending("old-key-1", ImageRequest("yesterday's picture"), sim.url, day_ago)
+    store.record_sending("old-key-2", ImageRequest("another old one"), sim.url, day_ago)
+
+    async def resume(**options):
+        async with fast(sim, store=store) as client:
+            return await client.resume(**options)
+
+    reported = run(resume())
+    assert [type(r) for r in reported] == [UnansweredCreateError] * 2
+    assert reported[0].idempotency_key == "old-key-1" and reported[0].sent_at == day_ago
+    assert "24 h ago" in str(reported[0]) and "resend_within=None" in str(reported[0])
+    assert sim.stats.tasks_created == 0 and len(sim.stats.requests) == 0  # nothing sent
+    store.dismiss("old-key-2")
+    [gen] = run(resume(resend_within=None))
+    assert gen.request.prompt == "yesterday's picture"
+    assert sim.stats.tasks_created == 1 and store.unanswered() == []
+    with pytest.raises(errors.ValidationError, match="resend_within"):
+        run(resume(resend_within=float("nan")))
 
 
 def test_a_refused_post_is_not_resumed(make_sim, tmp_path):

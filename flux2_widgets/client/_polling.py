@@ -53,15 +53,29 @@ class PollPolicy:
 
     first: float = 0.25
     growth: float = 1.6
-    min_interval: float = 0.02
+    min_interval: float = 0.01
     max_interval: float = 8.0
-    precision: float = 0.01
-    max_looks: int = 4
-    late_share: float = 0.15
+    precision: float = 0.005
+    max_looks: int = 3
+    late_share: float = 0.06
     early: float = 0.5
     early_after: float = 2.0
     history: int = 12
     max_retry_after: float = 60.0
+
+    def __post_init__(self) -> None:
+        # A zero, negative or NaN setting would poll in a tight loop or never again:
+        # refused here, naming the field, before any task is polled with it.
+        from ._limits import check_number
+
+        for name in ("first", "min_interval", "precision", "late_share", "max_retry_after"):
+            check_number(f"PollPolicy.{name}", getattr(self, name))
+        check_number("PollPolicy.growth", self.growth, minimum=1.0)
+        check_number("PollPolicy.max_interval", self.max_interval, minimum=self.min_interval, strict=False)
+        check_number("PollPolicy.early", self.early, maximum=1.0)
+        check_number("PollPolicy.early_after", self.early_after, strict=False)
+        check_number("PollPolicy.max_looks", self.max_looks, integer=True)
+        check_number("PollPolicy.history", self.history, integer=True)
 
     def step(self, estimate: Estimate) -> float:
         """Spacing of the planned looks: fine enough to find the completion within
@@ -113,9 +127,10 @@ class PollPolicy:
                 k = math.ceil(math.log((elapsed + self.min_interval) / base, self.growth))
                 target = base * self.growth ** k
             # Past the first seconds, a long task is not left alone for more than a
-            # share of its age: the first long task of a kind is seen within ~15% (not
-            # ~60%), which leaves the next one a narrow window to search: a one-time
-            # cost of a few more looks (about 20 for a first 30 s task).
+            # share of its age: the first long task of a kind is seen within ~6% (not
+            # ~60%), which leaves the next one a window narrow enough for 3 looks to
+            # find its end within 3%: a one-time cost of more looks (about 50 for a
+            # first 30 s task, where a 0.25 s poller spends 120 on every one).
             gap = target - elapsed
             if elapsed > self.first * 8:
                 gap = min(gap, self.late_share * elapsed)
