@@ -53,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "TaskFailedError": "errors",
     "TaskTimeoutError": "errors",
     "BudgetExceededError": "errors",
+    "UnansweredCreateError": "errors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
@@ -103,6 +104,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         TaskFailedError,
         TaskTimeoutError,
         TimeoutError,
+        UnansweredCreateError,
         ValidationError,
     )
     from .results import GeneratedImage, Generation, Task

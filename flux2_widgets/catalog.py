@@ -82,6 +82,10 @@ RESULT_URL_LIFETIME = 7 * 24 * 3600.0
 
 #: A POST is safe to retry only with this header: same key, same task, one charge.
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: How long an unanswered create is sent again on its own (``resume``, Collect). RunAPI does
+#: not publish how long it remembers a key; past that, a resend could make a second, billed
+#: task. An hour covers a kernel restart; older ones are reported, and sent only when asked.
+RESEND_WINDOW = 3600.0
 #: Longest Idempotency-Key / X-Client-Request-Id the service takes.
 HEADER_VALUE_MAX = 512
 CLIENT_REQUEST_ID_HEADER = "X-Client-Request-Id"

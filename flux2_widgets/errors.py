@@ -29,6 +29,7 @@ __all__ = [
     "TaskFailedError",
     "TaskTimeoutError",
     "BudgetExceededError",
+    "UnansweredCreateError",
     "error_for_status",
     "is_resumable",
 ]
@@ -175,6 +176,21 @@ class TaskTimeoutError(Flux2Error):
 
 class BudgetExceededError(Flux2Error, ValueError):
     """A batch would pass the budget cap. Nothing was sent."""
+
+
+class UnansweredCreateError(Flux2Error):
+    """A create request in the run log never got its answer, and is too old to send
+    again safely: its task may exist (and be billed), but the service may no longer
+    remember its Idempotency-Key, so sending it again could make and bill a second
+    task. ``idempotency_key`` and ``sent_at`` (epoch seconds) identify it; send it
+    anyway with ``client.resume(resend_within=None)``, or drop it from the log with
+    ``ResultStore.dismiss(idempotency_key)``."""
+
+    def __init__(self, message: str, *, idempotency_key: str = "", sent_at: float = 0.0,
+                 **kwargs: Any) -> None:
+        self.idempotency_key = idempotency_key
+        self.sent_at = sent_at
+        super().__init__(message, **kwargs)
 
 
 _STATUS_CLASSES: dict[int, type[APIError]] = {

@@ -20,13 +20,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._loops import HomeLoop
-from .catalog import TIER_INFO, ImageRequest, price, tier_label
+from .catalog import RESEND_WINDOW, TIER_INFO, ImageRequest, price, tier_label
 from .errors import BudgetExceededError, Flux2Error, ValidationError, is_resumable
 from .money import PriceLookup, check_budget, cost_text, format_usd, session_text, sum_costs
 from .results import Generation, Task
@@ -396,7 +397,10 @@ class StudioSession:
             entries = self.store.unanswered(self.client.base_url)
         except OSError:
             return []
-        return [e for e in entries if e.idempotency_key not in mine]
+        # Older ones are left to client.resume(), which reports them: the service may
+        # have forgotten their key, and a click must not bill a second task.
+        fresh = time.time() - RESEND_WINDOW
+        return [e for e in entries if e.idempotency_key not in mine and e.submitted_at >= fresh]
 
     # -- uploads -----------------------------------------------------------------------------
     def upload(self, files: Iterable[Mapping[str, Any]], *, on_progress: Callable[[str], Any],

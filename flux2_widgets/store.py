@@ -183,10 +183,18 @@ class ResultStore:
                 submitted_at=event.get("submitted_at") or event["at"],
                 observed_at=event.get("completed_at") or event["at"]))
         return tasks
+    def dismiss(self, idempotency_key: str) -> None:
+        """Drop an unanswered create from ``unanswered``: it is not to be sent again (you
+        checked your RunAPI account, say). Logged, like everything else."""
+        if not isinstance(idempotency_key, str) or not idempotency_key:
+            raise ValidationError("idempotency_key must be the key of an unanswered create (a string)",
+                                  field="idempotency_key", value=idempotency_key)
+        self._append({"event": "dismissed", "idempotency_key": idempotency_key})
+
     def unanswered(self, base_url: str | None = None) -> list[Unanswered]:
         """Create requests logged as sent (to ``base_url``, if given) whose answer never
         arrived (a kernel that died mid-request, a connection lost after the service
-        created the task), oldest first."""
+        created the task), oldest first, unless answered, refused or dismissed since."""
         sending: dict[str, dict[str, Any]] = {}
         for event in self.events():
             kind, key = event.get("event"), event.get("idempotency_key")
@@ -194,7 +202,7 @@ class ResultStore:
                 continue
             if kind == "sending" and (base_url is None or event.get("base_url") == base_url):
                 sending[key] = event
-            elif kind in ("submitted", "rejected"):
+            elif kind in ("submitted", "rejected", "dismissed"):
                 sending.pop(key, None)
         out = []
         for key, event in sending.items():

@@ -38,6 +38,7 @@ from ..catalog import (
     DEFAULT_BASE_URL,
     FILES_PATH,
     IDEMPOTENCY_HEADER,
+    RESEND_WINDOW,
     RESULT_URL_LIFETIME,
     SIMULATOR_TOKEN,
     ImageRequest,
@@ -52,6 +53,7 @@ from ..errors import (
     NotFoundError,
     TaskFailedError,
     TaskTimeoutError,
+    UnansweredCreateError,
     ValidationError,
     is_resumable,
 )
@@ -67,6 +69,7 @@ from ._checks import (
     _check_task,
     _check_timeout,
 )
+from ._disk import on_disk
 from ._limits import AdaptiveLimit, ResponseLimits, check_number, fetch_image_sync
 from ._polling import LatencyKey, LatencyModel, PollPolicy, sibling_phase
 from ._pricing import PriceBook, PriceList, Quote, fetch_quote
@@ -459,16 +462,22 @@ class AsyncFlux2Client:
 
         return list(await asyncio.gather(*(one(i, r) for i, r in enumerate(reqs))))
 
-    async def resume(self, store: ResultStore | None = None, *, timeout: float | None = None
-                     ) -> list[Generation | Flux2Error]:
+    async def resume(self, store: ResultStore | None = None, *, timeout: float | None = None,
+                     resend_within: float | None = RESEND_WINDOW) -> list[Generation | Flux2Error]:
         """Finish what a run log shows as started but never completed (for instance
         after a kernel restart): tasks submitted and not collected, and create requests
         sent with no answer recorded (a kernel that died mid-request, or a create that
         gave up on network or server errors: its task may exist). Those are sent again
         with their own Idempotency-Key: the service answers with the task it already
-        made (one charge), or makes it now if the first request never arrived."""
+        made (one charge), or makes it now if the first request never arrived.
+
+        ``resend_within``: only creates sent less than this many seconds ago (default an
+        hour) are sent again; the service may have forgotten an older key, and a resend
+        would then make a second, billed task. Each older one comes back as an
+        ``UnansweredCreateError``; ``None`` sends them all."""
         _check_store(store)
         _check_timeout(timeout)
+        check_number("resend_within", resend_within, optional=True)
         store = store or self.store
         if store is None:
             raise ValidationError("resume needs a ResultStore: pass store= here or to the client",
@@ -499,6 +508,16 @@ class AsyncFlux2Client:
                 return exc
 
         async def again(entry: Unanswered) -> Generation | Flux2Error:
+            age = time.time() - entry.submitted_at
+            if resend_within is not None and age > resend_within:
+                return UnansweredCreateError(
+                    f"a {entry.request.label} create sent {_age_text(age)} ago never got its answer: "
+                    "its task may exist and be billed, but the service may have forgotten its "
+                    "Idempotency-Key, so it was not sent again (that could bill a second task). Check "
+                    "your RunAPI account; then client.resume(resend_within=None) sends it anyway, or "
+                    f"store.dismiss({entry.idempotency_key!r}) drops it",
+                    code="unanswered_create", idempotency_key=entry.idempotency_key,
+                    sent_at=entry.submitted_at)
             try:
                 task = await self.submit(entry.request, idempotency_key=entry.idempotency_key, store=store)
             except Flux2Error as exc:
@@ -631,7 +650,7 @@ class AsyncFlux2Client:
 
     async def _read_latencies(self, store: ResultStore) -> None:
         try:
-            kinds = await asyncio.to_thread(store.read_latencies, self.base_url)
+            kinds = await on_disk(store.read_latencies, self.base_url)
         except OSError:
             return
         saved: dict[tuple[str, ...], Any] = {}
@@ -656,7 +675,7 @@ class AsyncFlux2Client:
                     kinds = {"/".join(k[1:]): [[round(a, 4), round(b, 4)] for a, b in bounds]
                              for k, bounds in self.latency.export().items() if k[0] == self.base_url}
                     try:
-                        await asyncio.to_thread(store.write_latencies, self.base_url, kinds)
+                        await on_disk(store.write_latencies, self.base_url, kinds)
                     except OSError as exc:
                         log.warning("could not save learned task durations: %s", exc)
                         return
@@ -702,7 +721,7 @@ class AsyncFlux2Client:
         # The task exists (and may be paid for) by now: a full disk or a bad folder
         # must not turn it into an error and lose it. Warn and carry on.
         try:
-            await asyncio.to_thread(write, *args)
+            await on_disk(write, *args)
         except OSError as exc:
             log.warning("could not write results to disk: %s", exc)
 
@@ -712,6 +731,14 @@ def _tls_context() -> ssl.SSLContext:
     # Loading the CA bundle costs tens of milliseconds: do it once per process,
     # not twice per client.
     return httpx.create_ssl_context()
+
+
+def _age_text(seconds: float) -> str:
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
 
 
 def _notify(callback: UpdateCallback | None, task: Task) -> None:
