@@ -382,7 +382,7 @@ import html, logging, threading
 import ipywidgets as widgets
 from IPython import get_ipython
 
-_f2w_errors, _f2w_threads, _f2w_races = [], set(), []
+_f2w_errors, _f2w_threads, _f2w_addressed, _f2w_races = [], set(), set(), []
 _f2w_box = widgets.HTML("python errors: 0")
 _f2w_box.add_class("f2w-test-errors")
 
@@ -401,6 +401,7 @@ _f2w_shell.showtraceback = _f2w_traceback
 _f2w_handle = widgets.Widget._handle_msg
 def _f2w_handle_msg(self, msg):
     _f2w_threads.add(threading.current_thread().name)
+    _f2w_addressed.add((msg.get("header") or {}).get("subshell_id") or "main shell")
     return _f2w_handle(self, msg)
 widgets.Widget._handle_msg = _f2w_handle_msg
 
@@ -475,8 +476,8 @@ def assert_no_python_errors(page: Page, notebook: str) -> None:
 
 def subshell_facts(page: Page, notebook: str) -> dict[str, Any]:
     """What decides where widget messages run: the front end's setting, the kernel's
-    features, and (from the kernel) the subshells that exist and the threads that handled
-    widget messages so far."""
+    features, and (from the kernel) the subshells that exist, the subshells the front end
+    addressed widget messages to, and the threads that handled them so far."""
     front = page.evaluate(f"""async (path) => {{
       const w = ({_PANEL_JS})(path);
       const kernel = w.sessionContext.session.kernel;
@@ -486,7 +487,7 @@ def subshell_facts(page: Page, notebook: str) -> dict[str, Any]:
     }}""", notebook)
     back = kernel_eval(page, notebook,
                        subshells="get_ipython().kernel.shell_channel_thread.manager.list_subshell()",
-                       threads="sorted(_f2w_threads)")
+                       threads="sorted(_f2w_threads)", addressed="sorted(_f2w_addressed)")
     return {**front, **back}
 
 
