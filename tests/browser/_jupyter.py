@@ -491,6 +491,29 @@ def subshell_facts(page: Page, notebook: str) -> dict[str, Any]:
     return {**front, **back}
 
 
+def assert_widget_messages_sent_to_subshells(page: Page, notebook: str) -> dict[str, Any]:
+    """The front end sends widget messages to kernel subshells (its default), the kernel has
+    them, and the widget messages of this test were addressed to one.
+
+    Which thread then handles a message is ipykernel's choice: since 7.4 it routes a
+    comm's incoming messages to the subshell that last sent on that comm from the kernel,
+    and our widgets are updated from the main thread's loop, so a click addressed to a
+    subshell may run on the main thread. Both happen in one session; the clicks worked
+    either way, and tests/subshell.py runs every handler on subshell threads with loops
+    of their own, deterministically."""
+    import ast
+
+    facts = subshell_facts(page, notebook)
+    assert facts["setting"] != "disabled", facts
+    assert facts["supports"] is True and "kernel subshells" in facts["features"], facts
+    assert facts["subshells"] not in ("[]", ""), facts
+    addressed = [s for s in ast.literal_eval(facts["addressed"]) if s != "main shell"]
+    assert addressed and all(s in facts["subshells"] for s in addressed), facts
+    threads = ast.literal_eval(facts["threads"])
+    assert all(t == "MainThread" or t.startswith("subshell") for t in threads), facts
+    return facts
+
+
 def restart_kernel(page: Page, notebook: str) -> None:
     """Restart the notebook's kernel (as Kernel > Restart does, without the dialog)."""
     page.evaluate(f"""async (path) => {{

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from ._jupyter import (
     JupyterServer,
     assert_no_python_errors,
     assert_no_widget_errors,
+    assert_widget_messages_sent_to_subshells,
     button,
     first_studio,
     open_and_run,
@@ -22,7 +22,6 @@ from ._jupyter import (
     run_all,
     screenshot,
     scroll_into_view,
-    subshell_facts,
     visible_images,
     wait_for_twin,
     write_notebook,
@@ -80,27 +79,6 @@ def test_pro_vs_flex_shows_both_tiers(page: Any, lab_server: JupyterServer, outp
 # ------------------------------------------------------- every button, JupyterLab as installed
 
 FAILURE = "the image did not pass the safety checker (simulated)"
-
-
-def _check_subshells(page: Any, notebook: str) -> dict[str, Any]:
-    """The front end sends widget messages to kernel subshells (its default), the kernel has
-    them, and the widget messages of this test were addressed to one.
-
-    Which thread then handles a message is ipykernel's choice: since 7.4 it routes a
-    comm's incoming messages to the subshell that last sent on that comm from the kernel,
-    and our widgets are updated from the main thread's loop, so a click addressed to a
-    subshell may run on the main thread. Both happen in one session; the clicks above
-    worked either way, and tests/subshell.py runs every handler on subshell threads with
-    loops of their own, deterministically."""
-    facts = subshell_facts(page, notebook)
-    assert facts["setting"] != "disabled", facts
-    assert facts["supports"] is True and "kernel subshells" in facts["features"], facts
-    assert facts["subshells"] not in ("[]", ""), facts
-    addressed = [s for s in ast.literal_eval(facts["addressed"]) if s != "main shell"]
-    assert addressed and all(s in facts["subshells"] for s in addressed), facts
-    threads = ast.literal_eval(facts["threads"])
-    assert all(t == "MainThread" or t.startswith("subshell") for t in threads), facts
-    return facts
 
 
 def _download(page: Any, tile: Any) -> bytes:
@@ -172,7 +150,7 @@ def test_lab_comparison_buttons(page: Any, lab_server: JupyterServer, fresh_sim:
     twin = wait_for_twin(page, name, "Pro vs Flex")
     assert "2/2 done" in twin and twin.count("data:image/jpeg;base64,") == 2, twin[-600:]
 
-    _check_subshells(page, name)
+    assert_widget_messages_sent_to_subshells(page, name)
     assert_no_python_errors(page, name)
     assert_no_widget_errors(page_errors)
 
@@ -248,7 +226,7 @@ def test_lab_studio_buttons(page: Any, lab_server: JupyterServer, fresh_sim: Any
     button(bar, "Clear").click()
     studio.get_by_text("Results appear here").wait_for(state="visible")
 
-    _check_subshells(page, name)
+    assert_widget_messages_sent_to_subshells(page, name)
     assert_no_python_errors(page, name)
     assert_no_widget_errors(page_errors)
 

@@ -14,6 +14,7 @@ from ._jupyter import (
     JupyterServer,
     assert_no_python_errors,
     assert_no_widget_errors,
+    assert_widget_messages_sent_to_subshells,
     button,
     first_studio,
     open_and_run,
@@ -41,7 +42,8 @@ def test_quickstart_studio_in_notebook7(page: Any, notebook7_server: JupyterServ
 
 def test_notebook7_buttons_smoke(page: Any, notebook7_server: JupyterServer, fresh_sim: Any,
                                  output_dir: Path, page_errors: list[str]) -> None:
-    """Generate in a Studio, then a comparison's vote, Open and Download, with no Python error."""
+    """Generate in a Studio, then a comparison's vote, Open and Download, with no Python error;
+    the widget messages go to a kernel subshell, as in JupyterLab."""
     name = write_notebook(notebook7_server.root_dir, "browser_nb7.ipynb", [
         client_cell(fresh_sim, "results-nb7"),
         "studio = Studio(client, prompt='a red fox in fresh snow', save_dir='results-nb7')\nstudio",
@@ -66,5 +68,6 @@ def test_notebook7_buttons_smoke(page: Any, notebook7_server: JupyterServer, fre
         link.click()
     assert Path(info.value.path()).read_bytes()[:4] == b"\x89PNG"
     screenshot(page, output_dir, "notebook7-buttons", view)
+    assert_widget_messages_sent_to_subshells(page, name)
     assert_no_python_errors(page, name)
     assert_no_widget_errors(page_errors)
