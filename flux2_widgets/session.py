@@ -392,15 +392,23 @@ class StudioSession:
         kernel died mid-request, that no run here is sending (``shown``: their keys). Sent
         again with the same Idempotency-Key, each returns its task if it exists (charged once)
         or is created once."""
+        fresh = time.time() - RESEND_WINDOW
+        return [e for e in self._unanswered(shown) if e.submitted_at >= fresh]
+
+    def stale_unanswered(self) -> list[Unanswered]:
+        """Unanswered creates older than ``catalog.RESEND_WINDOW``: never sent again by a
+        click (the service may have forgotten their key, and a resend could bill a second
+        task); the Studio says so, and ``client.resume(resend_within=None)`` sends them."""
+        fresh = time.time() - RESEND_WINDOW
+        return [e for e in self._unanswered() if e.submitted_at < fresh]
+
+    def _unanswered(self, shown: Iterable[str] = ()) -> list[Unanswered]:
         mine = set(shown)
         try:
             entries = self.store.unanswered(self.client.base_url)
         except OSError:
             return []
-        # Older ones are left to client.resume(), which reports them: the service may
-        # have forgotten their key, and a click must not bill a second task.
-        fresh = time.time() - RESEND_WINDOW
-        return [e for e in entries if e.idempotency_key not in mine and e.submitted_at >= fresh]
+        return [e for e in entries if e.idempotency_key not in mine]
 
     # -- uploads -----------------------------------------------------------------------------
     def upload(self, files: Iterable[Mapping[str, Any]], *, on_progress: Callable[[str], Any],

@@ -376,3 +376,33 @@ def test_collect_sends_again_a_create_whose_answer_never_came(make_sim, tmp_path
 
     asyncio.run(after())
     assert sim.stats.tasks_created == 1 and len(sim.stats.charges) == 1 and store.unanswered() == []
+
+
+def test_a_create_too_old_to_resend_is_told_not_collected(make_sim, tmp_path):
+    """A day-old create with no answer: the Studio says why it will not send it again and
+    offers no Collect for it; a fresh one next to it is collected as usual."""
+    import time
+
+    from flux2_widgets import ResultStore
+
+    sim = make_sim(latency=0.2)
+    store = ResultStore(tmp_path / "results")
+    store.record_sending("day-old-key", ImageRequest("a forgotten lantern"), sim.url, time.time() - 86_400)
+    store.record_sending("fresh-key", ImageRequest("a fresh lantern"), sim.url, time.time() - 60)
+
+    async def main() -> None:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, store=store, simulated=True) as client:
+            studio = Studio(client)
+            try:
+                assert studio.collect_button.description == "Collect 1"
+                assert "1 create request sent over an hour ago (the oldest 24 h ago)" in studio.message_text
+                assert "resend_within=None" in studio.message_text
+                (tile,) = studio.collect_unfinished()
+                await until(lambda: tile.status == "completed", what="the fresh create")
+                assert tile.idempotency_key == "fresh-key"
+            finally:
+                studio.close()
+
+    asyncio.run(main())
+    assert sim.stats.tasks_created == 1
+    assert [u.idempotency_key for u in store.unanswered()] == ["day-old-key"]

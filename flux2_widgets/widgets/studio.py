@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -205,6 +206,7 @@ class Studio(widgets.VBox):
         # The run log is read here and when Collect is clicked, not on every finished task
         # (file I/O on the notebook's loop): tasks of this session have tiles anyway.
         self._show_collect(len(self.unfinished()) + len(self._unanswered()))
+        self._tell_stale_creates()
         self.session.on_change(self._on_session)
 
         # -- wiring ------------------------------------------------------------------------------
@@ -425,6 +427,20 @@ class Studio(widgets.VBox):
         self._show_collect(0)  # every unfinished task now has a tile
         self._refresh()
         return tiles
+
+    def _tell_stale_creates(self) -> None:
+        stale = self.session.stale_unanswered()
+        if not stale:
+            return
+        hours = (time.time() - min(e.submitted_at for e in stale)) / 3600
+        many = len(stale) > 1
+        self._set_message(
+            f"{len(stale)} create request{'s' if many else ''} sent over an hour ago (the oldest "
+            f"{hours:.0f} h ago) never got {'their answers' if many else 'its answer'}: not sent again, "
+            "since the service may have "
+            "forgotten the Idempotency-Key and a resend could bill a second image. Check your RunAPI "
+            "account; client.resume(resend_within=None) sends them anyway, and "
+            "ResultStore.dismiss(key) drops one.", info=True)
 
     def _show_collect(self, count: int) -> None:
         self.collect_button.description = f"Collect {count}"
