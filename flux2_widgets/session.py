@@ -387,28 +387,18 @@ class StudioSession:
             return []
         return [t for t in pending if t.request is not None and t.id not in mine]
 
-    def unanswered(self, shown: Iterable[str] = ()) -> list[Unanswered]:
+    def unanswered(self, shown: Iterable[str] = (), *, stale: bool = False) -> list[Unanswered]:
         """Creates the run log shows as sent (to this endpoint) with no answer, e.g. when a
         kernel died mid-request, that no run here is sending (``shown``: their keys). Sent
         again with the same Idempotency-Key, each returns its task if it exists (charged once)
-        or is created once."""
-        fresh = time.time() - RESEND_WINDOW
-        return [e for e in self._unanswered(shown) if e.submitted_at >= fresh]
-
-    def stale_unanswered(self) -> list[Unanswered]:
-        """Unanswered creates older than ``catalog.RESEND_WINDOW``: never sent again by a
-        click (the service may have forgotten their key, and a resend could bill a second
-        task); the Studio says so, and ``client.resume(resend_within=None)`` sends them."""
-        fresh = time.time() - RESEND_WINDOW
-        return [e for e in self._unanswered() if e.submitted_at < fresh]
-
-    def _unanswered(self, shown: Iterable[str] = ()) -> list[Unanswered]:
-        mine = set(shown)
+        or is created once. ``stale``: instead, those older than ``catalog.RESEND_WINDOW``,
+        which no click sends again (the service may have forgotten their key)."""
+        mine, fresh = set(shown), time.time() - RESEND_WINDOW
         try:
             entries = self.store.unanswered(self.client.base_url)
         except OSError:
             return []
-        return [e for e in entries if e.idempotency_key not in mine]
+        return [e for e in entries if e.idempotency_key not in mine and (e.submitted_at < fresh) == stale]
 
     # -- uploads -----------------------------------------------------------------------------
     def upload(self, files: Iterable[Mapping[str, Any]], *, on_progress: Callable[[str], Any],

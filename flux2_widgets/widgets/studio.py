@@ -429,7 +429,7 @@ class Studio(widgets.VBox):
         return tiles
 
     def _tell_stale_creates(self) -> None:
-        stale = self.session.stale_unanswered()
+        stale = self.session.unanswered(stale=True)
         if not stale:
             return
         hours = (time.time() - min(e.submitted_at for e in stale)) / 3600
