@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,16 @@ def _preview_executor() -> ThreadPoolExecutor:
         if _executor is None:
             _executor = ThreadPoolExecutor(1, thread_name_prefix="flux2-preview")
         return _executor
+
+
+def _forget_after_fork() -> None:
+    # A forked child inherits the executor but not its thread: work sent there would wait for ever.
+    global _executor, _lock
+    _executor, _lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 async def off_loop(fn: Callable[..., T], *args: Any) -> T:

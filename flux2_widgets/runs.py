@@ -26,7 +26,9 @@ def create_key(current: str, last_error: BaseException | None) -> str:
     have reached the service with its answer lost (an outage, a timeout, a stop): the service
     then returns that very task, charged once. New when there is none yet, or when the service
     settled it: it refused the create (a 4xx other than 408/429) or the task failed (the same
-    key would only return the failed task)."""
+    key would only return the failed task). Whatever its age: a Retry is asked for, and if the
+    service has forgotten an old key, a new one would bill a second task just the same (unlike
+    ``resume``, which does not send old creates again unasked)."""
     if not current:
         return uuid.uuid4().hex
     if isinstance(last_error, (TaskFailedError, ValidationError)):

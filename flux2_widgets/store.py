@@ -13,6 +13,7 @@ the API key: the request is stored as its wire payload, the endpoint as a bare U
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -44,7 +45,27 @@ class Unanswered:
     request: ImageRequest
     action: str
     base_url: str
+    #: When it was first sent (epoch seconds); 0.0 when the log does not say (treated as old).
     submitted_at: float
+
+    def age_text(self, now: float | None = None) -> str:
+        """How long ago it was first sent, for people: "40 min", "3 h", "9 days"."""
+        seconds = max(0.0, (time.time() if now is None else now) - self.submitted_at)
+        if seconds < 2 * 3600:
+            return f"{seconds / 60:.0f} min"
+        if seconds < 2 * 86400:
+            return f"{seconds / 3600:.0f} h"
+        return f"{seconds / 86400:.0f} days"
+
+
+def _epoch(*candidates: Any) -> float:
+    """The first candidate that is a real epoch time; 0.0 (long ago) when none is: a
+    hand-edited or foreign log must not break a resume, nor make a create look fresh."""
+    for value in candidates:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+                and value > 0:
+            return float(value)
+    return 0.0
 
 
 class ResultStore:
@@ -183,27 +204,37 @@ class ResultStore:
                 submitted_at=event.get("submitted_at") or event["at"],
                 observed_at=event.get("completed_at") or event["at"]))
         return tasks
+
     def dismiss(self, idempotency_key: str) -> None:
         """Drop an unanswered create from ``unanswered``: it is not to be sent again (you
         checked your RunAPI account, say). Logged, like everything else."""
-        if not isinstance(idempotency_key, str) or not idempotency_key:
-            raise ValidationError("idempotency_key must be the key of an unanswered create (a string)",
-                                  field="idempotency_key", value=idempotency_key)
+        known = [u.idempotency_key for u in self.unanswered()]
+        if idempotency_key not in known:
+            raise ValidationError(
+                f"{idempotency_key!r} is not the key of an unanswered create in {self.log_path}; "
+                f"those are: {', '.join(known) or 'none'}",
+                field="idempotency_key", value=idempotency_key, allowed=tuple(known))
         self._append({"event": "dismissed", "idempotency_key": idempotency_key})
 
     def unanswered(self, base_url: str | None = None) -> list[Unanswered]:
         """Create requests logged as sent (to ``base_url``, if given) whose answer never
         arrived (a kernel that died mid-request, a connection lost after the service
-        created the task), oldest first, unless answered, refused or dismissed since."""
+        created the task), oldest first, unless answered, refused or dismissed since.
+        ``submitted_at`` is when the key was *first* sent: sending it again (and failing
+        again) does not make it younger, since only the service's memory of the key
+        makes a resend safe."""
         sending: dict[str, dict[str, Any]] = {}
+        first_sent: dict[str, float] = {}
         for event in self.events():
             kind, key = event.get("event"), event.get("idempotency_key")
             if not isinstance(key, str) or not key:
                 continue
             if kind == "sending" and (base_url is None or event.get("base_url") == base_url):
                 sending[key] = event
+                first_sent.setdefault(key, _epoch(event.get("submitted_at"), event.get("at")))
             elif kind in ("submitted", "rejected", "dismissed"):
                 sending.pop(key, None)
+                first_sent.pop(key, None)
         out = []
         for key, event in sending.items():
             body = event.get("request")
@@ -214,7 +245,7 @@ class ResultStore:
             except (ValueError, TypeError):
                 continue  # not a request this version can send again
             out.append(Unanswered(key, request, event.get("action") or "text_to_image",
-                                  event.get("base_url") or "", event.get("submitted_at") or event["at"]))
+                                  event.get("base_url") or "", first_sent[key]))
         return out
 
     # -- learned task durations ----------------------------------------------------

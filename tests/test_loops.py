@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 
 import pytest
@@ -129,3 +130,27 @@ def test_a_model_built_outside_any_loop_gets_a_loop_thread_of_its_own():
         return await task
 
     assert asyncio.run_coroutine_threadsafe(outcome(), home.loop).result(2) == 5
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_the_writer_and_preview_threads_work_in_a_forked_child(tmp_path):
+    """multiprocessing's fork (Linux's default before 3.14) copies the executors but not
+    their threads: without fresh ones, a child's first result save would wait for ever."""
+    from flux2_widgets._thumbs import off_loop
+    from flux2_widgets.client._disk import on_disk
+
+    async def use_all() -> tuple[int, ...]:
+        return (await on_disk(len, "log"), await on_disk(len, "files", files=True), await off_loop(len, "x"))
+
+    assert asyncio.run(use_all()) == (3, 5, 1)  # the parent's threads exist now
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if every thread answers within 5 s
+        code = 1
+        try:
+            async def bounded() -> tuple[int, ...]:
+                return await asyncio.wait_for(use_all(), 5)
+            code = 0 if asyncio.run(bounded()) == (3, 5, 1) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

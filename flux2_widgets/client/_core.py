@@ -178,6 +178,7 @@ class AsyncFlux2Client:
         self._accepted: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._phases: dict[LatencyKey, int] = {}
         self._siblings: dict[LatencyKey, asyncio.Future[float]] = {}
+        self._polling: dict[LatencyKey, int] = {}
         self._saving: dict[str, asyncio.Task[None]] = {}
         self._loading: dict[str, asyncio.Future[None]] = {}
         self._save_again: set[str] = set()
@@ -284,9 +285,23 @@ class AsyncFlux2Client:
 
     async def _poll(self, task: Task, timeout: float | None, on_update: UpdateCallback | None,
                     store: ResultStore | None = None) -> Task:
+        key = self._latency_key(task.request, task.action)
+        if key is None:
+            return await self._poll_task(task, key, timeout, on_update, store)
+        # How many tasks of this kind are being polled at once: tasks started together
+        # share the looking while the kind is still unknown (see PollPolicy.next_delay).
+        self._polling[key] = self._polling.get(key, 0) + 1
+        try:
+            return await self._poll_task(task, key, timeout, on_update, store)
+        finally:
+            self._polling[key] -= 1
+            if not self._polling[key]:
+                del self._polling[key]
+
+    async def _poll_task(self, task: Task, key: LatencyKey | None, timeout: float | None,
+                         on_update: UpdateCallback | None, store: ResultStore | None) -> Task:
         limit = self.wait_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
-        key = self._latency_key(task.request, task.action)
         if key is not None and store is not None:
             await self._load_latencies(store)
         # Durations count from when the service accepted the task (during its POST).
@@ -315,7 +330,8 @@ class AsyncFlux2Client:
             now = time.monotonic()
             elapsed = now - accepted
             estimate = self.latency.estimate(key) if key and learn else None
-            delay = 0.0 if look_now else self.poll.next_delay(elapsed, estimate, phase, hints)
+            delay = 0.0 if look_now else self.poll.next_delay(elapsed, estimate, phase, hints,
+                                                                crowd=self._polling.get(key, 1) if key else 1)
             # The server's own wish for the next look (Retry-After) is never overruled.
             delay = max(delay, not_before - now)
             remaining = deadline - now
@@ -477,7 +493,7 @@ class AsyncFlux2Client:
         ``UnansweredCreateError``; ``None`` sends them all."""
         _check_store(store)
         _check_timeout(timeout)
-        check_number("resend_within", resend_within, optional=True)
+        check_number("resend_within", resend_within, optional=True, strict=False)
         store = store or self.store
         if store is None:
             raise ValidationError("resume needs a ResultStore: pass store= here or to the client",
@@ -511,7 +527,7 @@ class AsyncFlux2Client:
             age = time.time() - entry.submitted_at
             if resend_within is not None and age > resend_within:
                 return UnansweredCreateError(
-                    f"a {entry.request.label} create sent {_age_text(age)} ago never got its answer: "
+                    f"a {entry.request.label} create first sent {entry.age_text()} ago never got its answer: "
                     "its task may exist and be billed, but the service may have forgotten its "
                     "Idempotency-Key, so it was not sent again (that could bill a second task). Check "
                     "your RunAPI account; then client.resume(resend_within=None) sends it anyway, or "
@@ -714,14 +730,14 @@ class AsyncFlux2Client:
                          completed_at=task.observed_at, base_url=self.base_url, simulated=self.simulated)
         self.spent += gen.cost or 0.0
         if store is not None and download_now:
-            await self._log_to_store(store.save, gen)
+            await self._log_to_store(store.save, gen, files=True)
         return gen
 
-    async def _log_to_store(self, write: Callable[..., Any], *args: Any) -> None:
+    async def _log_to_store(self, write: Callable[..., Any], *args: Any, files: bool = False) -> None:
         # The task exists (and may be paid for) by now: a full disk or a bad folder
         # must not turn it into an error and lose it. Warn and carry on.
         try:
-            await on_disk(write, *args)
+            await on_disk(write, *args, files=files)
         except OSError as exc:
             log.warning("could not write results to disk: %s", exc)
 
@@ -731,14 +747,6 @@ def _tls_context() -> ssl.SSLContext:
     # Loading the CA bundle costs tens of milliseconds: do it once per process,
     # not twice per client.
     return httpx.create_ssl_context()
-
-
-def _age_text(seconds: float) -> str:
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} days"
 
 
 def _notify(callback: UpdateCallback | None, task: Task) -> None:

@@ -1,17 +1,22 @@
-"""The run log's writer: one thread, first in first out.
+"""Disk writes of the run log and the result store, off the event loop.
 
-Run-log lines and result files are written off the event loop, but not on
-asyncio's default pool: a notebook's own ``to_thread`` work (decoding images,
-say) fills that pool, and a create request would then wait behind it for its
-"sending" line. Measured in ``benchmarks/bench_polling.py``: with 8 decodes
-queued, a line took up to 40 ms to land on the shared pool. One thread also
-keeps the log in the order things happened (sent, answered, completed), which
-``ResultStore.pending`` relies on.
+Not on asyncio's default pool: a notebook's own ``to_thread`` work (decoding
+images, say) fills that pool, and a create request would wait behind it for its
+"sending" line (measured here: up to 40 ms a line with 8 decodes queued, 2-5 ms
+on a thread of its own). Two threads, each first in first out: one for run-log
+lines, which a create waits for before it leaves, and one for result files
+(images of several MB), so that a batch being saved never holds up the next
+create. A task's lines are written in the order it awaited them.
+
+A queued write survives the cancellation of whoever awaited it (a Stop): the
+line or file still lands. Both threads are made again in a forked child, which
+inherits the executors but not their threads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,18 +24,30 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_executor: ThreadPoolExecutor | None = None
+_executors: dict[str, ThreadPoolExecutor] = {}
 _lock = threading.Lock()
 
 
-def _writer() -> ThreadPoolExecutor:
-    global _executor
+def _executor(name: str) -> ThreadPoolExecutor:
     with _lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(1, thread_name_prefix="flux2-disk")
-        return _executor
+        executor = _executors.get(name)
+        if executor is None:
+            executor = _executors[name] = ThreadPoolExecutor(1, thread_name_prefix=f"flux2-{name}")
+        return executor
 
 
-async def on_disk(fn: Callable[..., T], *args: Any) -> T:
-    """Run ``fn(*args)`` on the writer thread, after everything queued before it."""
-    return await asyncio.get_running_loop().run_in_executor(_writer(), fn, *args)
+def _forget_after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()
+    _executors.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+async def on_disk(fn: Callable[..., T], *args: Any, files: bool = False) -> T:
+    """Run ``fn(*args)`` on the run-log thread (``files``: the result-file thread), after
+    everything queued there before it."""
+    job = asyncio.get_running_loop().run_in_executor(_executor("files" if files else "log"), fn, *args)
+    return await asyncio.shield(job)

@@ -43,7 +43,8 @@ class PollPolicy:
     is known, as a share of it (``min_interval`` at least).
     ``max_looks``: how many looks may be spread across the uncertainty about one task.
     ``late_share``: with nothing known, a task running for more than a few seconds
-    is looked at again within this share of its age.
+    is looked at again within this share of its age; ``crowd`` tasks of one kind polled
+    together each take ``crowd`` times the share, at most ``max_late_share``.
     ``early``: one look at this share of the expected duration, for tasks expected to
     take ``early_after`` seconds or more (catches failures and a service that got faster).
     ``history``: how many recent tasks of each kind the estimate is drawn from.
@@ -58,6 +59,7 @@ class PollPolicy:
     precision: float = 0.005
     max_looks: int = 3
     late_share: float = 0.06
+    max_late_share: float = 0.5
     early: float = 0.5
     early_after: float = 2.0
     history: int = 12
@@ -65,15 +67,22 @@ class PollPolicy:
 
     def __post_init__(self) -> None:
         # A zero, negative or NaN setting would poll in a tight loop or never again:
-        # refused here, naming the field, before any task is polled with it.
+        # refused here, naming the field, before any task is polled with it. (Imported
+        # here: _limits brings httpx, which this module otherwise does without.)
         from ._limits import check_number
 
-        for name in ("first", "min_interval", "precision", "late_share", "max_retry_after"):
+        for name in ("first", "min_interval", "precision", "late_share", "max_late_share"):
             check_number(f"PollPolicy.{name}", getattr(self, name))
         check_number("PollPolicy.growth", self.growth, minimum=1.0)
-        check_number("PollPolicy.max_interval", self.max_interval, minimum=self.min_interval, strict=False)
         check_number("PollPolicy.early", self.early, maximum=1.0)
-        check_number("PollPolicy.early_after", self.early_after, strict=False)
+        # math.inf means "no cap" / "never" for these three; 0 means "ignore Retry-After".
+        if self.max_interval != math.inf:
+            check_number("PollPolicy.max_interval", self.max_interval, minimum=self.min_interval,
+                         strict=False)
+        if self.early_after != math.inf:
+            check_number("PollPolicy.early_after", self.early_after, strict=False)
+        if self.max_retry_after != math.inf:
+            check_number("PollPolicy.max_retry_after", self.max_retry_after, strict=False)
         check_number("PollPolicy.max_looks", self.max_looks, integer=True)
         check_number("PollPolicy.history", self.history, integer=True)
 
@@ -110,11 +119,12 @@ class PollPolicy:
         return plan
 
     def next_delay(self, elapsed: float, estimate: Estimate | None, phase: float = 0.5,
-                   hints: tuple[float, ...] = ()) -> float:
+                   hints: tuple[float, ...] = (), crowd: int = 1) -> float:
         """Seconds to wait before the next poll of a task accepted ``elapsed`` s ago.
 
         ``hints``: further moments worth a look (a sibling's completion says when
-        this task is likely done)."""
+        this task is likely done). ``crowd``: how many tasks of this kind are being
+        polled now, this one included."""
         # A hint still ahead is always kept (its moment is when a sibling's end says
         # this task is likely done); the plan's own looks keep ``min_interval`` apart.
         hinted = [h - elapsed for h in hints if h > elapsed]
@@ -131,9 +141,14 @@ class PollPolicy:
             # ~60%), which leaves the next one a window narrow enough for 3 looks to
             # find its end within 3%: a one-time cost of more looks (about 50 for a
             # first 30 s task, where a 0.25 s poller spends 120 on every one).
+            # Tasks started together share that: on their interleaved phases, n of them
+            # each looking within n times the share sample the timeline as densely as one
+            # alone, and the first to see its task done wakes the others. (A batch of 8
+            # new 10 s tasks against the simulator: 92 status calls instead of 235, all
+            # seen 5% late instead of 0.6%; the next batch as before, within 0.4%.)
             gap = target - elapsed
             if elapsed > self.first * 8:
-                gap = min(gap, self.late_share * elapsed)
+                gap = min(gap, min(self.max_late_share, self.late_share * max(1, crowd)) * elapsed)
             return self._clamp(min([gap, *hinted]))
         plan = self.targets(estimate, phase)
         # A plan may leave long gaps in a long task (its early look covers failures).

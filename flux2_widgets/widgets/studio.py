@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -432,15 +431,16 @@ class Studio(widgets.VBox):
         stale = self.session.unanswered(stale=True)
         if not stale:
             return
-        hours = (time.time() - min(e.submitted_at for e in stale)) / 3600
+        oldest = min(stale, key=lambda e: e.submitted_at)
+        keys = ", ".join(e.idempotency_key for e in stale[:3]) + (", …" if len(stale) > 3 else "")
         many = len(stale) > 1
         self._set_message(
             f"{len(stale)} create request{'s' if many else ''} sent over an hour ago (the oldest "
-            f"{hours:.0f} h ago) never got {'their answers' if many else 'its answer'}: not sent again, "
-            "since the service may have "
-            "forgotten the Idempotency-Key and a resend could bill a second image. Check your RunAPI "
-            "account; client.resume(resend_within=None) sends them anyway, and "
-            "ResultStore.dismiss(key) drops one.", info=True)
+            f"{oldest.age_text()} ago) never got {'their answers' if many else 'its answer'}: not sent "
+            "again, since the service may have forgotten the Idempotency-Key and a resend could bill a "
+            "second image. Check your RunAPI account; client.resume(resend_within=None) sends them "
+            f"anyway, and ResultStore.dismiss(key) drops one (key{'s' if many else ''}: {keys}).",
+            info=True)
 
     def _show_collect(self, count: int) -> None:
         self.collect_button.description = f"Collect {count}"
