@@ -182,66 +182,82 @@ def timed(fn: Callable[[], dict[str, float]]) -> tuple[float, dict[str, float]]:
     return time.perf_counter() - started, seen
 
 
+class Warm:
+    """What stays up from round to round, as in a notebook kernel: flux2_widgets' client on
+    a loop of its own (its first batch teaches it; with ``folder`` it saves what it learned
+    there) and the plain and floor contenders' connection pools."""
+
+    def __init__(self, sim: RemoteSimulator, folder: Path | None = None) -> None:
+        self.loop = asyncio.new_event_loop()
+        store = ResultStore(folder) if folder is not None else None
+
+        async def open_client() -> AsyncFlux2Client:
+            return AsyncFlux2Client(KEY, base_url=sim.url, store=store)
+
+        self.client = self.loop.run_until_complete(open_client())
+        self.plain, self.floor = Pools(sim.url), Pools(sim.url)
+
+    def jobs(self, sim: RemoteSimulator, prompts: list[str]) -> dict[str, Callable[[], dict[str, float]]]:
+        return {
+            "flux2_widgets, warm (this kernel)":
+                lambda: self.loop.run_until_complete(ours_batch(self.client, prompts, SHORT)),
+            "plain async, 0.25 s polls":
+                lambda: self.plain.run(lambda api, cdn: plain_batch(api, cdn, prompts, SHORT)),
+            "floor: 1 GET at each completion":
+                lambda: self.floor.run(lambda api, cdn: floor_batch(sim, api, cdn, prompts, SHORT)),
+        }
+
+    def close(self) -> None:
+        self.plain.close()
+        self.floor.close()
+        self.loop.run_until_complete(self.client.aclose())
+        self.loop.close()
+
+
+def take_turns(sim: RemoteSimulator, jobs: dict[str, Callable[[], dict[str, float]]], rounds: int,
+               latency: float) -> list[Row]:
+    """One warm-up batch each (not measured: imports, first connections, the simulator's
+    renders of the same 8 images, decoder start-up), then ``rounds`` rounds in which the
+    contenders take turns, so that the load of this shared machine weighs on all alike."""
+    for job in jobs.values():
+        job()
+    rows = {name: Row(name) for name in jobs}
+    for _ in range(rounds):
+        for name, job in jobs.items():
+            wall, seen = timed(job)
+            rows[name].add(sim, wall, seen, latency)
+    return list(rows.values())
+
+
 def short_batches(sim: RemoteSimulator, rounds: int, skip_sdk: bool) -> list[Row]:
-    n = 8
-    prompts = [f"benchmark prompt {i}" for i in range(n)]
-    rows = {name: Row(name) for name in (
-        "flux2_widgets, new client", "flux2_widgets, warm (this kernel)",
-        "flux2_widgets, warm (earlier kernel)", "plain async, 0.25 s polls",
-        "floor: 1 GET at each completion", "runapi-flux-2 SDK, 8 threads")}
+    prompts = [f"benchmark prompt {i}" for i in range(8)]
+    # The warm client saves what it learned to ``folder``; an "earlier kernel" client is a
+    # new one over that folder, reading it.
     folder = Path(tempfile.mkdtemp(prefix="flux2-bench-"))
 
-    # Every contender asks for the same 8 images, rendered once during the warm-up:
-    # the simulator's rendering would otherwise compete for this machine's 2 cores
-    # with the client being measured (the real service renders elsewhere).
     async def new_client() -> dict[str, float]:
         async with AsyncFlux2Client(KEY, base_url=sim.url) as client:
             return await ours_batch(client, prompts, SHORT)
 
     async def earlier_kernel() -> dict[str, float]:
-        # A fresh client over the same result folder: it reads what the last one learned.
-        store = ResultStore(folder)
-        async with AsyncFlux2Client(KEY, base_url=sim.url, store=store) as client:
+        async with AsyncFlux2Client(KEY, base_url=sim.url, store=ResultStore(folder)) as client:
             return await ours_batch(client, prompts, SHORT)
 
-    # One client through every round, as a notebook kernel would be, on a loop of its
-    # own; its first batch teaches it (not measured) and it saves what it learned to
-    # ``folder``, which the "earlier kernel" clients then start from.
-    home = asyncio.new_event_loop()
-
-    async def open_warm() -> AsyncFlux2Client:
-        return AsyncFlux2Client(KEY, base_url=sim.url, store=ResultStore(folder))
-
-    warm = home.run_until_complete(open_warm())
-
-    plain, floor = Pools(sim.url), Pools(sim.url)
-    # Warm-up, not measured: imports, first connections, renders, decoder initialisation.
-    plain.run(lambda api, cdn: plain_batch(api, cdn, prompts, SHORT))
-    floor.run(lambda api, cdn: floor_batch(sim, api, cdn, prompts, SHORT))
-    home.run_until_complete(ours_batch(warm, prompts, SHORT))
-    # Contenders take turns round by round, so that the load of this shared machine
-    # weighs on all of them alike.
-    for _ in range(rounds):
-        wall, seen = timed(lambda: asyncio.run(new_client()))
-        rows["flux2_widgets, new client"].add(sim, wall, seen, 1.0)
-        wall, seen = timed(lambda: home.run_until_complete(ours_batch(warm, prompts, SHORT)))
-        rows["flux2_widgets, warm (this kernel)"].add(sim, wall, seen, 1.0)
-        wall, seen = timed(lambda: asyncio.run(earlier_kernel()))
-        rows["flux2_widgets, warm (earlier kernel)"].add(sim, wall, seen, 1.0)
-        wall, seen = timed(lambda: plain.run(lambda api, cdn: plain_batch(api, cdn, prompts, SHORT)))
-        rows["plain async, 0.25 s polls"].add(sim, wall, seen, 1.0)
-        wall, seen = timed(lambda: floor.run(lambda api, cdn: floor_batch(sim, api, cdn, prompts, SHORT)))
-        rows["floor: 1 GET at each completion"].add(sim, wall, seen, 1.0)
-    plain.close()
-    floor.close()
-    home.run_until_complete(warm.aclose())
-    home.close()
+    warm = Warm(sim, folder)
+    shared = warm.jobs(sim, prompts)
+    jobs = {"flux2_widgets, new client": lambda: asyncio.run(new_client()),
+            "flux2_widgets, warm (this kernel)": shared["flux2_widgets, warm (this kernel)"],
+            "flux2_widgets, warm (earlier kernel)": lambda: asyncio.run(earlier_kernel()),
+            "plain async, 0.25 s polls": shared["plain async, 0.25 s polls"],
+            "floor: 1 GET at each completion": shared["floor: 1 GET at each completion"]}
+    rows = take_turns(sim, jobs, rounds, 1.0)
+    warm.close()
     if not skip_sdk:
+        sdk = Row("runapi-flux-2 SDK, 8 threads")
         wall, seen = timed(lambda: sdk_batch(sim.url, prompts, SHORT))
-        rows["runapi-flux-2 SDK, 8 threads"].add(sim, wall, seen, 1.0)
-    else:
-        del rows["runapi-flux-2 SDK, 8 threads"]
-    return list(rows.values())
+        sdk.add(sim, wall, seen, 1.0)
+        rows.append(sdk)
+    return rows
 
 
 def offbeat_batches(rounds: int) -> list[Row]:
@@ -249,31 +265,11 @@ def offbeat_batches(rounds: int) -> list[Row]:
     as real durations are not (at 1.0 s its fourth look lands just after every completion,
     its luckiest case). Its own simulator, so the 1.0 s figures stay as they were."""
     prompts = [f"benchmark prompt {i}" for i in range(8)]
-    rows = {name: Row(name) for name in ("flux2_widgets, warm (this kernel)", "plain async, 0.25 s polls",
-                                         "floor: 1 GET at each completion")}
     with RemoteSimulator(latency={SHORT: 1.1}, jitter=0.0) as sim:
-        home = asyncio.new_event_loop()
-
-        async def open_warm() -> AsyncFlux2Client:
-            return AsyncFlux2Client(KEY, base_url=sim.url)
-
-        warm = home.run_until_complete(open_warm())
-        plain, floor = Pools(sim.url), Pools(sim.url)
-        home.run_until_complete(ours_batch(warm, prompts, SHORT))
-        plain.run(lambda api, cdn: plain_batch(api, cdn, prompts, SHORT))
-        floor.run(lambda api, cdn: floor_batch(sim, api, cdn, prompts, SHORT))
-        for _ in range(rounds):
-            wall, seen = timed(lambda: home.run_until_complete(ours_batch(warm, prompts, SHORT)))
-            rows["flux2_widgets, warm (this kernel)"].add(sim, wall, seen, 1.1)
-            wall, seen = timed(lambda: plain.run(lambda api, cdn: plain_batch(api, cdn, prompts, SHORT)))
-            rows["plain async, 0.25 s polls"].add(sim, wall, seen, 1.1)
-            wall, seen = timed(lambda: floor.run(lambda api, cdn: floor_batch(sim, api, cdn, prompts, SHORT)))
-            rows["floor: 1 GET at each completion"].add(sim, wall, seen, 1.1)
-        plain.close()
-        floor.close()
-        home.run_until_complete(warm.aclose())
-        home.close()
-    return list(rows.values())
+        warm = Warm(sim)
+        rows = take_turns(sim, warm.jobs(sim, prompts), rounds, 1.1)
+        warm.close()
+    return rows
 
 
 def print_short(title: str, rows: list[Row]) -> None:
