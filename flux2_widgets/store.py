@@ -58,6 +58,14 @@ class Unanswered:
         return f"{seconds / 86400:.0f} days"
 
 
+def _version_of(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
 def _epoch(*candidates: Any) -> float:
     """The first candidate that is a real epoch time; 0.0 (long ago) when none is: a
     hand-edited or foreign log must not break a resume, nor make a create look fresh."""
@@ -74,6 +82,8 @@ class ResultStore:
     def __init__(self, root: str | Path = "flux2_results") -> None:
         self.root = Path(root)
         self._lock = threading.Lock()
+        #: The last parse of the run log and the file version it was read from.
+        self._parsed: tuple[tuple[int, int, int], list[dict[str, Any]]] | None = None
 
     def __repr__(self) -> str:
         return f"ResultStore({str(self.root)!r})"
@@ -128,6 +138,15 @@ class ResultStore:
         return paths
 
     def events(self) -> list[dict[str, Any]]:
+        """The run log, parsed. Read again only when the file changed: the Studio asks
+        for pending, unanswered and old unanswered work in one go, and a long log takes
+        milliseconds per thousand lines to parse. Treat the events as read-only."""
+        version = _version_of(self.log_path)
+        if version is None:
+            return []
+        with self._lock:
+            if self._parsed is not None and self._parsed[0] == version:
+                return list(self._parsed[1])
         try:
             lines = self.log_path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
@@ -138,7 +157,12 @@ class ResultStore:
                 out.append(json.loads(line))
             except ValueError:
                 continue  # a line cut short by a dying kernel
-        return out
+        with self._lock:
+            # Only what was read under that very version is kept: an append meanwhile
+            # changes the size, and the next call reads again.
+            if version == _version_of(self.log_path):
+                self._parsed = (version, out)
+        return list(out)
 
     def pending(self, base_url: str | None = None) -> list[Task]:
         """Tasks submitted (to ``base_url``, if given) that never completed or failed."""

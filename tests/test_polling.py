@@ -481,3 +481,21 @@ def test_a_task_from_the_run_log_is_looked_at_soon_and_teaches_nothing(make_sim,
     gen, gets, learned = run(resume())
     assert gen.id == task.id and gets == 1  # not held back until ~9 s, one look
     assert list(learned.values()) == [[(9.0, 9.5)]]
+
+
+def test_the_run_log_is_parsed_again_only_when_it_changed(tmp_path, monkeypatch):
+    """The Studio asks the log three questions at once: one parse, not three; and an
+    append (from this process or another) is always seen."""
+    from flux2_widgets import ImageRequest
+
+    store = ResultStore(tmp_path)
+    store.record_sending("k1", ImageRequest("one"), "http://sim", time.time())
+    reads = []
+    original = type(store.log_path).read_text
+    monkeypatch.setattr(type(store.log_path), "read_text",
+                        lambda self, *a, **k: reads.append(self) or original(self, *a, **k))
+    assert len(store.unanswered()) == 1 and store.pending() == [] and len(store.unanswered()) == 1
+    assert len(reads) == 1
+    with store.log_path.open("a") as fh:  # another kernel appends
+        fh.write(json.dumps({"event": "dismissed", "idempotency_key": "k1"}) + "\n")
+    assert store.unanswered() == [] and len(reads) == 2
