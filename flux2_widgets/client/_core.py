@@ -498,9 +498,9 @@ class AsyncFlux2Client:
         if store is None:
             raise ValidationError("resume needs a ResultStore: pass store= here or to the client",
                                   field="store", value=None)
-        pending = await asyncio.to_thread(store.pending, self.base_url)
-        undelivered = await asyncio.to_thread(store.undelivered, self.base_url)
-        unanswered = await asyncio.to_thread(store.unanswered, self.base_url)
+        pending = await on_disk(store.pending, self.base_url)
+        undelivered = await on_disk(store.undelivered, self.base_url)
+        unanswered = await on_disk(store.unanswered, self.base_url)
 
         async def one(entry: Task) -> Generation | Flux2Error:
             try:

@@ -1,4 +1,4 @@
-"""Disk writes of the run log and the result store, off the event loop.
+"""Disk work of the run log and the result store, off the event loop.
 
 Not on asyncio's default pool: a notebook's own ``to_thread`` work (decoding
 images, say) fills that pool, and a create request would wait behind it for its
@@ -6,7 +6,8 @@ images, say) fills that pool, and a create request would wait behind it for its
 on a thread of its own). Two threads, each first in first out: one for run-log
 lines, which a create waits for before it leaves, and one for result files
 (images of several MB), so that a batch being saved never holds up the next
-create. A task's lines are written in the order it awaited them.
+create. A task's lines are written in the order it awaited them, and ``resume`` reads
+the log on the same thread, after every line queued before it.
 
 A queued write survives the cancellation of whoever awaited it (a Stop): the
 line or file still lands. Both threads are made again in a forked child, which
