@@ -295,3 +295,23 @@ def test_retry_after_a_poll_outage_waits_for_the_same_task(sim):
         cmp.wait(10)
     assert all(c.ok for c in failed) and [c.result.id for c in failed] == ids
     assert sim.stats.tasks_created == 2 and len(sim.stats.charges) == 2
+
+
+def test_save_in_a_comparison_writes_where_the_client_keeps_its_results(sim, tmp_path):
+    """One folder for a client's results: a comparison tile's Save goes to its store (image
+    and sidecar), not to a second copy under the default folder."""
+    from conftest import SECRET_KEY
+
+    from flux2_widgets import Flux2Client, PollPolicy, ResultStore
+
+    store = ResultStore(tmp_path / "mine")
+    with Flux2Client(api_key=SECRET_KEY, base_url=sim.url, store=store,
+                     poll=PollPolicy(first=0.05, min_interval=0.02)) as client:
+        cmp = compare_tiers("a lighthouse at dawn", client=client).wait(10)
+        tile = cmp.view().tiles[0]
+        tile.buttons["save"].click()
+    [saved] = tile.saved_paths
+    assert saved.is_relative_to(store.root) and saved.read_bytes() == cmp.cells[0].result.image.data
+    assert (saved.parent / f"{cmp.cells[0].result.id}.json").is_file()  # the sidecar too
+    assert "Saved " + str(saved) in tile.message.value
+    assert f"to {store.root}/" in tile.buttons["save"].tooltip

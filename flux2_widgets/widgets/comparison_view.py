@@ -113,11 +113,16 @@ class ComparisonView(widgets.VBox):
     def _build_tiles(self) -> None:
         cmp = self.comparison
         base_url = getattr(cmp.client, "base_url", "")
+        # Save writes where the client keeps its results (with their sidecars), not a second
+        # copy under the default folder.
+        store = getattr(cmp.client, "store", None)
         loop = self._loop()
         home = HomeLoop(loop) if loop is not None else None
         for cell in cmp.cells:
             tile = TaskTile(cell.request, simulated=cmp.simulated, base_url=base_url, home=home,
-                            actions=("open", "save", "download", "inspect"), title=cell.col_label)
+                            store=store, save_dir=store.root if store is not None else "flux2_results",
+                            actions=("open", "save", "download", "inspect"),
+                            title=cell.col_label)
             tile.on_retry(lambda _t, cell=cell: cmp.retry(cell), resumes=True)  # type: ignore[misc]
             tile.observe(self._on_tile_status, "status")
             self.tiles.append(tile)
