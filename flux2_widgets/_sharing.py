@@ -18,12 +18,22 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["STATIC_CLASS", "StaticMirror"]
+__all__ = ["STATIC_CLASS", "StaticMirror", "sim_badge_html"]
 
 log = logging.getLogger("flux2_widgets")
 
 #: Class of the static twin; the widgets' stylesheet hides it wherever widgets are live.
 STATIC_CLASS = "f2w-static"
+
+
+def sim_badge_html(text: str = "SIMULATED", title: str = "") -> str:
+    """The one SIMULATED badge, styled inline so it reads the same in a live view, a saved
+    notebook, nbviewer and an HTML export."""
+    import html
+
+    tip = f' title="{html.escape(title)}"' if title else ""
+    return (f'<span class="f2w-badge--inline" style="background:#f59e0b;color:#1f1300;border-radius:4px;'
+            f'padding:0 6px;font-size:11px;font-weight:700"{tip}>{html.escape(text)}</span>')
 
 
 def _shell() -> Any:

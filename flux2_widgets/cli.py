@@ -348,15 +348,14 @@ def _plan_comparison(args: argparse.Namespace) -> Plan:
     return plan_tiers(prompt, tiers or ["pro", "flex"], args.resolution or "1k", ratio)
 
 
-def _cell_row(cell: Cell, simulated: bool) -> list[str]:
+def _cell_row(cell: Cell) -> list[str]:
     req = cell.request
     if cell.ok and cell.result is not None:
         files = " ".join(str(img.path) for img in cell.result.images if img.path is not None)
-        cost = cost_text(cell.cost, cell.cost_source, simulated)
         latency = f"{cell.latency:.1f}s" if cell.latency is not None else ""
     else:
-        files, cost, latency = f"failed: {cell.error_text}", "not charged", ""
-    return [tier_label(req.tier), req.resolution, cell.size_text, cost, latency, files]
+        files, latency = f"{cell.status}: {cell.error_text or 'stopped waiting'}", ""
+    return [tier_label(req.tier), req.resolution, cell.size_text, cell.cost_text, latency, files]
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -410,7 +409,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _out(json.dumps({"simulated": cmp.simulated, "csv": str(csv_path), "total": cmp.total_text,
                          "rows": cmp.rows()}, indent=2, ensure_ascii=False, default=str))
     else:
-        rows = [_cell_row(c, cmp.simulated) for c in cmp.cells]
+        rows = [_cell_row(c) for c in cmp.cells]
         _out(cmp.title)
         _out(_table(["tier", "resolution", "size", "cost", "latency", "file"], rows))
         _out(f"total: {cmp.total_text}")

@@ -31,6 +31,7 @@ __all__ = [
     "BudgetExceededError",
     "UnansweredCreateError",
     "error_for_status",
+    "is_refusal",
     "is_resumable",
 ]
 
@@ -222,6 +223,17 @@ def is_resumable(exc: BaseException | None, task_id: str | None = None) -> bool:
     known = task_id or getattr(exc, "task_id", None)
     undecided = isinstance(exc, TaskFailedError) and exc.code == "unknown_status"
     return bool(known) and (undecided or not isinstance(exc, final))
+
+
+def is_refusal(exc: BaseException | None) -> bool:
+    """Whether the service refused a create (or it was never sent for bad input): nothing was
+    made, nothing is billed, and the same Idempotency-Key would only be refused again. True for
+    a ``ValidationError`` or an API error with a 4xx status other than 408 and 429 (a timeout or
+    a rate limit proves nothing about the task)."""
+    if isinstance(exc, (ValidationError, BudgetExceededError)):
+        return True
+    status = getattr(exc, "status", None) if isinstance(exc, APIError) else None
+    return isinstance(status, int) and 400 <= status < 500 and status not in (408, 429)
 
 
 def error_for_status(status: int, message: str, **kwargs: Any) -> APIError:

@@ -14,8 +14,23 @@ from collections.abc import Callable, Iterable
 from .catalog import ImageRequest, price, tier_label
 from .errors import BudgetExceededError, ValidationError
 
-__all__ = ["PriceLookup", "catalog_price", "check_budget", "cost_text", "estimate", "format_usd",
+__all__ = ["BILLED", "ESTIMATE", "IN_FLIGHT", "MAY_BE_BILLED", "MONEY_STATES", "NOT_CHARGED", "PriceLookup",
+           "catalog_price", "check_budget", "cost_text", "estimate", "format_usd", "money_note", "money_text",
            "session_text", "sum_costs", "sum_text"]
+
+# -- what a run's money is -------------------------------------------------------------------
+#: Nothing sent yet: what it would cost.
+ESTIMATE = "estimate"
+#: The create is out (or its task runs): it will be billed if it completes.
+IN_FLIGHT = "in flight"
+#: Work stopped or cut off after its create may have reached the service, whose outcome the
+#: service has not told: it may finish there and be billed. Never "not charged" until it says.
+MAY_BE_BILLED = "may still be billed"
+#: The task completed: the service bills it (``usage.cost`` when it reports one).
+BILLED = "billed"
+#: Only when the service said the task failed, or refused the create (or nothing was sent).
+NOT_CHARGED = "not charged"
+MONEY_STATES = (ESTIMATE, IN_FLIGHT, MAY_BE_BILLED, BILLED, NOT_CHARGED)
 
 #: USD per image of one request, ``None`` when unknown. The catalog's by default; a live
 #: price list (``await client.prices()``) is one too.
@@ -52,6 +67,35 @@ def cost_text(amount: float | None, source: str = "estimate", simulated: bool = 
         return "price n/a"
     text = format_usd(amount, approx=source != "billed")
     return f"would have cost {text}" if simulated else text
+
+
+def money_text(state: str, amount: float | None, *, simulated: bool = False, reported: bool = True) -> str:
+    """How one run's money reads everywhere (tiles, cells, exports, the CLI):
+
+    ``about $0.05`` (estimate, in flight), ``may still be billed (about $0.05)``, ``$0.05`` (billed;
+    ``about $0.05`` when the service did not report the amount: ``reported=False``),
+    ``not charged``; simulated: ``would have cost ...``. Real money never reads as free while
+    the service may bill it: only ``NOT_CHARGED`` says nothing is owed."""
+    if state == NOT_CHARGED:
+        return NOT_CHARGED
+    if state == BILLED:
+        return cost_text(amount, "billed" if reported else "estimate", simulated)
+    text = format_usd(amount, approx=True) if amount is not None else "price n/a"
+    if state == MAY_BE_BILLED:
+        return f"would have cost {text} if it finishes" if simulated else f"may still be billed ({text})"
+    return f"would have cost {text}" if simulated else text
+
+
+def money_note(state: str, simulated: bool = False) -> str:
+    """A short word on a state, for tables and tooltips."""
+    return {
+        ESTIMATE: "not sent",
+        IN_FLIGHT: "running: billed if it completes",
+        MAY_BE_BILLED: ("stopped or cut off: its task may still finish and be billed; refresh to ask "
+                        "the service"),
+        BILLED: "would have been billed (simulated)" if simulated else "billed by the service",
+        NOT_CHARGED: "not charged (the service said it failed, or refused it)",
+    }.get(state, state)
 
 
 def sum_costs(values: Iterable[float | None]) -> tuple[float, int]:
@@ -129,7 +173,10 @@ def check_budget(requests: Iterable[ImageRequest], budget: float | None, spent: 
     cheapest = min(p for p in known.values() if p is not None)
     fits = int((left + 1e-9) // cheapest) if cheapest else 0
     hints = []
-    if len(requests) > 1 and fits < len(requests):
+    if fits == 0:
+        hints.append(f"nothing fits: {format_usd(left)} of the budget is left, less than one image "
+                     f"({format_usd(cheapest)})")
+    elif len(requests) > 1 and fits < len(requests):
         hints.append(f"at most {fits} image{'s' if fits != 1 else ''} at {format_usd(cheapest)} each")
     if any(r != "1k" for _, r, _ in groups):
         hints.append("1k instead of 2k")
@@ -137,6 +184,11 @@ def check_budget(requests: Iterable[ImageRequest], budget: float | None, spent: 
         hints.append("Pro instead of Flex")
     hints.append(f"a budget of at least {format_usd(spent + total)}")
     already = f" on top of {format_usd(spent)} already committed (spent or still running)" if spent else ""
+    if fits == 0:
+        nothing, rest = hints[0], hints[1:]
+        advice = f"{nothing[0].upper()}{nothing[1:]}." + (f" Try {', or '.join(rest)}." if rest else "")
+    else:
+        advice = f"Try {', or '.join(hints)}."
     raise BudgetExceededError(
         f"{what} would cost about {format_usd(total)} ({breakdown}){already}, over the budget of "
-        f"{format_usd(budget)}. Nothing was sent. Try {', or '.join(hints)}.")
+        f"{format_usd(budget)}. Nothing was sent. {advice}")

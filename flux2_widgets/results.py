@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ._sharing import sim_badge_html
 from .catalog import ImageRequest, tier_label
 from .errors import MalformedResponseError, TaskFailedError
 from .money import cost_text
@@ -361,8 +362,7 @@ class Generation:
                     f'<figcaption style="font:12px sans-serif;color:#555">{w}x{h}</figcaption></figure>')
             except Exception as exc:  # an undownloadable image must not break display
                 tiles.append(f"<div>image {img.index}: {html.escape(str(exc))}</div>")
-        badge = (' <span style="background:#f59e0b;color:#fff;border-radius:4px;padding:0 6px;'
-                 'font-size:11px">SIMULATED</span>') if self.simulated else ""
+        badge = f" {sim_badge_html()}" if self.simulated else ""
         return (
             f'<div style="font:13px sans-serif"><div>{"".join(tiles)}</div>'
             f"<div><b>{html.escape(tier_label(self.request.tier))}</b> {self.request.resolution} "

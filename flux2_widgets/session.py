@@ -1,37 +1,33 @@
-"""The Studio's model: runs, the budget ledger, collect/resume, uploads and export, without widgets.
+"""The Studio's model: its runs, the budget, collect/resume, uploads and export, without widgets.
 
-``StudioSession`` is what the Studio's buttons ask for; a test can drive it alone. It speaks to
-each run through ``runs.RunView`` (what a tile shows: start, update, result, error, stopped),
-so the same logic serves a widget tile or a plain recorder.
+``StudioSession`` is what the Studio's buttons ask for; a test drives it alone. It holds one
+``runs.Run`` per image asked for, and every figure it shows is read off those runs: what
+finished work cost, what running tasks will cost, and what stopped or cut-off tasks may still
+cost. ``settle()`` asks the service (one status read each) how those ended. Runs collected from
+an earlier session (``collect_unfinished``) are counted apart: their money was committed then,
+not from this session's budget.
 
 Loop affinity: every run, upload and settle-check starts on the session's ``HomeLoop`` (the loop
 the session was built on), whichever thread a button message arrived on. ipykernel 7 delivers
 widget messages on subshell threads with loops of their own; the client's connection pools and
 events belong to the home loop, so work never starts anywhere else.
-
-The ledger: the budget counts what finished work cost, what running tasks will cost, and what
-tasks the session stopped waiting for may still cost ("unsettled"). Unsettled amounts are checked
-with the service (one status read each) on Clear and before a batch is refused, and released when
-the task failed (failed tasks are not charged) or moved to spent when it completed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._loops import HomeLoop
 from .catalog import RESEND_WINDOW, TIER_INFO, ImageRequest, price, tier_label
-from .errors import BudgetExceededError, Flux2Error, ValidationError, is_resumable
-from .money import PriceLookup, check_budget, cost_text, format_usd, session_text, sum_costs
+from .errors import BudgetExceededError, Flux2Error, ValidationError
+from .money import BILLED, MAY_BE_BILLED, PriceLookup, check_budget, cost_text, format_usd, session_text
 from .results import Generation, Task
-from .runs import RunView, create_key, run_in_view
+from .runs import Run
 from .store import ResultStore, Unanswered
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,15 +70,6 @@ def check_timeout_value(value: Any) -> float | None:
     return float(value)
 
 
-@dataclass
-class _Unsettled:
-    """A run the session stopped waiting for, whose task may still be billed."""
-
-    amount: float
-    why: str  # "stopped" or "lost"
-    task: Task | None
-
-
 class StudioSession:
     """Runs, money and results of one Studio, with no widgets.
 
@@ -105,11 +92,10 @@ class StudioSession:
         self.own_store: ResultStore | None = None if client_store is not None else ResultStore(save_dir)
         self.store: ResultStore = client_store if client_store is not None else self.own_store  # type: ignore[assignment]
         self.home = HomeLoop()
-        self.generations: list[Generation] = []
-        self._runs: dict[asyncio.Task[None], RunView] = {}
-        self._inflight: dict[RunView, float] = {}
-        self._unsettled: dict[RunView, _Unsettled] = {}
-        self._jobs: dict[asyncio.Task[Any], None] = {}
+        #: Every run of this session, in the order they were asked for.
+        self.runs: list[Run] = []
+        self._completed: list[Run] = []
+        self._jobs: set[asyncio.Task[Any]] = set()
         self._listeners: list[Callable[[str], Any]] = []
         #: The account's balance in USD as last read (live only; ``None`` until read).
         self.balance: float | None = None
@@ -122,7 +108,7 @@ class StudioSession:
     # -- events ------------------------------------------------------------------------------
     def on_change(self, callback: Callable[[str], Any]) -> None:
         """``callback(what)`` after a change: "runs" (started/ended), "money", "simulated",
-        "balance" or "error"."""
+        "balance", "server_errors" or "error". Called on the home loop."""
         self._listeners.append(callback)
 
     def _emit(self, what: str) -> None:
@@ -132,47 +118,63 @@ class StudioSession:
             except Exception:  # a broken view must not stop the model
                 pass
 
-    # -- state -------------------------------------------------------------------------------
+    # -- state (all of it read off the runs) --------------------------------------------------
     @property
-    def runs(self) -> tuple[asyncio.Task[None], ...]:
-        """The asyncio tasks of runs still going."""
-        return tuple(self._runs)
-
-    @property
-    def jobs(self) -> tuple[asyncio.Task[Any], ...]:
-        """Uploads and settle-checks still going."""
-        return tuple(self._jobs)
+    def active(self) -> list[Run]:
+        """Runs still going."""
+        return [r for r in list(self.runs) if r.active]
 
     @property
     def running(self) -> int:
-        return len(self._runs)
+        return len(self.active)
+
+    @property
+    def jobs(self) -> tuple[asyncio.Task[Any], ...]:
+        """Uploads, balance reads and settle-checks still going."""
+        return tuple(self._jobs)
+
+    @property
+    def generations(self) -> list[Generation]:
+        """Completed results, in the order their images arrived."""
+        return [r.generation for r in list(self._completed) if r.generation is not None]
+
+    def _mine(self) -> list[Run]:
+        return [r for r in list(self.runs) if r.origin == "session"]
 
     @property
     def billed(self) -> float:
-        return sum_costs(g.cost for g in self.generations if g.cost_source == "billed")[0]
+        """What this session's completed work cost where the service reported it."""
+        return round(sum(r.billed_cost or 0.0 for r in self._mine() if r.money == BILLED), 6)
 
     @property
     def estimated(self) -> float:
-        return sum_costs(g.cost for g in self.generations if g.cost_source != "billed")[0]
+        """Completed work whose cost the service did not report: the estimate."""
+        return round(sum(r.estimate or 0.0 for r in self._mine()
+                         if r.money == BILLED and r.billed_cost is None), 6)
 
     @property
     def total(self) -> float:
-        return round(self.billed + self.estimated + self._settled_spent(), 6)
-
-    def _settled_spent(self) -> float:
-        # Tasks stopped, then found completed (paid, not shown): they are spent money.
-        # list(): a snapshot taken in one step (a click on a subshell thread may add entries)
-        return sum(u.amount for u in list(self._unsettled.values()) if u.why == "finished")
+        """Spent: everything this session's runs were billed (reported or estimated)."""
+        return round(self.billed + self.estimated, 6)
 
     def committed(self) -> float:
         """Spent, plus what running tasks will cost, plus what stopped tasks may still cost."""
-        inflight, unsettled = list(self._inflight.values()), list(self._unsettled.values())
-        return round(self.billed + self.estimated + sum(inflight) + sum(u.amount for u in unsettled), 6)
+        return round(sum(r.committed for r in self._mine()), 6)
+
+    def may_be_billed(self, *, earlier: bool = False) -> list[Run]:
+        """Runs that stopped (or were cut off) with an outcome the service has not told."""
+        origin = "earlier" if earlier else "session"
+        return [r for r in list(self.runs) if r.money == MAY_BE_BILLED and r.done and r.origin == origin]
 
     def session_text(self) -> str:
-        unknown = sum(g.cost is None for g in self.generations)
-        text = session_text(self.billed + self._settled_spent(), self.estimated, unknown,
-                            len(self.generations), simulated=self.simulated)
+        mine = [r for r in self._mine() if r.money == BILLED]
+        unknown = sum(r.cost is None for r in mine)
+        text = session_text(self.billed, self.estimated, unknown, len(mine), simulated=self.simulated)
+        earlier = [r for r in self.runs if r.origin == "earlier" and r.money == BILLED]
+        if earlier:
+            amount = round(sum(r.cost or 0.0 for r in earlier), 6)
+            text += (f" · plus {len(earlier)} earlier result{'s' if len(earlier) != 1 else ''} collected "
+                     f"({cost_text(amount, 'billed', self.simulated)}, spent before this session)")
         return f"Session: {text}"
 
     def estimate_text(self, n: int, tier: str, resolution: str) -> tuple[str, bool]:
@@ -187,33 +189,44 @@ class StudioSession:
         if self.budget is not None:
             committed = self.committed()
             left = max(0.0, self.budget - committed)
+            unit = self._unit_price(tier, resolution)
             if estimate is not None and committed + estimate > self.budget + 1e-9:
                 over = True
-                text += f" · over the {format_usd(self.budget)} budget ({format_usd(left)} left)"
+                fits = int((left + 1e-9) // unit) if unit else 0
+                if fits == 0:
+                    text += (f" · nothing fits: {format_usd(left)} of the {format_usd(self.budget)} budget "
+                             f"left, less than one image ({format_usd(unit)})")
+                else:
+                    text += (f" · over the {format_usd(self.budget)} budget ({format_usd(left)} left: "
+                             f"{fits} image{'s' if fits != 1 else ''} fit{'s' if fits == 1 else ''})")
             else:
                 text += f" · {format_usd(left)} of the {format_usd(self.budget)} budget left"
-        pending = {k: v for k, v in list(self._unsettled.items()) if v.why != "finished"}
+        pending = self.may_be_billed()
         if pending:
-            amount = sum(u.amount for u in pending.values())
-            counts = {kind: sum(u.why == kind for u in pending.values()) for kind in ("stopped", "lost")}
+            amount = round(sum(r.cost or 0.0 for r in pending), 6)
+            stopped = sum(r.status == "stopped" for r in pending)
+            cut = len(pending) - stopped
             who = []
-            if counts["stopped"]:
-                n_s = counts["stopped"]
-                who.append(f"{n_s} stopped task{'s' if n_s != 1 else ''} (Resume to collect)")
-            if counts["lost"]:
-                n_l = counts["lost"]
-                who.append(f"{n_l} unfinished task{'s' if n_l != 1 else ''} (Resume to collect)")
-            text += f" · {format_usd(amount)} may still be billed by {' and '.join(who)}"
+            if stopped:
+                who.append(f"{stopped} stopped task{'s' if stopped != 1 else ''}")
+            if cut:
+                who.append(f"{cut} task{'s' if cut != 1 else ''} cut off by an error")
+            text += f" · {format_usd(amount)} may still be billed by {' and '.join(who)} (Resume to collect)"
         return text, over
 
     def _unit_price(self, tier: str, resolution: str) -> float | None:
         by_tier = getattr(self.prices, "price", None)  # a live price list, once read
         return by_tier(tier, resolution) if callable(by_tier) else price(tier, resolution)
 
-    def check_budget(self, requests: list[ImageRequest]) -> float:
-        """The batch's estimate; ``BudgetExceededError`` (nothing sent) when it would pass the cap."""
+    def _price_of(self, request: ImageRequest) -> float | None:
+        return self.prices(request) if self.prices is not None else request.estimated_cost
+
+    def check_budget(self, requests: list[ImageRequest], *, instead_of: Run | None = None) -> float:
+        """The batch's estimate; ``BudgetExceededError`` (nothing sent) when it would pass the cap.
+        ``instead_of``: a run being sent again, whose own commitment the new send replaces."""
+        spent = self.committed() - (instead_of.committed if instead_of is not None else 0.0)
         try:
-            return check_budget(requests, self.budget, spent=self.committed(), prices=self.prices)
+            return check_budget(requests, self.budget, spent=max(0.0, spent), prices=self.prices)
         except BudgetExceededError:
             # Stopped tasks may have settled since: look once more in the background, so the
             # next click sees released money.
@@ -225,88 +238,62 @@ class StudioSession:
         self._emit("money")
 
     # -- runs --------------------------------------------------------------------------------
-    def start(self, views: Iterable[RunView], *, resume: bool = False) -> None:
-        """Start each view's run on the home loop (from any thread)."""
-        for view in views:
-            self._unsettled.pop(view, None)  # resuming: counted as running again
-            self._inflight[view] = view.request.estimated_cost or 0.0
-            self._spawn(functools.partial(self._run, view, resume), self._runs, view,
-                        done=functools.partial(self._run_done, view=view))
-        self._emit("runs")
+    def new_run(self, request: ImageRequest, **options: Any) -> Run:
+        """A run of this session (not started): the session follows its status and money."""
+        run = Run(request, self.client, store=self.own_store, timeout=self.timeout, home=self.home,
+                  price=self._price_of(request), **options)
+        run.observe(self._on_run, ("status", "money"))
+        self.runs.append(run)
+        return run
 
-    async def _run(self, view: RunView, resume: bool) -> None:
-        try:
-            result = await run_in_view(self.client, view, timeout=self.timeout, store=self.own_store,
-                                       resume=resume)
-        except asyncio.CancelledError:
-            # Once running, the submit may have reached the service: the task can still
-            # finish and be billed, so it keeps counting against the budget.
-            self._unsettled[view] = _Unsettled(self._inflight.get(view, 0.0), "stopped", view.task)
-            raise
-        finally:
-            self._inflight.pop(view, None)
-        if isinstance(result, Generation):
-            self.record(result)
-            if len(self._runs) <= 1:  # the batch is over: what is left now?
-                self.refresh_balance()
-            return
-        errors = getattr(result, "errors", None)
-        if isinstance(errors, dict) and errors:
-            # The service refused the request field by field: the form shows each message
-            # beside its control.
-            self.server_errors = {str(k): list(v) for k, v in errors.items()}
-            self._emit("server_errors")
-        if view.retry_mode == "resume":
-            self._unsettled[view] = _Unsettled(view.request.estimated_cost or 0.0, "lost", view.task)
-
-    def _run_done(self, task: asyncio.Task[None], view: RunView) -> None:
-        self._runs.pop(task, None)
-        # Cancelled before its first step, _run never ran (nothing was sent): uncount it,
-        # unless a Resume already started a new run for the same view.
-        if view not in self._runs.values():
-            self._inflight.pop(view, None)
+    def generate(self, request: ImageRequest, n: int = 1) -> list[Run]:
+        """Check the budget, then start ``n`` runs of ``request``; ``BudgetExceededError`` sends nothing."""
+        check_batch_size(n)
+        self.check_budget([request] * n)
+        runs = [self.new_run(request) for _ in range(n)]
+        for run in runs:
+            run.start()
         self._emit("runs")
+        return runs
+
+    def _on_run(self, change: Any) -> None:
+        run: Run = change.owner
+        if change.name == "status":
+            if change.new == "completed" and run not in self._completed:
+                self._completed.append(run)
+                self._follow(run)
+            if change.new == "failed":
+                errors = getattr(run.error, "errors", None)
+                if isinstance(errors, dict) and errors and not getattr(run.error, "field", None):
+                    # The service refused the request field by field: the form shows each
+                    # message beside its control.
+                    self.server_errors = {str(k): list(v) for k, v in errors.items()}
+                    self._emit("server_errors")
+            if change.new in ("completed", "failed", "stopped") and not self.active:
+                self.refresh_balance()  # the batch is over: what is left now?
+            self._emit("runs")
         self._emit("money")
 
-    def retry(self, view: RunView) -> str:
-        """Resume the same task when it may still finish (no second charge); send a new one
-        only when the task failed or was never created. Returns "resume" or "resubmit"."""
-        mode = view.retry_mode
-        if mode != "resume":
-            # Sent again: with the same Idempotency-Key when the first create may have reached
-            # the service (its task comes back, charged once), a new one when it was refused or
-            # failed. What a stopped send may cost is this send's, not an extra one.
-            view.idempotency_key = create_key(view.idempotency_key, view.exception)
-            held = self._unsettled.pop(view, None)
-            try:
-                self.check_budget([view.request])
-            except BudgetExceededError:
-                if held is not None:
-                    self._unsettled[view] = held
-                raise
-        view.start(resume=mode == "resume")  # the view answers the click at once
-        self.start([view], resume=mode == "resume")
-        return mode
+    def _follow(self, run: Run) -> None:
+        """The server settled what the address only suggested (a tunnel to the real service,
+        or a simulator somewhere): the wording follows it."""
+        if run.generation is not None and run.generation.simulated != self.simulated:
+            self.simulated = run.generation.simulated
+            self._emit("simulated")
+
+    def retry(self, run: Run) -> str:
+        """Resume the same task when it may still finish (no second charge); send the create
+        again when it may have landed, or as a new task when it was refused or failed. A send
+        is checked against the budget first. Returns the step taken."""
+        step = run.next_step
+        if step != "resume":
+            self.check_budget([run.request], instead_of=run)
+        return run.retry()
 
     def stop(self) -> None:
-        """Stop waiting for every unfinished run (their views say "stopped")."""
-        self.home.call(self._stop_now)
-
-    def _stop_now(self) -> None:
-        for task, view in list(self._runs.items()):
-            task.cancel()
-            view.mark_stopped()  # said at once; the run itself ends on the loop's next turn
-
-    def record(self, gen: Generation) -> None:
-        if any(g.id == gen.id for g in self.generations):
-            return  # resumed after the image failed to show: already counted once
-        self.generations.append(gen)
-        if gen.simulated != self.simulated:
-            # The server settled what the address only suggested (a tunnel to the real
-            # service, or a simulator somewhere): the wording follows it.
-            self.simulated = gen.simulated
-            self._emit("simulated")
-        self._emit("money")
+        """Stop waiting for every unfinished run (each then says "stopped" and offers Resume)."""
+        for run in self.active:
+            run.stop()
 
     def _follow_client(self) -> None:
         """Take over what the client learned from the server's last answer (whether it is
@@ -315,35 +302,21 @@ class StudioSession:
             self.simulated = self.client.simulated
             self._emit("simulated")
 
-    def forget(self, views: Iterable[RunView]) -> None:
-        """Views cleared from the screen: what they may still cost stays counted until the
+    def forget(self, runs: Iterable[Run]) -> None:
+        """Runs cleared from the screen: what they may still cost stays counted until the
         service says otherwise, so look now."""
-        if any(v in self._unsettled for v in views):
+        if any(r.money == MAY_BE_BILLED for r in runs):
             self.settle()
 
     def settle(self) -> None:
-        """Ask the service, once per stopped task, whether it ended: failed tasks are released
-        (not charged); completed ones count as spent."""
-        if any(u.task is not None and u.why != "finished" for u in self._unsettled.values()):
-            self._start_job(self._settle)
+        """Ask the service, once per stopped task, how it ended: failed ones are not charged;
+        completed ones count as spent (in the background, on the home loop)."""
+        waiting = [r for r in [*self.may_be_billed(), *self.may_be_billed(earlier=True)] if r.task_id]
+        if waiting and not self.closed:
+            self._start_job(lambda: self._settle(waiting))
 
-    async def _settle(self) -> None:
-        for view, entry in list(self._unsettled.items()):
-            if entry.task is None or entry.why == "finished":
-                continue
-            try:
-                current = await self.client.get(entry.task.id, entry.task.action, request=entry.task.request)
-            except Flux2Error as exc:
-                if not is_resumable(exc, entry.task.id):  # unknown to the service: never billed
-                    self._unsettled.pop(view, None)
-                continue
-            if self._unsettled.get(view) is not entry:
-                continue  # resumed meanwhile
-            if current.status == "failed":
-                self._unsettled.pop(view, None)
-            elif current.status == "completed":
-                cost = current.billed_cost if current.billed_cost is not None else entry.amount
-                self._unsettled[view] = _Unsettled(cost, "finished", current)
+    async def _settle(self, runs: list[Run]) -> None:
+        await asyncio.gather(*(r.arefresh() for r in runs), return_exceptions=True)
         self._emit("money")
 
     # -- the account -------------------------------------------------------------------------
@@ -377,28 +350,64 @@ class StudioSession:
             self._emit("balance")
 
     # -- the run log -------------------------------------------------------------------------
-    def unfinished(self, shown: Iterable[str] = ()) -> list[Task]:
+    def unfinished(self) -> list[Task]:
         """Tasks the run log shows as submitted (to this endpoint) but never collected, e.g. by
-        a kernel that died, and that no run here is handling (``shown``: task ids on screen)."""
-        mine = set(shown)
+        a kernel that died, and that no run of this session is following."""
+        mine = {r.task_id for r in self.runs if r.task_id}
         try:
             pending = self.store.pending(self.client.base_url)
         except OSError:
             return []
         return [t for t in pending if t.request is not None and t.id not in mine]
 
-    def unanswered(self, shown: Iterable[str] = (), *, stale: bool = False) -> list[Unanswered]:
+    def unanswered(self, *, stale: bool = False) -> list[Unanswered]:
         """Creates the run log shows as sent (to this endpoint) with no answer, e.g. when a
-        kernel died mid-request, that no run here is sending (``shown``: their keys). Sent
-        again with the same Idempotency-Key, each returns its task if it exists (charged once)
-        or is created once. ``stale``: instead, those older than ``catalog.RESEND_WINDOW``,
-        which no click sends again (the service may have forgotten their key)."""
-        mine, fresh = set(shown), time.time() - RESEND_WINDOW
+        kernel died mid-request, that no run here is sending. Sent again with the same
+        Idempotency-Key, each returns its task if it exists (charged once) or is created once.
+        ``stale``: instead, those older than ``catalog.RESEND_WINDOW``, which no click sends
+        again (the service may have forgotten their key)."""
+        mine, fresh = {r.idempotency_key for r in self.runs}, time.time() - RESEND_WINDOW
         try:
             entries = self.store.unanswered(self.client.base_url)
         except OSError:
             return []
         return [e for e in entries if e.idempotency_key not in mine and (e.submitted_at < fresh) == stale]
+
+    def collect_unfinished(self) -> list[Run]:
+        """A run per task an earlier session left unfinished (waiting for it: nothing new is
+        sent or charged) and per fresh create whose answer never came (sent again with its
+        Idempotency-Key: the service returns the task if it made it). They count apart from
+        this session's spending: that money was committed back then."""
+        runs = []
+        for task in self.unfinished():
+            assert task.request is not None
+            runs.append(self.new_run(task.request, task=task, origin="earlier"))
+        for entry in self.unanswered():
+            runs.append(self.new_run(entry.request, idempotency_key=entry.idempotency_key, sent=True,
+                                     origin="earlier"))
+        for run in runs:
+            run.start()  # a task: waited for; a create: sent again with its key (one charge)
+        self._emit("runs")
+        return runs
+
+    def earlier_text(self) -> str:
+        """What Collect would do, in words ("" when the run log holds nothing to collect)."""
+        tasks, creates = self.unfinished(), self.unanswered()
+        if not tasks and not creates:
+            return ""
+        n = len(tasks) + len(creates)
+        amount = round(sum(self._price_of(t.request) or 0.0 for t in tasks if t.request is not None)
+                       + sum(self._price_of(e.request) or 0.0 for e in creates), 6)
+        parts = []
+        if tasks:
+            parts.append(f"{len(tasks)} task{'s' if len(tasks) != 1 else ''} an earlier session started "
+                         "and never collected")
+        if creates:
+            parts.append(f"{len(creates)} request{'s' if len(creates) != 1 else ''} whose answer never came")
+        money = cost_text(amount, "estimate", self.simulated)
+        return (f"{' and '.join(parts)}: {'they' if n > 1 else 'it'} may be finished and billed already "
+                f"({money}). Collect fetches {'them' if n > 1 else 'it'} without sending anything new; "
+                "the cost counts apart from this session's budget.")
 
     # -- uploads -----------------------------------------------------------------------------
     def upload(self, files: Iterable[Mapping[str, Any]], *, on_progress: Callable[[str], Any],
@@ -438,38 +447,26 @@ class StudioSession:
             on_done(urls, " · ".join(notes))
 
     def _start_job(self, make: Callable[[], Any]) -> None:
+        def track(task: asyncio.Task[Any]) -> None:
+            self._jobs.add(task)
+
         def done(task: asyncio.Task[Any]) -> None:
-            self._jobs.pop(task, None)
+            self._jobs.discard(task)
             if not task.cancelled() and task.exception() is not None:
                 self._emit("error")
 
-        self._spawn(make, self._jobs, None, done=done)
-
-    def _spawn(self, make: Callable[[], Any], registry: dict[Any, Any], value: Any,
-               done: Callable[[asyncio.Task[Any]], Any]) -> None:
-        """Start ``make()`` on the home loop and keep its task in ``registry`` (so Stop and
-        close reach it) from the moment it exists, even when that is on another thread."""
-        def track(handed: Any) -> None:
-            try:
-                task = handed.result()
-            except Exception:
-                return
-            if not task.done():
-                registry[task] = value
-                if registry is self._runs:
-                    self._emit("runs")  # Stop can now reach it
-
         handed = self.home.spawn(make, done=done)
-        if handed.done():
-            track(handed)
-        else:
-            handed.add_done_callback(track)
+        handed.add_done_callback(lambda f: track(f.result()) if not f.exception() and not f.result().done()
+                                 else None)
 
     # -- export ------------------------------------------------------------------------------
     def rows(self) -> list[dict[str, Any]]:
-        """One row per finished generation (tier, size, cost, latency, prompt, urls...), in
-        completion order: the session as data."""
-        return [gen.to_row() for gen in self.generations]
+        """One row per run that was sent (completed ones first, in the order their images
+        arrived; then the rest in the order they were asked for): the session as data, with
+        each run's money state and amounts."""
+        sent = [r for r in list(self.runs) if r.status != "queued"]
+        ordered = [r for r in self._completed if r in sent] + [r for r in sent if r not in self._completed]
+        return [{**r.to_row(), "origin": r.origin} for r in ordered]
 
     def to_csv(self, path: str | Path) -> Path:
         from ._export import write_csv
@@ -482,13 +479,14 @@ class StudioSession:
         return require_pandas().DataFrame(self.rows())
 
     def close(self) -> None:
-        """Cancel everything this session started."""
+        """Stop everything this session started. Safe from a finalizer: work on a loop that
+        has ended is already over, so nothing is started or waited for."""
         if self.closed:
             return
         self.closed = True
-
-        def cancel_all() -> None:
-            for task in [*self._runs, *self._jobs]:
-                task.cancel()
-
-        self.home.call(cancel_all)
+        self._listeners.clear()
+        for run in list(self.runs):
+            if run.active:
+                run.stop()
+        jobs = list(self._jobs)
+        self.home.call_if_alive(lambda: [j.cancel() for j in jobs])

@@ -256,7 +256,7 @@ def test_compare_widget_controls_run_and_fill(sim):
             cmp = w.comparison
             assert cmp is not None and cmp.kind == "prompts"
             view = w.output.children[0]
-            assert [t.status for t in view.tiles] == ["pending", "pending"]  # returned at once
+            assert [t.status for t in view.tiles] == ["submitting", "submitting"]  # returned at once
             await cmp
             assert [t.status for t in view.tiles] == ["completed", "completed"]
             assert all(len(t.thumb.value) > 0 for t in view.tiles)
@@ -309,8 +309,12 @@ def test_save_in_a_comparison_writes_where_the_client_keeps_its_results(sim, tmp
                      poll=PollPolicy(first=0.05, min_interval=0.02)) as client:
         cmp = compare_tiers("a lighthouse at dawn", client=client).wait(10)
         tile = cmp.view().tiles[0]
-        tile.buttons["save"].click()
-    [saved] = tile.saved_paths
+        tile.buttons["save"].click()  # the save runs on the comparison's loop: wait for its word
+        deadline = time.monotonic() + 5
+        while "Saved" not in tile.message.value:
+            assert time.monotonic() < deadline, tile.message.value
+            time.sleep(0.01)
+    [saved] = tile.saved_paths()
     assert saved.is_relative_to(store.root) and saved.read_bytes() == cmp.cells[0].result.image.data
     assert (saved.parent / f"{cmp.cells[0].result.id}.json").is_file()  # the sidecar too
     assert "Saved " + str(saved) in tile.message.value

@@ -234,7 +234,9 @@ def test_blind_view_sends_no_label_until_the_vote(sim) -> None:
             labels = [s["label"] for s in view.blind.sides]
             assert labels[1] == right.col_label and sorted(labels) == ["Flex · 1k", "Pro · 1k"]
             assert "would have cost" in view.blind.sides[0]["caption"]
-            assert len(view.tiles) == 2 and "Pro" in _all_state(view)
+            # revealed in place: one panel, one place to vote; no second grid of tiles
+            assert view.tiles == [] and "Pro" in _all_state(view)
+            assert view.votes_bar is None and view.inspect_button.layout.display != "none"
             view.inspect_button.click()
             assert isinstance(view.inspector_box.children[0], Inspector)
             # one blind vote per test: the panel ignores more

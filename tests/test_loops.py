@@ -113,7 +113,7 @@ def test_home_loop_runs_work_where_the_model_was_born():
     asyncio.run(main())
 
 
-def test_a_model_built_outside_any_loop_gets_a_loop_thread_of_its_own():
+def test_models_built_outside_any_loop_share_the_background_loop_thread():
     home = HomeLoop()
     done = threading.Event()
     names: list[str] = []
@@ -123,7 +123,8 @@ def test_a_model_built_outside_any_loop_gets_a_loop_thread_of_its_own():
         done.set()
 
     home.call(note)
-    assert done.wait(2) and names == ["flux2-home-loop"]
+    assert done.wait(2) and names == ["flux2-background-loop"]
+    assert HomeLoop().loop is home.loop  # one thread for every model of plain code
     task = home.spawn(lambda: _answer(5, delay=0.01)).result(timeout=1)
 
     async def outcome() -> int:

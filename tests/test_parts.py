@@ -1,4 +1,4 @@
-"""The reusable widget parts, on their own (tiles driven by session.run_in_view against the simulator)."""
+"""The reusable widget parts, on their own (tiles drawing runs against the simulator)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from traitlets import TraitError
 
 from flux2_widgets import AsyncFlux2Client, ImageRequest
 from flux2_widgets.catalog import pixel_size
-from flux2_widgets.errors import NetworkError, TaskFailedError
+from flux2_widgets.errors import TaskFailedError
 from flux2_widgets.money import cost_text
-from flux2_widgets.runs import run_in_view as run_tile
+from flux2_widgets.runs import Run
 from flux2_widgets.widgets._style import CSS, style_widget
 from flux2_widgets.widgets.chips import CostLabel, StatusChip
 from flux2_widgets.widgets.controls import Field, Segmented
@@ -34,11 +34,11 @@ def test_cost_text_says_what_a_cost_is():
     assert label.text == "$0.07"
 
 
-def test_status_chip_renders_status_and_detail():
-    chip = StatusChip("processing", "downloading")
-    assert "f2w-st-processing" in chip.value and "processing · downloading" in chip.value
-    chip.status, chip.detail = "failed", ""
-    assert "f2w-st-failed" in chip.value and "downloading" not in chip.value
+def test_status_chip_renders_status_and_label():
+    chip = StatusChip("submitting", "sending")
+    assert "f2w-st-submitting" in chip.value and ">sending<" in chip.value
+    chip.status, chip.label = "failed", ""
+    assert "f2w-st-failed" in chip.value and ">failed<" in chip.value
 
 
 def test_segmented_selects_and_disables_with_reasons():
@@ -84,113 +84,117 @@ def test_style_is_one_shared_block():
     assert style_widget().value.startswith("<style>") and ".f2w-tile" in CSS
 
 
-def test_run_tile_drives_a_tile_to_completion(make_sim):
+def test_a_tile_draws_its_run_to_completion(make_sim):
     sim = make_sim(latency=0.2)
 
     async def main() -> None:
         async with AsyncFlux2Client(api_key=KEY, base_url=sim.url) as client:
             req = ImageRequest("a harbour at night", tier="flex", aspect_ratio="3:2")
-            tile = TaskTile(req, simulated=True, base_url=client.base_url)
+            run = Run(req, client)
+            tile = TaskTile(run)
             seen: list[str] = []
-            tile.observe(lambda c: seen.append(c.new), "status")
-            assert tile.status == "idle" and "Flex 1k 3:2" in tile.title_label.value
-            gen = await run_tile(client, tile)
-            assert seen[0] == "pending" and seen[-1] == "completed"
+            run.observe(lambda c: seen.append(c.new), "status")
+            assert tile.status == "queued" and "Flex 1k 3:2" in tile.title_label.value
+            await run
+            assert seen[0] == "submitting" and seen[-1] == "completed"
+            gen = run.generation
             assert tile.task_id == gen.id and tile.generation is gen
-            assert tile.thumb.value[:2] == b"\xff\xd8"
+            assert tile.thumb.value[:2] == b"\xff\xd8" and tile.thumb.value == run.preview
             w, h = pixel_size("3:2", "1k")
             assert f"{w}×{h}" in tile.meta.value
-            assert tile.cost_label.text == gen.cost_text
-            assert tile.elapsed == pytest.approx(gen.elapsed, abs=0.01)
+            assert tile.cost_label.text == run.cost_text == "would have cost $0.14"  # the server said so
+            assert tile.elapsed_label.value == f"{gen.elapsed:.1f} s"
             assert not tile.buttons["open"].disabled and tile.buttons["retry"].layout.display == "none"
+            assert tile.download.ready and tile.download.filename == "a-harbour-at-night_flex_1k.png"
             tile.buttons["open"].click()  # no handler: the tile's own viewer
             assert tile.viewer.layout.display != "none" and tile.viewer.image.value
 
     asyncio.run(main())
 
 
-def test_run_tile_shows_errors_and_retry_needs_a_handler(make_sim):
+def test_a_failed_tile_says_not_charged_and_retry_sends_a_new_task(make_sim):
     sim = make_sim(latency=0.1)
     sim.inject("fail_task", message="nope")
 
     async def main() -> None:
         async with AsyncFlux2Client(api_key=KEY, base_url=sim.url) as client:
-            tile = TaskTile(ImageRequest("a broken vase"))
-            result = await run_tile(client, tile)
-            assert isinstance(result, TaskFailedError)
-            assert tile.status == "failed" and "nope" in tile.error
+            run = Run(ImageRequest("a broken vase"), client)
+            tile = TaskTile(run)
+            await run
+            assert isinstance(run.error, TaskFailedError)
+            assert tile.status == "failed" and "nope" in tile.error and "nope" in tile.error_label.value
+            assert run.money == "not charged" and tile.cost_label.text == "not charged"
             retry = tile.buttons["retry"]
-            assert retry.layout.display != "none" and retry.disabled
-            retried: list[TaskTile] = []
-            tile.on_retry(retried.append)
-            assert not retry.disabled
+            assert retry.layout.display != "none" and retry.description == "Retry"
+            assert "new task" in retry.tooltip and tile.retry_mode == "new"
+            key = run.idempotency_key
             retry.click()
-            assert retried == [tile]
-            again = await run_tile(client, tile)
-            assert tile.status == "completed" and tile.error == "" and tile.generation is again
+            await until(lambda: run.status == "completed", what="the new task")
+            assert tile.error == "" and run.idempotency_key != key and sim.stats.tasks_created == 2
 
     asyncio.run(main())
 
 
-def test_retry_mode_resumes_a_task_that_may_still_finish(make_sim, tmp_path):
+def test_retry_resumes_a_task_that_may_still_finish(make_sim, tmp_path):
     from flux2_widgets.store import ResultStore
 
     sim = make_sim(latency=0.2)
 
     async def main() -> None:
+        # pinned live: the words a real key's user reads
         async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, max_retries=1,
-                                    retry_base_delay=0.01) as client:
-            tile = TaskTile(ImageRequest("a lantern in fog"))
-            tile.on_retry(lambda _t: None, resumes=True)
+                                    retry_base_delay=0.01, simulated=False) as client:
+            store = ResultStore(tmp_path)
+            run = Run(ImageRequest("a lantern in fog"), client, store=store)
+            tile = TaskTile(run)
             sim.inject("503", times=2, on="get")  # the first poll gives up: the task lives on
-            result = await run_tile(client, tile)
-            assert tile.status == "failed" and not isinstance(result, TaskFailedError)
+            await run
+            assert tile.status == "failed" and not isinstance(run.error, TaskFailedError)
             first_id = tile.task_id
             assert first_id and tile.retry_mode == "resume"
+            assert run.money == "may still be billed" and "may still be billed" in tile.cost_label.text
             retry = tile.buttons["retry"]
             assert retry.description == "Resume" and first_id in retry.tooltip
-            plain = TaskTile(tile.request)  # a handler that always resubmits: no promise made
-            plain.on_retry(lambda _t: None)
-            plain.show_error(result)
-            assert plain.retry_mode == "resume" and plain.buttons["retry"].description == "Retry"
-            store = ResultStore(tmp_path)
-            gen = await run_tile(client, tile, resume=True, store=store)
-            assert tile.status == "completed" and tile.task_id == first_id == gen.id
+            retry.click()
+            await until(lambda: run.status == "completed", what="the resumed task")
+            assert tile.task_id == first_id == run.generation.id
             assert sim.count("POST") == 1 and sim.stats.tasks_created == 1
             assert [p.name for p in tmp_path.glob("*/*.png")] == [f"{first_id}-0.png"]
-
-            sim.inject("fail_task", message="nope")
-            failed = TaskTile(ImageRequest("a lantern in rain"))
-            failed.on_retry(lambda _t: None, resumes=True)
-            await run_tile(client, failed)
-            assert failed.retry_mode == "resubmit" and failed.buttons["retry"].description == "Retry"
-            again = await run_tile(client, failed, resume=failed.retry_mode == "resume")
-            assert failed.status == "completed" and again.id != tile.task_id
-            assert sim.stats.tasks_created == 3
 
     asyncio.run(main())
 
 
-def test_show_error_redacts_keys():
-    tile = TaskTile(ImageRequest("a lock"))
-    tile.show_error(NetworkError(f"connection reset, Authorization: Bearer {KEY}"))
-    assert KEY not in tile.error and KEY not in tile.error_label.value
-    assert tile.status == "failed"
+def test_errors_on_a_tile_are_redacted(make_sim):
+    sim = make_sim(latency=0.1)
+
+    async def main() -> None:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, max_retries=0) as client:
+            run = Run(ImageRequest("a lock"), client)
+            tile = TaskTile(run)
+            sim.inject("500", times=1, on="post", message=f"boom, Authorization: Bearer {KEY}")
+            await run
+            assert tile.status == "failed"
+            assert KEY not in tile.error and KEY not in tile.error_label.value
+
+    asyncio.run(main())
 
 
-def test_cancel_marks_the_tile_stopped(make_sim):
+def test_stop_marks_the_tile_stopped_once(make_sim):
     sim = make_sim(latency=5.0)
 
     async def main() -> None:
         async with AsyncFlux2Client(api_key=KEY, base_url=sim.url) as client:
-            tile = TaskTile(ImageRequest("a long exposure"))
-            task = asyncio.ensure_future(run_tile(client, tile))
+            run = Run(ImageRequest("a long exposure"), client).start()
+            tile = TaskTile(run)
             await until(lambda: tile.task_id, what="submission")
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-            assert tile.status == "stopped" and tile.task_id in tile.message.value
+            run.stop()
+            await run
+            assert tile.status == "stopped" and tile.task_id in tile.placeholder.value
             assert "stopped" in tile.chip.value and not tile.active
+            # said once: the chip says "stopped", the card says what that means
+            assert "stopped" not in tile.placeholder.value.lower().replace("stopped waiting", "")
+            assert tile.message.layout.display == "none"
+            assert run.money == "may still be billed" and tile.buttons["retry"].description == "Resume"
 
     asyncio.run(main())
 
@@ -202,11 +206,15 @@ def test_gallery_orders_by_completion_and_ticks(make_sim):
         async with AsyncFlux2Client(api_key=KEY, base_url=sim.url) as client:
             reqs = [ImageRequest("slow", tier="flex"), ImageRequest("mid", tier="max"),
                     ImageRequest("fast")]
-            tiles = [TaskTile(r) for r in reqs]
+            runs = [Run(r, client) for r in reqs]
+            tiles = [TaskTile(r) for r in runs]
             gallery = Gallery(tiles, tick_interval=0.05)
             assert gallery.tiles == tuple(tiles)
-            runs = [asyncio.ensure_future(run_tile(client, t)) for t in tiles]
-            await until(lambda: tiles[0].elapsed >= 0.2, what="ticks")
+            for run in runs:
+                run.start()
+            for tile in tiles:
+                gallery.ticker.watch(tile)
+            await until(lambda: tiles[0].elapsed_label.value not in ("", "0.0 s"), what="ticks")
             assert gallery.ticker.running
             await asyncio.gather(*runs)
             slow, mid, fast = tiles
@@ -221,9 +229,10 @@ def test_gallery_orders_by_completion_and_ticks(make_sim):
     asyncio.run(main())
 
 
-def test_tile_actions_can_be_limited():
-    tile = TaskTile(ImageRequest("a bell"), actions=("inspect",))
+def test_tile_actions_can_be_limited(sim):
+    client = AsyncFlux2Client(api_key=KEY, base_url=sim.url)
+    tile = TaskTile(Run(ImageRequest("a bell"), client), actions=("inspect",))
     row = tile.children[6]
     assert [b.description for b in row.children] == ["Request", "Retry"]
     with pytest.raises(ValueError):
-        TaskTile(ImageRequest("a bell"), actions=("print",))
+        TaskTile(Run(ImageRequest("a bell"), client), actions=("print",))

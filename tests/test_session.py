@@ -11,7 +11,6 @@ import asyncio
 import math
 import subprocess
 import sys
-from dataclasses import dataclass, field
 
 import pytest
 from conftest import SECRET_KEY as KEY
@@ -19,48 +18,8 @@ from conftest import until
 from subshell import click_on_an_idle_subshell, close_idle_subshells
 
 from flux2_widgets import AsyncFlux2Client, ImageRequest, Studio
-from flux2_widgets.errors import ValidationError, is_resumable
-from flux2_widgets.results import Generation, Task
+from flux2_widgets.errors import ValidationError
 from flux2_widgets.session import MAX_BATCH, StudioSession
-
-
-@dataclass(eq=False)
-class Recorder:
-    """A RunView that only remembers what it was told."""
-
-    request: ImageRequest
-    task: Task | None = None
-    task_id: str = ""
-    exception: BaseException | None = None
-    idempotency_key: str = ""
-    events: list[str] = field(default_factory=list)
-    generation: Generation | None = None
-    latency_known: bool | None = None
-
-    @property
-    def retry_mode(self) -> str:
-        return "resume" if is_resumable(self.exception, self.task_id) else "resubmit"
-
-    def start(self, *, resume: bool = False) -> None:
-        self.events.append("resume" if resume else "start")
-        self.exception = None
-        if not resume:
-            self.task, self.task_id = None, ""
-
-    def update(self, task: Task) -> None:
-        self.task, self.task_id = task, task.id
-        self.events.append(task.status)
-
-    async def show_generation(self, gen: Generation, *, latency_known: bool = True) -> None:
-        self.generation, self.latency_known = gen, latency_known
-        self.events.append("shown")
-
-    def show_error(self, exc: BaseException | str) -> None:
-        self.exception = exc if isinstance(exc, BaseException) else None
-        self.events.append("error")
-
-    def mark_stopped(self) -> None:
-        self.events.append("stopped")
 
 
 def test_the_session_imports_no_widgets():
@@ -70,22 +29,22 @@ def test_the_session_imports_no_widgets():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_a_session_runs_views_and_keeps_the_money(make_sim, tmp_path):
+def test_a_session_runs_and_keeps_the_money(make_sim, tmp_path):
     sim = make_sim(latency=0.1)
 
     async def main() -> None:
         async with AsyncFlux2Client(api_key=KEY, base_url=sim.url) as client:
             session = StudioSession(client, budget=1.0, save_dir=tmp_path)
-            views = [Recorder(ImageRequest("a lighthouse at dawn")) for _ in range(2)]
-            session.start(views)
-            await until(lambda: all("shown" in v.events for v in views), what="two results")
-            await until(lambda: not session.runs, what="runs to end")
+            runs = session.generate(ImageRequest("a lighthouse at dawn"), 2)
+            await until(lambda: all(r.status == "completed" for r in runs), what="two results")
+            assert all(r.preview for r in runs)  # drawn before it says completed
             assert session.total == pytest.approx(sim.stats.total_charged) == pytest.approx(0.10)
             assert session.committed() == pytest.approx(0.10)
             assert session.session_text() == "Session: would have cost $0.10"  # the simulator says so
             text, over = session.estimate_text(3, "flex", "2k")
             assert "$0.72" in text and "$0.90 of the $1.00 budget left" in text and not over
             assert [r["task_id"] for r in session.rows()] == [g.id for g in session.generations]
+            assert {r["money"] for r in session.rows()} == {"billed"}
 
     asyncio.run(main())
 
@@ -96,16 +55,16 @@ def test_stop_is_reversible_and_resume_sends_nothing_new(make_sim, tmp_path):
     async def main() -> None:
         async with AsyncFlux2Client(api_key=KEY, base_url=sim.url) as client:
             session = StudioSession(client, budget=1.0, save_dir=tmp_path)
-            view = Recorder(ImageRequest("a slow painting of a river"))
-            session.start([view])
-            await until(lambda: bool(view.task_id), what="submission")
+            (run,) = session.generate(ImageRequest("a slow painting of a river"))
+            await until(lambda: bool(run.task_id), what="submission")
             session.stop()
-            await until(lambda: not session.runs, what="stop")
-            assert "stopped" in view.events and view.retry_mode == "resume"
+            await until(lambda: not session.active, what="stop")
+            assert run.status == "stopped" and run.next_step == "resume"
+            assert run.money == "may still be billed" and run.cost == pytest.approx(0.05)
             assert "may still be billed by 1 stopped task" in session.estimate_text(1, "pro", "1k")[0]
-            assert session.retry(view) == "resume"
-            await until(lambda: view.generation is not None, what="the resumed result")
-            assert view.generation.id == view.task_id
+            assert session.retry(run) == "resume"
+            await until(lambda: run.status == "completed", what="the resumed result")
+            assert run.generation.id == run.task_id
             assert sim.count("POST") == 1 and sim.stats.tasks_created == 1 and len(sim.stats.charges) == 1
             assert "may still be billed" not in session.estimate_text(1, "pro", "1k")[0]
 
@@ -119,16 +78,17 @@ def test_settling_releases_failed_tasks_and_spends_finished_ones(make_sim, tmp_p
         async with AsyncFlux2Client(api_key=KEY, base_url=sim.url) as client:
             session = StudioSession(client, budget=1.0, save_dir=tmp_path)
             sim.inject("fail_task", times=1, message="GPU caught fire")
-            views = [Recorder(ImageRequest("a red kite over hills")) for _ in range(2)]
-            session.start(views)
-            await until(lambda: all(v.task_id for v in views), what="submission")
+            runs = session.generate(ImageRequest("a red kite over hills"), 2)
+            await until(lambda: all(r.task_id for r in runs), what="submission")
             session.stop()
-            await until(lambda: not session.runs, what="stop")
+            await until(lambda: not session.active, what="stop")
             assert session.committed() == pytest.approx(0.10)
+            assert all(r.money == "may still be billed" for r in runs)
             await asyncio.sleep(0.5)  # both tasks end on the server: one failed, one completed
-            session.forget(views)  # what Clear does
+            session.forget(runs)  # what Clear does
             await until(lambda: not session.jobs, what="the settle check")
             # the failed one is not charged: released; the finished one is spent
+            assert sorted(r.money for r in runs) == ["billed", "not charged"]
             assert session.committed() == pytest.approx(0.05) == pytest.approx(sim.stats.total_charged)
             assert "may still be billed" not in session.estimate_text(1, "pro", "1k")[0]
             assert session.total == pytest.approx(0.05)
@@ -310,21 +270,21 @@ def test_retry_after_a_lost_create_answer_finds_the_first_task(make_sim, tmp_pat
             (tile,) = studio.generate()
             await until(lambda: tile.done, what="the lost answer")
             assert tile.status == "failed" and not tile.task_id and sim.stats.tasks_created == 1
-            first_key = tile.idempotency_key
+            first_key = tile.run.idempotency_key
             retry = tile.buttons["retry"]
             assert retry.description == "Retry" and "same Idempotency-Key" in retry.tooltip
             retry.click()
             await until(lambda: tile.status == "completed", what="the retried create")
-            assert tile.idempotency_key == first_key
+            assert tile.run.idempotency_key == first_key
             assert sim.stats.tasks_created == 1 and len(sim.stats.charges) == 1
             # a task the service failed gets a new key: the old one would only return the failure
             sim.inject("fail_task", message="refused by the safety checker")
             (failed,) = studio.generate()
             await until(lambda: failed.done, what="the failed task")
-            key = failed.idempotency_key
+            key = failed.run.idempotency_key
             failed.buttons["retry"].click()
             await until(lambda: failed.status == "completed", what="a new task")
-            assert failed.idempotency_key != key and sim.stats.tasks_created == 3
+            assert failed.run.idempotency_key != key and sim.stats.tasks_created == 3
         finally:
             studio.close()
             await client.aclose()
@@ -367,10 +327,12 @@ def test_collect_sends_again_a_create_whose_answer_never_came(make_sim, tmp_path
         async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, store=store, simulated=True) as client:
             studio = Studio(client)
             try:
-                assert studio.collect_button.description == "Collect 1"
+                assert studio.collect_button.description == "Collect 1 earlier"
+                assert "1 request whose answer never came" in studio.earlier_note.value
                 (tile,) = studio.collect_unfinished()
                 await until(lambda: tile.status == "completed", what="the collected create")
-                assert tile.idempotency_key == store.events()[0]["idempotency_key"]
+                assert tile.run.idempotency_key == store.events()[0]["idempotency_key"]
+                assert tile.run.origin == "earlier" and "earlier result" in studio.session_text
             finally:
                 studio.close()
 
@@ -394,12 +356,12 @@ def test_a_create_too_old_to_resend_is_told_not_collected(make_sim, tmp_path):
         async with AsyncFlux2Client(api_key=KEY, base_url=sim.url, store=store, simulated=True) as client:
             studio = Studio(client)
             try:
-                assert studio.collect_button.description == "Collect 1"
+                assert studio.collect_button.description == "Collect 1 earlier"
                 assert "1 create request sent over an hour ago (the oldest 24 h ago)" in studio.message_text
                 assert "resend_within=None" in studio.message_text
                 (tile,) = studio.collect_unfinished()
                 await until(lambda: tile.status == "completed", what="the fresh create")
-                assert tile.idempotency_key == "fresh-key"
+                assert tile.run.idempotency_key == "fresh-key"
             finally:
                 studio.close()
 

@@ -57,7 +57,8 @@ def test_a_comparison_twin_is_updated_when_it_settles_and_on_votes(shell, make_s
             assert html.count("would have cost $0.05") == 2
             cmp.vote("b", note="moodier")
             voted = _twins(shell)[-1]
-            assert voted["update"] and "votes A: 0, B: 1, tie: 0" in voted["data"]["text/html"]
+            assert voted["update"] and "votes A: 0 · B: 1 · tie: 0 → B" in voted["data"]["text/html"]
+            assert "moodier" in voted["data"]["text/html"]  # a note is there to be read
         finally:
             cmp.view().close()
             await client.aclose()

@@ -41,7 +41,7 @@ def test_generate_returns_at_once_and_completes(make_sim):
         started = time.monotonic()
         studio.generate_button.click()
         assert time.monotonic() - started < 0.3  # control comes back before any task finishes
-        assert [t.status for t in studio.tiles] == ["pending"] * 3
+        assert [t.status for t in studio.tiles] == ["submitting"] * 3
         assert studio.running == 3 and not studio.stop_button.disabled
         await until(all_done(studio), what="three tiles")
         assert [t.status for t in studio.tiles] == ["completed"] * 3
@@ -118,12 +118,13 @@ def test_failed_task_shows_retry_and_others_complete(make_sim):
         retry = tile.buttons["retry"]
         assert retry.layout.display != "none" and not retry.disabled
         # the service said it failed: only a new task can help (and the failed one is free)
-        assert tile.retry_mode == "resubmit" and retry.description == "Retry"
+        assert tile.retry_mode == "new" and retry.description == "Retry"
+        assert tile.run.money == "not charged" and tile.cost_label.text == "not charged"
         assert "may still be billed" not in studio.cost_text
         assert tile.task_id not in studio.gallery.completed_order
         posts = sim.count("POST")
         retry.click()
-        assert tile.status == "pending"
+        assert tile.status == "submitting"  # at once: the click is on the Studio's loop here
         await until(lambda: tile.done, what="the retried tile")
         assert tile.status == "completed" and tile.error == ""
         assert retry.layout.display == "none"
@@ -153,7 +154,7 @@ def test_retry_after_a_poll_error_resumes_the_same_task(make_sim, tmp_path):
             retry = tile.buttons["retry"]
             assert first_id and retry.description == "Resume" and first_id in retry.tooltip
             # it may still finish and be billed: the budget keeps counting it
-            assert "may still be billed by 1 unfinished task" in studio.cost_text
+            assert "may still be billed by 1 task cut off by an error" in studio.cost_text
             assert studio._committed() == pytest.approx(0.05)
             retry.click()
             await until(lambda: tile.done, what="the resumed tile")
@@ -183,7 +184,7 @@ def test_stopped_tasks_still_count_against_the_budget(make_sim, tmp_path):
             await until(lambda: not studio.tasks, what="cancellation")
             # both may still finish on the server and be billed
             assert "$0.10 may still be billed by 2 stopped tasks" in studio.cost_text
-            assert "over the $0.12 budget ($0.02 left)" in studio.cost_text
+            assert "nothing fits: $0.02 of the $0.12 budget left" in studio.cost_text
             assert studio.generate() == [] and "over the budget" in studio.message_text
             studio.n_images = 1
             assert studio.generate() == []
@@ -270,9 +271,11 @@ def test_budget_cap_refuses_the_batch(sim):
         assert len(studio.tiles) == 2
         # in-flight tasks count against the cap too
         studio.n_images = 1
-        assert "over the $0.30 budget ($0.02 left)" in studio.cost_text
-        studio.generate_button.click()
+        assert "nothing fits: $0.02 of the $0.30 budget left, less than one image ($0.14)" in studio.cost_text
+        assert studio.generate_button.disabled and "budget" in studio.generate_reason
+        studio.generate()  # called anyway (from code): refused, and said why
         assert len(studio.tiles) == 2 and "budget" in studio.message_text
+        assert "at most 0" not in studio.message_text
         await until(all_done(studio), what="tiles")
         assert sim.count("POST") == 2
         studio.budget_input.value = 1.0
@@ -290,9 +293,9 @@ def test_stop_stops_waiting(make_sim):
         studio.generate_button.click()
         await until(lambda: all(t.task_id for t in studio.tiles), what="submission")
         studio.stop_button.click()
+        await until(lambda: not studio.tasks, what="cancellation")
         assert [t.status for t in studio.tiles] == ["stopped", "stopped"]
         assert all("stopped" in t.chip.value for t in studio.tiles)
-        await until(lambda: not studio.tasks, what="cancellation")
         gets = sim.count("GET")
         await asyncio.sleep(0.4)
         assert sim.count("GET") == gets
@@ -309,11 +312,10 @@ def test_close_cancels_what_it_started(make_sim):
         client = AsyncFlux2Client(api_key=KEY, base_url=sim.url)
         studio = Studio(client, prompt="a kite over the sea", n_images=2)
         studio.generate()
-        tasks = list(studio.tasks)
+        runs = list(studio.tasks)
         await until(lambda: sim.count("POST") == 2, what="submission")
         studio.close()
-        await asyncio.sleep(0.05)
-        assert all(t.cancelled() for t in tasks)
+        await until(lambda: all(r.status == "stopped" for r in runs), what="the runs to stop")
         assert not studio.gallery.ticker.running
         gets = sim.count("GET")
         await asyncio.sleep(0.3)
@@ -418,8 +420,8 @@ def test_use_as_source_inspect_open_and_save(make_sim, tmp_path):
         assert studio.viewer.image.value == b"" and studio.viewer.layout.display == "none"
 
         tile.buttons["save"].click()
-        await until(lambda: tile.saved_paths, what="save")
-        saved = tile.saved_paths[0]
+        await until(lambda: "Saved" in tile.message.value, what="save")
+        saved = tile.saved_paths()[0]
         assert saved.parent.parent == tmp_path and saved.read_bytes() == gen.images[0].data
         assert "Saved" in tile.message.value
 
@@ -440,7 +442,7 @@ def test_elapsed_ticks_while_running(make_sim):
     async def body(studio: Studio) -> None:
         studio.prompt = "a clock tower"
         (tile,) = studio.generate()
-        await until(lambda: tile.elapsed >= 0.3, what="ticks")
+        await until(lambda: tile.run.elapsed >= 0.3 and tile.elapsed_label.value != "0.0 s", what="ticks")
         assert tile.active and studio.gallery.ticker.running
         assert tile.elapsed_label.value.endswith(" s")
         await until(lambda: tile.done, what="tile")
@@ -526,7 +528,7 @@ def test_collect_finishes_what_a_dead_kernel_left_behind(make_sim, tmp_path):
             studio = Studio(client)
             try:
                 assert studio.collect_button.layout.display != "none"
-                assert studio.collect_button.description == "Collect 2"
+                assert studio.collect_button.description == "Collect 2 earlier"
                 tiles = studio.collect_unfinished()
                 assert sorted(t.task_id for t in tiles) == sorted(submitted)
                 await until(lambda: all(t.status == "completed" for t in tiles), what="collected")

@@ -202,19 +202,23 @@ class AsyncFlux2Client:
     # -- tasks ---------------------------------------------------------------------
     async def submit(self, request: ImageRequest | str | None = None, /, *,
                      idempotency_key: str | None = None, store: ResultStore | None = None,
-                     **fields: Any) -> Task:
+                     on_sending: Callable[[str], Any] | None = None, **fields: Any) -> Task:
         """Create a task and return at once. The request is validated first; the POST
         carries an Idempotency-Key so retries never create a second task, and the run
         log (``store``, default the client's) records it before it leaves, so a task
         whose answer never arrives is not lost: ``resume`` sends it again with the same
-        key and gets that very task."""
+        key and gets that very task. ``on_sending(key)`` is called just before the create
+        leaves: from then on the service may have made (and may bill) the task."""
         req = ImageRequest.from_fields(request, **fields)
         _check_submit(idempotency_key, store)
+        _check_callable(on_sending, "on_sending")
         key = idempotency_key or uuid.uuid4().hex
         store = store if store is not None else self.store
         submitted = time.time()
         if store is not None:
             await self._log_to_store(store.record_sending, key, req, self.base_url, submitted)
+        if on_sending is not None:
+            on_sending(key)
         sent = time.monotonic()
         try:
             answer = await request_json(self._http, "POST", req.path, json_body=req.payload(),
@@ -393,16 +397,18 @@ class AsyncFlux2Client:
     async def generate(self, request: ImageRequest | str | None = None, /, *, timeout: float | None = None,
                        download: bool = True, on_update: UpdateCallback | None = None,
                        store: ResultStore | None = None, idempotency_key: str | None = None,
-                       **fields: Any) -> Generation:
+                       on_sending: Callable[[str], Any] | None = None, **fields: Any) -> Generation:
         """Submit, wait, download: one finished ``Generation``. ``idempotency_key``: send
-        the create with this key (the same key again returns the same task, charged once)."""
+        the create with this key (the same key again returns the same task, charged once);
+        ``on_sending`` as in :meth:`submit`."""
         _check_timeout(timeout)
         _check_submit(idempotency_key, store)
         _check_callable(on_update, "on_update")
         req = ImageRequest.from_fields(request, **fields)
         async with self.in_flight.slot() as slot:
             with slot.creating():
-                task = await self.submit(req, store=store, idempotency_key=idempotency_key)
+                task = await self.submit(req, store=store, idempotency_key=idempotency_key,
+                                         on_sending=on_sending)
             _notify(on_update, task)
 
             def seen(update: Task) -> None:
@@ -415,7 +421,8 @@ class AsyncFlux2Client:
 
     async def collect(self, request: ImageRequest | None = None, *, task: Task | None = None,
                       timeout: float | None = None, on_update: UpdateCallback | None = None,
-                      store: ResultStore | None = None, idempotency_key: str | None = None) -> Generation:
+                      store: ResultStore | None = None, idempotency_key: str | None = None,
+                      on_sending: Callable[[str], Any] | None = None) -> Generation:
         """Finish one request whether or not its task exists yet: with ``task`` (one that
         may still finish: a stop, an outage, a dead kernel) wait for it, sending nothing
         new, so nothing is charged twice; without it, submit ``request`` and wait. Pass the
@@ -431,7 +438,7 @@ class AsyncFlux2Client:
                 raise ValidationError("collect() needs a request or a task", field="request",
                                       value=None, allowed="ImageRequest or Task")
             return await self.generate(request, timeout=timeout, on_update=on_update, store=store,
-                                       idempotency_key=idempotency_key)
+                                       idempotency_key=idempotency_key, on_sending=on_sending)
         if request is not None and task.request is None:
             task = dataclasses.replace(task, request=request)
         # wait() polls with the replica-404 grace and logs a task the service no longer knows.

@@ -1,18 +1,22 @@
-"""One cell of a comparison: a request, its task, and its result or error."""
+"""One cell of a comparison: where it sits in the grid, and the run that fills it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..catalog import ImageRequest
 from ..results import Generation, Task
+from ..runs import Run
 
 __all__ = ["Cell"]
 
 
 @dataclass(eq=False)
 class Cell:
-    """One slot of a comparison: a request and, once it finishes, its result or error."""
+    """One slot of a comparison: its place, labels and request, and once the comparison
+    exists, ``run`` (the ``runs.Run`` that holds its status, task, result, error and money;
+    everything below reads it)."""
 
     index: int
     row: int
@@ -21,23 +25,41 @@ class Cell:
     col_label: str
     request: ImageRequest
     side: str | None = None
-    status: str = "queued"  # queued, submitting, pending, processing, downloading, completed, failed
-    task: Task | None = None
-    result: Generation | None = None
-    error: BaseException | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
-    submitted: bool = field(default=False, repr=False)
-    #: The create's Idempotency-Key, kept across a retry that may find the first task.
-    idempotency_key: str = field(default="", repr=False)
+    #: The axis values that made this cell (grids: {"tier": "pro", "animal": "fox", ...}).
+    values: dict[str, Any] = field(default_factory=dict)
+    #: Which take of its combination this cell is (0-based; grids with several takes).
+    take: int = 0
+    page: int = 0
+    run: Run | None = field(default=None, repr=False)
+
+    # -- the run, read ------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        return self.run.status if self.run is not None else "queued"
+
+    @property
+    def task(self) -> Task | None:
+        return self.run.task if self.run is not None else None
+
+    @property
+    def result(self) -> Generation | None:
+        return self.run.generation if self.run is not None and self.run.status == "completed" else None
+
+    @property
+    def error(self) -> BaseException | None:
+        return self.run.error if self.run is not None else None
 
     @property
     def done(self) -> bool:
-        return self.status in ("completed", "failed")
+        return self.run.done if self.run is not None else False
 
     @property
     def ok(self) -> bool:
         return self.result is not None
+
+    @property
+    def money(self) -> str:
+        return self.run.money if self.run is not None else "estimate"
 
     @property
     def label(self) -> str:
@@ -47,12 +69,7 @@ class Cell:
     @property
     def size(self) -> tuple[int, int] | None:
         """Real pixel size once downloaded, else the catalog's approximate size."""
-        if self.result is not None and self.result.images and self.result.images[0].downloaded:
-            try:
-                return self.result.images[0].size
-            except Exception:  # undecodable bytes: fall back to the catalog
-                pass
-        return self.request.size
+        return self.run.size if self.run is not None else self.request.size
 
     @property
     def size_text(self) -> str:
@@ -61,44 +78,32 @@ class Cell:
 
     @property
     def estimated_cost(self) -> float | None:
-        return self.request.estimated_cost
+        return self.run.estimate if self.run is not None else self.request.estimated_cost
 
     @property
     def billed_cost(self) -> float | None:
-        """What the API billed: ``usage.cost`` for a finished task, 0 for a failed one
-        (failed generations are not charged), ``None`` while running or if not reported."""
-        if self.result is not None:
-            return self.result.task.billed_cost
-        if self.status == "failed":
-            return 0.0
-        return None
+        """What the service reported billing; ``None`` until it did (never 0 for a task that
+        may still be billed)."""
+        return self.run.billed_cost if self.run is not None else None
 
     @property
     def cost(self) -> float | None:
-        """Billed where known, else the estimate (0 for a failure)."""
-        if self.result is not None:
-            return self.result.cost
-        if self.status == "failed":
-            return 0.0
-        return self.estimated_cost
+        """Billed where known, what it may still be billed, 0 only when not charged."""
+        return self.run.cost if self.run is not None else self.request.estimated_cost
 
     @property
     def cost_source(self) -> str:
-        if self.result is not None:
-            return self.result.cost_source
-        return "not charged" if self.status == "failed" else "estimate"
+        return self.run.cost_source if self.run is not None else "estimate"
+
+    @property
+    def cost_text(self) -> str:
+        return self.run.cost_text if self.run is not None else ""
 
     @property
     def latency(self) -> float | None:
-        """Seconds from submit to the client seeing the task finish."""
-        if self.result is not None:
-            return self.result.elapsed
-        if self.task is not None and self.done:
-            return self.task.elapsed
-        return None
+        """Seconds from submit to the client seeing the task finish (watched runs only)."""
+        return self.run.latency if self.run is not None else None
 
     @property
     def error_text(self) -> str:
-        if self.error is None:
-            return ""
-        return str(self.error) or type(self.error).__name__
+        return self.run.error_text if self.run is not None else ""

@@ -18,15 +18,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import _sync
 from .._export import require_pandas, write_csv
 from .._loops import HomeLoop, running_loop
 from .._sharing import StaticMirror
 from ..catalog import tier_label
-from ..errors import Flux2Error, TaskTimeoutError, ValidationError, is_resumable
-from ..money import format_usd, sum_costs, sum_text
-from ..results import Generation, Task
-from ..runs import create_key
+from ..errors import Flux2Error, TaskTimeoutError, ValidationError
+from ..money import BILLED, MAY_BE_BILLED, NOT_CHARGED, format_usd, sum_costs, sum_text
+from ..results import THUMBNAIL_SIDE, Generation
+from ..runs import Run
 from .cell import Cell
 from .costs import CostTable, cells_cost_table
 from .html import comparison_html, short
@@ -35,19 +34,23 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from PIL import Image as PILImage
 
-    from ..client._core import AsyncFlux2Client
 
 __all__ = ["Cell", "Comparison"]
 
 log = logging.getLogger("flux2_widgets")
 
+#: Preview size in a blind test's panel: large enough to judge, small enough for a saved notebook.
+_BLIND_SIDE = 512
+
 
 class Comparison:
-    """A set of generations run side by side.
+    """A set of generations run side by side: one ``runs.Run`` per cell.
 
-    ``cells`` are in row-major order (rows = prompts, columns = tier x
-    resolution, or A/B). The object is awaitable (``await cmp`` returns it when
-    every cell is done) and displays itself as a live grid.
+    ``cells`` are in row-major order (rows = prompts, columns = tier x resolution, or A/B).
+    The runs do the work on the comparison's home loop (the notebook's when a cell builds it,
+    else the process's background loop), so the helpers return at once. The object is
+    awaitable (``await cmp`` returns it when every cell is done), ``wait()`` blocks for it, and
+    it displays itself as a live grid. Every figure it shows or exports is read off the runs.
     """
 
     def __init__(self, cells: list[Cell], *, kind: str, title: str, row_labels: Sequence[str],
@@ -66,13 +69,11 @@ class Comparison:
         self.created_at = time.time()
         self._votes: list[dict[str, Any]] = []
         self._listeners: list[Callable[[Cell | None], None]] = []
-        self._side: set[asyncio.Future[Any]] = set()
-        self._client = _async_client(client)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        #: Set when the comparison runs on a live loop (a notebook's): widget callbacks on
-        #: other threads (ipykernel subshells) hand their work to it.
-        self._home: HomeLoop | None = None
-        self._main: asyncio.Future[None] | None = None
+        self._client = _client_source(client)
+        #: Where the runs' work happens (see ``_loops``): widget callbacks on other threads
+        #: (ipykernel subshells) hand their work to it.
+        self.home = HomeLoop()
+        self._started = False
         self._view: Any = None
         self._mirror: StaticMirror | None = None
         if blind and len(self.sides) != 2:
@@ -87,6 +88,11 @@ class Comparison:
         self.order = list(range(len(cells)))
         if blind:
             random.Random(self.seed).shuffle(self.order)
+        side = _BLIND_SIDE if blind else THUMBNAIL_SIDE
+        for cell in cells:
+            if cell.run is None:
+                cell.run = Run(cell.request, self._client, timeout=timeout, home=self.home, preview_side=side)
+            cell.run.observe(lambda change, cell=cell: self._on_run(cell, change), ("status", "money"))
 
     @classmethod
     def from_generations(cls, generations: Sequence[Generation], *, labels: Sequence[str] | None = None,
@@ -104,221 +110,129 @@ class Comparison:
                                   field="labels", value=names, allowed=f"{len(gens)} distinct labels")
         keys = [chr(ord("a") + i) for i in range(len(gens))] if len(gens) <= 26 else [str(i) for i in
                                                                                       range(len(gens))]
-        cells = []
-        for i, (gen, name, key) in enumerate(zip(gens, names, keys, strict=True)):
-            cell = Cell(i, 0, i, "", name, gen.request, side=key, status="completed", task=gen.task,
-                        result=gen, started_at=gen.submitted_at, finished_at=gen.completed_at,
-                        submitted=True)
-            cells.append(cell)
+        offline = _Offline(gens)
+        home = HomeLoop()
+        side = _BLIND_SIDE if blind else THUMBNAIL_SIDE
+        cells = [Cell(i, 0, i, "", name, gen.request, side=key,
+                      run=Run.from_generation(gen, offline, home=home, preview_side=side))
+                 for i, (gen, name, key) in enumerate(zip(gens, names, keys, strict=True))]
         cmp = cls(cells, kind="results", title=title, row_labels=[""], col_labels=names,
-                  sides=list(zip(keys, names, strict=True)), client=_Offline(gens), blind=blind, seed=seed)
-        cmp._mark_finished()
+                  sides=list(zip(keys, names, strict=True)), client=offline, blind=blind, seed=seed)
+        cmp.home = home
+        cmp._started = True
         return cmp
-
-    def _mark_finished(self) -> None:
-        loop = _sync.current_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        done.set_result(None)
-        self._loop, self._main = loop, done
 
     # -- running ---------------------------------------------------------------------
     @property
-    def client(self) -> AsyncFlux2Client:
+    def client(self) -> Any:
+        """The client the runs collect with (as given: a sync client lends each loop its twin)."""
         return self._client
 
     @property
+    def runs(self) -> list[Run]:
+        return [c.run for c in self.cells if c.run is not None]
+
+    @property
     def simulated(self) -> bool:
-        return bool(getattr(self._client, "simulated", False))
+        return bool(getattr(self._client, "simulated", False)) or any(
+            r.generation is not None and r.generation.simulated for r in self.runs)
 
     @property
     def started(self) -> bool:
-        return self._main is not None
+        return self._started
 
     @property
     def done(self) -> bool:
         return all(c.done for c in self.cells)
 
     def start(self) -> Comparison:
-        """Start every cell at once (idempotent). Called by the helpers."""
-        if self._main is not None:
+        """Start every cell at once (idempotent). Called by the helpers. In plain code (a
+        script) it returns once the service has answered the creates it can take at once
+        (``max_concurrency``), so the service is working before the script goes on."""
+        if self._started:
             return self
-        running = running_loop()
-        loop = running if running is not None else _sync.private_loop()
-        self._loop = loop
-        self._home = HomeLoop(loop) if running is not None else None
-        self._main = loop.create_task(self._run_all())
-        if not running:
-            # No loop runs between statements of a plain script: submit now, so the service
-            # is already working when the caller gets the comparison back; wait() finishes it.
-            loop.run_until_complete(self._until_submitted())
+        self._started = True
+        for run in self.runs:
+            run.start()
+        if running_loop() is None:
+            limit = int(getattr(self._client, "max_concurrency", 0) or len(self.runs))
+            for run in self.runs[:limit]:
+                run.wait_submitted()
         return self
 
-    async def _run_all(self) -> None:
-        await asyncio.gather(*(self._run_cell(c) for c in self.cells))
-        await self._settle()
-
-    async def _settle(self) -> None:
-        # Views render thumbnails in side tasks; finishing after them means a finished
-        # comparison is also a fully drawn one (and no render is left on a stopped loop).
-        while self._side:
-            await asyncio.gather(*list(self._side), return_exceptions=True)
-        self._emit(None)
-
-    def _track(self, future: asyncio.Future[Any]) -> None:
-        """Let ``wait()`` / ``await`` also wait for a view's render task."""
-        self._side.add(future)
-        future.add_done_callback(self._side.discard)
-
-    async def _until_submitted(self) -> None:
-        # The client may queue cells behind its concurrency limit: only wait for the ones it can take.
-        limit = getattr(self._client, "max_concurrency", None) or len(self.cells)
-        need = min(len(self.cells), int(limit))
-        while sum(c.submitted or c.done for c in self.cells) < need and not self._main.done():  # type: ignore[union-attr]
-            await asyncio.sleep(0.005)
-
-    async def _run_cell(self, cell: Cell) -> None:
-        # A task that may still finish (a poll or download outage) is waited for again:
-        # submitting it anew would be billed on top of the one already running.
-        previous = cell.task if cell.task is not None and is_resumable(cell.error, cell.task.id) else None
-        if previous is None:  # sent (again): the same key while the first send may have landed
-            cell.idempotency_key = create_key(cell.idempotency_key, cell.error)
-        cell.status = "submitting" if previous is None else "processing"
-        cell.started_at = cell.started_at if previous is not None else time.time()
-        cell.result = cell.error = None
-        cell.task, cell.submitted = previous, previous is not None
+    def _on_run(self, cell: Cell, change: Any) -> None:
         self._emit(cell)
+        if change.name == "status" and self.done:
+            self._emit(None)
 
-        def on_update(task: Task) -> None:
-            cell.task, cell.submitted = task, True
-            if task.status == "failed":
-                return  # the error follows at once, with what Retry needs to know
-            # "completed" here means the images are still downloading: the cell is done with its result.
-            cell.status = "downloading" if task.status == "completed" else task.status
-            self._emit(cell)
-
-        try:
-            gen = await self._client.collect(cell.request, task=previous, timeout=self.timeout,
-                                             on_update=on_update,
-                                             idempotency_key=None if previous else cell.idempotency_key)
-        except asyncio.CancelledError:
-            cell.error, cell.status = Flux2Error("cancelled before it finished"), "failed"
-            cell.finished_at, cell.submitted = time.time(), True
-            self._emit(cell)
-            raise
-        except Exception as exc:  # one failed cell must never stop the others
-            cell.error, cell.status = exc, "failed"
-            if isinstance(exc, Flux2Error) and exc.task_id and cell.task is None:
-                cell.task = Task(id=exc.task_id, action=cell.request.action or "text_to_image",
-                                 status="failed", request=cell.request, error=exc.message,
-                                 submitted_at=cell.started_at or time.time())
-        else:
-            cell.result, cell.task, cell.status = gen, gen.task, "completed"
-        cell.finished_at, cell.submitted = time.time(), True
-        self._emit(cell)
-
-    def retry(self, cell: Cell | int) -> None:
-        """Run a failed cell again, on the comparison's loop: wait for its task again when
-        it may still finish (no new charge), else submit the same request anew. Safe to call
-        from any thread (a widget message on a kernel subshell): the work moves to that loop."""
+    def retry(self, cell: Cell | int) -> str:
+        """Run a failed or stopped cell again by the run's one rule: wait for its task again
+        when it may still finish (no new charge), send the create again with its key when it
+        may have landed, else a new task. Safe from any thread. Returns the step taken."""
         cell = self.cells[cell] if isinstance(cell, int) else cell
-        if not cell.done or cell.ok:
-            return
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            raise RuntimeError("this comparison's event loop has closed; start a new comparison")
-        if self._home is not None:
-            self._home.call(self._retry_here, cell)
-        else:  # a plain script: the private loop runs only inside wait()
-            self._retry_here(cell)
+        if cell.run is None or not cell.run.next_step:
+            return ""
+        return cell.run.retry()
 
-    def _retry_here(self, cell: Cell) -> None:
-        loop = self._loop
-        if not cell.done or cell.ok or loop is None or loop.is_closed():
-            return  # a second click arrived while the first was being handed over
-        previous = self._main
-        retry = loop.create_task(self._run_cell(cell))
+    def stop(self) -> None:
+        """Stop every unfinished cell. Tasks the service already accepted may still finish there
+        and be billed: those cells say "may still be billed" until :meth:`refresh` learns how they
+        ended. Safe from any thread."""
+        for run in self.runs:
+            if not run.done:
+                run.stop()
 
-        async def both() -> None:
-            # one gather, so cancel() reaches the retried cell as well as the earlier run
-            await asyncio.gather(*(f for f in (previous, retry) if f is not None), return_exceptions=True)
-            await self._settle()
+    #: The older name of :meth:`stop`.
+    cancel = stop
 
-        self._main = loop.create_task(both())
+    def refresh(self, *, collect: bool = True, timeout: float | None = None) -> Comparison:
+        """Ask the service once about every cell that may still be billed (stopped, or cut off
+        by an outage) and settle it: failed -> not charged; completed -> billed, and with
+        ``collect`` its image is fetched (nothing new is sent or charged). Blocks; returns the
+        comparison (``await cmp.arefresh()`` in async code)."""
+        self.home.run(lambda: self.arefresh(collect=collect), timeout)
+        return self
 
-    def cancel(self) -> None:
-        """Stop every unfinished cell; each fails with "cancelled before it finished".
-        Tasks the service already accepted may still finish there (and be billed).
-        Safe from any thread: the cancelling happens on the comparison's loop."""
-        main, loop = self._main, self._loop
-        if main is None or main.done() or loop is None or loop.is_closed():
-            return
-        if self._home is not None:
-            self._home.call(self._cancel_here)
-            return
-        main.cancel()
-        # a plain script: let the cells record it now, leaving nothing pending
-        loop.run_until_complete(asyncio.gather(main, return_exceptions=True))
-
-    def _cancel_here(self) -> None:
-        if self._main is not None and not self._main.done():
-            self._main.cancel()
+    async def arefresh(self, *, collect: bool = True) -> Comparison:
+        await asyncio.gather(*(r.arefresh(collect=collect) for r in self.runs), return_exceptions=True)
+        return self
 
     # -- waiting -----------------------------------------------------------------------
     def wait(self, timeout: float | None = None) -> Comparison:
         """Block until every cell is done and return the comparison.
 
-        Works in a plain script and in a notebook cell (where it nests on the
-        kernel's running loop, so widgets keep updating). Raises
-        ``TaskTimeoutError`` after ``timeout`` seconds; the cells keep running.
+        Works in a plain script and in a notebook cell (where it nests on the kernel's running
+        loop, so widgets keep updating). Raises ``TaskTimeoutError`` after ``timeout`` seconds;
+        the cells keep running.
         """
-        if self._main is None:
-            self.start()
-        assert self._loop is not None and self._main is not None
-        if self._main.done():
-            return self
-        loop = self._loop
-        running = running_loop()
-        if running is not None and running is not loop:
-            raise RuntimeError("wait() was called from a different event loop than the one this "
-                               "comparison runs on; use `await comparison` there instead")
-        if loop.is_closed():
-            raise RuntimeError("the event loop this comparison started on has closed before it "
-                               "finished (e.g. an asyncio.run() that returned); start it again")
-        if running is loop:
-            _sync.allow_nesting(loop)  # only now: a sync wait inside a running (notebook) loop
-        elif loop.is_running():
-            raise RuntimeError("this comparison runs on a loop busy in another thread; use `await`")
-        loop.run_until_complete(self._wait(timeout))
+        self.start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.done:
+            for run in self.runs:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    run.wait(left)
+                except TaskTimeoutError:
+                    running = sum(not c.done for c in self.cells)
+                    raise TaskTimeoutError(
+                        f"{running} of {len(self.cells)} cells still running after {timeout:g} s; they "
+                        "keep running - call wait() again or show the comparison to watch them",
+                        code="wait_timeout") from None
         return self
 
-    async def _wait(self, timeout: float | None) -> Comparison:
-        while True:
-            main = self._main
-            assert main is not None
-            try:
-                # shield: a timeout stops the waiting, not the comparison
-                await asyncio.wait_for(asyncio.shield(main), timeout)
-            except asyncio.TimeoutError:
-                left = sum(not c.done for c in self.cells)
-                raise TaskTimeoutError(
-                    f"{left} of {len(self.cells)} cells still running after {timeout:g} s; they keep "
-                    "running - call wait() again or show the comparison to watch them") from None
-            if main is self._main:  # a retry may have replaced it meanwhile
-                return self
+    async def _settled(self) -> Comparison:
+        while not self.done:
+            await asyncio.gather(*(r._until_ended() for r in self.runs))
+        return self
 
     def __await__(self) -> Generator[Any, None, Comparison]:
-        if self._main is None:
-            self.start()
-        running = running_loop()
-        if running is not None and running is not self._loop:
-            raise RuntimeError("this comparison was started outside this event loop (from sync "
-                               "code); call .wait() instead of awaiting it")
-        return self._wait(None).__await__()
+        self.start()
+        return self._settled().__await__()
 
     # -- change notifications (the view listens) ------------------------------------------
     def on_change(self, callback: Callable[[Cell | None], None], remove: bool = False) -> None:
-        """Call ``callback(cell)`` on every cell change (``None`` when all are done).
-        Runs on the comparison's loop thread; keep it quick."""
+        """Call ``callback(cell)`` on every change of a cell's status or money (``None`` when
+        all are done, and after a vote). Runs on the comparison's home loop; keep it quick."""
         if remove:
             if callback in self._listeners:
                 self._listeners.remove(callback)
@@ -338,7 +252,7 @@ class Comparison:
     # -- results -----------------------------------------------------------------------
     @property
     def results(self) -> list[Generation | BaseException | None]:
-        """Per cell: the ``Generation``, the error, or ``None`` while running."""
+        """Per cell: the ``Generation``, the error, or ``None`` while running (or stopped)."""
         return [c.result if c.result is not None else c.error for c in self.cells]
 
     @property
@@ -376,24 +290,36 @@ class Comparison:
 
     @property
     def billed_cost(self) -> float:
-        """What finished cells were billed (failed cells are not charged)."""
-        return sum_costs(c.billed_cost for c in self.cells if c.done)[0]
+        """What the service reported billing for completed cells."""
+        return sum_costs(c.billed_cost for c in self.cells)[0]
 
     @property
     def total_cost(self) -> float | None:
-        """Billed where the API reported it, else estimates; failures count 0."""
+        """Billed where known, what stopped or running cells may still be billed, 0 for cells
+        not charged; ``None`` if any price is unknown."""
         total, unknown = sum_costs(c.cost for c in self.cells)
         return None if unknown else total
 
     @property
+    def may_be_billed(self) -> float:
+        """What stopped or cut-off cells may still be billed (refresh() asks the service)."""
+        return sum_costs(c.cost for c in self.cells if c.money == MAY_BE_BILLED)[0]
+
+    @property
     def total_text(self) -> str:
+        """The comparison's money in words: ``$0.19``, ``about $0.19`` (partly estimated or still
+        running), ``... ($0.14 of it may still be billed)``; simulated: ``would have cost ...``."""
         total, unknown = sum_costs(c.cost for c in self.cells)
-        sources = {c.cost_source for c in self.cells if c.cost_source != "not charged"}
         text = sum_text(total, unknown)
-        if not self.done or "estimate" in sources:
-            text = f"about {text}" if text != "n/a" else text
+        estimated = any(c.money != NOT_CHARGED and (c.money != BILLED or c.cost_source == "estimate")
+                        for c in self.cells)
+        if estimated and text != "n/a":
+            text = f"about {text}"
         if self.simulated:
             text = f"would have cost {text}"
+        maybe = self.may_be_billed
+        if maybe:
+            text += f" ({format_usd(maybe)} of it may still be billed)"
         return text
 
     def cost_table(self) -> CostTable:
@@ -480,12 +406,13 @@ class Comparison:
                 "width": size[0] if size else None, "height": size[1] if size else None,
                 "status": c.status, "error": c.error_text,
                 "task_id": c.task.id if c.task is not None else "",
-                "estimated_cost": c.estimated_cost, "billed_cost": c.billed_cost if c.done else None,
-                "cost": c.cost, "cost_source": c.cost_source,
+                "estimated_cost": c.estimated_cost, "billed_cost": c.billed_cost,
+                "cost": c.cost, "cost_source": c.cost_source, "money": c.money,
                 "latency_s": round(c.latency, 3) if c.latency is not None else None,
                 "images": len(c.result.images) if c.result else 0,
                 "urls": " ".join(i.url for i in c.result.images) if c.result else "",
-                "simulated": self.simulated,
+                "simulated": self.simulated, "take": c.take,
+                **{f"axis_{k}": v for k, v in c.values.items()},
             }
             if self.blind:
                 row["shown_as"] = self.position(c.side or "")
@@ -579,16 +506,18 @@ class Comparison:
         return "\n".join(lines)
 
 
-def _async_client(client: Any) -> Any:
-    """``None`` -> the default async client; a sync client -> its ``.aio`` for this loop."""
-    from ..client._defaults import as_async_client
+def _client_source(client: Any) -> Any:
+    """``None`` -> the default (sync) client; a sync or async client as given. Each run asks a
+    sync client for its async twin on the loop the run works on."""
+    if client is None:
+        from ..client._defaults import default_client
 
-    resolved = as_async_client(client)
-    if not callable(getattr(resolved, "generate", None)):
+        return default_client()
+    if not callable(getattr(client, "collect", None)):
         raise ValidationError(f"client must be an AsyncFlux2Client or Flux2Client, not "
                               f"{type(client).__name__}", field="client",
                               value=type(client).__name__, allowed="Flux2 client")
-    return resolved
+    return client
 
 
 def _default_label(gen: Generation, gens: Sequence[Generation]) -> str:

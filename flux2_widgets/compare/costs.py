@@ -19,7 +19,16 @@ from ..catalog import (
     tier_label,
 )
 from ..errors import ValidationError
-from ..money import PriceLookup, catalog_price, format_usd, sum_costs, sum_text
+from ..money import (
+    BILLED,
+    MAY_BE_BILLED,
+    NOT_CHARGED,
+    PriceLookup,
+    catalog_price,
+    format_usd,
+    sum_costs,
+    sum_text,
+)
 from ._args import check_resolutions, check_tiers
 
 if TYPE_CHECKING:
@@ -195,29 +204,28 @@ def cost_table(tiers: Sequence[str] | str = TIERS, resolutions: Sequence[str] | 
 
 
 def cells_cost_table(title: str, cells: Sequence[Cell], *, simulated: bool, done: bool) -> CostTable:
-    """Estimated vs billed per cell of a comparison, with totals."""
+    """Estimated vs billed per cell, with totals, each cell's money worded by its run."""
     rows: list[dict[str, Any]] = []
     for c in cells:
-        note = ""
-        if c.status == "failed":
-            note = "failed: not charged"
-        elif not c.done:
-            note = c.status
-        elif c.cost_source == "estimate":
-            note = "not reported by the API"
         rows.append({
             "prompt": c.request.prompt, "cell": c.col_label, "tier": c.request.tier,
             "resolution": c.request.resolution, "size": c.size_text, "status": c.status,
-            "estimated_cost": c.estimated_cost,
-            "billed_cost": c.billed_cost if c.done else None, "note": note,
+            "estimated_cost": c.estimated_cost, "billed_cost": c.billed_cost,
+            "money": c.money, "note": _cell_note(c),
         })
     est, est_unknown = sum_costs(r["estimated_cost"] for r in rows)
-    billed, billed_unknown = sum_costs(c.billed_cost for c in cells if c.done)
-    notes = ["billed: usage.cost reported by the API; failed tasks are not charged"]
+    billed, billed_unknown = sum_costs(c.billed_cost for c in cells if c.money == BILLED)
+    maybe = sum_costs(c.cost for c in cells if c.money == MAY_BE_BILLED)[0]
+    notes = ["billed: usage.cost reported by the API; only tasks the service said failed (or "
+             "refused) are not charged"]
+    if maybe:
+        notes.append(f"{format_usd(maybe)} may still be billed: stopped or cut-off cells whose tasks may "
+                     "finish on the service (cmp.refresh() asks it)")
     if simulated:
         notes.append("SIMULATED: nothing was charged; 'billed' is what it would have cost")
     if not done:
-        notes.append(f"{sum(not c.done for c in cells)} cell(s) still running")
+        running = sum(not c.done for c in cells)
+        notes.append(f"{running} cell{'s' if running != 1 else ''} still running")
     return CostTable(
         f"{title}: estimated vs billed",
         [("prompt", "prompt"), ("cell", "cell"), ("size", "size"), ("status", "status"),
@@ -227,3 +235,18 @@ def cells_cost_table(title: str, cells: Sequence[Cell], *, simulated: bool, done
          "billed_cost": billed, "billed_cost_unknown": billed_unknown},
         money=("estimated_cost", "billed_cost"), notes=notes,
     )
+
+
+def _cell_note(cell: Cell) -> str:
+    money = cell.money
+    if money == NOT_CHARGED:
+        return f"{cell.status}: not charged"
+    if money == MAY_BE_BILLED:
+        return f"{cell.status}: may still be billed ({format_usd(cell.cost, approx=True)})"
+    if money == BILLED and cell.billed_cost is None:
+        return "billed: amount not reported by the API (estimate)"
+    if money == BILLED and cell.status != "completed":
+        return f"{cell.status}: billed"
+    if not cell.done:
+        return cell.status
+    return ""

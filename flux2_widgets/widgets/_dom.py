@@ -8,10 +8,12 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._redact import redact
+from .._sharing import sim_badge_html
 from ..catalog import TIER_INFO, price
 from ..money import format_usd
 
-__all__ = ["button", "close_tree", "esc", "html_box", "seconds_text", "show", "tier_tooltip"]
+__all__ = ["button", "close_tree", "esc", "html_box", "seconds_text", "show", "sim_badge_html",
+           "tier_tooltip"]
 
 
 def html_box(value: str = "", *classes: str, **kwargs: Any) -> widgets.HTML:

@@ -11,13 +11,13 @@ import base64
 import html
 from typing import TYPE_CHECKING, Any
 
-from .._sharing import StaticMirror
+from .._sharing import StaticMirror, sim_badge_html
 from ..compare.html import comparison_html
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..runs import Run
     from .compare_widget import CompareWidget
     from .studio import Studio
-    from .tile import TaskTile
 
 __all__ = ["compare_widget_html", "studio_html", "with_twin"]
 
@@ -45,31 +45,29 @@ def with_twin(owner: Any, bundle: Any, render: Any, watch: Any = None) -> Any:
     return bundle
 
 
-def _tile_html(tile: TaskTile) -> str:
-    parts = [html.escape(tile.request.label)]
-    gen = tile.generation
+def _run_html(run: Run) -> str:
+    """One run as a reader without widgets sees it: its preview, money and latency."""
+    parts = [html.escape(run.request.label), html.escape(run.cost_text)]
     pic = ""
-    if tile.status == "completed" and gen is not None:
-        jpeg = bytes(tile.thumb.value or b"")  # the tile's own thumbnail: no image work here
-        if jpeg:
-            alt = html.escape(tile.request.prompt[:80])
-            pic = (f'<img src="data:image/jpeg;base64,{base64.b64encode(jpeg).decode()}" '
-                   f'style="max-width:256px;border-radius:6px" alt="{alt}"/>')
-        parts += [html.escape(gen.cost_text), f"{gen.elapsed:.1f}s"]
-    elif tile.status == "failed":
-        pic = f'<div style="color:#b91c1c">{html.escape(tile.error)}</div>'
+    if run.status == "completed" and run.preview:
+        alt = html.escape(run.request.prompt[:80])
+        pic = (f'<img src="data:image/jpeg;base64,{base64.b64encode(run.preview).decode()}" '
+               f'style="max-width:256px;border-radius:6px" alt="{alt}"/>')
+        if run.latency is not None:
+            parts.append(f"{run.latency:.1f}s")
+    elif run.status == "failed":
+        pic = f'<div style="color:#b91c1c">{html.escape(run.error_text)}</div>'
     else:
-        parts.append(html.escape(tile.status))
+        parts.append(html.escape(run.status))
     caption = f'<div style="color:#555;font-size:12px">{" · ".join(parts)}</div>'
-    prompt = f'<div style="font-size:12px;max-width:256px">{html.escape(tile.request.prompt[:160])}</div>'
+    prompt = f'<div style="font-size:12px;max-width:256px">{html.escape(run.request.prompt[:160])}</div>'
     return f'<div style="display:inline-block;vertical-align:top;margin:4px 8px">{pic}{caption}{prompt}</div>'
 
 
 def studio_html(studio: Studio) -> str:
-    tiles = [t for t in studio.tiles if t.status != "idle"][:MAX_TILES]
-    badge = (' <span style="background:#f59e0b;color:#fff;border-radius:4px;padding:0 6px;'
-             'font-size:11px">SIMULATED</span>') if studio.simulated else ""
-    body = "".join(_tile_html(t) for t in tiles) or "<div>(no results yet)</div>"
+    runs = [t.run for t in studio.tiles if t.status != "queued"][:MAX_TILES]
+    badge = f" {sim_badge_html()}" if studio.simulated else ""
+    body = "".join(_run_html(r) for r in runs) or "<div>(no results yet)</div>"
     return (f'<div style="font:13px sans-serif"><div><b>FLUX.2 Studio</b>{badge} &middot; '
             f"{html.escape(studio.session_text)}</div>{body}</div>")
 

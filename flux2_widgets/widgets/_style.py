@@ -98,13 +98,15 @@ CSS = """
   font-size: 12.5px;
   font-weight: 650; background: var(--jp-layout-color2, #eef1f4); white-space: nowrap; }
 .f2w-chip--accent { background: #e0e7ff; color: #3730a3; }
-.f2w-st-idle { background: #f3f4f6; color: #4b5563; }
-.f2w-st-pending { background: #e5e7eb; color: #374151; }
+.f2w-st-queued { background: #f3f4f6; color: #4b5563; }
+.f2w-st-submitting, .f2w-st-pending { background: #e5e7eb; color: #374151; }
+.f2w-st-downloading { background: #dbeafe; color: #1d4ed8; }
 .f2w-st-processing { background: #dbeafe; color: #1d4ed8; }
 .f2w-st-completed { background: #dcfce7; color: #166534; }
 .f2w-st-failed { background: #fee2e2; color: #991b1b; }
 .f2w-st-stopped { background: #fef3c7; color: #92400e; }
-.f2w-st-pending::before, .f2w-st-processing::before { content: ""; display: inline-block;
+.f2w-st-submitting::before, .f2w-st-pending::before, .f2w-st-processing::before,
+.f2w-st-downloading::before { content: ""; display: inline-block;
   width: 7px; height: 7px;
   margin-right: 6px; border-radius: 50%; background: currentColor;
   animation: f2w-pulse 1s ease-in-out infinite; }
@@ -122,6 +124,9 @@ CSS = """
 .f2w-viewer { gap: 6px; padding: 10px; border-radius: 12px;
   border: 1px solid var(--jp-border-color2, #e5e7eb); }
 .f2w-viewer-img { max-width: 100%; height: auto; border-radius: 8px; }
+.f2w-money--may-still-be-billed { background: #fef3c7; color: #92400e; }
+.f2w-money--not-charged { background: #f3f4f6; color: #4b5563; }
+.f2w-download-btn { height: 28px; padding: 0 10px; border-radius: 7px; font-size: 12.5px; }
 .f2w-download > .widget-html-content a { display: inline-block; padding: 2px 10px; border-radius: 7px;
   font-size: 12.5px; font-weight: 600; background: #dcfce7; color: #166534; text-decoration: none; }
 

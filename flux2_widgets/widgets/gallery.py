@@ -1,10 +1,11 @@
 """Gallery
 -------
-``Gallery(tiles=(), *, tick_interval=0.5)``: a grid; ``add(tile)``, ``remove(tile)``,
-``clear(finished_only=True)``, ``tile_for(task_id)``, ``tiles`` (display order: unfinished tiles in
-the order added, then finished ones newest first), ``completed_order`` (task ids in the order their
-images appeared), ``completed_tiles``, ``active_tiles``, ``ticker`` (a ``Ticker``: one light asyncio
-task that ticks the elapsed time of active tiles and ends when none is left), ``close()``.
+``Gallery(tiles=(), *, tick_interval=0.5)``: a grid of tiles laid out by their runs' status;
+``add(tile)``, ``remove(tile)``, ``clear(finished_only=True)``, ``tile_for(task_id)``, ``tiles``
+(display order: unfinished tiles in the order added, then finished ones newest first),
+``completed_order`` (task ids in the order their images appeared), ``completed_tiles``, ``ticker``
+(a ``Ticker``: one light asyncio task that ticks the elapsed time of active tiles and ends when
+none is left), ``close()``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._loops import HomeLoop, running_loop
-from .tile import ACTIVE, FINISHED, TaskTile
+from ..runs import ACTIVE, ENDED
+from .tile import TaskTile
 
 __all__ = ["Gallery", "Ticker"]
 
@@ -95,10 +97,6 @@ class Gallery(widgets.GridBox):
         """Completed tiles in completion order."""
         return [t for t in self._finished if t.status == "completed"]
 
-    @property
-    def active_tiles(self) -> list[TaskTile]:
-        return [t for t in self._all if t.active]
-
     def tile_for(self, task_id: str) -> TaskTile | None:
         return next((t for t in self._all if t.task_id == task_id), None)
 
@@ -106,7 +104,7 @@ class Gallery(widgets.GridBox):
         if tile in self._all:
             return tile
         self._all.append(tile)
-        tile.observe(self._on_status, "status")
+        tile.run.observe(self._on_status, "status")
         if tile.active:
             self.ticker.watch(tile)
         elif tile.done:
@@ -117,7 +115,7 @@ class Gallery(widgets.GridBox):
     def remove(self, tile: TaskTile) -> None:
         if tile not in self._all:
             return
-        tile.unobserve(self._on_status, "status")
+        tile.run.unobserve(self._on_status, "status")
         self._all.remove(tile)
         if tile in self._finished:
             self._finished.remove(tile)
@@ -137,8 +135,10 @@ class Gallery(widgets.GridBox):
                 self.completed_order.append(tile.task_id)
 
     def _on_status(self, change: Any) -> None:
-        tile = change.owner
-        if change.new in FINISHED:
+        tile = next((t for t in self._all if t.run is change.owner), None)
+        if tile is None:
+            return
+        if change.new in ENDED:
             self._finish(tile)
         else:
             if tile in self._finished:
@@ -155,6 +155,7 @@ class Gallery(widgets.GridBox):
 
     def close(self) -> None:
         self.ticker.stop()
-        for tile in self._all:
+        for tile in list(self._all):
+            self.remove(tile)
             tile.close()
         super().close()

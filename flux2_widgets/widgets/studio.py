@@ -36,6 +36,7 @@ from ..catalog import (
 from ..errors import BudgetExceededError, ValidationError
 from ..money import format_usd
 from ..results import Task
+from ..runs import Run
 from ..session import MAX_BATCH, StudioSession, check_batch_size
 from ..store import ResultStore
 from ._dom import button, esc, html_box, show, tier_tooltip
@@ -114,6 +115,8 @@ class Studio(widgets.VBox):
         self._attempted = False
         self._closed = False
         self._budget_error: ValidationError | None = None
+        self._over = False
+        self._problem: ValidationError | None = None
         #: Why Generate is disabled ("" when it is not).
         self.generate_reason = ""
 
@@ -193,9 +196,11 @@ class Studio(widgets.VBox):
         self.request_inspector = RequestInspector()
         self.viewer = ImageViewer()
         self.empty_note = html_box("Results appear here, each the moment its task completes.", "f2w-empty")
+        #: What Collect would fetch, in words (shown only when the run log holds such work).
+        self.earlier_note = html_box("", "f2w-message", "f2w-message--info")
         self.gallery = Gallery(tick_interval=tick_interval, loop=self.session.home.loop)
 
-        super().__init__(children=(style_widget(), header, panel, self.message,
+        super().__init__(children=(style_widget(), header, panel, self.message, self.earlier_note,
                                    self.request_inspector, self.viewer, self.empty_note, self.gallery),
                          **kwargs)
         self.add_class("f2w")
@@ -204,15 +209,18 @@ class Studio(widgets.VBox):
         show(self.request_inspector, False)
         # The run log is read here and when Collect is clicked, not on every finished task
         # (file I/O on the notebook's loop): tasks of this session have tiles anyway.
-        self._show_collect(len(self.unfinished()) + len(self._unanswered()))
+        self._show_collect()
         self._tell_stale_creates()
         self.session.on_change(self._on_session)
 
         # -- wiring ------------------------------------------------------------------------------
-        self.generate_button.on_click(lambda _b: self.generate())
-        self.stop_button.on_click(lambda _b: self.stop())
-        self.collect_button.on_click(lambda _b: self.collect_unfinished())
-        self.clear_button.on_click(lambda _b: self.clear())
+        # Clicks may arrive on a kernel subshell's thread: the work (and every widget change it
+        # makes) happens on the session's home loop.
+        home = self.session.home
+        self.generate_button.on_click(lambda _b: home.call(self.generate))
+        self.stop_button.on_click(lambda _b: home.call(self.stop))
+        self.collect_button.on_click(lambda _b: home.call(self.collect_unfinished))
+        self.clear_button.on_click(lambda _b: home.call(self.clear))
         self.request_toggle.observe(lambda _c: self._refresh(), "value")
         self.upload_input.observe(self._on_upload, "value")
         for control in (self.mode_input, self.tier_input):
@@ -328,8 +336,13 @@ class Studio(widgets.VBox):
         return self.gallery.tiles
 
     @property
-    def tasks(self) -> tuple[asyncio.Task[None], ...]:
-        """The asyncio tasks this Studio started that are still running."""
+    def tasks(self) -> list[Run]:
+        """The runs this Studio started that are still going."""
+        return self.session.active
+
+    @property
+    def runs(self) -> list[Run]:
+        """Every run of this Studio's session (the model each tile draws)."""
         return self.session.runs
 
     @property
@@ -365,19 +378,12 @@ class Studio(widgets.VBox):
             self._show_validation(exc)
             return []
         self._show_validation(None)
-        requests = [request] * self.n_images
         try:
-            self.session.check_budget(requests)
+            runs = self.session.generate(request, self.n_images)
         except BudgetExceededError as exc:
             self._set_message(str(exc))
             return []
-        tiles = []
-        for req in requests:
-            tile = self._new_tile(req)
-            tile.start()  # the tile shows "pending" before the first request leaves
-            self.gallery.add(tile)
-            tiles.append(tile)
-        self.session.start(tiles)
+        tiles = [self.gallery.add(self._new_tile(run)) for run in runs]
         self._refresh()  # the budget line counts the tasks just started
         return tiles
 
@@ -394,36 +400,18 @@ class Studio(widgets.VBox):
 
     def unfinished(self) -> list[Task]:
         """Tasks this Studio's run log shows as submitted (to this endpoint) but never
-        collected, e.g. by a kernel that died, and that no tile here is handling."""
-        return self.session.unfinished(t.task_id for t in self.gallery.tiles if t.task_id)
-
-    def _unanswered(self) -> list[Any]:
-        return self.session.unanswered(t.idempotency_key for t in self.gallery.tiles if t.idempotency_key)
+        collected, e.g. by a kernel that died, and that no run here is following."""
+        return self.session.unfinished()
 
     def collect_unfinished(self) -> list[TaskTile]:
-        """What the Collect button does: a tile per unfinished task, each waiting for its
-        task (nothing new is sent or charged), and a tile per create whose answer never came,
-        sent again with its Idempotency-Key (the service returns the task if it made it);
-        results are saved as usual."""
+        """What the Collect button does: a tile per task an earlier session left unfinished,
+        each waiting for its task (nothing new is sent or charged), and a tile per create whose
+        answer never came, sent again with its Idempotency-Key (the service returns the task if
+        it made it). Their cost counts apart from this session's budget."""
         if self._closed:
             return []
-        tiles = []
-        for task in self.unfinished():
-            tile = self._new_tile(task.request)  # type: ignore[arg-type]
-            tile.update(task)
-            self.gallery.add(tile)
-            tiles.append(tile)
-        self.session.start(tiles, resume=True)
-        resent = []
-        for entry in self._unanswered():
-            tile = self._new_tile(entry.request)
-            tile.idempotency_key = entry.idempotency_key
-            tile.start()
-            self.gallery.add(tile)
-            resent.append(tile)
-        self.session.start(resent)
-        tiles += resent
-        self._show_collect(0)  # every unfinished task now has a tile
+        tiles = [self.gallery.add(self._new_tile(run)) for run in self.session.collect_unfinished()]
+        self._show_collect()  # every unfinished task now has a tile
         self._refresh()
         return tiles
 
@@ -442,9 +430,14 @@ class Studio(widgets.VBox):
             f"anyway, and ResultStore.dismiss(key) drops one (key{'s' if many else ''}: {keys}).",
             info=True)
 
-    def _show_collect(self, count: int) -> None:
-        self.collect_button.description = f"Collect {count}"
+    def _show_collect(self) -> None:
+        text = self.session.earlier_text()
+        count = len(self.session.unfinished()) + len(self.session.unanswered()) if text else 0
+        self.collect_button.description = f"Collect {count} earlier"
+        self.collect_button.tooltip = text
         show(self.collect_button, count > 0)
+        self.earlier_note.value = esc(text)
+        show(self.earlier_note, bool(text))
 
     def stop(self) -> None:
         """Stop waiting for unfinished tasks (their tiles say "stopped" and offer Resume)."""
@@ -453,7 +446,7 @@ class Studio(widgets.VBox):
     def clear(self) -> None:
         """What Clear does: remove finished tiles. Money a stopped task may still cost stays
         counted until the service says how it ended (the session asks at once)."""
-        gone = [t for t in self.gallery.tiles if t.done]
+        gone = [t.run for t in self.gallery.tiles if t.done]
         self.gallery.clear()
         self.session.forget(gone)
         self._render_gallery_state()
@@ -472,14 +465,8 @@ class Studio(widgets.VBox):
                 w.close()
         super().close()
 
-    def _new_tile(self, request: ImageRequest) -> TaskTile:
-        tile = TaskTile(request, simulated=self.simulated, base_url=self.client.base_url,
-                        home=self.session.home,
-                        store=self.store, save_dir=self.save_dir)
-        tile.on_retry(self._retry, resumes=True)
-        tile.on_remix(self._use_as_source)
-        tile.on_open(self._open_image)
-        return tile
+    def _new_tile(self, run: Run) -> TaskTile:
+        return TaskTile(run, on_retry=self._retry, on_remix=self._use_as_source, on_open=self._open_image)
 
     def _descendants(self) -> list[widgets.Widget]:
         found: list[widgets.Widget] = []
@@ -502,6 +489,7 @@ class Studio(widgets.VBox):
         elif what == "money":
             self._render_session()
             self._render_cost()
+            self._gate()
         elif what in ("simulated", "balance"):
             self.badge.value = self._badge_html()
             self._render_session()
@@ -515,13 +503,13 @@ class Studio(widgets.VBox):
         show(self.empty_note, not self.gallery.children)
         self.clear_button.disabled = not any(t.done for t in self.gallery.tiles)
 
-    def _retry(self, tile: TaskTile) -> None:
-        """Resume the same task when it may still finish (no second charge); send a new one
-        only when the task failed or was never created."""
+    def _retry(self, run: Run) -> None:
+        """Resume the same task when it may still finish (no second charge); send it again
+        only when it may not have reached the service or failed there."""
         if self._closed:
             return
         try:
-            self.session.retry(tile)
+            self.session.retry(run)
         except BudgetExceededError as exc:
             self._set_message(str(exc))
             return
@@ -653,11 +641,8 @@ class Studio(widgets.VBox):
             self._show_validation(None)
         elif started or problem.field != "prompt":
             self._show_validation(problem)
-        # Generate is off while the form is invalid, and says why.
-        self.generate_reason = "" if problem is None else problem.message
-        self.generate_button.disabled = problem is not None
-        self.generate_button.tooltip = (f"fix first: {problem.message}" if problem is not None
-                                        else "send the request(s) described above")
+        self._problem = problem
+        self._gate()
         if self.request_toggle.value:
             if request is not None:
                 self.request_inspector.show(request, self.client.base_url)
@@ -665,10 +650,22 @@ class Studio(widgets.VBox):
                 self.request_inspector.clear()
         show(self.request_inspector, bool(self.request_toggle.value) and request is not None)
 
+    def _gate(self) -> None:
+        """Generate is off while the form is invalid or the batch would pass the budget, and
+        says why (the cost line beside it says what would fit)."""
+        problem = self._problem
+        reason = problem.message if problem is not None else (
+            f"over the budget: {self.cost_text.split(' · ', 1)[-1]}" if self._over else "")
+        self.generate_reason = reason
+        self.generate_button.disabled = bool(reason)
+        self.generate_button.tooltip = (f"fix first: {reason}" if reason
+                                        else "send the request(s) described above")
+
     def _render_cost(self) -> None:
         if self._closed:
             return
         text, over = self.session.estimate_text(self.n_images, self.tier, self.resolution)
+        self._over = over
         self.cost_text = text
         self.cost_line.value = esc(text)
         if over:

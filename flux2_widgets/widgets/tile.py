@@ -1,130 +1,70 @@
-"""``TaskTile``: one request's life as a card, used by the Studio and the comparison views.
+"""``TaskTile``: one run drawn as a card, for the Studio and the comparison views.
 
-One job, the card: its states, labels and buttons (the API below is what views rely on).
+A tile is a view over a ``runs.Run``: it observes the run's status, task, money, error and
+preview and draws them; its buttons send intent back (Retry/Resume to the owner or the run).
+It holds no run state of its own (no task, error, Idempotency-Key or retry mode: those are the
+run's), no client and no key.
 
-TaskTile API (stable: the comparison views drive tiles through exactly this)
-----------------------------------------------------------------------------
-``tile = TaskTile(request, *, simulated=False, base_url="",
-                  actions=("open", "save", "download", "inspect", "remix"), title=None, store=None,
-                  save_dir="flux2_results")``
-    One request's life as a card: status chip, ticking elapsed time, thumbnail, labels (tier,
-    resolution, pixel size, cost, latency), error + Retry, action buttons. Holds no client, no key.
+``tile = TaskTile(run, *, actions=("open", "save", "download", "inspect", "remix"), title=None,
+                  on_retry=None, on_remix=None, on_open=None)``
 
-Traits (observe with ``tile.observe(cb, "status")``; not synced to the browser):
-    ``status``       "idle" -> "pending" -> "processing" -> "completed" | "failed" | "stopped".
-                     "completed" is set only once the thumbnail is on screen.
-    ``task_status``  the API's last status as reported (may be "completed" while downloading).
-    ``task_id``      the API task id ("" until submitted).
-    ``retry_mode``   what Retry does for a failed tile: "resume" (keep waiting for the same task:
-                     the task exists and the service never said it failed, so it may still finish
-                     and be billed) or "resubmit" (a new task: the task failed, or none was created).
-    ``elapsed``      seconds since ``start()``; the latency once completed.
-    ``error``        the error text of a failed tile ("" otherwise).
-Attributes: ``request``, ``task`` (the last ``Task`` seen, ``None`` before submit), ``generation``
-    (``Generation | None``), ``exception``, ``saved_paths``,
-    ``done`` / ``active`` (bool properties), ``buttons`` (name -> Button: "open", "save", "download",
-    "inspect", "remix", "retry"), ``download_link`` (the full image as a data: link, made on click),
-    and the sub-widgets ``chip``, ``elapsed_label``, ``title_label``, ``thumb``
-    (``Image``, JPEG), ``caption``, ``meta``, ``cost_label``, ``latency_label``, ``error_label``,
-    ``message``, ``inspector`` (``RequestInspector``), ``viewer`` (``ImageViewer``).
+Sub-widgets tests and views rely on: ``chip`` (status pill), ``elapsed_label``, ``title_label``,
+``thumb`` (``Image``, JPEG preview), ``caption``, ``meta`` (chips: tier, resolution, size ...),
+``cost_label`` (``CostLabel``), ``latency_label``, ``error_label``, ``message``, ``buttons`` (name ->
+Button: "open", "save", "inspect", "remix", "retry"), ``download`` (``DownloadButton``),
+``inspector`` (``RequestInspector``), ``viewer`` (``ImageViewer``). Read-only views of the run:
+``status``, ``task_id``, ``error``, ``done``, ``active``, ``retry_mode``, ``generation``.
 
-Button handlers run on the tile's home loop (where its work runs), whatever thread the
-kernel delivers the click on (ipykernel 7 subshells): see ``_loops``.
-
-Methods:
-    ``tile.start(resume=False)``      reset for a (re)run and start the clock (``run_in_view`` calls it);
-                                      ``resume=True`` keeps the task id (waiting for the same task)
-    ``tile.update(task)``             an ``on_update`` callback for the client
-    ``await tile.show_generation(gen, latency_known=True)`` thumbnail off the loop, labels, actions;
-                                      status "completed"
-    ``tile.show_error(exc)``          error text + Retry; status "failed"
-    ``tile.mark_stopped()``           status "stopped" (no-op once done)
-    ``tile.tick()``                   refresh elapsed; returns whether the tile is still active
-    ``tile.on_retry(cb, resumes=False)`` ``cb(tile)`` when Retry is clicked (Retry is disabled without
-                                      one). ``resumes=True``: the callback follows ``tile.retry_mode``
-                                      (resume or resubmit), and the button says which ("Resume"/"Retry")
-    ``tile.on_remix(cb)``             ``cb(tile, url)`` when "Use as source" is clicked
-    ``tile.on_open(cb)``              ``cb(tile, image)`` when Open is clicked (default: inline viewer)
-    ``tile.save() -> list[Path]``     ``store.save(gen)`` with a store, else ``gen.save(save_dir)``
-
-A tile is a view: it holds no client and does no I/O of its own beyond saving a file on request.
-``runs.run_in_view(client, tile, ...)`` drives one generation into it (it implements
-``runs.RunView``).
+Button handlers run on the run's home loop, whatever thread the kernel delivers the click on
+(ipykernel 7 subshells): see ``_loops``. Widget traits therefore change only on that loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-from traitlets import Float, Unicode, observe
 
-from .._loops import HomeLoop, running_loop
-from .._redact import redact
-from ..catalog import ImageRequest, tier_label
-from ..errors import TaskFailedError, is_resumable
-from ..results import Task
-from ..runs import create_key
+from ..catalog import tier_label
+from ..runs import ACTIVE, Run
 from ._dom import button, esc, html_box, seconds_text, show
 from .chips import CostLabel, StatusChip
+from .download import DownloadButton, download_name
 from .inspector import ImageViewer, RequestInspector
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..catalog import ImageRequest
     from ..results import GeneratedImage, Generation
 
-__all__ = ["ACTIVE", "FINISHED", "TaskTile"]
+__all__ = ["ALL_ACTIONS", "TaskTile"]
 
-#: Tile statuses while a request is in flight, and once it is over.
-ACTIVE = ("pending", "processing")
-FINISHED = ("completed", "failed", "stopped")
 ALL_ACTIONS = ("open", "save", "download", "inspect", "remix")
+#: What the chip says while a run is in each status (the run's own words, for people).
+_CHIP = {"queued": "queued", "submitting": "sending", "pending": "pending", "processing": "processing",
+         "downloading": "downloading", "completed": "completed", "failed": "failed", "stopped": "stopped"}
 
 
 class TaskTile(widgets.VBox):
-    """One request's life as a card. See the module docstring for the API."""
+    """One run as a card. See the module docstring."""
 
-    status = Unicode("idle")
-    task_status = Unicode("")
-    task_id = Unicode("")
-    elapsed = Float(0.0)
-    error = Unicode("")
-
-    def __init__(self, request: ImageRequest, *, simulated: bool = False, base_url: str = "",
-                 actions: Sequence[str] = ALL_ACTIONS, title: str | None = None, store: Any = None,
-                 save_dir: str | Path = "flux2_results", home: HomeLoop | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, run: Run, *, actions: Sequence[str] = ALL_ACTIONS, title: str | None = None,
+                 on_retry: Callable[[Run], Any] | None = None,
+                 on_remix: Callable[[TaskTile, str], Any] | None = None,
+                 on_open: Callable[[TaskTile, GeneratedImage], Any] | None = None, **kwargs: Any) -> None:
         unknown = set(actions) - set(ALL_ACTIONS)
         if unknown:
             raise ValueError(f"unknown tile actions {sorted(unknown)}; use some of {ALL_ACTIONS}")
-        self.request = request
-        self.simulated = simulated
-        self.base_url = base_url
+        self.run = run
         self.actions = tuple(actions)
-        self.store = store
-        self.save_dir = Path(save_dir)
-        self.generation: Generation | None = None
-        self.exception: BaseException | None = None
-        self.task: Task | None = None
-        #: The create's Idempotency-Key, kept across a Retry that may find the first task.
-        self.idempotency_key = ""
-        self.saved_paths: list[Path] = []
-        self._t0: float | None = None
-        self._retry_cbs: list[Callable[[TaskTile], Any]] = []
-        self._retry_resumes = False
-        self._remix_cbs: list[Callable[[TaskTile, str], Any]] = []
-        self._open_cbs: list[Callable[[TaskTile, GeneratedImage], Any]] = []
-        # The loop the tile's work runs on (where its task is polled and its image drawn).
-        # Button handlers may run on a kernel subshell's thread with a loop of its own: they
-        # hand their work to the owner's home loop (a tile built while a click is handled on a
-        # subshell must not adopt that subshell's loop), else the loop building the tile.
-        self._home_loop: asyncio.AbstractEventLoop | None = home.loop if home is not None else running_loop()
+        self._on_retry = on_retry
+        self._on_remix = on_remix
+        self._on_open = on_open
+        request = run.request
 
-        self.chip = StatusChip("idle")
+        self.chip = StatusChip("queued")
         self.elapsed_label = html_box("", "f2w-elapsed")
         self.title_label = html_box(esc(title or request.label), "f2w-tile-title")
         head = widgets.HBox((self.chip, self.elapsed_label, self.title_label))
@@ -134,381 +74,280 @@ class TaskTile(widgets.VBox):
         self.placeholder = html_box("", "f2w-placeholder-box")
         self.caption = html_box(esc(request.prompt), "f2w-caption")
         self.meta = html_box("", "f2w-meta")
-        self.cost_label = CostLabel(request.estimated_cost, "estimate", simulated=simulated, prefix="")
+        self.cost_label = CostLabel()
         self.latency_label = html_box("", "f2w-latency")
         meta_row = widgets.HBox((self.meta, self.cost_label, self.latency_label),
                                 layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.error_label = html_box("", "f2w-tile-error")
+        store = getattr(run.store, "root", None) or getattr(getattr(run.client, "store", None), "root", None)
+        where = f"{store}/" if store is not None else "the results folder"
         self.buttons: dict[str, widgets.Button] = {
             "open": button("Open", "expand", "show the full-size image"),
-            "save": button("Save", "save", f"save the image(s) to {self.save_dir}/ on the kernel's machine"),
-            "download": button("Download", "download", "get the full-size image in this browser"),
+            "save": button("Save", "save", f"save the image and its record to {where} (kernel side)"),
             "inspect": button("Request", "code", "show the exact request as JSON and curl"),
             "remix": button("Use as source", "random", "add this image to the remix sources"),
             "retry": button("Retry", "repeat", "send this request again", button_style="warning"),
         }
+        self.download = DownloadButton(lambda: self._at_home(self._download))
+        self.download.add_class("f2w-btn")
         self.buttons["open"].on_click(lambda _b: self._at_home(self._open))
-        self.buttons["save"].on_click(lambda _b: self._at_home(self._save_clicked))
-        self.buttons["download"].on_click(lambda _b: self._at_home(self._download_clicked))
-        self.buttons["inspect"].on_click(lambda _b: self._toggle_inspector())
+        self.buttons["save"].on_click(lambda _b: self._at_home(self._save))
+        self.buttons["inspect"].on_click(lambda _b: self._at_home(self._toggle_inspector))
         self.buttons["remix"].on_click(lambda _b: self._at_home(self._remix))
         self.buttons["retry"].on_click(lambda _b: self._at_home(self._retry))
-        action_row = widgets.HBox((*(self.buttons[a] for a in self.actions), self.buttons["retry"]))
+        shown = [self.download if a == "download" else self.buttons[a] for a in self.actions]
+        action_row = widgets.HBox((*shown, self.buttons["retry"]))
         action_row.add_class("f2w-tile-actions")
         self.message = html_box("", "f2w-note")
-        #: The full image as a link, made only when Download is clicked (so a saved notebook
-        #: carries no full-size images nobody asked for).
-        self.download_link = html_box("", "f2w-download")
         self.inspector = RequestInspector()
         self.viewer = ImageViewer()
-        super().__init__(children=(head, self.placeholder, self.thumb, self.caption,
-                                   meta_row, self.error_label, action_row,
-                                   self.message, self.download_link, self.inspector, self.viewer),
+        super().__init__(children=(head, self.placeholder, self.thumb, self.caption, meta_row,
+                                   self.error_label, action_row, self.message, self.inspector, self.viewer),
                          **kwargs)
         self.add_class("f2w")
         self.add_class("f2w-tile")
-        self._reset_view()
+        self.inspector.show(request, getattr(run.client, "base_url", ""))
+        show(self.inspector, False)
+        show(self.message, False)
+        self._drawn_status = ""
+        self._draw()
+        run.observe(self._on_run, ("status", "task_id", "money", "error_text", "preview", "next_step"))
 
-    # -- state ---------------------------------------------------------------
+    # -- read-only views of the run (what tests and owners ask) --------------------------------
+    @property
+    def request(self) -> ImageRequest:
+        return self.run.request
+
+    @property
+    def status(self) -> str:
+        return self.run.status
+
+    @property
+    def task_id(self) -> str:
+        return self.run.task_id
+
+    @property
+    def error(self) -> str:
+        return self.run.error_text
+
+    @property
+    def generation(self) -> Generation | None:
+        return self.run.generation
+
     @property
     def done(self) -> bool:
-        return self.status in FINISHED
+        return self.run.done
 
     @property
     def active(self) -> bool:
-        return self.status in ACTIVE
+        return self.run.active
 
     @property
     def retry_mode(self) -> str:
-        """"resume" when a task exists and may still finish (a poll, download or timeout error):
-        waiting for it again costs nothing more, while a new task would be billed on top of it.
-        "resubmit" when the service said the task failed, or no task was created."""
-        return "resume" if is_resumable(self.exception, self.task_id) else "resubmit"
-
-    def on_retry(self, callback: Callable[[TaskTile], Any], *, resumes: bool = False) -> None:
-        self._retry_cbs.append(callback)
-        # The button may promise "no new task" only when the handler keeps that promise.
-        self._retry_resumes = self._retry_resumes or resumes
-        self._render_buttons()
-
-    def on_remix(self, callback: Callable[[TaskTile, str], Any]) -> None:
-        self._remix_cbs.append(callback)
-
-    def on_open(self, callback: Callable[[TaskTile, GeneratedImage], Any]) -> None:
-        self._open_cbs.append(callback)
-
-    def start(self, *, resume: bool = False) -> None:
-        """Reset for a (re)run and start the clock; ``resume`` keeps the task being waited for."""
-        self.generation = None
-        self.exception = None
-        self.saved_paths = []
-        self._t0 = time.monotonic()
-        with self.hold_trait_notifications():
-            if not resume:
-                self.task = None
-                self.task_id = ""
-            self.task_status = ""
-            self.error = ""
-            self.elapsed = 0.0
-        self.chip.detail = "resuming" if resume else "submitting"
-        self.status = "pending"
-        self._reset_view()
-        self.elapsed_label.value = seconds_text(0.0)
+        """What the Retry button does now (the run's ``next_step``)."""
+        return self.run.next_step
 
     def tick(self) -> bool:
-        """Refresh the elapsed time; ``False`` once the tile is no longer active."""
-        if not self.active or self._t0 is None:
+        """Refresh the elapsed time; ``False`` once the run is no longer active."""
+        if not self.run.active:
             return False
-        self.elapsed = round(time.monotonic() - self._t0, 1)
+        self.elapsed_label.value = seconds_text(self.run.elapsed)
         return True
 
-    def update(self, task: Task) -> None:
-        """Take a task as the client last saw it (use as ``on_update``)."""
-        if self.done:
-            return  # a late report after stop/failure must not revive the tile
-        self.task = task
-        self.task_id = task.id
-        self.task_status = task.status
-        if task.status in ACTIVE:
-            self.chip.detail = ""
-            self.status = task.status
-        elif task.status == "completed":
-            self.status = "processing"
-            self.chip.detail = "downloading"
-        else:
-            self.chip.detail = task.status
-        self.tick()
+    # -- drawing -----------------------------------------------------------------------
+    def _on_run(self, _change: Any) -> None:
+        try:
+            self._draw()
+        except Exception:  # a display hiccup must never break the run
+            pass
 
-    async def show_generation(self, gen: Generation, *, latency_known: bool = True) -> None:
-        """Thumbnail (made off the loop), labels and actions; then ``status = "completed"``.
-        ``latency_known=False``: the task finished while nobody watched (collected from an
-        earlier session), so no duration is shown rather than a made-up one."""
-        self._home_loop = asyncio.get_running_loop()
-        self._t0 = None  # stop ticking while the thumbnail is made
-        jpeg = await gen.images[0].athumbnail() if gen.images else None
-        self._show(gen, jpeg, latency_known)
-
-    def show_generation_now(self, gen: Generation, *, latency_known: bool = True) -> None:
-        """The same, made here and now: for plain code with no event loop (a script that
-        builds a view of results it already has)."""
-        self._show(gen, gen.images[0].thumbnail() if gen.images else None, latency_known)
-
-    def _show(self, gen: Generation, jpeg: bytes | None, latency_known: bool) -> None:
-        self.generation = gen
-        # From here the tile shows the task's own latency, the same figure as its latency
-        # chip, not the time spent making the thumbnail.
-        self._t0 = None
-        self.task_id = gen.id
-        self.task_status = gen.task.status
-        size: tuple[int, int] | None = None
-        if gen.images and jpeg is not None:
-            size = gen.images[0].size  # read by thumbnail(): no decoding here
-            self.thumb.value = jpeg
+    def _draw(self) -> None:
+        run = self.run
+        status = run.status
+        if status != self._drawn_status:
+            self.remove_class(f"f2w-tile--{self._drawn_status}")
+            self.add_class(f"f2w-tile--{status}")
+            self._drawn_status = status
+        self.chip.status = status
+        self.chip.label = _CHIP.get(status, status)
+        gen = run.generation
+        if status == "completed" and run.preview:
+            self.thumb.value = run.preview
             show(self.thumb, True)
             show(self.placeholder, False)
-        else:
+        elif status == "completed":
             self._placeholder("no image returned", still=True)
-        self.elapsed = round(gen.elapsed, 2) if latency_known else 0.0
-        if not latency_known:
-            self.elapsed_label.value = "–"  # not "0.0 s": nobody saw how long it took
-        self.cost_label.set_generation(gen)
-        self._render_meta(size=size, latency=gen.elapsed if latency_known else None,
-                          extra=len(gen.images) - 1, finished_unseen=not latency_known)
-        self.chip.detail = ""
-        self.inspector.show_generation(gen)
-        self.status = "completed"
-
-    def show_error(self, exc: BaseException | str) -> None:
-        """Show what went wrong and offer Retry; ``status = "failed"``."""
-        self.exception = exc if isinstance(exc, BaseException) else None
-        task_id = getattr(exc, "task_id", None)
-        if task_id and not self.task_id:
-            self.task_id = str(task_id)
-        text = str(exc) if not isinstance(exc, BaseException) else f"{type(exc).__name__}: {exc}"
-        self.error = redact(text)
-        note = " Failed tasks are not charged." if isinstance(exc, TaskFailedError) else ""
-        self.error_label.value = f"{esc(self.error)}{esc(note)}"
-        show(self.error_label, True)
-        self._placeholder("failed", still=True)
-        self.chip.detail = ""
-        self.tick()
-        self.status = "failed"
-        # Already "failed" (a status report came first): Retry/Resume must follow the error.
+        elif status in ACTIVE or status == "queued":
+            self._placeholder("resuming" if status == "processing" and run.origin == "earlier" else
+                              _CHIP[status], still=status == "queued")
+        elif status == "stopped":
+            where = (f"Task {run.task_id} may still finish on the server." if run.task_id else
+                     "Its create may have reached the service." if run.sent else "Nothing was sent.")
+            self._placeholder(f"Stopped waiting. {where}", still=True)
+        else:
+            self._placeholder("failed", still=True)
+        if status in ACTIVE:
+            self.elapsed_label.value = seconds_text(run.elapsed)
+        elif status == "completed":
+            self.elapsed_label.value = seconds_text(run.latency) if run.latency is not None else "–"
+        elif status == "queued":
+            self.elapsed_label.value = ""
+        else:
+            self.elapsed_label.value = seconds_text(run.elapsed)
+        self.cost_label.set_run(run)
+        self._render_meta(gen)
+        error = run.error_text if status == "failed" else ""
+        self.error_label.value = esc(error)
+        show(self.error_label, bool(error))
         self._render_buttons()
-
-    def mark_stopped(self) -> None:
-        """Stop showing progress: the Studio stopped waiting (the task may still finish server-side)."""
-        if self.done:
-            return
-        self.tick()
-        self.chip.detail = ""
-        where = f" Task {self.task_id} may still finish on the server." if self.task_id else ""
-        self._placeholder("stopped", still=True)
-        self.message.value = esc(f"Stopped waiting.{where}")
-        show(self.message, True)
-        self.status = "stopped"
-
-    # -- rendering --------------------------------------------------------------------
-    @observe("status")
-    def _on_status(self, change: Any) -> None:
-        self.chip.status = change.new
-        self.remove_class(f"f2w-tile--{change.old}")
-        self.add_class(f"f2w-tile--{change.new}")
-        if change.new in ACTIVE:
-            self._placeholder(change.new)
-        self._render_buttons()
-
-    @observe("elapsed")
-    def _on_elapsed(self, change: Any) -> None:
-        self.elapsed_label.value = seconds_text(change.new) if self.status != "idle" else ""
 
     def _placeholder(self, text: str, *, still: bool = False) -> None:
-        size = self.request.size or (1, 1)
+        size = self.run.request.size or (1, 1)
         if still:  # no image is coming: keep the card short so the message stays in view
-            cls, shape = "f2w-placeholder f2w-placeholder--still", "height:96px"
+            cls, shape = "f2w-placeholder f2w-placeholder--still", "min-height:96px"
         else:  # the shape of the image to come, so the grid does not jump when it lands
             cls, shape = "f2w-placeholder", f"aspect-ratio:{size[0]}/{size[1]}"
         self.placeholder.value = f'<div class="{cls}" style="{shape}">{esc(text)}</div>'
-        if self.generation is None:
-            show(self.placeholder, True)
-            show(self.thumb, False)
-
-    def _reset_view(self) -> None:
-        self.thumb.value = b""
+        show(self.placeholder, True)
         show(self.thumb, False)
-        self._placeholder(self.status if self.status != "idle" else "waiting", still=self.status == "idle")
-        show(self.error_label, False)
-        self.error_label.value = ""
-        self.message.value = ""
-        show(self.message, False)
-        self.inspector.show(self.request, self.base_url)
-        show(self.inspector, False)
-        self.viewer.hide()
-        self.download_link.value = ""
-        show(self.download_link, False)
-        self.cost_label.set(self.request.estimated_cost, "estimate", simulated=self.simulated)
-        self._render_meta()
-        self._render_buttons()
 
-    def _render_meta(self, *, size: tuple[int, int] | None = None, latency: float | None = None,
-                     extra: int = 0, finished_unseen: bool = False) -> None:
-        r = self.request
-        chips = [tier_label(r.tier), r.resolution]
-        if size is None:
+    def _render_meta(self, gen: Generation | None) -> None:
+        run, r = self.run, self.run.request
+        chips = [f"{tier_label(r.tier)} · {r.resolution}"]
+        size = run.size if gen is not None else None
+        if size is not None:
+            chips.append(f"{size[0]}×{size[1]}")
+        else:
             expected = r.size
             chips.append(f"~{expected[0]}×{expected[1]}" if expected else "size of source")
-        else:
-            chips.append(f"{size[0]}×{size[1]}")
         if r.action == "remix_image":
             chips.append("remix")
-        if extra > 0:
-            chips.append(f"+{extra} more")
-        if finished_unseen:
+        if gen is not None and len(gen.images) > 1:
+            chips.append(f"+{len(gen.images) - 1} more")
+        if run.status == "completed" and not run.latency_known:
             chips.append("finished while away")
+        if run.origin == "earlier":
+            chips.append("from an earlier session")
         self.meta.value = "".join(f'<span class="f2w-chip">{esc(c)}</span>' for c in chips)
+        latency = run.latency if run.status == "completed" else None
         self.latency_label.value = ("" if latency is None else
                                     f'<span class="f2w-chip" title="latency: submit to completed">'
                                     f"{esc(seconds_text(latency))}</span>")
         show(self.latency_label, latency is not None)
 
     def _render_buttons(self) -> None:
-        ready = self.status == "completed" and self.generation is not None and bool(self.generation.images)
-        for name in ("open", "save", "download", "remix"):
+        run = self.run
+        gen = run.generation
+        ready = run.status == "completed" and gen is not None and bool(gen.images)
+        for name in ("open", "save", "remix"):
             self.buttons[name].disabled = not ready
-        self.buttons["inspect"].disabled = False
+        self.download.ready = ready
+        if ready and gen is not None:
+            self.download.filename = download_name(run.request, _format_of(gen))
         retry = self.buttons["retry"]
-        # Stop is never final: a stopped task is resumed, and a send stopped before its answer
-        # goes out again under the same Idempotency-Key (the service returns the first task).
-        show(retry, self.status in ("failed", "stopped"))
-        retry.disabled = not self._retry_cbs
-        if not self._retry_cbs:
-            retry.description, retry.icon = "Retry", "repeat"
-            retry.tooltip = "retry is not available here"
-        elif self._retry_resumes and self.retry_mode == "resume":
+        step = run.next_step
+        show(retry, bool(step))
+        if step == "resume":
             retry.description, retry.icon = "Resume", "play"
-            retry.tooltip = (f"keep waiting for task {self.task_id}: it may still finish; "
-                             "no new task is sent, so nothing is charged twice")
-        elif (self.idempotency_key and self.status == "stopped") or (
-                self.exception is not None and create_key(self.idempotency_key, self.exception)
-                == self.idempotency_key):
+            retry.tooltip = (f"keep waiting for task {run.task_id}: it may still finish; no new task is "
+                             "sent, so nothing is charged twice")
+        elif step == "resend":
             retry.description, retry.icon = "Retry", "repeat"
-            retry.tooltip = ("send this request again with the same Idempotency-Key: if the first "
-                             "send reached the service, its task comes back and is charged once")
+            retry.tooltip = ("send this request again with the same Idempotency-Key: if the first send "
+                             "reached the service, its task comes back and is charged once")
         else:
             retry.description, retry.icon = "Retry", "repeat"
             retry.tooltip = "send this request again as a new task"
 
-    # -- actions --------------------------------------------------------------------
+    # -- actions (on the run's home loop) --------------------------------------------------
     def _at_home(self, action: Callable[[], Any]) -> None:
-        """Run a button's action on the tile's home loop (at once when already there)."""
-        loop = self._home_loop
-        if loop is None or loop.is_closed():
-            action()
-        else:
-            HomeLoop(loop).call(action)
+        self.run.home.call(action)
+
+    def _retry(self) -> None:
+        if not self.run.next_step:
+            return  # a second click arrived after the first started it
+        try:
+            if self._on_retry is not None:
+                self._on_retry(self.run)
+            else:
+                self.run.retry()
+        except Exception as exc:  # a refusal (the budget): say it on the card
+            self._say(str(exc))
 
     def _toggle_inspector(self) -> None:
-        if self.generation is not None:
-            self.inspector.show_generation(self.generation)
+        gen = self.run.generation
+        if gen is not None:
+            self.inspector.show_generation(gen)
         show(self.inspector, self.inspector.layout.display == "none")
 
     def _open(self) -> None:
-        if self.generation is None or not self.generation.images:
+        gen = self.run.generation
+        if gen is None or not gen.images:
             return
-        image = self.generation.images[0]
-        if self._open_cbs:
-            for cb in self._open_cbs:
-                cb(self, image)
+        image = gen.images[0]
+        if self._on_open is not None:
+            self._on_open(self, image)
         elif self.viewer.shown is image:
             self.viewer.hide()
         else:
-            self.viewer.show(image, self.request.label)
+            self.viewer.show(image, self.run.request.label)
 
     def _remix(self) -> None:
-        if self.generation is None or not self.generation.images:
-            return
-        for cb in self._remix_cbs:
-            cb(self, self.generation.images[0].url)
+        gen = self.run.generation
+        if gen is not None and gen.images and self._on_remix is not None:
+            self._on_remix(self, gen.images[0].url)
 
-    def _retry(self) -> None:
-        if self.status not in ("failed", "stopped"):
-            return
-        for cb in self._retry_cbs:
-            cb(self)
-
-    def save(self) -> list[Path]:
-        """Write the images (and, with a store, a JSON sidecar). Blocking file I/O."""
-        gen = self.generation
-        if gen is None:
-            raise RuntimeError("nothing to save yet: the task has not completed")
-        paths = [Path(p) for p in self.store.save(gen)] if self.store is not None else gen.save(self.save_dir)
-        self.saved_paths = paths
-        return paths
-
-    def _save_clicked(self) -> asyncio.Future[Any] | None:
-        def report(paths: list[Path] | None, exc: BaseException | None = None) -> None:
-            text = f"Could not save: {exc}" if exc else "Saved " + ", ".join(str(p) for p in paths or [])
-            self.message.value = esc(text)
-            show(self.message, True)
-
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            try:
-                report(self.save())
-            except Exception as exc:
-                report(None, exc)
-            return None
+    def _save(self) -> asyncio.Future[Any]:
+        self._say("saving…")
 
         async def work() -> None:
             try:
-                report(await asyncio.to_thread(self.save))
+                paths = await self.run.asave()
             except Exception as exc:
-                report(None, exc)
+                self._say(f"Could not save: {exc}")
+            else:
+                self._say("Saved " + ", ".join(str(p) for p in paths))
 
-        self.message.value = "saving…"
-        show(self.message, True)
         return asyncio.ensure_future(work())
 
-
-    def _download_clicked(self) -> asyncio.Future[Any] | None:
-        """Put the full image in a link the browser saves (a data: URL): it works with a remote
-        kernel, where Save writes to the kernel's disk. Made on demand, shown until the next run."""
-        gen = self.generation
+    def _download(self) -> asyncio.Future[Any] | None:
+        gen = self.run.generation
         if gen is None or not gen.images:
             return None
         image = gen.images[0]
-
-        def link() -> str:
-            fmt = image.format if image.format in ("png", "jpeg", "webp") else "png"
-            ext = "jpg" if fmt == "jpeg" else fmt
-            name = f"flux2-{gen.id or 'image'}.{ext}"
-            data = base64.b64encode(image.data).decode("ascii")
-            size = f"{len(image.data) / 1e6:.1f} MB" if len(image.data) >= 100_000 else \
-                f"{len(image.data) / 1e3:.0f} kB"
-            return (f'<a download="{esc(name)}" href="data:image/{fmt};base64,{data}" '
-                    f'title="save the full-size image from this browser">⬇ {esc(name)} ({size})</a>')
-
-        def put(html_text: str) -> None:
-            self.download_link.value = html_text
-            show(self.download_link, True)
-
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # plain code, no loop: do it now
-            try:
-                put(link() if image.downloaded else "")
-            except Exception as exc:
-                put(esc(f"Could not prepare the download: {exc}"))
-            return None
+        self.download.busy = True
 
         async def work() -> None:
             try:
-                await image.aread()
-                # base64 of a 2k PNG is a few MB of work: off the loop
-                put(await asyncio.to_thread(link))
+                data = await image.aread()
+                self.download.deliver(data, _format_of(gen))
             except Exception as exc:
-                put(esc(f"Could not prepare the download: {exc}"))
+                self._say(f"Could not prepare the download: {exc}")
+            finally:
+                self.download.busy = False
 
-        put("preparing the download…")
         return asyncio.ensure_future(work())
+
+    def _say(self, text: str) -> None:
+        self.message.value = esc(text)
+        show(self.message, bool(text))
+
+    def saved_paths(self) -> list[Path]:
+        """Where the result's images are on disk (empty until saved)."""
+        gen = self.run.generation
+        return [img.path for img in gen.images if img.path is not None] if gen is not None else []
+
+    def close(self) -> None:
+        run = getattr(self, "run", None)  # a constructor refused its arguments: nothing to unhook
+        try:
+            if run is not None:
+                run.unobserve(self._on_run, ("status", "task_id", "money", "error_text", "preview",
+                                             "next_step"))
+        except ValueError:
+            pass
+        super().close()
+
+
+def _format_of(gen: Generation) -> str:
+    image = gen.images[0]
+    return image.format if image.downloaded and image.format in ("png", "jpeg", "webp") else "png"
