@@ -210,6 +210,7 @@ def _verdict(wins_a: int, wins_b: int) -> str:
     return sequential_test(wins_a, wins_b).verdict
 
 
+@functools.cache
 def _naive_wilson(wins_a: int, wins_b: int) -> str:
     # The rule a dashboard is tempted by: a winner as soon as the 95% Wilson interval leaves 1/2.
     low, high = wilson_interval(wins_a, wins_a + wins_b)

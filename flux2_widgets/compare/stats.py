@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any, SupportsFloat, cast
+from typing import TYPE_CHECKING, Any, Literal, SupportsFloat, cast
 
 from .._export import require_pandas, write_csv
 from ..errors import ValidationError
@@ -169,7 +169,7 @@ class SequentialResult:
     ``threshold`` = 1 / alpha). Ties are counted and reported, and change nothing else.
     """
 
-    verdict: str
+    verdict: Literal["a", "b", "undecided"]
     wins_a: int
     wins_b: int
     ties: int
@@ -207,7 +207,7 @@ class SequentialResult:
 
     @property
     def p_value(self) -> float:
-        """An anytime-valid p-value, ``min(1, 1 / evidence)``: below alpha exactly when decided."""
+        """An anytime-valid p-value, ``min(1, 1 / evidence)``: at most alpha exactly when decided."""
         return min(1.0, math.exp(-self.log_evidence))
 
     def text(self, a: str = "A", b: str = "B") -> str:
@@ -280,7 +280,9 @@ def sequential_test(wins_a: int, wins_b: int, alpha: float = 0.05, *, ties: int 
     log_e = log_mix + (k + m) * _LN2
     level = log_mix + math.log(alpha)
     low, high = _cs_bound(k, m, level, True), _cs_bound(k, m, level, False)
-    verdict = ("a" if k > m else "b") if log_e >= -math.log(alpha) else "undecided"
+    verdict: Literal["a", "b", "undecided"] = "undecided"
+    if log_e >= -math.log(alpha):
+        verdict = "a" if k > m else "b"
     return SequentialResult(verdict, k, m, t, alpha, low, high, log_e)
 
 
@@ -291,6 +293,8 @@ def fixed_sample_size(p_a: float, alpha: float = 0.05, power: float = 0.8) -> in
     (p_a - 1/2))^2, rounded up. 70/30 at alpha 0.05 and power 0.8 gives 47.
 
     For "a fixed test would have needed N votes": with a tie share s, divide by (1 - s).
+    Give the preference worth detecting, not the estimate where a sequential test stopped
+    (stopping on a lead overstates it).
     ``p_a`` in (0, 1) but not 1/2; ``alpha`` in (0, 0.5]; ``power`` in [0.5, 1).
     """
     p = _fraction("p_a", p_a, 0.0, 1.0, high_open=True)
