@@ -1,18 +1,28 @@
 """Blind A/B and vote statistics: the shuffle, votes recorded against the true sides,
 Wilson intervals checked against hand computation, ties counted half, Bradley-Terry
-strengths that satisfy their own likelihood equations, and the exports."""
+strengths that satisfy their own likelihood equations, and the exports; the sequential
+stop rule against simulated and exact error rates under repeated looks (and the naive
+rule it replaces failing them), fixed-n sample sizes, and bootstrap intervals."""
 
 from __future__ import annotations
 
 import csv
+import functools
 import math
+import random
 
 import pytest
 
 from flux2_widgets import tally_votes
 from flux2_widgets.compare import Comparison
 from flux2_widgets.compare.plans import plan_prompts, plan_tiers
-from flux2_widgets.compare.stats import bradley_terry, wilson_interval
+from flux2_widgets.compare.stats import (
+    bradley_terry,
+    bradley_terry_intervals,
+    fixed_sample_size,
+    sequential_test,
+    wilson_interval,
+)
 from flux2_widgets.errors import ValidationError
 
 
@@ -189,3 +199,289 @@ def test_blind_arguments_are_checked_before_anything_is_sent(client, sim) -> Non
                           seed=4).wait()
     assert cmp.blind and cmp.seed == 4 and not cmp.revealed and cmp.done
     assert cmp.vote("a")["shown_as"] == cmp.position("a")
+
+
+# ------------------------------------------------------------------------- a stop rule for many looks
+
+
+@functools.cache
+def _verdict(wins_a: int, wins_b: int) -> str:
+    # sequential_test is a pure function of the counts, so each (a, b) is asked once.
+    return sequential_test(wins_a, wins_b).verdict
+
+
+@functools.cache
+def _naive_wilson(wins_a: int, wins_b: int) -> str:
+    # The rule a dashboard is tempted by: a winner as soon as the 95% Wilson interval leaves 1/2.
+    low, high = wilson_interval(wins_a, wins_a + wins_b)
+    return "a" if low > 0.5 else "b" if high < 0.5 else "undecided"
+
+
+def _first_verdicts(rule, p_a: float, *, tests: int, looks: int, seed: int) -> list[tuple[str, int] | None]:
+    """Simulate ``tests`` A/Bs with P(a wins a vote) = p_a, asking ``rule`` after every vote
+    and stopping at its first verdict: (side, votes) or None if it never decided."""
+    rng = random.Random(seed)
+    out: list[tuple[str, int] | None] = []
+    for _ in range(tests):
+        a = b = 0
+        found = None
+        for n in range(1, looks + 1):
+            if rng.random() < p_a:
+                a += 1
+            else:
+                b += 1
+            verdict = rule(a, b)
+            if verdict != "undecided":
+                found = (verdict, n)
+                break
+        out.append(found)
+    return out
+
+
+def _exact_verdict_chance(p_a: float, looks: int) -> float:
+    """P(the sequential test ever decides within ``looks`` votes), summed exactly over every
+    path: the probability of each still-undecided count, carried forward one vote at a time."""
+    alive = {0: 1.0}  # wins_a -> probability, among paths with no verdict yet
+    decided = 0.0
+    for n in range(1, looks + 1):
+        nxt: dict[int, float] = {}
+        for a, prob in alive.items():
+            nxt[a + 1] = nxt.get(a + 1, 0.0) + prob * p_a
+            nxt[a] = nxt.get(a, 0.0) + prob * (1 - p_a)
+        alive = {}
+        for a, prob in nxt.items():
+            if _verdict(a, n - a) == "undecided":
+                alive[a] = prob
+            else:
+                decided += prob
+    return decided
+
+
+def test_sequential_test_keeps_its_error_rate_however_often_it_is_read() -> None:
+    # No true preference, read after every one of 500 votes, 2,000 times.
+    runs = _first_verdicts(_verdict, 0.5, tests=2000, looks=500, seed=19)
+    false_verdicts = sum(r is not None for r in runs)
+    assert false_verdicts <= 0.05 * 2000, f"{false_verdicts} false verdicts in 2000"
+    # The same figure without simulation noise: 3.4%, under the 5% that alpha promises.
+    assert _exact_verdict_chance(0.5, 500) == pytest.approx(0.0340, abs=5e-4)
+
+
+def test_the_naive_wilson_rule_fails_that_bar() -> None:
+    # The same harness catches a rule that is not anytime-valid: nearly half the no-preference
+    # tests end in a "winner" when a fixed-n interval is re-read after every vote.
+    runs = _first_verdicts(_naive_wilson, 0.5, tests=2000, looks=500, seed=19)
+    assert sum(r is not None for r in runs) > 0.3 * 2000
+
+
+def test_sequential_test_finds_a_70_30_preference_within_200_votes() -> None:
+    for p_a, side, seed in ((0.7, "a", 21), (0.3, "b", 22)):
+        runs = _first_verdicts(_verdict, p_a, tests=2000, looks=200, seed=seed)
+        right = sum(r is not None and r[0] == side for r in runs)
+        assert right >= 0.8 * 2000, (p_a, right)
+        assert sum(r is not None and r[0] != side for r in runs) <= 2, "almost never the wrong side"
+        median = sorted(r[1] for r in runs if r is not None)[len(runs) // 2]
+        assert 30 <= median <= 90, median
+    assert _exact_verdict_chance(0.7, 200) > 0.99
+
+
+def _mixture_ratio(wins_a: int, wins_b: int, p0: float) -> float:
+    # The Beta(3, 3) mixture likelihood by numerical integration (midpoint rule), over the
+    # likelihood at p0: the martingale from its definition, not from the closed form.
+    steps = 20_000
+    density = 30.0  # 1 / B(3, 3)
+    mix = sum(density * (x * (1 - x)) ** 2 * x ** wins_a * (1 - x) ** wins_b
+              for x in ((i + 0.5) / steps for i in range(steps))) / steps
+    return mix / (p0 ** wins_a * (1 - p0) ** wins_b)
+
+
+def test_sequential_interval_and_evidence_match_their_definition() -> None:
+    # 10-0: B(13, 3) / B(3, 3) * 2^10 = (2 / 2730) * 30 * 1024 = 22.505 >= 20: a verdict.
+    ten = sequential_test(10, 0)
+    assert ten.evidence == pytest.approx(60 / 2730 * 1024, rel=1e-12)
+    assert ten.verdict == "a" and ten.decided and ten.high == 1.0
+    # 9-0: (2 / 2184) * 30 * 512 = 14.07 < 20: not yet. And at alpha 0.01 10-0 is not enough.
+    assert sequential_test(9, 0).evidence == pytest.approx(60 / 2184 * 512, rel=1e-12)
+    assert sequential_test(9, 0).verdict == "undecided"
+    assert sequential_test(10, 0, alpha=0.01).verdict == "undecided"
+    assert sequential_test(0, 10).verdict == "b" and sequential_test(0, 10).low == 0.0
+    for a, b in ((7, 3), (12, 4), (3, 9), (20, 20)):
+        res = sequential_test(a, b)
+        assert res.evidence == pytest.approx(_mixture_ratio(a, b, 0.5), rel=1e-6)
+        # the interval's ends are where the martingale reaches 1 / alpha
+        for end in (res.low, res.high):
+            assert _mixture_ratio(a, b, end) == pytest.approx(20.0, rel=1e-6)
+        assert res.low < a / (a + b) < res.high
+        assert res.p_value == pytest.approx(min(1.0, 1 / res.evidence))
+
+
+def test_sequential_verdict_is_exactly_one_half_leaving_the_interval() -> None:
+    for n in range(0, 120, 3):
+        for a in range(n + 1):
+            res = sequential_test(a, n - a)
+            outside = res.low > 0.5 - 1e-12 or res.high < 0.5 + 1e-12
+            assert res.decided == outside, (a, n - a, res)
+            assert res.decided == (res.evidence >= res.threshold) == (res.p_value <= 0.05)
+            if res.decided:
+                assert res.verdict == ("a" if a > n - a else "b")
+
+
+def test_a_tie_never_moves_the_sequential_test() -> None:
+    for a, b in ((0, 0), (9, 0), (10, 0), (30, 18), (18, 30), (100, 100)):
+        base = sequential_test(a, b)
+        for ties in (1, 7, 500):
+            res = sequential_test(a, b, ties=ties)
+            assert (res.verdict, res.low, res.high, res.evidence) == (
+                base.verdict, base.low, base.high, base.evidence)
+            assert res.votes == a + b + ties and res.decisive == a + b and res.ties == ties
+    assert "3 ties set aside" in sequential_test(12, 2, ties=3).text("Pro", "Flex")
+    # 14-2 is not yet a verdict (evidence 19.3 of 20); 15-2 is
+    assert sequential_test(14, 2).text("Pro", "Flex").startswith("No verdict yet: Pro wins 88%")
+    assert sequential_test(15, 2).text("Pro", "Flex").startswith("Pro preferred: Pro wins 88%")
+    assert sequential_test(0, 0).estimate is None and sequential_test(0, 0).high == 1.0
+
+
+def test_sequential_test_refuses_bad_counts_and_alpha() -> None:
+    bad_counts = (-1, 2.5, math.nan, math.inf, True, "3", None)
+    for name in ("wins_a", "wins_b", "ties"):
+        for bad in bad_counts:
+            args = {"wins_a": 1, "wins_b": 1, "ties": 0, name: bad}
+            with pytest.raises(ValidationError, match=name) as info:
+                sequential_test(args["wins_a"], args["wins_b"], ties=args["ties"])
+            assert info.value.field == name
+    for bad in (0, 0.0, 0.51, 1, -0.1, math.nan, True, "0.05"):
+        with pytest.raises(ValidationError) as info:
+            sequential_test(3, 1, bad)
+        assert info.value.field == "alpha"
+    assert sequential_test(3.0, 1, 0.5).wins_a == 3, "a whole float is a count"
+
+
+# ------------------------------------------------------------------------- what a fixed test costs
+
+
+def _exact_power(n: int, p_a: float, alpha: float) -> float:
+    # A two-sided binomial test of p = 1/2 with equal tails: reject when either tail's
+    # probability (under 1/2) is <= alpha / 2. Its power is the chance of rejecting at p_a.
+    tail = [math.comb(n, k) / 2 ** n for k in range(n + 1)]
+    reject = [k for k in range(n + 1) if sum(tail[k:]) <= alpha / 2 or sum(tail[:k + 1]) <= alpha / 2]
+    return sum(math.comb(n, k) * p_a ** k * (1 - p_a) ** (n - k) for k in reject)
+
+
+def test_fixed_sample_size_known_values() -> None:
+    # n = ((z_.975 / 2 + z_power * sqrt(p q)) / (p - 1/2))^2, z_.975 = 1.959964, z_.8 = 0.841621:
+    #   p = 0.7:  (0.979982 + 0.841621 * 0.458258) / 0.2 = 6.82836, squared 46.63 -> 47
+    #   p = 0.6:  (0.979982 + 0.841621 * 0.489898) / 0.1 = 13.9229, squared 193.85 -> 194
+    #   p = 0.55: (0.979982 + 0.841621 * 0.497494) / 0.05 = 27.9737, squared 782.53 -> 783
+    assert fixed_sample_size(0.7) == 47 and fixed_sample_size(0.3) == 47
+    assert fixed_sample_size(0.6) == 194
+    assert fixed_sample_size(0.55) == 783
+    # power 0.9, z = 1.281552: (0.979982 + 0.587280) / 0.2 = 7.83631, squared 61.41 -> 62
+    assert fixed_sample_size(0.7, power=0.9) == 62
+    # alpha 0.01, z_.995 = 2.575829: (1.287915 + 0.385690) / 0.2 = 8.36803, squared 70.02 -> 71
+    assert fixed_sample_size(0.7, alpha=0.01) == 71
+    # Close to the exact binomial test's power at that n (which zigzags with n by a few
+    # points: at p = 0.65 it is 0.736 at 85 votes and 0.780 at 86).
+    for p_a in (0.6, 0.65, 0.7):
+        n = fixed_sample_size(p_a)
+        assert _exact_power(n, p_a, 0.05) == pytest.approx(0.8, abs=0.07), p_a
+
+
+def test_fixed_sample_size_refuses_what_cannot_be_detected() -> None:
+    for kwargs, name in (({"p_a": 0.5}, "p_a"), ({"p_a": 0.0}, "p_a"), ({"p_a": 1.0}, "p_a"),
+                         ({"p_a": math.nan}, "p_a"), ({"p_a": 0.7, "alpha": 0.7}, "alpha"),
+                         ({"p_a": 0.7, "power": 1.0}, "power"), ({"p_a": 0.7, "power": 0.2}, "power"),
+                         ({"p_a": 0.7, "power": True}, "power")):
+        with pytest.raises(ValidationError) as info:
+            fixed_sample_size(**kwargs)
+        assert info.value.field == name
+
+
+# ------------------------------------------------------------------------- rankings with intervals
+
+
+def _arena(strengths: dict[str, float], votes: int, seed: int, tie_rate: float = 0.1) -> dict:
+    """Votes between random pairs of variants with these true Bradley-Terry strengths."""
+    rng = random.Random(seed)
+    names = sorted(strengths)
+    wins: dict[str, dict[str, float]] = {n: {} for n in names}
+    for _ in range(votes):
+        a, b = rng.sample(names, 2)
+        if rng.random() < tie_rate:
+            for x, y in ((a, b), (b, a)):
+                wins[x][y] = wins[x].get(y, 0) + 0.5
+        else:
+            winner, loser = (a, b) if rng.random() < strengths[a] / (strengths[a] + strengths[b]) else (b, a)
+            wins[winner][loser] = wins[winner].get(loser, 0) + 1
+    return wins
+
+
+def test_bradley_terry_intervals_rank_five_variants() -> None:
+    true = {"A": 0.35, "B": 0.25, "C": 0.2, "D": 0.12, "E": 0.08}
+    wins = _arena(true, 300, seed=5)
+    standings = bradley_terry_intervals(wins, resamples=400, seed=1)
+    fit = bradley_terry(wins)
+    assert standings.ranking[0] == "A" and standings.ranking[-1] in ("D", "E")
+    for s in standings.standings:
+        assert s.strength == pytest.approx(fit[s.variant], abs=1e-8)
+        assert s.low < s.strength < s.high
+        assert s.low <= true[s.variant] <= s.high or abs(true[s.variant] - s.strength) < 0.1
+        # win rate against the field, ties half, with its Wilson interval
+        won = sum(wins[s.variant].values())
+        met = sum(wins[s.variant].get(o, 0) + wins[o].get(s.variant, 0) for o in true if o != s.variant)
+        assert (s.wins, s.trials) == (won, met)
+        assert (s.win_low, s.win_high) == pytest.approx(wilson_interval(won, met))
+    assert sum(s.p_best for s in standings.standings) == pytest.approx(1.0)
+    assert [s.rank for s in standings.standings] == [1, 2, 3, 4, 5]
+    assert standings.groups == 1 and "Bradley-Terry" in str(standings)
+    # four times the votes, about half the width
+    wide = standings["B"].high - standings["B"].low
+    more = bradley_terry_intervals(_arena(true, 1200, seed=6), resamples=400, seed=1)["B"]
+    assert 0.35 < (more.high - more.low) / wide < 0.7
+
+
+def test_bradley_terry_intervals_are_deterministic_per_seed() -> None:
+    wins = _arena({"A": 0.5, "B": 0.3, "C": 0.2}, 90, seed=3)
+    one = bradley_terry_intervals(wins, resamples=200, seed=7)
+    assert one == bradley_terry_intervals(wins, resamples=200, seed=7)
+    other = bradley_terry_intervals(wins, resamples=200, seed=8)
+    assert [s.strength for s in other.standings] == [s.strength for s in one.standings]
+    assert [s.low for s in other.standings] != [s.low for s in one.standings]
+    assert one.rows()[0].keys() >= {"rank", "variant", "strength", "low", "high", "p_best", "win_rate"}
+
+
+def test_two_variants_strength_is_the_win_rate() -> None:
+    # 30 wins for A, 10 for B, 4 ties: strength = (30 + 2) / 44, the win rate with ties half.
+    wins = {"A": {"B": 32.0}, "B": {"A": 12.0}}
+    standings = bradley_terry_intervals(wins, resamples=2000, seed=0)
+    a = standings["A"]
+    assert a.strength == pytest.approx(32 / 44) and a.win_rate == pytest.approx(32 / 44)
+    assert (a.win_low, a.win_high) == pytest.approx(wilson_interval(32, 44))
+    # the bootstrap of a proportion sits close to its Wilson interval
+    assert a.low == pytest.approx(a.win_low, abs=0.04) and a.high == pytest.approx(a.win_high, abs=0.04)
+    assert standings["B"].strength == pytest.approx(12 / 44)
+
+
+def test_bradley_terry_intervals_edge_cases() -> None:
+    # an unplayed variant has no strength and comes last; an unbeaten one ends in bounded time
+    standings = bradley_terry_intervals({"a": {"b": 3}, "b": {}, "c": {}}, resamples=100)
+    assert standings.ranking == ["a", "b", "c"]
+    assert standings["c"].strength is None and standings["c"].trials == 0 and standings["c"].p_best is None
+    assert standings["a"].strength == pytest.approx(1.0, abs=1e-3) and standings["b"].strength == 0.0
+    # two pairs never compared with each other: two groups
+    assert bradley_terry_intervals({"a": {"b": 2}, "b": {"a": 1}, "c": {"d": 1}, "d": {"c": 2}},
+                                   resamples=100).groups == 2
+    assert bradley_terry_intervals({}, resamples=100).standings == ()
+
+
+def test_bradley_terry_intervals_refuse_bad_input() -> None:
+    for wins in ("A beat B", {"a": {"a": 1}}, {"a": {"b": -1}}, {"a": {"b": 0.25}}, {"a": {"b": math.nan}},
+                 {"a": {"b": True}}, {"a": 3}, {"a": {"b": 0.5}}):
+        with pytest.raises(ValidationError) as info:
+            bradley_terry_intervals(wins, resamples=100)
+        assert info.value.field == "wins", wins
+    wins = {"a": {"b": 1.5}, "b": {"a": 0.5}}  # a tie and a win for a: fine
+    for kwargs, name in (({"level": 1.0}, "level"), ({"level": 0}, "level"),
+                         ({"resamples": 10}, "resamples"), ({"resamples": 500.0}, "resamples"),
+                         ({"seed": True}, "seed"), ({"seed": "x"}, "seed")):
+        with pytest.raises(ValidationError) as info:
+            bradley_terry_intervals(wins, **kwargs)
+        assert info.value.field == name
