@@ -23,10 +23,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from _remote import RemoteSimulator
 from PIL import Image
 
 from flux2_widgets import AsyncFlux2Client, Flux2Client
+from flux2_widgets.simulator._remote import RemoteSimulator
 
 KEY = "sk-bench-000000000000"
 

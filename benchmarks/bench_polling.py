@@ -37,9 +37,8 @@ import httpx
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _remote import RemoteSimulator
-
 from flux2_widgets import AsyncFlux2Client, ResultStore
+from flux2_widgets.simulator._remote import RemoteSimulator
 
 KEY = "sk-bench-000000000000"
 SHORT = ("pro", "1k")  # 1.0 s

@@ -116,9 +116,17 @@ def sum_text(known: float | None, unknown: int) -> str:
     return format_usd(known) + (" + n/a" if unknown else "")
 
 
-def session_text(billed: float, estimated: float, unknown: int, count: int, *, simulated: bool) -> str:
-    """A running total of finished work: what was billed, what is only estimated, and
-    what has no price, worded so real money never reads as free."""
+def session_text(billed: float, estimated: float, unknown: int, count: int, *, simulated: bool,
+                 may_be_billed: float = 0.0) -> str:
+    """A running total of finished work: what was billed, what is only estimated, what has no
+    price, and what stopped work may still be billed, worded so real money never reads as free."""
+    tail = ""
+    if may_be_billed:
+        word = "would have cost" if simulated else "may still be billed"
+        tail = (f" + {format_usd(may_be_billed, approx=True)} stopped ({word})" if simulated
+                else f" + {format_usd(may_be_billed, approx=True)} {word}")
+    if not count and not simulated:
+        return ("nothing billed yet" if not tail else f"nothing billed yet{tail}")
     if simulated:
         text = f"would have cost {format_usd(round(billed + estimated, 6))}"
         if estimated:
@@ -133,7 +141,7 @@ def session_text(billed: float, estimated: float, unknown: int, count: int, *, s
         text = format_usd(billed) + (" billed" if count else "")
     if unknown:
         text += f" + {unknown} at an unknown price"
-    return text
+    return text + tail
 
 
 def check_budget(requests: Iterable[ImageRequest], budget: float | None, spent: float = 0.0,

@@ -311,7 +311,8 @@ class Run(HasTraits):
     def refresh(self, *, collect: bool = False, timeout: float | None = None) -> str:
         """Ask the service once how a task that "may still be billed" ended, and settle the
         money: failed -> not charged, completed -> billed (and, with ``collect``, its image is
-        fetched: nothing new is charged). Blocks; returns the money state."""
+        fetched, nothing new being sent or charged, before this returns). Blocks; returns the
+        money state."""
         return self.home.run(lambda: self.arefresh(collect=collect), timeout)
 
     async def arefresh(self, *, collect: bool = False) -> str:
@@ -335,6 +336,7 @@ class Run(HasTraits):
             self._update(money=BILLED)
             if collect:
                 self.retry()  # resume: fetch the finished image, nothing sent
+                await self._until_ended()
         self._refresh_step()
         return self.money
 

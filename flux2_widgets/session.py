@@ -169,7 +169,9 @@ class StudioSession:
     def session_text(self) -> str:
         mine = [r for r in self._mine() if r.money == BILLED]
         unknown = sum(r.cost is None for r in mine)
-        text = session_text(self.billed, self.estimated, unknown, len(mine), simulated=self.simulated)
+        maybe = round(sum(r.cost or 0.0 for r in self.may_be_billed()), 6)
+        text = session_text(self.billed, self.estimated, unknown, len(mine), simulated=self.simulated,
+                            may_be_billed=maybe)
         earlier = [r for r in self.runs if r.origin == "earlier" and r.money == BILLED]
         if earlier:
             amount = round(sum(r.cost or 0.0 for r in earlier), 6)

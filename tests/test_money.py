@@ -32,4 +32,8 @@ def test_a_session_total_never_calls_unknown_money_zero():
     assert session_text(0.10, 0.0, 1, 3, simulated=False) == "$0.10 billed + 1 at an unknown price"
     assert session_text(0.10, 0.14, 0, 2, simulated=False) == "$0.10 billed + about $0.14 estimated"
     assert session_text(0.10, 0.0, 0, 2, simulated=True) == "would have cost $0.10"
-    assert session_text(0.0, 0.0, 0, 0, simulated=False) == "$0.00"
+    assert session_text(0.0, 0.0, 0, 0, simulated=False) == "nothing billed yet"  # never "$0.00"
+    assert session_text(0.0, 0.0, 0, 0, simulated=False, may_be_billed=0.10) == (
+        "nothing billed yet + about $0.10 may still be billed")
+    assert session_text(0.05, 0.0, 0, 1, simulated=False, may_be_billed=0.14) == (
+        "$0.05 billed + about $0.14 may still be billed")

@@ -47,13 +47,17 @@ class CostTable:
     """
 
     def __init__(self, title: str, columns: Sequence[tuple[str, str]], rows: list[dict[str, Any]],
-                 totals: dict[str, Any], *, money: Iterable[str] = (), notes: Iterable[str] = ()) -> None:
+                 totals: dict[str, Any], *, money: Iterable[str] = (), notes: Iterable[str] = (),
+                 pending: str = "n/a") -> None:
         self.title = title
         self.columns = list(columns)
         self.rows = rows
         self.totals = totals
         self.money = set(money)
         self.notes = [n for n in notes if n]
+        #: How a money cell with no figure reads: "n/a" (no published price) in a plan,
+        #: "open" (not known yet) in a comparison's billed column.
+        self.pending = pending
 
     # totals are what people read first
     @property
@@ -77,6 +81,8 @@ class CostTable:
         if key in self.money:
             if total and isinstance(value, str):
                 return value
+            if value is None and key != "estimated_cost" and not total:
+                return self.pending
             return format_usd(value)
         if value is None:
             return ""
@@ -89,7 +95,7 @@ class CostTable:
                 out.append("total")
             elif key in self.totals:
                 value = self.totals[key]
-                if key in self.money:
+                if key in self.money and not isinstance(value, str):
                     value = sum_text(value, self.totals.get(f"{key}_unknown", 0))
                 out.append(self._cell_text(key, value, total=True))
             else:
@@ -216,8 +222,8 @@ def cells_cost_table(title: str, cells: Sequence[Cell], *, simulated: bool, done
     est, est_unknown = sum_costs(r["estimated_cost"] for r in rows)
     billed, billed_unknown = sum_costs(c.billed_cost for c in cells if c.money == BILLED)
     maybe = sum_costs(c.cost for c in cells if c.money == MAY_BE_BILLED)[0]
-    notes = ["billed: usage.cost reported by the API; only tasks the service said failed (or "
-             "refused) are not charged"]
+    notes = ["billed: usage.cost reported by the API; a task is free only when the service says it "
+             "failed or refused it"]
     if maybe:
         notes.append(f"{format_usd(maybe)} may still be billed: stopped or cut-off cells whose tasks may "
                      "finish on the service (cmp.refresh() asks it)")
@@ -232,9 +238,17 @@ def cells_cost_table(title: str, cells: Sequence[Cell], *, simulated: bool, done
          ("estimated_cost", "estimated"), ("billed_cost", "billed"), ("note", "note")],
         rows,
         {"estimated_cost": est, "estimated_cost_unknown": est_unknown,
-         "billed_cost": billed, "billed_cost_unknown": billed_unknown},
-        money=("estimated_cost", "billed_cost"), notes=notes,
+         "billed_cost": _billed_total(billed, billed_unknown, maybe), "billed_cost_unknown": billed_unknown},
+        money=("estimated_cost", "billed_cost"), notes=notes, pending="open",
     )
+
+
+def _billed_total(billed: float, unknown: int, maybe: float) -> float | str:
+    """The billed total, which never reads $0.00 while cells may still be billed."""
+    if not maybe:
+        return billed
+    up_to = f"up to {format_usd(maybe)} may still be billed"
+    return f"{sum_text(billed, unknown)} + {up_to}" if billed else up_to
 
 
 def _cell_note(cell: Cell) -> str:

@@ -1,5 +1,7 @@
-"""The simulator in its own process, so it does not share the GIL with the client
-being measured (as a real server would not). Shared by the benchmarks."""
+"""The simulator in its own process, so it does not share the GIL (or anything else) with the
+client under test, as a real server would not. Used by the benchmarks and by tests that need
+the service to live apart: ``RemoteSimulator(latency=1.0)``; ``inject``, ``count``, ``charges``
+and ``due`` ask the child over a pipe."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from flux2_widgets.simulator import Simulator
+from . import Simulator
 
 
 def _serve(options: dict[str, Any], conn: Any) -> None:
@@ -35,6 +37,12 @@ def _serve(options: dict[str, Any], conn: Any) -> None:
                 conn.send(dict(counts))
             elif command == "charges":
                 conn.send(sim.stats.charges)
+            elif command == "inject":
+                kind, times, opts = args
+                sim.inject(kind, times, **opts)
+                conn.send(None)
+            elif command == "created":
+                conn.send(sim.stats.tasks_created)
 
 
 class RemoteSimulator:
@@ -62,6 +70,18 @@ class RemoteSimulator:
 
     def gets(self) -> dict[str, int]:
         return self._ask("gets")
+
+    def charges(self) -> list[tuple[str, float]]:
+        """(task id, USD) of every charge so far."""
+        return self._ask("charges")
+
+    def tasks_created(self) -> int:
+        return self._ask("created")
+
+    def inject(self, kind: str, times: int = 1, **opts: Any) -> RemoteSimulator:
+        """As ``Simulator.inject``, in the child."""
+        self._ask("inject", kind, times, opts)
+        return self
 
     def __enter__(self) -> RemoteSimulator:
         return self
