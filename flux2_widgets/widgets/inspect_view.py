@@ -204,7 +204,7 @@ class Inspector(anywidget.AnyWidget):
         text = (f"|{labels[0]} − {labels[1]}| at {diff.size[0]}x{diff.size[1]}: mean "
                 f"{diff.mean / 2.55:.1f}% · {diff.changed:.0%} of pixels differ by more than 10%")
         if layout.strips:
-            text += " · the simulator's caption strips are not compared: each is shown under the heatmap"
+            text += " · caption strips not compared (each shown below)"
         self.diff_text = text
         self.send({"type": "diff", "pair": list(pair), "text": text, **layout.to_message()},
                   [out.getvalue()])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import re
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -21,10 +22,19 @@ __all__ = ["ImageViewer", "RequestInspector"]
 
 
 #: Code is wrapped only where a space is (or at the command's own line continuations), never
-#: inside a token: a URL or a JSON key split over two lines reads as two words. A token longer
-#: than the box scrolls sideways instead. (Set on the element: it wins over the shared style.)
+#: inside a token: a URL or a model name split over two lines reads as two words, and copied
+#: from the screen it is no command. A token longer than the box scrolls sideways instead.
+#: (Set on the element: it wins over the shared style's ``overflow-wrap: anywhere``.)
 CODE_STYLE = "white-space: pre-wrap; overflow-wrap: normal; word-break: normal; overflow-x: auto"
-NOTE_STYLE = "margin-top: 6px; font-size: 12.5px; color: var(--jp-ui-font-color2, #57606a)"
+#: Browsers also break after hyphens and slashes (``flux-2-pro-|text-to-image``): a token with
+#: any such character is kept whole on its line. (Spans change nothing that is copied.)
+TOKEN_STYLE = "white-space: nowrap"
+#: For the box itself to scroll, its widget must not grow to the longest token: in a one-column
+#: grid of ``minmax(0, 1fr)`` the code takes no room of its own (its min-content width is 0).
+FRAME_STYLE = "display: grid; grid-template-columns: minmax(0, 1fr)"
+#: a token, with the line continuation after it (`` \``): a lone backslash line reads as a typo
+_TOKEN = re.compile(r"\S+(?: \\$)?", re.M)
+NOTE_STYLE = "margin-top: 6px; font-size: 12.5px; line-height: 1.45; color: var(--jp-ui-font-color2, #57606a)"
 
 
 class RequestInspector(widgets.Tab):
@@ -66,7 +76,12 @@ class RequestInspector(widgets.Tab):
 
 
 def _code(text: str) -> str:
-    return f'<pre style="{CODE_STYLE}">{html.escape(text)}</pre>'
+    def token(match: re.Match[str]) -> str:
+        word = html.escape(match.group(0))
+        # letters and digits alone offer a browser no place to break (CJK aside, as it should)
+        return word if match.group(0).isalnum() else f'<span style="{TOKEN_STYLE}">{word}</span>'
+
+    return f'<div style="{FRAME_STYLE}"><pre style="{CODE_STYLE}">{_TOKEN.sub(token, text)}</pre></div>'
 
 
 def _session_note(base_url: str, curl: str, simulated: bool | None) -> str:

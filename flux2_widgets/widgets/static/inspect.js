@@ -112,7 +112,7 @@ function render({ model, el }) {
   function ratio() {
     const px = basis();
     const { w } = panelSize();
-    return px ? (view.s * w) / px : 0;
+    return px && w > 1 ? (view.s * w) / px : 0;
   }
 
   const percent = (r) => {
