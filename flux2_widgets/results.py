@@ -1,7 +1,7 @@
 """Typed results: a ``Task`` in flight, a finished ``Generation`` and its images.
 
 Results keep the exact request they came from so they can show it as JSON or
-as a curl command (with the key left as ``$RUNAPI_API_KEY``), and they display
+as a curl command (for RunAPI, with the key left as ``$RUNAPI_API_KEY``), and they display
 themselves in Jupyter.
 """
 
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ._sharing import sim_badge_html
-from .catalog import ImageRequest, tier_label
+from .catalog import DEFAULT_BASE_URL, ImageRequest, tier_label
 from .errors import MalformedResponseError, TaskFailedError
 from .money import cost_text
 
@@ -372,10 +372,19 @@ class Generation:
 
 
 
+#: Hosts whose address means nothing outside this machine (the embedded simulator listens on one).
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+
+
 def curl_command(base_url: str, request: ImageRequest) -> str:
-    """The create call as a copy-pasteable curl command; the key stays an env var."""
+    """The create call as a curl command to paste into a shell: the key stays ``$RUNAPI_API_KEY``
+    and the address is ``base_url``, or RunAPI's own (``DEFAULT_BASE_URL``) when there is none or
+    it is a local one, such as the embedded simulator's ``http://127.0.0.1:<port>``: that port is
+    gone with the kernel, and a command copied out of a notebook should run against RunAPI."""
     body = json.dumps(request.payload(), ensure_ascii=False)
-    url = f"{(base_url or '').rstrip('/')}{request.path}"
+    host = (urlsplit(base_url).hostname or "") if base_url else ""
+    local = not host or host in _LOCAL_HOSTS or host.startswith("127.")
+    url = f"{DEFAULT_BASE_URL if local else base_url.rstrip('/')}{request.path}"
     return (f"curl -X POST {shlex.quote(url)} \\\n"
             f'  -H "Authorization: Bearer $RUNAPI_API_KEY" \\\n'
             f"  -H 'Content-Type: application/json' \\\n"

@@ -1,25 +1,34 @@
 """Grid export, the difference heatmap, the Inspector's Python side and the blind panel's
 state, on real images from the simulator. (Dragging, zooming and keyboard votes are
-driven in a browser by tests/browser/test_expert_compare.py.)"""
+driven in a browser by tests/browser/test_expert_compare.py and test_inspector_lab.py.)
+The request view's curl is here too: what a student copies must run against RunAPI."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import html
 import io
 import json
+import os
 import re
+import shlex
+import subprocess
 
 import pytest
+from conftest import SECRET_KEY
 from PIL import Image, ImageChops, ImageDraw
 
 from flux2_widgets import compare_grid, compare_resolutions, compare_tiers, inspect
+from flux2_widgets.catalog import DEFAULT_BASE_URL, ImageRequest
 from flux2_widgets.client import PollPolicy
 from flux2_widgets.compare.diff import difference
 from flux2_widgets.compare.grid_image import GAP, MARGIN
 from flux2_widgets.errors import ValidationError
+from flux2_widgets.results import curl_command
 from flux2_widgets.widgets.comparison_view import ComparisonView
-from flux2_widgets.widgets.inspect_view import PREVIEW_SIDE, Inspector
+from flux2_widgets.widgets.inspect_view import PREVIEW_SIDE, Inspector, heatmap_layout, standin_strip
+from flux2_widgets.widgets.inspector import RequestInspector
 
 FAST = PollPolicy(first=0.05, min_interval=0.02)
 
@@ -152,9 +161,18 @@ def test_inspector_previews_full_size_and_diff_answers(fast_client) -> None:
     full, buffers = sent[0]
     assert buffers[0] == cmp.cells[1].result.images[0].data and full["mime"] == "image/png"
     assert insp.full_sent == [1]
-    with Image.open(io.BytesIO(sent[1][1][0])) as heat:
-        assert heat.size == (1024, 1024)
-    assert "1024x1024" in insp.diff_text and "%" in insp.diff_text
+    # The heatmap: the 1k picture's size without its caption strip, then the two strips under it;
+    # the message gives the page its size (the panel's shape, and what 100 % zoom counts).
+    diff_msg, diff_buffers = sent[1]
+    strip_1k, strip_2k = standin_strip((1024, 1024)), standin_strip((2048, 2048))
+    picture_h = 1024 - strip_1k
+    with Image.open(io.BytesIO(diff_buffers[0])) as heat:
+        assert heat.size == (diff_msg["width"], diff_msg["height"])
+    assert diff_msg["width"] == 1024 and diff_msg["picture"] == [0, 0, 1024, picture_h]
+    assert [s["index"] for s in diff_msg["strips"]] == [0, 1]
+    assert diff_msg["height"] > picture_h + strip_1k + round(strip_2k / 2)
+    assert f"1024x{picture_h}" in insp.diff_text and "%" in insp.diff_text
+    assert "caption strips not compared" in insp.diff_text
     # The saved state holds previews only: no full-size bytes, nothing near their size.
     state = json.dumps(insp.get_state(), default=str)
     assert len(state) < 250_000
@@ -247,3 +265,146 @@ def test_blind_view_sends_no_label_until_the_vote(sim) -> None:
             await client.aclose()
 
     asyncio.run(main())
+
+
+# ------------------------------------------------------------------------- zoom's basis
+
+
+def test_inspector_sends_each_images_own_pixel_size(fast_client) -> None:
+    """The page counts zoom in image pixels (100 % = one image pixel per CSS pixel), so it needs
+    every image's full size, not the preview's; the zoom it reports is unknown until shown."""
+    cmp = compare_resolutions("a red fox", tier="flex", aspect_ratio="16:9", client=fast_client).wait()
+    insp = cmp.inspect().wait_ready()
+    sizes = [(im["width"], im["height"]) for im in insp.images]
+    assert sizes == [c.result.images[0].size for c in cmp.cells]
+    assert sizes[1][0] == 2 * sizes[0][0] > PREVIEW_SIDE
+    assert all(im["preview_width"] == PREVIEW_SIDE for im in insp.images)
+    assert insp.zoom == 0.0
+
+
+# ------------------------------------------------------------------------- the heatmap's layout
+
+
+@pytest.mark.parametrize(("aspect", "resolution"), [("1:1", "1k"), ("16:9", "2k"), ("9:16", "1k")])
+def test_standin_strip_is_the_simulators_caption_strip(fast_client, aspect, resolution) -> None:
+    """Measured on real stand-ins: the strip darkens every pixel of its top row (alpha 170 of
+    black: at most 86 of 255) and none of the row above it."""
+    gen = fast_client.generate("a lighthouse at dawn", tier="pro", aspect_ratio=aspect,
+                               resolution=resolution)
+    img = gen.images[0].to_pil().convert("RGB")
+    band = standin_strip(img.size)
+    top = [max(px) for px in (img.getpixel((x, img.height - band)) for x in range(img.width))]
+    above = [max(px) for px in (img.getpixel((x, img.height - band - 1)) for x in range(img.width))]
+    assert max(top) <= 87, "the strip starts lower than standin_strip says"
+    assert sum(above) / len(above) > 2 * sum(top) / len(top), "the strip starts higher than it says"
+
+
+def test_heatmap_shows_each_caption_strip_whole_and_compares_the_pictures_only(fast_client) -> None:
+    cmp = compare_resolutions("a lighthouse at dawn", tier="pro", client=fast_client).wait()
+    a, b = (c.result.images[0] for c in cmp.cells)
+    layout = heatmap_layout(a.data, b.data, strips=(True, True))
+    img = layout.image
+    # the pictures compared: each without its strip, at the 1k picture's size
+    band_a, band_b = standin_strip(a.size), standin_strip(b.size)
+    pic_a = a.to_pil().convert("RGB").crop((0, 0, 1024, 1024 - band_a))
+    pic_b = b.to_pil().convert("RGB").crop((0, 0, 2048, 2048 - band_b))
+    expected = difference(pic_a, pic_b)
+    assert layout.picture == (0, 0, 1024, 1024 - band_a)
+    assert img.crop(layout.picture).tobytes() == expected.heatmap.tobytes()
+    assert (layout.difference.mean, layout.difference.changed) == (expected.mean, expected.changed)
+    # under it, one strip per image, one under the other, each the image's own (scaled) strip
+    (ia, box_a), (ib, box_b) = layout.strips
+    assert (ia, ib) == (0, 1)
+    assert layout.picture[3] < box_a[1] and box_a[3] < box_b[1] and box_b[3] == img.height
+    for (_, box), source, band in ((layout.strips[0], a, band_a), (layout.strips[1], b, band_b)):
+        pil = source.to_pil().convert("RGB")
+        strip = pil.crop((0, pil.height - band, pil.width, pil.height))
+        strip = strip.resize((box[2] - box[0], box[3] - box[1]), Image.Resampling.LANCZOS)
+        delta = ImageChops.difference(img.crop(box), strip).convert("L")
+        assert sum(v * n for v, n in enumerate(delta.histogram())) / (strip.width * strip.height) < 2
+    # the two strips are different captions: drawn on top of each other they were neither
+    assert ImageChops.difference(img.crop(box_a), img.crop(box_b)).getbbox() is not None
+    # and the Inspector's own answer is that layout, its difference() the same numbers
+    insp = cmp.inspect().wait_ready()
+    assert insp.heatmap().strips == layout.strips
+    assert insp.difference().mean == expected.mean
+
+
+def test_heatmap_of_real_pictures_cuts_nothing() -> None:
+    base = Image.new("RGB", (300, 200), (40, 90, 160))
+    edited = base.copy()
+    ImageDraw.Draw(edited).rectangle((0, 150, 299, 199), fill=(255, 255, 255))  # a bottom band
+    png = []
+    for picture in (base, edited):
+        out = io.BytesIO()
+        picture.save(out, "PNG")
+        png.append(out.getvalue())
+    layout = heatmap_layout(*png)
+    assert layout.strips == () and layout.image.size == (300, 200) == layout.difference.size
+    assert layout.difference.changed == pytest.approx(0.25, abs=0.01), "the band is compared"
+
+
+# ------------------------------------------------------------------------- curl
+
+
+def _args(curl: str) -> list[str]:
+    return shlex.split(curl.replace("\\\n", " "))
+
+
+def test_curl_of_a_simulated_result_runs_against_runapi(fast_client, sim) -> None:
+    gen = fast_client.generate("a red fox", tier="flex", resolution="2k")
+    assert gen.simulated and gen.base_url == sim.url
+    curl = gen.curl()
+    assert sim.url not in curl and "127.0.0.1" not in curl
+    args = _args(curl)
+    assert args[:4] == ["curl", "-X", "POST", f"{DEFAULT_BASE_URL}/api/v1/flux_2/text_to_image"]
+    assert "Authorization: Bearer $RUNAPI_API_KEY" in args and SECRET_KEY not in curl
+    assert json.loads(args[args.index("-d") + 1]) == gen.request.payload()
+    # A client with its own (not local) address: the command goes where the session goes.
+    assert curl_command("https://eu.example.org/", gen.request).split()[3] == \
+        "https://eu.example.org/api/v1/flux_2/text_to_image"
+    for local in ("http://localhost:8000", "http://[::1]:9000", "", "http://127.0.0.2:1"):
+        assert curl_command(local, gen.request).split()[3].startswith(DEFAULT_BASE_URL), local
+
+
+def test_curl_is_a_real_shell_command_the_simulator_accepts(sim) -> None:
+    """Run by bash with only the address swapped for this test's simulator: the headers, the
+    key from $RUNAPI_API_KEY and the body are the request RunAPI's contract asks for."""
+    request = ImageRequest("a lighthouse at dawn, it's \"quoted\"", tier="pro", aspect_ratio="3:2")
+    curl = curl_command(sim.url, request).replace(DEFAULT_BASE_URL, sim.url)
+    env = {**os.environ, "RUNAPI_API_KEY": SECRET_KEY}
+    done = subprocess.run(["bash", "-c", curl + " --silent --show-error"], env=env, capture_output=True,
+                          text=True, timeout=30, check=True)
+    answer = json.loads(done.stdout)
+    assert sim.stats.tasks_created == 1
+    [record] = sim.tasks.values()
+    assert answer["id"] == record.id and record.body == request.payload()
+
+
+def test_request_view_says_where_this_session_sends_and_wraps_only_at_spaces(fast_client, sim) -> None:
+    gen = fast_client.generate("a red fox", tier="pro")
+    view = RequestInspector()
+    view.show_generation(gen)
+    assert view.curl_text == gen.curl() and sim.url not in view.curl_text
+    assert sim.url in view.curl_note and "simulator" in view.curl_note and "RunAPI" in view.curl_note
+    curl_html = view.children[1].value
+    assert view.curl_note in curl_html and curl_html.index("</pre>") < curl_html.index(view.curl_note)
+    for box, text in zip(view.children, (view.json_text, view.curl_text), strict=True):
+        pre = re.search(r'<pre style="([^"]*)">(.*)</pre>', box.value, re.S)
+        assert pre, box.value[:80]
+        style = dict(part.split(": ") for part in pre.group(1).split("; "))
+        assert style["white-space"] == "pre-wrap" and style["overflow-x"] == "auto"
+        assert style["overflow-wrap"] == "normal" and style["word-break"] == "normal"
+        # tokens a browser would break at a hyphen or slash are kept whole; the text is the same
+        assert '<span style="white-space: nowrap">&quot;flux-2-pro-text-to-image&quot;' in pre.group(2)
+        assert html.unescape(re.sub(r"</?span[^>]*>", "", pre.group(2))) == text
+    # the URL and the line continuation after it stay together (no lone backslash line)
+    assert '<span style="white-space: nowrap">https://runapi.ai/api/v1/flux_2/text_to_image \\</span>' \
+        in view.children[1].value
+    # Before sending (the Studio's preview) the simulator is not known for sure: still said.
+    view.show(gen.request, sim.url)
+    assert sim.url in view.curl_note and sim.url not in view.curl_text
+    view.show(gen.request, DEFAULT_BASE_URL)  # a real session: the command is the whole story
+    assert view.curl_note == "" and "curl-note" not in view.children[1].value
+    view.clear()
+    assert view.curl_text == view.curl_note == "" and view.children[1].value == ""

@@ -10,14 +10,21 @@ preview per image. When the user zooms past a preview's detail, the front end
 asks for that image at full size and gets the original bytes in a message with
 binary buffers, never in state. Previews, full-size reads and heatmaps are made
 on a worker thread: the kernel's event loop never waits for image work.
+
+Zoom is counted in the images' own pixels: 100 % shows one image pixel per CSS
+pixel (see ``static/inspect.js`` for why CSS pixels), so "fit" reads as what it
+is, 23 % say, and **1:1** lands on 100 %. The front end owns zoom and pan; it
+needs from Python only each image's pixel size and the heatmap's.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import logging
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +35,13 @@ from ..errors import ValidationError
 from ..results import image_format
 
 if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image as PILImage
+
     from ..compare import Comparison
+    from ..compare.diff import Difference
     from ..results import GeneratedImage, Generation
 
-__all__ = ["Inspector", "inspect"]
+__all__ = ["HeatmapLayout", "Inspector", "heatmap_layout", "inspect", "standin_strip"]
 
 log = logging.getLogger("flux2_widgets")
 
@@ -41,6 +51,7 @@ PREVIEW_SIDE = 640
 PREVIEW_QUALITY = 80
 MODES = ("side", "swipe", "blink", "diff")
 MAX_IMAGES = 8
+HEATMAP_QUALITY = 90
 
 
 def _worker() -> ThreadPoolExecutor:
@@ -73,8 +84,9 @@ class Inspector(anywidget.AnyWidget):
     pair = traitlets.List(traitlets.Int(), default_value=[0, 1]).tag(sync=True)
     #: swipe position, 0 (all of the second image) to 1 (all of the first)
     swipe = traitlets.Float(0.5).tag(sync=True)
-    #: zoom factor over "fit", reported by the front end (it owns zoom and pan)
-    zoom = traitlets.Float(1.0).tag(sync=True)
+    #: zoom as the front end shows it (it owns zoom and pan): CSS pixels per image pixel of the
+    #: widest image in view (of the heatmap in "diff"), so 1.0 is 1:1, "100%"; 0 until shown
+    zoom = traitlets.Float(0.0).tag(sync=True)
     #: the difference view's numbers, once computed
     diff_text = traitlets.Unicode("").tag(sync=True)
     #: indices sent at full size so far (the bytes themselves are never in state)
@@ -82,7 +94,8 @@ class Inspector(anywidget.AnyWidget):
 
     def __init__(self, sources: Sequence[GeneratedImage], labels: Sequence[str],
                  captions: Sequence[str] = (), *, title: str = "", mode: str = "side",
-                 pair: Sequence[int] = (0, 1), **kwargs: Any) -> None:
+                 pair: Sequence[int] = (0, 1), simulated: Sequence[bool] = (),
+                 **kwargs: Any) -> None:
         if not 2 <= len(sources) <= MAX_IMAGES:
             raise ValidationError(f"inspect shows 2 to {MAX_IMAGES} images, got {len(sources)}",
                                   field="images", value=len(sources), allowed=f"2-{MAX_IMAGES}")
@@ -94,11 +107,13 @@ class Inspector(anywidget.AnyWidget):
             raise ValidationError(f"pair must name two different images out of {len(sources)}, "
                                   f"got {pair!r}", field="pair", value=pair, allowed="two indices")
         self._sources = list(sources)
+        # which images are the simulator's stand-ins (they carry a caption strip of their own)
+        self._simulated = [bool(s) for s in simulated] + [False] * (len(sources) - len(simulated))
         caps = list(captions) + [""] * (len(sources) - len(captions))
         images = [{"label": str(label), "caption": str(cap), "width": 0, "height": 0, "preview": ""}
                   for label, cap in zip(labels, caps, strict=False)]
         super().__init__(title=title, images=images, mode=mode, pair=pair, **kwargs)
-        self._diff_cache: dict[tuple[int, int], Any] = {}
+        self._diff_cache: dict[tuple[int, int], HeatmapLayout] = {}
         self._jobs: list[Future[Any]] = []
         self.on_msg(self._on_front_end)
         self._jobs.append(_worker().submit(self._make_previews))
@@ -117,6 +132,7 @@ class Inspector(anywidget.AnyWidget):
             if len(set(labels)) < len(labels):
                 labels = [f"{chr(ord('A') + i)}: {label}" for i, label in enumerate(labels)]
         captions = [_caption(g) for g in gens]
+        options.setdefault("simulated", [bool(g.simulated) for g in gens])
         return cls([g.images[0] for g in gens], labels, captions, **options)
 
     @classmethod
@@ -129,6 +145,7 @@ class Inspector(anywidget.AnyWidget):
             raise ValidationError(
                 f"inspect needs two finished images; {len(done)} of {len(cells)} cells have one "
                 "(call cmp.wait() first)", field="comparison", value=len(done), allowed=">= 2 finished")
+        options.setdefault("simulated", [bool(c.result.simulated) for c in done])  # type: ignore[union-attr]
         if not cmp.revealed:
             positions = ["Left", "Right"]
             return cls([c.result.images[0] for c in done], positions[: len(done)],  # type: ignore[union-attr]
@@ -161,21 +178,36 @@ class Inspector(anywidget.AnyWidget):
         if index not in self.full_sent:
             self.full_sent = [*self.full_sent, index]
 
+    def heatmap(self, pair: Sequence[int] | None = None) -> HeatmapLayout:
+        """The difference view's picture for two images (``pair``, default ``self.pair``): see
+        ``heatmap_layout``. Computed here, synchronously, once per pair."""
+        i, j = self._checked_pair(pair)
+        if (i, j) not in self._diff_cache:
+            self._diff_cache[(i, j)] = heatmap_layout(
+                self._sources[i].data, self._sources[j].data, indices=(i, j),
+                strips=(self._simulated[i], self._simulated[j]))
+        return self._diff_cache[(i, j)]
+
+    def _checked_pair(self, pair: Sequence[int] | None) -> tuple[int, int]:
+        i, j = tuple(pair if pair is not None else self.pair)
+        if i == j or not (0 <= i < len(self._sources) and 0 <= j < len(self._sources)):
+            raise ValidationError(f"pair must name two different images out of {len(self._sources)}, "
+                                  f"got {[i, j]!r}", field="pair", value=[i, j], allowed="two indices")
+        return i, j
+
     def _send_diff(self, pair: tuple[int, int]) -> None:
-        from ..compare.diff import difference
-
-        if pair not in self._diff_cache:
-            a, b = (self._sources[i].data for i in pair)
-            self._diff_cache[pair] = difference(a, b)
-        diff = self._diff_cache[pair]
-        import io
-
+        layout = self.heatmap(pair)
+        diff = layout.difference
         out = io.BytesIO()
-        diff.heatmap.save(out, "JPEG", quality=90)
+        layout.image.save(out, "JPEG", quality=HEATMAP_QUALITY)
         labels = [self.images[i]["label"] for i in pair]
-        self.diff_text = (f"|{labels[0]} − {labels[1]}| at {diff.size[0]}x{diff.size[1]}: mean "
-                          f"{diff.mean / 2.55:.1f}% · {diff.changed:.0%} of pixels differ by more than 10%")
-        self.send({"type": "diff", "pair": list(pair), "text": self.diff_text}, [out.getvalue()])
+        text = (f"|{labels[0]} − {labels[1]}| at {diff.size[0]}x{diff.size[1]}: mean "
+                f"{diff.mean / 2.55:.1f}% · {diff.changed:.0%} of pixels differ by more than 10%")
+        if layout.strips:
+            text += " · caption strips not compared (each shown below)"
+        self.diff_text = text
+        self.send({"type": "diff", "pair": list(pair), "text": text, **layout.to_message()},
+                  [out.getvalue()])
 
     def _on_front_end(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict):
@@ -208,13 +240,84 @@ class Inspector(anywidget.AnyWidget):
             job.result(timeout=timeout)
         return self
 
-    def difference(self, pair: Sequence[int] | None = None) -> Any:
+    def difference(self, pair: Sequence[int] | None = None) -> Difference:
         """The heatmap of two images as a ``Difference`` (``.heatmap`` PIL image, ``.mean``,
-        ``.changed``); computed here, synchronously."""
-        from ..compare.diff import difference
+        ``.changed``), the same numbers the difference view shows; computed here, synchronously.
+        A simulated stand-in's caption strip is left out (see ``heatmap_layout``)."""
+        return self.heatmap(pair).difference
 
-        i, j = tuple(pair if pair is not None else self.pair)
-        return difference(self._sources[i].data, self._sources[j].data)
+
+# ---------------------------------------------------------------------- the heatmap's layout
+
+
+def standin_strip(size: tuple[int, int]) -> int:
+    """Height in pixels of the caption strip the simulator draws across the bottom of a stand-in
+    of ``size`` ("SIMULATED · Flux 2 Pro · 1k · ..."; simulator/_images.py ``_labels``).
+    tests/test_inspect.py measures it on real stand-ins, so the two cannot drift apart."""
+    w, h = size
+    return max(18, min(h // 22, w // 16))
+
+
+@dataclass(frozen=True)
+class HeatmapLayout:
+    """The difference view's picture: the heatmap on top, then (for simulated stand-ins) each
+    image's own caption strip, one under the other.
+
+    A stand-in's caption strip names its tier and size, so the two strips always differ; as a
+    difference they came out as two captions printed on top of each other, readable as
+    neither. They are cut off before comparing and shown whole instead."""
+
+    image: PILImage.Image
+    #: the heatmap's box in ``image`` (left, top, right, bottom)
+    picture: tuple[int, int, int, int]
+    #: (image index, box in ``image``) per caption strip, top to bottom
+    strips: tuple[tuple[int, tuple[int, int, int, int]], ...]
+    #: the numbers, over the pictures without their strips
+    difference: Difference
+
+    def to_message(self) -> dict[str, Any]:
+        return {"width": self.image.width, "height": self.image.height, "picture": list(self.picture),
+                "strips": [{"index": i, "box": list(box)} for i, box in self.strips]}
+
+
+def _rgb(data: bytes) -> PILImage.Image:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        return img.convert("RGB")
+
+
+def heatmap_layout(a: bytes, b: bytes, *, indices: tuple[int, int] = (0, 1),
+                   strips: tuple[bool, bool] = (False, False)) -> HeatmapLayout:
+    """The heatmap of ``|a - b|`` (at the smaller picture's size, see ``compare.diff``), with the
+    caption strip of each image flagged in ``strips`` (a simulated stand-in) cut off before
+    comparing and shown under the heatmap instead, scaled to its width."""
+    from PIL import Image
+
+    from ..compare.diff import difference
+
+    pictures, cut = [], []
+    for data, has_strip in zip((a, b), strips, strict=True):
+        img = _rgb(data)
+        band = standin_strip(img.size) if has_strip else 0
+        pictures.append(img.crop((0, 0, img.width, img.height - band)) if band else img)
+        cut.append(img.crop((0, img.height - band, img.width, img.height)) if band else None)
+    diff = difference(*pictures)
+    heat = diff.heatmap
+    width = heat.width
+    gap = max(2, width // 256)  # a grey rule between the heatmap and each strip
+    scaled = [(i, s.resize((width, max(1, round(s.height * width / s.width))), Image.Resampling.LANCZOS))
+              for i, s in zip(indices, cut, strict=True) if s is not None]
+    height = heat.height + sum(gap + s.height for _, s in scaled)
+    canvas = Image.new("RGB", (width, height), (96, 96, 96))
+    canvas.paste(heat, (0, 0))
+    boxes, y = [], heat.height
+    for index, strip in scaled:
+        y += gap
+        canvas.paste(strip, (0, y))
+        boxes.append((index, (0, y, width, y + strip.height)))
+        y += strip.height
+    return HeatmapLayout(canvas, (0, 0, width, heat.height), tuple(boxes), diff)
 
 
 def _caption(gen: Generation) -> str:

@@ -95,6 +95,7 @@ def test_inspector_zoom_pan_swipe_diff_and_blind_keyboard_vote(page: Any, lab_se
     assert widths == [1024, 2048], "the 1k and 2k originals, not the 640 px previews"
     full = _transforms(insp)
     assert full[0] == full[1]
+    assert insp.locator(".f2w-insp-zoomtext").inner_text() == "100%", "1:1 is 100 % of image pixels"
     screenshot(page, output_dir, "inspector-zoomed", insp)
 
     # ---- swipe: drag the handle to a quarter of the width -------------------------------
@@ -112,7 +113,9 @@ def test_inspector_zoom_pan_swipe_diff_and_blind_keyboard_vote(page: Any, lab_se
     clip = insp.locator(".f2w-insp-layer").evaluate("l => l.style.clipPath")
     assert clip.startswith("inset(0px 7") or clip.startswith("inset(0 7"), clip
     swiped = _transforms(insp)
-    assert len(swiped) == 2 and swiped[0] == swiped[1] == full[0], "swipe keeps the shared zoom"
+    assert len(swiped) == 2 and swiped[0] == swiped[1]
+    # a panel of another size, the same zoom in image pixels
+    assert insp.locator(".f2w-insp-zoomtext").inner_text() == "100%", "swipe keeps the shared zoom"
     screenshot(page, output_dir, "inspector-swipe", insp)
     insp.locator(".f2w-insp-fit").click()
     screenshot(page, output_dir, "inspector-swipe-fit", insp)
@@ -130,6 +133,7 @@ def test_inspector_zoom_pan_swipe_diff_and_blind_keyboard_vote(page: Any, lab_se
     insp.locator(".f2w-insp-fullscreen").click()
     page.wait_for_function("() => document.fullscreenElement?.classList.contains('f2w-insp')"
                            " && document.fullscreenElement.classList.contains('mod-fullscreen')")
+    assert insp.locator(".f2w-insp-fullscreen").inner_text() == "Exit full screen"
     screenshot(page, output_dir, "inspector-fullscreen")
     insp.locator(".f2w-insp-fullscreen").click()  # the same button leaves full screen
     page.wait_for_function("() => !document.fullscreenElement")

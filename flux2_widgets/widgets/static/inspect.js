@@ -1,9 +1,16 @@
 // Inspector front end: side by side / swipe / blink / difference, with one zoom and pan
 // shared by every image. Previews come from widget state; full-size bytes and heatmaps
 // arrive in custom messages (binary buffers) and live only in this page, as blob URLs.
+//
+// Zoom is kept as ``view.s``, the scale over "fit" (the CSS transform of an image laid out at
+// the panel's width), and shown in the image's own pixels: 100 % is one image pixel per CSS
+// pixel, of the widest image in view (of the heatmap in Difference). CSS pixels, not device
+// pixels: that is how the browser shows an <img> at its natural size, how browsers and most
+// image viewers count zoom, and it does not change with the screen or the browser's own zoom.
+// On a HiDPI screen (devicePixelRatio 2) one image pixel at 100 % covers 2x2 device pixels; the
+// label's tooltip says so. Device pixels matter only for when to fetch the full-size image.
 
-const MIN_ZOOM = 1;
-const MAX_ZOOM = 40;
+const MAX_ZOOM = 40; // over fit
 const WHEEL_STEP = 1.0015;
 
 function h(tag, cls, text) {
@@ -52,12 +59,13 @@ function render({ model, el }) {
   const zoomIn = h("button", "f2w-insp-btn f2w-insp-zoomin", "+");
   const fit = h("button", "f2w-insp-btn f2w-insp-fit", "Fit");
   const oneToOne = h("button", "f2w-insp-btn f2w-insp-1to1", "1:1");
-  const zoomText = h("span", "f2w-insp-zoomtext", "100%");
+  const zoomText = h("span", "f2w-insp-zoomtext", "–");
   const blinkBtn = h("button", "f2w-insp-btn f2w-insp-blinkbtn", "Flip");
   const autoBlink = h("button", "f2w-insp-btn f2w-insp-autoblink", "Auto");
   const fullBtn = h("button", "f2w-insp-btn f2w-insp-fullscreen", "Full screen");
   zoomOut.title = "zoom out"; zoomIn.title = "zoom in (or use the mouse wheel)";
-  fit.title = "fit the whole image"; oneToOne.title = "one image pixel per screen pixel";
+  fit.title = "fit the whole image (0)";
+  oneToOne.title = "100 %: one image pixel per CSS pixel (1)";
   blinkBtn.title = "show the other image (space)"; autoBlink.title = "flip every 0.7 s";
   const tools = h("div", "f2w-insp-tools");
   tools.append(pairBox, blinkBtn, autoBlink, zoomOut, zoomText, zoomIn, fit, oneToOne, fullBtn);
@@ -79,34 +87,120 @@ function render({ model, el }) {
     return first ? first.width / first.height : 1;
   };
 
+  const diffFor = (a, b) => (diffUrl && diffUrl.pair === `${a},${b}` ? diffUrl : null);
+  const shown = () => {
+    const mode = model.get("mode");
+    return mode === "side" ? images().map((_, i) => i) : pair();
+  };
+
+  // The width in pixels that 100 % counts: the widest image in view, or in Difference the
+  // heatmap (made at the smaller image's size, so that one until the heatmap says).
+  function basis() {
+    const list = images();
+    if (model.get("mode") === "diff") {
+      const [a, b] = pair();
+      const d = diffFor(a, b);
+      if (d && d.width) return d.width;
+      const ia = list[a] || {}, ib = list[b] || {};
+      const smaller = (ia.width || 0) * (ia.height || 0) <= (ib.width || 0) * (ib.height || 0) ? ia : ib;
+      return smaller.width || 0;
+    }
+    return Math.max(0, ...shown().map((i) => (list[i] || {}).width || 0));
+  }
+
+  // CSS pixels per image pixel of the basis image: 1 is 100 %.
+  function ratio() {
+    const px = basis();
+    const { w } = panelSize();
+    return px && w > 1 ? (view.s * w) / px : 0;
+  }
+
+  const percent = (r) => {
+    const p = r * 100;
+    return p >= 10 || p === 0 ? `${Math.round(p)}%` : `${p.toFixed(1)}%`;
+  };
+
+  function zoomTitle(r) {
+    const list = images();
+    const { w } = panelSize();
+    const each = shown().filter((i) => (list[i] || {}).width).map((i) =>
+      `${list[i].label || `image ${i + 1}`}: ${percent((view.s * w) / list[i].width)}`);
+    const dpr = window.devicePixelRatio || 1;
+    const screen = dpr === 1 ? "" : ` On this screen one CSS pixel is ${dpr} device pixels across.`;
+    const heat = model.get("mode") === "diff" ? " (the heatmap's pixels)" : "";
+    return `Zoom in image pixels${heat}: 100 % shows one image pixel per CSS pixel.${screen}` +
+      (each.length > 1 && model.get("mode") !== "diff" ? `\n${each.join("\n")}` : "");
+  }
+
   function apply() {
     const t = `translate(${view.x}px, ${view.y}px) scale(${view.s})`;
     for (const img of stage.querySelectorAll(".f2w-insp-img")) img.style.transform = t;
-    zoomText.textContent = `${Math.round(view.s * 100)}%`;
+    const r = ratio();
+    zoomText.textContent = r ? percent(r) : "–";
+    zoomText.title = r ? zoomTitle(r) : "";
+    oneToOne.classList.toggle("mod-active", r > 0 && Math.abs(r - 1) < 0.005);
     maybeFetchFull();
     clearTimeout(zoomReport);
-    zoomReport = setTimeout(() => { model.set("zoom", view.s); model.save_changes(); }, 250);
+    zoomReport = setTimeout(() => { model.set("zoom", ratio()); model.save_changes(); }, 250);
   }
 
   function panelSize() {
+    // fractional CSS pixels: clientWidth rounds, and 1:1 must come out at 1:1
     const p = stage.querySelector(".f2w-insp-panel");
-    return p ? { w: p.clientWidth, h: p.clientHeight } : { w: 1, h: 1 };
+    const r = p ? p.getBoundingClientRect() : null;
+    return r && r.width ? { w: r.width, h: r.height } : { w: 1, h: 1 };
+  }
+
+  // Fit is the least zoom, unless the image is smaller than its panel: then 100 % is.
+  function minScale() {
+    const px = basis();
+    const { w } = panelSize();
+    return px ? Math.min(1, px / w) : 1;
   }
 
   function clamp() {
     const { w, h: ph } = panelSize();
-    view.s = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, view.s));
-    // keep the image covering the panel: no panning past its edges
-    view.x = Math.min(0, Math.max(w - w * view.s, view.x));
-    view.y = Math.min(0, Math.max(ph - ph * view.s, view.y));
+    view.s = Math.min(MAX_ZOOM, Math.max(minScale(), view.s));
+    // keep the image covering the panel (no panning past its edges), or centred when smaller
+    view.x = view.s <= 1 ? (w - w * view.s) / 2 : Math.min(0, Math.max(w - w * view.s, view.x));
+    view.y = view.s <= 1 ? (ph - ph * view.s) / 2 : Math.min(0, Math.max(ph - ph * view.s, view.y));
   }
 
   function zoomAt(factor, cx, cy) {
     const s0 = view.s;
-    const s1 = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, s0 * factor));
+    const s1 = Math.min(MAX_ZOOM, Math.max(minScale(), s0 * factor));
     view.x = cx - (cx - view.x) * (s1 / s0);
     view.y = cy - (cy - view.y) * (s1 / s0);
     view.s = s1;
+    clamp();
+    apply();
+  }
+
+  const centre = () => { const { w, h: ph } = panelSize(); return [w / 2, ph / 2]; };
+
+  function fitAll() { view.s = 1; view.x = 0; view.y = 0; clamp(); apply(); }
+
+  function actualPixels() {
+    const px = basis();
+    const { w } = panelSize();
+    if (px && w > 1) zoomAt(px / w / view.s, ...centre());
+  }
+
+  // The panel changed size (full screen, another mode, a resized window): keep the zoom in
+  // image pixels and the point at the centre, so 100 % stays 100 %. Fit stays fit.
+  let laidOut = null;
+  function relayout() {
+    const { w, h: ph } = panelSize();
+    if (w <= 1) return;
+    const last = laidOut;
+    if (last && (last.w !== w || last.h !== ph) && Math.abs(view.s - 1) > 1e-9) {
+      const u = (last.w / 2 - view.x) / (last.w * view.s);
+      const v = (last.h / 2 - view.y) / (last.h * view.s);
+      view.s = (view.s * last.w) / w;
+      view.x = w / 2 - u * w * view.s;
+      view.y = ph / 2 - v * ph * view.s;
+    }
+    laidOut = { w, h: ph };
     clamp();
     apply();
   }
@@ -127,11 +221,15 @@ function render({ model, el }) {
   }
 
   // ---- panels ----------------------------------------------------------------------
-  function makePanel(extraClass) {
+  function makePanel(extraClass, shape) {
     const panel = h("div", "f2w-insp-panel" + (extraClass ? " " + extraClass : ""));
-    panel.style.aspectRatio = String(aspect());
-    panel.style.setProperty("--f2w-aspect", String(aspect()));
+    setShape(panel, shape || aspect());
     return panel;
+  }
+
+  function setShape(panel, ratio) {
+    panel.style.aspectRatio = String(ratio);
+    panel.style.setProperty("--f2w-aspect", String(ratio));
   }
 
   function makeImg(index) {
@@ -225,21 +323,24 @@ function render({ model, el }) {
       stage.append(panel, cap);
       showBlink();
     } else {
-      const panel = makePanel("f2w-insp-diff");
+      // The heatmap is one picture laid out in Python: the difference on top, then each
+      // stand-in's own caption strip under it (never the two strips differenced into one).
+      const known = diffFor(a, b);
+      const panel = makePanel("f2w-insp-diff", known ? known.width / known.height : aspect());
       const img = h("img", "f2w-insp-img f2w-insp-heat");
       img.draggable = false;
       img.alt = "difference heatmap";
-      if (diffUrl && diffUrl.pair === `${a},${b}`) img.src = diffUrl.url;
+      if (known) img.src = known.url;
       panel.appendChild(img);
-      const cap = h("div", "f2w-insp-caption f2w-insp-difftext", model.get("diff_text") || "computing the difference…");
+      const text = known ? known.text : "computing the difference…";
+      const cap = h("div", "f2w-insp-caption f2w-insp-difftext", text);
       const legend = h("div", "f2w-insp-legend");
       legend.append(h("span", "", "same"), h("span", "f2w-insp-ramp"), h("span", "", "most different"));
       stage.append(panel, cap, legend);
-      if (!diffUrl || diffUrl.pair !== `${a},${b}`) model.send({ type: "diff", pair: [a, b] });
+      if (!known) model.send({ type: "diff", pair: [a, b] });
     }
     for (const panel of stage.querySelectorAll(".f2w-insp-panel")) wirePanel(panel);
-    clamp();
-    apply();
+    relayout();
   }
 
   function placeSwipe() {
@@ -300,20 +401,15 @@ function render({ model, el }) {
     });
     panel.addEventListener("dblclick", (ev) => {
       const r = panel.getBoundingClientRect();
-      if (view.s > 1.01) { view.s = 1; view.x = 0; view.y = 0; apply(); }
+      if (view.s > 1.01) fitAll();
       else zoomAt(4, ev.clientX - r.left, ev.clientY - r.top);
     });
   }
 
-  const centre = () => { const { w, h: ph } = panelSize(); return [w / 2, ph / 2]; };
   zoomIn.addEventListener("click", () => zoomAt(1.5, ...centre()));
   zoomOut.addEventListener("click", () => zoomAt(1 / 1.5, ...centre()));
-  fit.addEventListener("click", () => { view.s = 1; view.x = 0; view.y = 0; apply(); });
-  oneToOne.addEventListener("click", () => {
-    const widest = Math.max(...images().map((im) => im.width || 0));
-    const { w } = panelSize();
-    if (widest && w) zoomAt(widest / (w * view.s) / (window.devicePixelRatio || 1), ...centre());
-  });
+  fit.addEventListener("click", fitAll);
+  oneToOne.addEventListener("click", actualPixels);
   blinkBtn.addEventListener("click", () => { blinkShown = 1 - blinkShown; showBlink(); });
   autoBlink.addEventListener("click", () => {
     if (blinkTimer) { stopBlink(); return; }
@@ -324,10 +420,17 @@ function render({ model, el }) {
     if (document.fullscreenElement) document.exitFullscreen();
     else if (root.requestFullscreen) root.requestFullscreen().catch(() => {});
   });
+  // The label follows the browser's own event, so leaving by Escape (or by the browser's own
+  // controls) puts it back too.
   const onFullscreen = () => {
-    root.classList.toggle("mod-fullscreen", document.fullscreenElement === root);
-    requestAnimationFrame(() => { clamp(); apply(); });
+    const isFull = document.fullscreenElement === root;
+    root.classList.toggle("mod-fullscreen", isFull);
+    fullBtn.textContent = isFull ? "Exit full screen" : "Full screen";
+    fullBtn.title = isFull ? "leave full screen (Esc)" : "show the inspector on the whole screen";
+    fullBtn.classList.toggle("mod-active", isFull);
+    requestAnimationFrame(relayout);
   };
+  fullBtn.title = "show the inspector on the whole screen";
   document.addEventListener("fullscreenchange", onFullscreen);
   root.addEventListener("keydown", (ev) => {
     const mode = model.get("mode");
@@ -335,7 +438,8 @@ function render({ model, el }) {
     if (ev.key === " " && mode === "blink") { blinkShown = 1 - blinkShown; showBlink(); }
     else if (ev.key === "+" || ev.key === "=") zoomAt(1.5, ...centre());
     else if (ev.key === "-") zoomAt(1 / 1.5, ...centre());
-    else if (ev.key === "0") { view.s = 1; view.x = 0; view.y = 0; apply(); }
+    else if (ev.key === "0") fitAll();
+    else if (ev.key === "1") actualPixels();
     else used = false;
     if (used) { ev.preventDefault(); ev.stopPropagation(); }
   });
@@ -356,12 +460,17 @@ function render({ model, el }) {
       }
       status.textContent = full.size === images().length ? "full resolution" : "";
     } else if (msg.type === "diff") {
-      diffUrl = { pair: msg.pair.join(","), url };
+      diffUrl = { pair: msg.pair.join(","), url, width: msg.width, height: msg.height,
+                  text: msg.text || "" };
       const [a, b] = pair();
       const img = stage.querySelector(".f2w-insp-heat");
-      if (img && diffUrl.pair === `${a},${b}`) img.src = url;
-      const text = stage.querySelector(".f2w-insp-difftext");
-      if (text) text.textContent = msg.text || "";
+      if (img && diffFor(a, b)) {
+        img.src = url;
+        if (msg.width && msg.height) setShape(img.parentElement, msg.width / msg.height);
+        const text = stage.querySelector(".f2w-insp-difftext");
+        if (text) text.textContent = diffUrl.text;
+        relayout();
+      }
     }
   });
 
@@ -371,7 +480,7 @@ function render({ model, el }) {
   model.on("change:images", rebuild);
   model.on("change:title", () => { title.textContent = model.get("title") || ""; });
   model.on("change:swipe", placeSwipe);
-  const resize = new ResizeObserver(() => { clamp(); apply(); });
+  const resize = new ResizeObserver(() => relayout());
   resize.observe(stage);
   build();
 
