@@ -19,10 +19,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from .catalog import ImageRequest, tier_label
-from .errors import MalformedResponseError, TaskFailedError
+from ._formats import sniff_format
+from .catalog import MAX_IMAGES_PER_TASK, ImageRequest, tier_label, url_problem
+from .errors import MalformedResponseError, UnknownStatusError
 from .money import cost_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -104,7 +104,7 @@ class Task:
         status = status.lower()
         if status not in KNOWN_STATUSES:
             # Not a verdict: the task may still finish (and be billed), so it stays resumable.
-            raise TaskFailedError(
+            raise UnknownStatusError(
                 f"task {task_id} reported an unknown status {_short(status)} "
                 f"(expected one of {', '.join(KNOWN_STATUSES)})",
                 task_id=task_id, code="unknown_status", request_id=request_id)
@@ -113,16 +113,20 @@ class Task:
             images = []
         if not isinstance(images, list):
             raise bad("images that are not a list:", images)
+        if len(images) > MAX_IMAGES_PER_TASK:
+            # Counted before anything is read or fetched: a task makes one image, and an
+            # answer listing thousands must not turn into thousands of downloads.
+            raise MalformedResponseError(
+                f"task {task_id}: the server listed {len(images):,} images; a Flux 2 task makes at "
+                f"most {MAX_IMAGES_PER_TASK}, so the answer was not used (the task is kept: "
+                "client.resume() asks again)",
+                request_id=request_id, task_id=task_id, code="too_many_images")
         urls: list[str] = []
         for item in images:
             url = item.get("url") if isinstance(item, dict) else item
-            try:
-                parts = urlsplit(url) if isinstance(url, str) else None
-            except ValueError:  # e.g. "http://[::1": not even a URL
-                parts = None
-            if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            if url_problem(url) is not None:  # e.g. "http://[::1": not even a URL
                 raise bad("an image URL that is not an http(s) URL:", url)
-            urls.append(str(url))
+            urls.append(str(url).strip())
         usage = task.get("usage")
         if usage is None:
             usage = {}
@@ -164,17 +168,11 @@ Fetcher = Callable[[str], bytes]
 AsyncFetcher = Callable[[str], Awaitable[bytes]]
 
 
-
 def image_format(data: bytes) -> str:
-    """"png", "jpeg" or "webp" from an image's first bytes; "bin" for anything else."""
-    head = data[:12]
-    if head.startswith(b"\x89PNG"):
-        return "png"
-    if head.startswith(b"\xff\xd8"):
-        return "jpeg"
-    if head[8:12] == b"WEBP":
-        return "webp"
-    return "bin"
+    """"png", "jpeg" or "webp" from an image's first bytes (the strict sniffer every
+    download and upload uses); "bin" for anything else."""
+    return sniff_format(data) or "bin"
+
 
 class GeneratedImage:
     """One output image. Bytes are downloaded once (lazily, or eagerly by

@@ -221,7 +221,7 @@ def test_same_idempotency_key_never_creates_a_second_task(sim):
         (lambda sim: sim.inject("drop", times=99), errors.NetworkError, "failed"),
         (lambda sim: sim.inject("malformed", times=99), errors.MalformedResponseError, "not JSON"),
         (lambda sim: sim.inject("fail_task"), errors.TaskFailedError, "not charged"),
-        (lambda sim: sim.inject("unknown_status"), errors.TaskFailedError, "unknown status"),
+        (lambda sim: sim.inject("unknown_status"), errors.UnknownStatusError, "unknown status"),
     ],
 )
 def test_faults_that_persist_end_in_a_typed_error(sim, setup, error, needle):
@@ -275,7 +275,7 @@ def test_not_found_conflict_and_timeout_errors(sim):
             with pytest.raises(errors.ConflictError) as cf:
                 await client.submit("second body", idempotency_key="k-conflict")
             sim.inject("slow", times=5, delay=1.0)
-            with pytest.raises(errors.TimeoutError) as to:
+            with pytest.raises(errors.APITimeoutError) as to:
                 await client.submit("slow server")
             return nf.value, cf.value, to.value
 
@@ -633,7 +633,7 @@ def test_a_task_id_that_could_escape_the_results_folder_is_refused():
 
 
 def test_the_server_settles_whether_costs_are_real(sim):
-    from flux2_widgets.client._transport import JSONAnswer
+    from flux2_widgets.client._transport import Answer
 
     async def main():
         async with fast(sim) as client:
@@ -642,12 +642,12 @@ def test_the_server_settles_whether_costs_are_real(sim):
         # A real key through a loopback tunnel to the real service: no simulator header.
         tunnel = AsyncFlux2Client(SECRET_KEY, base_url="http://127.0.0.1:9")
         assert not tunnel.simulated  # a key means real money until the server proves otherwise
-        tunnel._learn_server(JSONAnswer({}, 200, None, None, 1, from_simulator=False))
+        tunnel._learn_server(Answer({}, 200, None, None, 1, from_simulator=False))
         assert not tunnel.simulated and tunnel.server_known
-        tunnel._learn_server(JSONAnswer({}, 200, None, None, 1, from_simulator=True))
+        tunnel._learn_server(Answer({}, 200, None, None, 1, from_simulator=True))
         assert tunnel.simulated  # the simulator named itself
         pinned = AsyncFlux2Client(SECRET_KEY, base_url="http://127.0.0.1:9", simulated=True)
-        pinned._learn_server(JSONAnswer({}, 200, None, None, 1, from_simulator=False))
+        pinned._learn_server(Answer({}, 200, None, None, 1, from_simulator=False))
         assert pinned.simulated  # an explicit choice is kept
         await tunnel.aclose()
         await pinned.aclose()

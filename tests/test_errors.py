@@ -14,7 +14,6 @@ import pytest
 from conftest import SECRET_KEY
 
 from flux2_widgets import AsyncFlux2Client, errors
-from flux2_widgets.client._transport import RetryPolicy, request_json
 
 #: The next answer the canned server gives: (status, content type, body, extra headers).
 Canned = tuple[int, str, bytes, dict[str, str]]
@@ -143,12 +142,12 @@ def test_a_header_never_overrides_the_task_id_the_client_asked_for(canned) -> No
 def test_the_strict_simulator_422_reaches_the_user_field_by_field(sim) -> None:
     # The catalog never sends such a body; this bypasses it to see the server's answer.
     async def main() -> errors.Flux2Error:
-        async with AsyncFlux2Client(SECRET_KEY, base_url=sim.url) as client:
+        async with AsyncFlux2Client(SECRET_KEY, base_url=sim.url, max_retries=0) as client:
             with pytest.raises(errors.BadRequestError) as info:
-                await request_json(client._http, "POST", "/api/v1/flux_2/text_to_image",
-                                   json_body={"model": "flux-2-max-text-to-image", "prompt": "ok!",
-                                              "enable_safety_checker": False, "output_resolution": "2k"},
-                                   retry=RetryPolicy(max_retries=0))
+                await client._transport.request(
+                    "POST", "/api/v1/flux_2/text_to_image",
+                    json_body={"model": "flux-2-max-text-to-image", "prompt": "ok!",
+                               "enable_safety_checker": False, "output_resolution": "2k"})
             return info.value
 
     err = asyncio.run(main())

@@ -39,9 +39,9 @@ from flux2_widgets import (
     RateLimitError,
     ResponseLimits,
     ResultStore,
-    TaskFailedError,
+    UnknownStatusError,
 )
-from flux2_widgets import TimeoutError as Flux2TimeoutError
+from flux2_widgets import APITimeoutError
 from flux2_widgets.simulator._server import ServerThread, bind
 
 MiB = 1024 * 1024
@@ -281,7 +281,7 @@ def test_a_null_status_and_a_create_answer_with_status_0_are_errors(hostile):
 
 
 def test_an_unknown_status_is_an_error_at_once(hostile):
-    exc = typed(outcome(hostile, "unknown"), TaskFailedError, "unknown status", "queued_forever")
+    exc = typed(outcome(hostile, "unknown"), UnknownStatusError, "unknown status", "queued_forever")
     assert exc.code == "unknown_status" and hostile.count("GET", "/api") == 1
 
 
@@ -329,7 +329,7 @@ def test_a_gzip_bomb_answer_is_counted_after_decoding(hostile):
 def test_a_trickling_answer_ends_at_the_deadline(hostile):
     limits = ResponseLimits(answer_seconds=0.5)
     started = time.monotonic()
-    exc = typed(outcome(hostile, "stall", limits=limits, max_retries=0), Flux2TimeoutError,
+    exc = typed(outcome(hostile, "stall", limits=limits, max_retries=0), APITimeoutError,
                 "did not arrive within 0.5s")
     assert exc.task_id == "stall" and time.monotonic() - started < 20
 
@@ -439,7 +439,7 @@ def test_a_slow_image_ends_at_the_download_deadline(hostile):
 
 def test_one_bad_image_never_costs_the_batch_and_resume_fetches_it_later(hostile, tmp_path):
     store = ResultStore(tmp_path)
-    modes = ["img-ok", "img-html", "img-loop", "img-pixels", "status0", "img-ok:bytes"]
+    modes = ["img-ok", "img-html", "img-loop", "img-pixels", "status0", "img-bytes"]
 
     async def main() -> tuple[list[Any], list[Any]]:
         async with client_for(hostile, store=store) as client:
@@ -456,7 +456,7 @@ def test_one_bad_image_never_costs_the_batch_and_resume_fetches_it_later(hostile
     # The four completed-but-undelivered tasks are fetched again from their kept URLs;
     # the malformed one stays pending (resume polled it again and got the same answer).
     delivered = sorted(g.id for g in again if isinstance(g, Generation))
-    assert delivered == sorted(["img-html", "img-loop", "img-pixels", "img-ok:bytes"])
+    assert delivered == sorted(["img-html", "img-loop", "img-pixels", "img-bytes"])
     assert store.undelivered() == []
     assert [t.id for t in store.pending()] == ["status0"]
 
