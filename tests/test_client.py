@@ -653,3 +653,25 @@ def test_the_server_settles_whether_costs_are_real(sim):
         await pinned.aclose()
 
     run(main())
+
+
+def test_the_sync_client_has_the_async_clients_signatures():
+    """Every public method of one client exists on the other with the same parameters
+    (names, kinds, defaults, annotations) and return type, minus the coroutine: an editor
+    shows the same help for both, and a method added to one alone fails here."""
+    import inspect
+
+    def methods(cls: type) -> dict[str, inspect.Signature]:
+        return {name: inspect.signature(member) for name, member in vars(cls).items()
+                if inspect.isfunction(member) and (not name.startswith("_") or name == "__init__")}
+
+    sync, aio = methods(Flux2Client), methods(AsyncFlux2Client)
+    # The one deliberate difference: closing (``close`` blocks, ``aclose`` is awaited).
+    assert set(sync) - {"close"} == set(aio) - {"aclose"}
+    assert sync["close"].parameters.keys() == aio["aclose"].parameters.keys() == {"self"}
+    for name in sorted(set(sync) & set(aio)):
+        assert inspect.iscoroutinefunction(getattr(AsyncFlux2Client, name)) == (name != "__init__"), name
+        assert not inspect.iscoroutinefunction(getattr(Flux2Client, name)), name
+        assert list(sync[name].parameters.values()) == list(aio[name].parameters.values()), name
+        assert sync[name].return_annotation == aio[name].return_annotation, name
+    assert "**kwargs" not in str(sync["generate"]) and "timeout" in sync["generate"].parameters
