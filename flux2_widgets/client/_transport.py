@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from .._redact import redact
-from .._sync import run_sync
+from .._sync import allow_nesting, run_sync
 from ..catalog import IDEMPOTENCY_HEADER, REQUEST_ID_HEADER, SIMULATOR_HEADER
 from ..errors import (
     APITimeoutError,
@@ -181,6 +181,16 @@ class _Patience:
         return retry.delay(self.limited if rate_limited else self.faults, error.retry_after)
 
 
+def _nestable(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` can run a nested ``run_until_complete`` (a notebook's loop can;
+    a loop nest-asyncio cannot patch, such as uvloop's, cannot)."""
+    try:
+        allow_nesting(loop)
+    except Exception:  # not patchable: the caller blocks this thread instead
+        return False
+    return True
+
+
 def _plain(headers: httpx.Headers) -> list[tuple[str, str]]:
     # The body handed on is already decoded (and its length known).
     return [(k, v) for k, v in headers.multi_items()
@@ -247,7 +257,7 @@ class Transport:
             except RuntimeError:
                 here = None
             idle_here = here is None and not loop.is_running() and threading.get_ident() == self._thread
-            if here is loop or idle_here:
+            if idle_here or (here is loop and _nestable(loop)):
                 return run_sync(self.download(url))
         return bytes(self.send_sync(Call("GET", url, image=True)).data)
 
@@ -280,11 +290,11 @@ class Transport:
         if not call.image:
             raise ValueError("send_sync fetches images only")
         patience = _Patience(call, self.retry)
-        with self._sync_pool() as pool:
+        with self._sync_pool() as pools:
             while True:
                 patience.attempts += 1
                 try:
-                    return self._attempt_sync(pool, call, patience.attempts)
+                    return self._attempt_sync(pools.current(), call, patience.attempts)
                 except _Again as again:
                     failed = again
                 delay = patience.wait_before_next(failed)
@@ -429,10 +439,10 @@ class Transport:
     def _sync_pool(self) -> _SyncPool:
         with self._sync_lock:
             if self.closed:  # a lazy read after close: a pool for this one read
-                return _SyncPool(self._new_sync_pool(), close=True)
+                return _SyncPool(self, self._new_sync_pool(), close=True)
             if self._sync_cdn is None:
                 self._sync_cdn = self._new_sync_pool()
-            return _SyncPool(self._sync_cdn, close=False)
+            return _SyncPool(self, self._sync_cdn, close=False)
 
     def _new_sync_pool(self) -> httpx.Client:
         return httpx.Client(timeout=self._timeout, limits=self._pool_limits, verify=self._verify,
@@ -440,15 +450,20 @@ class Transport:
 
 
 class _SyncPool:
-    """The transport's sync pool for one ``send_sync`` (closed after it only if it was
-    made for it)."""
+    """The pool one ``send_sync`` uses: the transport's shared one, or one of its own
+    (closed after it) when the client was closed before or during the read."""
 
-    def __init__(self, pool: httpx.Client, *, close: bool) -> None:
-        self.pool, self._close = pool, close
+    def __init__(self, transport: Transport, pool: httpx.Client, *, close: bool) -> None:
+        self._transport, self._pool, self._close = transport, pool, close
 
-    def __enter__(self) -> httpx.Client:
-        return self.pool
+    def current(self) -> httpx.Client:
+        if self._pool.is_closed:  # the client closed between two attempts
+            self._pool, self._close = self._transport._new_sync_pool(), True
+        return self._pool
+
+    def __enter__(self) -> _SyncPool:
+        return self
 
     def __exit__(self, *exc: object) -> None:
         if self._close:
-            self.pool.close()
+            self._pool.close()
