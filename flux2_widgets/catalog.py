@@ -578,6 +578,9 @@ class ImageRequest:
 
     def replace(self, **changes: Any) -> ImageRequest:
         data = self.to_dict()
+        if unknown := sorted(set(changes) - set(data)):
+            raise ValidationError(f"unknown request field(s) {unknown}; known: {', '.join(data)}",
+                                  field=unknown[0], value=changes[unknown[0]], allowed=tuple(data))
         if "source_image_urls" in changes and "action" not in changes:
             data["action"] = None
         data.update(changes)

@@ -287,6 +287,7 @@ def test_wrong_types_and_mangled_urls_at_the_client(counted, thing, flag, url):
     client = Flux2Client(SECRET_KEY, base_url=counted.url)
     task = Task(id="task_1", action="text_to_image", status="pending")
     try:
+        refused(counted, lambda: ImageRequest("a valid prompt").replace(colour=thing), "colour")
         refused(counted, lambda: ImageRequest.from_fields(thing), "request")
         refused(counted, lambda: ImageRequest.from_fields(thing, tier="pro"), "request")
         refused(counted, lambda: client.generate_many([{1: "a valid prompt"}]), "requests[0]")

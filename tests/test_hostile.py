@@ -661,6 +661,11 @@ def test_a_price_list_of_the_wrong_shape_falls_back_instead_of_raising():
             assert isinstance(exc, (Flux2Error, ValueError)), repr(exc)
         else:
             assert listed.price("pro", "1k") is None or listed.price("pro", "1k") >= 0
+    # Python's JSON reads Infinity and NaN: neither is a price (unknown, never infinite or free).
+    for cents in (float("inf"), float("nan"), -5):
+        schedule = {"model": "flux-2-pro-text-to-image", "pricing_status": "available",
+                    "unit_price_cents": cents}
+        assert parse_schedules({"price_schedules": [schedule]}).price("pro", "1k") is None
 
 
 # -- answers a task cannot give --------------------------------------------------------------

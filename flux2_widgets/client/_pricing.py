@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -85,7 +86,8 @@ def _schedule_prices(schedule: Mapping[str, Any]) -> dict[str, float | None] | N
     out: dict[str, float | None] = {}
     for res in unknown:
         cents = overrides.get(res, base)
-        valid = isinstance(cents, (int, float)) and not isinstance(cents, bool) and cents >= 0
+        # JSON as Python reads it may say Infinity or NaN: neither is a price.
+        valid = isinstance(cents, (int, float)) and not isinstance(cents, bool) and 0 <= cents < math.inf
         out[res] = round(cents / 100, 6) if valid else None
     return out
 
