@@ -422,6 +422,21 @@ def _http_url(name: str, url: Any) -> str:
     return str(url).strip()
 
 
+def _also(fields: dict[str, Any], name: str, value: Any, wire: str, given: Any) -> None:
+    """Set ``fields[name]`` from a wire name (``model``, ``output_resolution``, ``mode``);
+    both given and disagreeing is an error, never a silent pick of one."""
+    def norm(v: Any) -> Any:
+        return v.strip().lower().replace("-", "_") if isinstance(v, str) else v
+
+    current = fields.get(name)
+    if current is None:
+        fields[name] = value
+    elif not isinstance(current, str) or not isinstance(value, str) or norm(current) != norm(value):
+        raise ValidationError(
+            f"{wire}={_shown(given)} and {name}={_shown(current)} disagree; give one of them",
+            field=wire, value=given, allowed=f"{wire} or {name}, not both")
+
+
 @dataclass(frozen=True)
 class ImageRequest:
     """One generation request, validated on construction.
@@ -608,13 +623,16 @@ class ImageRequest:
                                   field="request", value=request, allowed="ImageRequest or str")
         fields = dict(fields)
         if "model" in fields:
-            tier, action = parse_model_id(fields.pop("model"))
-            fields.setdefault("tier", tier)
-            fields.setdefault("action", action)
+            model = fields.pop("model")
+            tier, action = parse_model_id(model)
+            _also(fields, "tier", tier, "model", model)
+            _also(fields, "action", action, "model", model)
         if "output_resolution" in fields:
-            fields.setdefault("resolution", fields.pop("output_resolution"))
+            resolution = fields.pop("output_resolution")
+            _also(fields, "resolution", resolution, "output_resolution", resolution)
         if "mode" in fields:
-            fields.setdefault("action", fields.pop("mode"))
+            mode = fields.pop("mode")
+            _also(fields, "action", mode, "mode", mode)
         count = fields.pop("output_count", None)
         unknown = set(fields) - set(REQUEST_FIELDS) - {"action"}
         if unknown:

@@ -308,6 +308,16 @@ def test_wrong_types_and_mangled_urls_at_the_client(counted, thing, flag, url):
         client.close()
 
 
+def test_a_wire_name_and_ours_that_disagree_are_refused_not_picked(counted):
+    for fields, named in [({"model": "flux-2-max-text-to-image", "tier": "pro"}, "model"),
+                          ({"output_resolution": "2k", "resolution": "1k"}, "output_resolution"),
+                          ({"mode": "remix_image", "action": "text_to_image"}, "mode")]:
+        refused(counted, lambda fields=fields: ImageRequest.from_fields("a valid prompt", **fields), named)
+    agreed = ImageRequest.from_fields("a valid prompt", model="flux-2-max-text-to-image", tier="MAX",
+                                      output_resolution="1k", resolution="1k")
+    assert (agreed.tier, agreed.resolution, agreed.action) == ("max", "1k", "text_to_image")
+
+
 # Valid URLs in every shape a service hands out: the URL rule refuses none of them.
 _label = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)
 _host = st.one_of(st.lists(_label, min_size=1, max_size=3).map(lambda labels: ".".join([*labels, "example"])),
