@@ -48,19 +48,24 @@ _EXPORTS: dict[str, str] = {
     "RateLimitError": "errors",
     "ServerError": "errors",
     "NetworkError": "errors",
-    "TimeoutError": "errors",
+    "APITimeoutError": "errors",
     "ImageDownloadError": "errors",
+    "NoImageError": "errors",
     "TaskFailedError": "errors",
+    "UnknownStatusError": "errors",
     "TaskTimeoutError": "errors",
     "BudgetExceededError": "errors",
     "UnansweredCreateError": "errors",
 }
+#: Old names kept importable (``from flux2_widgets import TimeoutError``) but left out of
+#: ``__all__``: a star import must not shadow the builtin ``TimeoutError``.
+_COMPAT: dict[str, str] = {"TimeoutError": "errors"}
 
 __all__ = [*_EXPORTS, "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+    module = _EXPORTS.get(name) or _COMPAT.get(name)
     if module is None:
         raise AttributeError(f"module 'flux2_widgets' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module}", __name__), name)
@@ -89,6 +94,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .compare.history import History
     from .errors import (
         APIError,
+        APITimeoutError,
         AuthenticationError,
         BadRequestError,
         BudgetExceededError,
@@ -98,6 +104,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         InsufficientCreditsError,
         MalformedResponseError,
         NetworkError,
+        NoImageError,
         NotFoundError,
         RateLimitError,
         ServerError,
@@ -105,6 +112,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         TaskTimeoutError,
         TimeoutError,
         UnansweredCreateError,
+        UnknownStatusError,
         ValidationError,
     )
     from .results import GeneratedImage, Generation, Task

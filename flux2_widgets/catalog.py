@@ -32,6 +32,7 @@ __all__ = [
     "PROMPT_MIN",
     "PROMPT_MAX",
     "SOURCES_MAX",
+    "MAX_IMAGES_PER_TASK",
     "DEFAULT_BASE_URL",
     "TierInfo",
     "ImageRequest",
@@ -44,6 +45,7 @@ __all__ = [
     "resolution_options",
     "aspect_ratio_options",
     "contract_errors",
+    "url_problem",
     "wire_fields",
 ]
 
@@ -141,6 +143,10 @@ TIER_INFO: dict[str, TierInfo] = {
                     True, (1,), ("enable_safety_checker",)),
 }
 
+#: Most images one task can produce: one per call, unless a tier's ``output_count`` allows
+#: more (Max takes only 1). A task answer listing more image URLs is not a Flux 2 answer.
+MAX_IMAGES_PER_TASK: int = max(max(info.output_counts, default=1) for info in TIER_INFO.values())
+
 #: USD per image. ``None``: not published (shown as "n/a"); live pricing may fill it in.
 PRICES: dict[tuple[str, str], float | None] = {
     ("pro", "1k"): 0.05,
@@ -204,13 +210,11 @@ MODEL_IDS: dict[str, tuple[str, str]] = {
 
 def parse_model_id(model: str) -> tuple[str, str]:
     """``"flux-2-pro-remix-image"`` -> ``("pro", "remix_image")``."""
-    try:
-        return MODEL_IDS[model]
-    except KeyError:
+    if not isinstance(model, str) or model not in MODEL_IDS:
         raise ValidationError(
-            f"model {model!r} is not a Flux 2 model; use one of {sorted(MODEL_IDS)}",
-            field="model", value=model, allowed=sorted(MODEL_IDS),
-        ) from None
+            f"model {_shown(model)} is not a Flux 2 model; use one of {sorted(MODEL_IDS)}",
+            field="model", value=model, allowed=sorted(MODEL_IDS))
+    return MODEL_IDS[model]
 
 
 def action_path(action: str) -> str:
@@ -266,13 +270,59 @@ def _present(value: Any) -> bool:
     return True
 
 
-def _url_problem(url: Any) -> str | None:
+def _shown(value: Any) -> str:
+    """A value as a message quotes it: its repr, cut short (a hostile value can be huge)."""
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _host_problem(host: str, bracketed: bool) -> str | None:
+    if bracketed:  # [v6 address]: nothing else may sit in brackets
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return f"[{host}] is not an IPv6 address"
+        return None
+    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    if not host or any(not label for label in labels):
+        return f"host {host!r} has an empty name between its dots"
+    if any(not (c.isalnum() or c in "-_") for label in labels for c in label):
+        return f"host {host!r} has characters a host name cannot have"
+    if all(label.isdigit() for label in labels):
+        try:
+            ipaddress.IPv4Address(host.rstrip("."))
+        except ValueError:
+            return f"host {host!r} is not an IPv4 address"
+    return None
+
+
+def url_problem(url: Any) -> str | None:
+    """Why ``url`` is not a public http(s) URL the service can fetch; ``None`` when it is.
+
+    The one URL rule, for sources, callbacks and base URLs alike: a string, http or https,
+    with a host that parses (names, IPv4, or IPv6 in brackets), a port from 1 to 65535, no
+    user name or password, and no space or control character anywhere (a URL carries them
+    percent-encoded). Leading and trailing blanks are forgiven, as everywhere."""
     if not isinstance(url, str):
         return f"must be an http(s) URL string, not {type(url).__name__}"
-    parts = urlsplit(url.strip())
+    text = url.strip()
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        return (f"{_shown(url)} has a space or a control character in it; a URL carries those "
+                "percent-encoded (a space is %20)")
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # parsed on access: out of range or not a number raises here
+    except ValueError as exc:
+        return f"{_shown(url)} is not a URL ({exc})"
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"{url!r} is not a public http(s) URL"
-    return None
+        return f"{_shown(url)} is not a public http(s) URL; give an address starting with https://"
+    if "@" in parts.netloc:
+        return f"{_shown(url)} carries a user name or password; give a public URL without them"
+    if port == 0:
+        return f"{_shown(url)} has port 0; a port is from 1 to 65535"
+    host = parts.hostname or ""
+    problem = _host_problem(host, parts.netloc.startswith("["))
+    return f"{_shown(url)}: {problem}" if problem else None
 
 
 def contract_errors(body: Any, action: str | None = None) -> dict[str, list[str]]:
@@ -343,12 +393,12 @@ def contract_errors(body: Any, action: str | None = None) -> dict[str, list[str]
                 many = f"1-{info.max_sources} URLs" if info.max_sources > 1 else "exactly 1 URL"
                 add("source_image_urls", f"must hold {many} for {model}; it has {len(sources)}")
             for url in sources:
-                if (problem := _url_problem(url)) is not None:
+                if (problem := url_problem(url)) is not None:
                     add("source_image_urls", problem)
                     break
 
     callback = body.get("callback_url")
-    if _present(callback) and (problem := _url_problem(callback)) is not None:
+    if _present(callback) and (problem := url_problem(callback)) is not None:
         add("callback_url", problem)
     checker = body.get("enable_safety_checker")
     if "enable_safety_checker" in allowed and checker is not None and not isinstance(checker, bool):
@@ -360,23 +410,31 @@ def _choices(name: str, value: Any, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
     if not isinstance(value, str) or value.lower() not in allowed:
         raise ValidationError(
-            f"{name} {value!r} is not allowed; use one of: {', '.join(allowed)}",
+            f"{name} {_shown(value)} is not allowed; use one of: {', '.join(allowed)}",
             field=name, value=value, allowed=allowed,
         )
     return value.lower()
 
 
 def _http_url(name: str, url: Any) -> str:
-    if not isinstance(url, str):
-        raise ValidationError(f"{name} must be a URL string, got {type(url).__name__}",
-                              field=name, value=url, allowed="http(s) URL")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if (problem := url_problem(url)) is not None:
+        raise ValidationError(f"{name} {problem}", field=name, value=url, allowed="http(s) URL")
+    return str(url).strip()
+
+
+def _also(fields: dict[str, Any], name: str, value: Any, wire: str, given: Any) -> None:
+    """Set ``fields[name]`` from a wire name (``model``, ``output_resolution``, ``mode``);
+    both given and disagreeing is an error, never a silent pick of one."""
+    def norm(v: Any) -> Any:
+        return v.strip().lower().replace("-", "_") if isinstance(v, str) else v
+
+    current = fields.get(name)
+    if current is None:
+        fields[name] = value
+    elif not isinstance(current, str) or not isinstance(value, str) or norm(current) != norm(value):
         raise ValidationError(
-            f"{name} {url!r} is not a public http(s) URL; give an address starting with https://",
-            field=name, value=url, allowed="http(s) URL",
-        )
-    return url.strip()
+            f"{wire}={_shown(given)} and {name}={_shown(current)} disagree; give one of them",
+            field=wire, value=given, allowed=f"{wire} or {name}, not both")
 
 
 @dataclass(frozen=True)
@@ -535,6 +593,9 @@ class ImageRequest:
 
     def replace(self, **changes: Any) -> ImageRequest:
         data = self.to_dict()
+        if unknown := sorted(set(changes) - set(data)):
+            raise ValidationError(f"unknown request field(s) {unknown}; known: {', '.join(data)}",
+                                  field=unknown[0], value=changes[unknown[0]], allowed=tuple(data))
         if "source_image_urls" in changes and "action" not in changes:
             data["action"] = None
         data.update(changes)
@@ -555,24 +616,23 @@ class ImageRequest:
         if isinstance(request, str):
             if "prompt" in fields:
                 raise ValidationError("prompt given twice (positionally and as prompt=)",
-                                      field="prompt", value=request)
+                                      field="prompt", value=request, allowed="one prompt")
             fields["prompt"], request = request, None
-        if request is not None:
-            if fields:
-                return request.replace(**fields)
-            if not isinstance(request, ImageRequest):
-                raise ValidationError(f"expected an ImageRequest, got {type(request).__name__}",
-                                      field="request", value=request, allowed="ImageRequest")
-            return request
+        if request is not None and not isinstance(request, ImageRequest):
+            raise ValidationError(f"expected an ImageRequest or a prompt, got {type(request).__name__}",
+                                  field="request", value=request, allowed="ImageRequest or str")
         fields = dict(fields)
         if "model" in fields:
-            tier, action = parse_model_id(fields.pop("model"))
-            fields.setdefault("tier", tier)
-            fields.setdefault("action", action)
+            model = fields.pop("model")
+            tier, action = parse_model_id(model)
+            _also(fields, "tier", tier, "model", model)
+            _also(fields, "action", action, "model", model)
         if "output_resolution" in fields:
-            fields.setdefault("resolution", fields.pop("output_resolution"))
+            resolution = fields.pop("output_resolution")
+            _also(fields, "resolution", resolution, "output_resolution", resolution)
         if "mode" in fields:
-            fields.setdefault("action", fields.pop("mode"))
+            mode = fields.pop("mode")
+            _also(fields, "action", mode, "mode", mode)
         count = fields.pop("output_count", None)
         unknown = set(fields) - set(REQUEST_FIELDS) - {"action"}
         if unknown:
@@ -580,17 +640,20 @@ class ImageRequest:
                 f"unknown request field(s) {sorted(unknown)}; known: {', '.join(REQUEST_FIELDS)}",
                 field=sorted(unknown)[0], value=None, allowed=REQUEST_FIELDS,
             )
-        if "prompt" not in fields:
-            raise ValidationError("prompt is required", field="prompt", value=None,
-                                  allowed=f"{PROMPT_MIN}-{PROMPT_MAX} characters")
-        request = cls(**fields)
+        if request is None:
+            if "prompt" not in fields:
+                raise ValidationError("prompt is required", field="prompt", value=None,
+                                      allowed=f"{PROMPT_MIN}-{PROMPT_MAX} characters")
+            request = cls(**fields)
+        elif fields:
+            request = request.replace(**fields)
         if count is not None:
             counts = TIER_INFO[request.tier].output_counts
             if isinstance(count, bool) or not isinstance(count, int) or count not in counts:
                 raise ValidationError(
-                    f"output_count {count!r} is not allowed for {tier_label(request.tier)}: "
+                    f"output_count {_shown(count)} is not allowed for {tier_label(request.tier)}: "
                     + ("only Max takes output_count, and only 1" if not counts else "use 1"),
-                    field="output_count", value=count, allowed=counts or None)
+                    field="output_count", value=count, allowed=counts)
         return request
 
     @classmethod

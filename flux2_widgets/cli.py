@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ._checks import check_number
 from ._version import __version__
 from .catalog import MAX_CONCURRENCY, MAX_PLANNED_IMAGES, REMIX_ASPECT_RATIOS, RESOLUTIONS, TIERS, tier_label
 from .errors import BudgetExceededError, Flux2Error, ValidationError
@@ -87,36 +87,33 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 # ----------------------------------------------------------------------------- argument types
 
 
+def _number(text: str, *, parse: Callable[[str], float], what: str, **rule: Any) -> Any:
+    """An argument's text as a number, held to the toolkit's one number check
+    (``flux2_widgets._checks.check_number``); argparse words the refusal."""
+    try:
+        value = parse(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    try:
+        return check_number("value", value, **rule)
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} must be {exc.allowed}") from None
+
+
 def _count(most: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not 1 <= value <= most:
-            raise argparse.ArgumentTypeError(f"{text!r} must be from 1 to {most:,}")
-        return value
+        return int(_number(text, parse=int, what="a whole number", minimum=1, strict=False, integer=True,
+                           maximum=most))
     return parse
 
 
 def _usd(text: str) -> float:
-    try:
-        value = float(text.strip().lstrip("$"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an amount of US dollars (e.g. 0.50)") from None
-    if not 0 <= value < math.inf:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
+    return float(_number(text.lstrip().lstrip("$"), parse=float,
+                         what="an amount of US dollars (e.g. 0.50)", strict=False))
 
 
 def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds above 0")
-    return value
+    return float(_number(text, parse=float, what="a number of seconds"))
 
 
 def _csv_list(text: str) -> list[str]:

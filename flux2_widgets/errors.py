@@ -23,10 +23,12 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "NetworkError",
-    "TimeoutError",
+    "APITimeoutError",
     "MalformedResponseError",
     "ImageDownloadError",
+    "NoImageError",
     "TaskFailedError",
+    "UnknownStatusError",
     "TaskTimeoutError",
     "BudgetExceededError",
     "UnansweredCreateError",
@@ -145,8 +147,15 @@ class NetworkError(Flux2Error):
     """The connection failed (refused, reset, dropped) after retries."""
 
 
-class TimeoutError(Flux2Error):
-    """One HTTP request took longer than the client's timeout, after retries."""
+class APITimeoutError(Flux2Error):
+    """One HTTP request took longer than the client's timeout (or its answer's body longer
+    than ``ResponseLimits.answer_seconds``), after retries. Named like openai's, so it
+    never shadows the builtin ``TimeoutError``."""
+
+
+#: The old name, kept for code written against it: the same class, not a subclass.
+#: Not in ``__all__``, so a star import never shadows the builtin ``TimeoutError``.
+TimeoutError = APITimeoutError
 
 
 class MalformedResponseError(Flux2Error):
@@ -165,9 +174,19 @@ class ImageDownloadError(Flux2Error):
         super().__init__(message, **kwargs)
 
 
+class NoImageError(Flux2Error):
+    """The task completed (so it is billed) but its answer carried no image URL. Not a
+    failure: the task is kept in the run log as undelivered, and ``client.resume()``
+    asks the service for it again while its result lives (about 7 days)."""
+
+
 class TaskFailedError(Flux2Error):
-    """The task ended in ``failed`` (not charged), or reported a status the client
-    does not know."""
+    """The service said the task ``failed``. Failed tasks are not charged."""
+
+
+class UnknownStatusError(Flux2Error):
+    """The task reported a status this client does not know. Not a verdict: the task
+    may still finish (and be billed), so it stays resumable (``task_id`` says which)."""
 
 
 class TaskTimeoutError(Flux2Error):
@@ -216,23 +235,24 @@ def is_resumable(exc: BaseException | None, task_id: str | None = None) -> bool:
     """Whether the task behind ``exc`` may still finish, so "retry" should wait for the
     same task again (free) rather than submit a new one (billed on top). True for poll,
     download and wait-timeout errors of a task that exists (its id from the error or
-    ``task_id``); False when the service said it failed or does not know it, or when no
-    task was created. An unknown status is not a verdict: that task may still finish
-    (and be billed), so it counts as resumable too."""
+    ``task_id``), for an unknown status (not a verdict: it may still finish, and be
+    billed) and for a completed task whose answer had no image (billed: ask again);
+    False when the service said it failed or does not know it, or when no task was
+    created."""
     final = (TaskFailedError, NotFoundError, ValidationError, BudgetExceededError)
     known = task_id or getattr(exc, "task_id", None)
-    undecided = isinstance(exc, TaskFailedError) and exc.code == "unknown_status"
-    return bool(known) and (undecided or not isinstance(exc, final))
+    return bool(known) and not isinstance(exc, final)
 
 
 def is_refusal(exc: BaseException | None) -> bool:
-    """Whether the service refused a create (or it was never sent for bad input): nothing was
-    made, nothing is billed, and the same Idempotency-Key would only be refused again. True for
-    a ``ValidationError`` or an API error with a 4xx status other than 408 and 429 (a timeout or
-    a rate limit proves nothing about the task)."""
+    """Whether the service (or the client, before sending) refused a create: a
+    ``ValidationError`` or ``BudgetExceededError`` (nothing sent), or an ``APIError`` with a 4xx
+    status other than 408 (timeout) and 429 (rate limit), which prove nothing. A refused create
+    made no task and costs nothing; sending it again with the same Idempotency-Key would only be
+    refused again."""
     if isinstance(exc, (ValidationError, BudgetExceededError)):
         return True
-    status = getattr(exc, "status", None) if isinstance(exc, APIError) else None
+    status = exc.status if isinstance(exc, APIError) else None
     return isinstance(status, int) and 400 <= status < 500 and status not in (408, 429)
 
 

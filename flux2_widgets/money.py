@@ -7,12 +7,12 @@ these functions, so "billed", "about" (an estimate), "would have cost" (simulate
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from ._checks import check_number
 from .catalog import ImageRequest, price, tier_label
-from .errors import BudgetExceededError, ValidationError
+from .errors import BudgetExceededError
 
 __all__ = ["BILLED", "ESTIMATE", "IN_FLIGHT", "MAY_BE_BILLED", "MONEY_STATES", "NOT_CHARGED", "PriceLookup",
            "catalog_price", "check_budget", "cost_text", "estimate", "format_usd", "money_note", "money_text",
@@ -150,6 +150,7 @@ def check_budget(requests: Iterable[ImageRequest], budget: float | None, spent: 
     when ``spent`` plus the estimate would pass ``budget``, or when a price is
     unknown so the cap cannot be checked. ``prices``: a lookup (live prices), else the
     catalog's."""
+    check_number("budget", budget, strict=False, optional=True)  # US dollars
     requests = list(requests)
     lookup = prices or catalog_price
     groups: Counter[tuple[str, str, str]] = Counter(
@@ -159,9 +160,6 @@ def check_budget(requests: Iterable[ImageRequest], budget: float | None, spent: 
     total = round(sum((p or 0.0) * groups[k] for k, p in known.items()), 6)
     if budget is None:
         return total
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 <= budget < math.inf:
-        raise ValidationError(f"budget must be a number of US dollars >= 0 (or None), got {budget!r}",
-                              field="budget", value=budget, allowed=">= 0")
     both = len({a for _, _, a in groups}) > 1
 
     def name(key: tuple[str, str, str]) -> str:

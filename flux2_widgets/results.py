@@ -19,11 +19,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
+from ._formats import sniff_format
 from ._sharing import sim_badge_html
-from .catalog import DEFAULT_BASE_URL, ImageRequest, tier_label
-from .errors import MalformedResponseError, TaskFailedError
+from .catalog import DEFAULT_BASE_URL, MAX_IMAGES_PER_TASK, ImageRequest, is_loopback, tier_label, url_problem
+from .errors import MalformedResponseError, UnknownStatusError
 from .money import cost_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -105,7 +105,7 @@ class Task:
         status = status.lower()
         if status not in KNOWN_STATUSES:
             # Not a verdict: the task may still finish (and be billed), so it stays resumable.
-            raise TaskFailedError(
+            raise UnknownStatusError(
                 f"task {task_id} reported an unknown status {_short(status)} "
                 f"(expected one of {', '.join(KNOWN_STATUSES)})",
                 task_id=task_id, code="unknown_status", request_id=request_id)
@@ -114,16 +114,20 @@ class Task:
             images = []
         if not isinstance(images, list):
             raise bad("images that are not a list:", images)
+        if len(images) > MAX_IMAGES_PER_TASK:
+            # Counted before anything is read or fetched: a task makes one image, and an
+            # answer listing thousands must not turn into thousands of downloads.
+            raise MalformedResponseError(
+                f"task {task_id}: the server listed {len(images):,} images; a Flux 2 task makes at "
+                f"most {MAX_IMAGES_PER_TASK}, so the answer was not used (the task is kept: "
+                "client.resume() asks again)",
+                request_id=request_id, task_id=task_id, code="too_many_images")
         urls: list[str] = []
         for item in images:
             url = item.get("url") if isinstance(item, dict) else item
-            try:
-                parts = urlsplit(url) if isinstance(url, str) else None
-            except ValueError:  # e.g. "http://[::1": not even a URL
-                parts = None
-            if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            if url_problem(url) is not None:  # e.g. "http://[::1": not even a URL
                 raise bad("an image URL that is not an http(s) URL:", url)
-            urls.append(str(url))
+            urls.append(str(url).strip())
         usage = task.get("usage")
         if usage is None:
             usage = {}
@@ -165,17 +169,11 @@ Fetcher = Callable[[str], bytes]
 AsyncFetcher = Callable[[str], Awaitable[bytes]]
 
 
-
 def image_format(data: bytes) -> str:
-    """"png", "jpeg" or "webp" from an image's first bytes; "bin" for anything else."""
-    head = data[:12]
-    if head.startswith(b"\x89PNG"):
-        return "png"
-    if head.startswith(b"\xff\xd8"):
-        return "jpeg"
-    if head[8:12] == b"WEBP":
-        return "webp"
-    return "bin"
+    """"png", "jpeg" or "webp" from an image's first bytes (the strict sniffer every
+    download and upload uses); "bin" for anything else."""
+    return sniff_format(data) or "bin"
+
 
 class GeneratedImage:
     """One output image. Bytes are downloaded once (lazily, or eagerly by
@@ -372,18 +370,13 @@ class Generation:
 
 
 
-#: Hosts whose address means nothing outside this machine (the embedded simulator listens on one).
-_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
-
-
 def curl_command(base_url: str, request: ImageRequest) -> str:
     """The create call as a curl command to paste into a shell: the key stays ``$RUNAPI_API_KEY``
     and the address is ``base_url``, or RunAPI's own (``DEFAULT_BASE_URL``) when there is none or
     it is a local one, such as the embedded simulator's ``http://127.0.0.1:<port>``: that port is
     gone with the kernel, and a command copied out of a notebook should run against RunAPI."""
     body = json.dumps(request.payload(), ensure_ascii=False)
-    host = (urlsplit(base_url).hostname or "") if base_url else ""
-    local = not host or host in _LOCAL_HOSTS or host.startswith("127.")
+    local = not base_url or is_loopback(base_url) or url_problem(base_url) is not None
     url = f"{DEFAULT_BASE_URL if local else base_url.rstrip('/')}{request.path}"
     return (f"curl -X POST {shlex.quote(url)} \\\n"
             f'  -H "Authorization: Bearer $RUNAPI_API_KEY" \\\n'

@@ -57,7 +57,7 @@ _UNSET: Any = object()
 
 def _said_failed(exc: BaseException | None) -> bool:
     """The service itself said the task failed (failed tasks are not charged)."""
-    return isinstance(exc, TaskFailedError) and exc.code not in ("unknown_status", "no_images")
+    return isinstance(exc, TaskFailedError)
 
 
 def _async_client(source: Any) -> Any:

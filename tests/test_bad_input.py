@@ -67,9 +67,25 @@ def not_in(choices: tuple[str, ...]) -> st.SearchStrategy[Any]:
     return st.one_of(junk, st.integers(), st.text(max_size=8).filter(lambda s: s.lower() not in choices))
 
 
+#: http(s) URLs that are still not URLs a service can fetch: unparsable, no host, credentials,
+#: ports out of range, blanks or control characters inside, hosts no name can have.
+MANGLED_URLS = [
+    "http://[::1/a.png", "http://exa mple.com/a.png", "http:///a.png", "https://?x=1", "https://#top",
+    "https://user:secret@x.test/a.png", "https://user@x.test/a.png", "https://x.test:99999/a.png",
+    "https://x.test:0/a.png", "https://x.test:-1/a.png", "https://x.test:abc/a.png", "http://a..b/x.png",
+    "http://[zz]/a.png", "http://999.1.1.1/a.png", "http://x.test\\evil/a.png", "http://x_y z/a.png",
+    "https://x.test/a b.png", "https://x.test/a\u00a0b.png", "http://x.test/a.png\x7f",
+]
+_control = st.sampled_from([chr(c) for c in [*range(0, 32), 127]])
+mangled_url = st.one_of(
+    st.sampled_from(MANGLED_URLS),
+    # a control character (tab and newline included) anywhere inside a good URL
+    st.builds(lambda c, i: "https://cdn.example/a.png"[:i] + c + "https://cdn.example/a.png"[i:],
+              _control, st.integers(1, 23)))
 not_url = st.one_of(st.integers(), st.none(), st.sampled_from(["", "runapi.ai", "ftp://x.test/a.png",
                                                                "javascript:alert(1)", "http://", "//x/y"]),
-                    st.text(max_size=10).filter(lambda s: not s.startswith(("http://", "https://"))))
+                    st.text(max_size=10).filter(lambda s: not s.startswith(("http://", "https://"))),
+                    mangled_url)
 
 REQUEST_BAD: dict[str, st.SearchStrategy[Any]] = {
     "prompt": st.one_of(junk.filter(lambda v: v is not None), st.integers(),
@@ -234,6 +250,98 @@ def test_the_async_client_checks_the_same_before_sending(counted):
             "max_concurrency")
 
 
+# -- wire names, shapes and flags ----------------------------------------------------------
+WIRE_BAD: dict[str, tuple[st.SearchStrategy[Any], tuple[str, ...]]] = {
+    # keyword -> (bad values, the field the error may name)
+    "model": (st.one_of(junk, st.integers(), st.text(max_size=8), st.just(["flux-2-pro-text-to-image"])),
+              ("model",)),
+    "output_resolution": (not_in(RESOLUTIONS), ("resolution", "output_resolution")),
+    "mode": (not_in(ACTIONS).filter(lambda v: v is not None and v not in ("text-to-image", "remix-image")),
+             ("action", "mode")),
+    "output_count": (st.one_of(junk.filter(lambda v: v is not None), st.integers(), st.floats()),
+                     ("output_count",)),
+}
+
+
+@SETTINGS
+@given(data=st.data(), name=st.sampled_from(sorted(WIRE_BAD)))
+def test_wire_names_of_the_wrong_type_are_refused(counted, data, name):
+    values, fields = WIRE_BAD[name]
+    value = data.draw(values, label=name)
+    refused(counted, lambda: ImageRequest.from_fields("a valid prompt", **{name: value}), fields)
+    base = ImageRequest("a valid prompt")
+    refused(counted, lambda: ImageRequest.from_fields(base, **{name: value}), fields)
+    client = Flux2Client(SECRET_KEY, base_url=counted.url)
+    try:
+        refused(counted, lambda: client.generate("a valid prompt", **{name: value}), fields)
+        refused(counted, lambda: client.generate_many([{"prompt": "a valid prompt", name: value}]), fields)
+    finally:
+        client.close()
+
+
+@SETTINGS
+@given(thing=st.one_of(junk.filter(lambda v: v is not None), st.integers(), st.floats()),
+       flag=st.one_of(st.none(), st.integers(), st.text(max_size=3), st.floats(), st.just([True])),
+       url=mangled_url)
+def test_wrong_types_and_mangled_urls_at_the_client(counted, thing, flag, url):
+    client = Flux2Client(SECRET_KEY, base_url=counted.url)
+    task = Task(id="task_1", action="text_to_image", status="pending")
+    try:
+        refused(counted, lambda: ImageRequest("a valid prompt").replace(colour=thing), "colour")
+        refused(counted, lambda: ImageRequest.from_fields(thing), "request")
+        refused(counted, lambda: ImageRequest.from_fields(thing, tier="pro"), "request")
+        refused(counted, lambda: client.generate_many([{1: "a valid prompt"}]), "requests[0]")
+        refused(counted, lambda: client.get("task_1", request=thing), "request")
+        if not isinstance(thing, (int, float)) or isinstance(thing, bool):
+            refused(counted, lambda: client.get("task_1", submitted_at=thing), "submitted_at")
+        refused(counted, lambda: client.wait(task, download=flag), "download")
+        refused(counted, lambda: client.generate("a valid prompt", download=flag), "download")
+        refused(counted, lambda: client.generate_many(["a valid prompt"], download=flag), "download")
+        refused(counted, lambda: client.prices(refresh=flag), "refresh")
+        refused(counted, lambda: client.upload(b"\x89PNG\r\n\x1a\n", filename=thing), "filename")
+        refused(counted, lambda: client.upload(url), "file")
+        refused(counted, lambda: client.download(url), "url")
+        refused(counted, lambda: ImageRequest("a valid prompt", source_image_urls=[url]), "source_image_urls")
+        refused(counted, lambda: ImageRequest("a valid prompt", callback_url=url), "callback_url")
+        refused(counted, lambda: Flux2Client(SECRET_KEY, base_url=url), "base_url")
+    finally:
+        client.close()
+
+
+def test_a_wire_name_and_ours_that_disagree_are_refused_not_picked(counted):
+    for fields, named in [({"model": "flux-2-max-text-to-image", "tier": "pro"}, "model"),
+                          ({"output_resolution": "2k", "resolution": "1k"}, "output_resolution"),
+                          ({"mode": "remix_image", "action": "text_to_image"}, "mode")]:
+        refused(counted, lambda fields=fields: ImageRequest.from_fields("a valid prompt", **fields), named)
+    agreed = ImageRequest.from_fields("a valid prompt", model="flux-2-max-text-to-image", tier="MAX",
+                                      output_resolution="1k", resolution="1k")
+    assert (agreed.tier, agreed.resolution, agreed.action) == ("max", "1k", "text_to_image")
+
+
+# Valid URLs in every shape a service hands out: the URL rule refuses none of them.
+_label = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)
+_host = st.one_of(st.lists(_label, min_size=1, max_size=3).map(lambda labels: ".".join([*labels, "example"])),
+                  st.sampled_from(["127.0.0.1", "[::1]", "[2001:db8::7]", "bücher.example", "cdn-1.example.",
+                                   "my_bucket.s3.example", "LOCALHOST"]))
+good_url = st.builds(
+    lambda scheme, host, port, path, query: f"{scheme}://{host}{port}/{path}{query}",
+    st.sampled_from(["http", "https", "HTTPS"]), _host,
+    st.one_of(st.just(""), st.integers(1, 65535).map(lambda n: f":{n}")),
+    st.text("abcXYZ019-._~%/", max_size=20),
+    st.sampled_from(["", "?sig=a%20b&x=1", "#frag", "?X-Amz-Expires=604800&X-Amz-Signature=abc"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(url=good_url)
+def test_the_url_rule_refuses_no_url_a_service_hands_out(url):
+    from flux2_widgets.catalog import contract_errors, url_problem
+
+    assert url_problem(url) is None, url
+    request = ImageRequest("a valid prompt", source_image_urls=[url], callback_url=url)
+    assert request.source_image_urls == (url,)
+    assert contract_errors(request.payload(), "remix_image") == {}
+
+
 # -- comparisons and cost plans ------------------------------------------------------------
 @SETTINGS
 @given(data=st.data(), which=st.sampled_from(["tiers", "resolutions", "prompts", "grid"]),
@@ -317,6 +425,8 @@ CLI_BAD = [
     (["generate", "a valid prompt", "--aspect-ratio", "5:4"], "--aspect-ratio"),
     (["generate", "ab"], "prompt"),
     (["generate", "a valid prompt", "--source", "not a url"], "source_image_urls"),
+    (["generate", "a valid prompt", "--source", "http://[::1/a.png"], "source_image_urls"),
+    (["generate", "a valid prompt", "--source", "http://exa mple.com/a.png"], "source_image_urls"),
     (["generate", "a valid prompt", "--tier", "max", "--resolution", "2k"], "resolution"),
     (["compare", "a valid prompt", "--tiers", "pro,ultra"], "tier"),
     (["compare", "a valid prompt", "--resolutions", "1k,8k"], "resolution"),

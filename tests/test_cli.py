@@ -176,7 +176,7 @@ def test_generate_remix_json(fast_sim, capsys, tmp_path):
     (["--tier", "ultra"], "invalid choice: 'ultra'"),
     (["--aspect-ratio", "5:4"], "invalid choice: '5:4'"),
     (["--count", "0"], "must be from 1 to 64"),
-    (["--budget", "-1"], "must be 0 or more"),
+    (["--budget", "-1"], "'-1' must be >= 0"),
     (["--bogus"], "unrecognized arguments: --bogus"),
 ])
 def test_generate_usage_errors_exit_2_and_send_nothing(fast_sim, capsys, tmp_path, argv, expected):

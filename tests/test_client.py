@@ -221,7 +221,7 @@ def test_same_idempotency_key_never_creates_a_second_task(sim):
         (lambda sim: sim.inject("drop", times=99), errors.NetworkError, "failed"),
         (lambda sim: sim.inject("malformed", times=99), errors.MalformedResponseError, "not JSON"),
         (lambda sim: sim.inject("fail_task"), errors.TaskFailedError, "not charged"),
-        (lambda sim: sim.inject("unknown_status"), errors.TaskFailedError, "unknown status"),
+        (lambda sim: sim.inject("unknown_status"), errors.UnknownStatusError, "unknown status"),
     ],
 )
 def test_faults_that_persist_end_in_a_typed_error(sim, setup, error, needle):
@@ -275,7 +275,7 @@ def test_not_found_conflict_and_timeout_errors(sim):
             with pytest.raises(errors.ConflictError) as cf:
                 await client.submit("second body", idempotency_key="k-conflict")
             sim.inject("slow", times=5, delay=1.0)
-            with pytest.raises(errors.TimeoutError) as to:
+            with pytest.raises(errors.APITimeoutError) as to:
                 await client.submit("slow server")
             return nf.value, cf.value, to.value
 
@@ -633,7 +633,7 @@ def test_a_task_id_that_could_escape_the_results_folder_is_refused():
 
 
 def test_the_server_settles_whether_costs_are_real(sim):
-    from flux2_widgets.client._transport import JSONAnswer
+    from flux2_widgets.client._transport import Answer
 
     async def main():
         async with fast(sim) as client:
@@ -642,14 +642,36 @@ def test_the_server_settles_whether_costs_are_real(sim):
         # A real key through a loopback tunnel to the real service: no simulator header.
         tunnel = AsyncFlux2Client(SECRET_KEY, base_url="http://127.0.0.1:9")
         assert not tunnel.simulated  # a key means real money until the server proves otherwise
-        tunnel._learn_server(JSONAnswer({}, 200, None, None, 1, from_simulator=False))
+        tunnel._learn_server(Answer({}, 200, None, None, 1, from_simulator=False))
         assert not tunnel.simulated and tunnel.server_known
-        tunnel._learn_server(JSONAnswer({}, 200, None, None, 1, from_simulator=True))
+        tunnel._learn_server(Answer({}, 200, None, None, 1, from_simulator=True))
         assert tunnel.simulated  # the simulator named itself
         pinned = AsyncFlux2Client(SECRET_KEY, base_url="http://127.0.0.1:9", simulated=True)
-        pinned._learn_server(JSONAnswer({}, 200, None, None, 1, from_simulator=False))
+        pinned._learn_server(Answer({}, 200, None, None, 1, from_simulator=False))
         assert pinned.simulated  # an explicit choice is kept
         await tunnel.aclose()
         await pinned.aclose()
 
     run(main())
+
+
+def test_the_sync_client_has_the_async_clients_signatures():
+    """Every public method of one client exists on the other with the same parameters
+    (names, kinds, defaults, annotations) and return type, minus the coroutine: an editor
+    shows the same help for both, and a method added to one alone fails here."""
+    import inspect
+
+    def methods(cls: type) -> dict[str, inspect.Signature]:
+        return {name: inspect.signature(member) for name, member in vars(cls).items()
+                if inspect.isfunction(member) and (not name.startswith("_") or name == "__init__")}
+
+    sync, aio = methods(Flux2Client), methods(AsyncFlux2Client)
+    # The one deliberate difference: closing (``close`` blocks, ``aclose`` is awaited).
+    assert set(sync) - {"close"} == set(aio) - {"aclose"}
+    assert sync["close"].parameters.keys() == aio["aclose"].parameters.keys() == {"self"}
+    for name in sorted(set(sync) & set(aio)):
+        assert inspect.iscoroutinefunction(getattr(AsyncFlux2Client, name)) == (name != "__init__"), name
+        assert not inspect.iscoroutinefunction(getattr(Flux2Client, name)), name
+        assert list(sync[name].parameters.values()) == list(aio[name].parameters.values()), name
+        assert sync[name].return_annotation == aio[name].return_annotation, name
+    assert "**kwargs" not in str(sync["generate"]) and "timeout" in sync["generate"].parameters

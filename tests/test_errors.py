@@ -14,7 +14,6 @@ import pytest
 from conftest import SECRET_KEY
 
 from flux2_widgets import AsyncFlux2Client, errors
-from flux2_widgets.client._transport import RetryPolicy, request_json
 
 #: The next answer the canned server gives: (status, content type, body, extra headers).
 Canned = tuple[int, str, bytes, dict[str, str]]
@@ -143,12 +142,12 @@ def test_a_header_never_overrides_the_task_id_the_client_asked_for(canned) -> No
 def test_the_strict_simulator_422_reaches_the_user_field_by_field(sim) -> None:
     # The catalog never sends such a body; this bypasses it to see the server's answer.
     async def main() -> errors.Flux2Error:
-        async with AsyncFlux2Client(SECRET_KEY, base_url=sim.url) as client:
+        async with AsyncFlux2Client(SECRET_KEY, base_url=sim.url, max_retries=0) as client:
             with pytest.raises(errors.BadRequestError) as info:
-                await request_json(client._http, "POST", "/api/v1/flux_2/text_to_image",
-                                   json_body={"model": "flux-2-max-text-to-image", "prompt": "ok!",
-                                              "enable_safety_checker": False, "output_resolution": "2k"},
-                                   retry=RetryPolicy(max_retries=0))
+                await client._transport.request(
+                    "POST", "/api/v1/flux_2/text_to_image",
+                    json_body={"model": "flux-2-max-text-to-image", "prompt": "ok!",
+                               "enable_safety_checker": False, "output_resolution": "2k"})
             return info.value
 
     err = asyncio.run(main())
@@ -156,3 +155,49 @@ def test_the_strict_simulator_422_reaches_the_user_field_by_field(sim) -> None:
                                                      "aspect_ratio"}
     assert all(f"{field}:" in str(err) for field in err.errors)
     assert sim.stats.tasks_created == 0
+
+
+def test_what_each_error_says_about_the_task_and_the_money() -> None:
+    """is_resumable: may the same task still finish (wait for it, free)? is_refusal: did the
+    service refuse the create (nothing made, nothing billed, a new key next time)?"""
+    from flux2_widgets.errors import is_refusal, is_resumable
+
+    task = "3f0c2b1e-0000-4000-8000-000000000000"
+    cases = [
+        # (error, resumable with the task id known, refusal)
+        (errors.TaskFailedError("failed", task_id=task, code="task_failed"), False, False),
+        (errors.UnknownStatusError("weird", task_id=task, code="unknown_status"), True, False),
+        (errors.NoImageError("no url", task_id=task, code="no_images"), True, False),
+        (errors.ImageDownloadError("html", task_id=task, status=404), True, False),
+        (errors.MalformedResponseError("3,000 images", task_id=task, code="too_many_images"), True, False),
+        (errors.APITimeoutError("slow", task_id=task), True, False),
+        (errors.TaskTimeoutError("still running", task_id=task), True, False),
+        (errors.NotFoundError("gone", status=404, task_id=task), False, True),
+        (errors.ValidationError("bad prompt", field="prompt"), False, True),
+        (errors.BadRequestError("422", status=422), False, True),
+        (errors.InsufficientCreditsError("402", status=402), False, True),
+        (errors.ConflictError("409", status=409), False, True),
+        (errors.APIError("408", status=408), False, False),
+        (errors.RateLimitError("429", status=429), False, False),
+        (errors.ServerError("503", status=503), False, False),
+        (errors.NetworkError("dropped"), False, False),
+    ]
+    for error, resumable, refusal in cases:
+        known = task if error.task_id is None and resumable else None
+        assert is_resumable(error, known) is resumable, error
+        assert is_refusal(error) is refusal, error
+    assert not is_resumable(errors.NetworkError("no task yet")) and not is_refusal(None)
+    assert not is_refusal(RuntimeError("400"))
+    assert not issubclass(errors.UnknownStatusError, errors.TaskFailedError)
+    assert "not charged" in str(errors.TaskFailedError.__doc__)
+
+
+def test_the_old_timeout_name_is_the_new_class_and_never_shadows_the_builtin() -> None:
+    import flux2_widgets
+    from flux2_widgets import TimeoutError as OldName
+
+    assert OldName is errors.APITimeoutError is flux2_widgets.APITimeoutError
+    # A star import takes __all__: the builtin TimeoutError stays the builtin.
+    assert "TimeoutError" not in flux2_widgets.__all__ and "TimeoutError" not in errors.__all__
+    assert "APITimeoutError" in flux2_widgets.__all__
+    assert not issubclass(errors.APITimeoutError, TimeoutError)  # the builtin is left alone

@@ -30,6 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from flux2_widgets import (
+    APITimeoutError,
     AsyncFlux2Client,
     Flux2Error,
     Generation,
@@ -39,9 +40,8 @@ from flux2_widgets import (
     RateLimitError,
     ResponseLimits,
     ResultStore,
-    TaskFailedError,
+    UnknownStatusError,
 )
-from flux2_widgets import TimeoutError as Flux2TimeoutError
 from flux2_widgets.simulator._server import ServerThread, bind
 
 MiB = 1024 * 1024
@@ -79,6 +79,11 @@ class Hostile:
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str]] = []
+        #: (path, the client's port) of each request: which connection it came over.
+        self.peers: list[tuple[str, int | None]] = []
+        #: What a path does the next times it is asked, before its normal answer:
+        #: "drop" (the connection breaks mid-answer), "503", "huge" (a body past any small cap).
+        self.plan: dict[str, list[str]] = {}
         self.fixed = False  # images become fine (for resume)
         self.png = _png()
         self._bombs: dict[str, bytes] = {}
@@ -146,12 +151,53 @@ class Hostile:
                             media_type="application/json")
         if mode == "redirect":  # an API answer must never send the key elsewhere
             return RedirectResponse("http://127.0.0.2:9/steal", 302)
+        if mode == "many-images":  # a task makes one image; this answer lists 3,000
+            images = [{"url": f"{self.url}/img/ok?n={i}"} for i in range(3000)]
+            return JSONResponse({"id": mode, "status": "completed", "images": images,
+                                 "usage": {"cost": 0.05, "generated_images": 3000}})
+        if mode == "no-images":  # completed (billed), but no URL until the service is fixed
+            images = [{"url": f"{self.url}/img/ok"}] if self.fixed else []
+            return JSONResponse({"id": mode, "status": "completed", "images": images,
+                                 "usage": {"cost": 0.05, "generated_images": len(images)}})
         if mode == "gzip-ok":
             body = {"id": mode, "status": "completed", "images": [{"url": f"{self.url}/img/ok"}],
                     "usage": {"cost": 0.05, "generated_images": 1}}
             return Response(gzip.compress(json.dumps(body).encode()), media_type="application/json",
                             headers={"Content-Encoding": "gzip"})
         return JSONResponse({"error": "no such mode"}, 404)
+
+    # -- the account routes: prices, quotes, balance, files --------------------------
+    @staticmethod
+    def _planned(request: Request, normal: dict[str, Any], **headers: str) -> Response:
+        behaviour = request.scope.get("hostile_behaviour")
+        if behaviour == "503":
+            return JSONResponse({"error": "busy, try again"}, 503)
+        if behaviour == "huge":  # valid JSON, just far past a small json_bytes cap
+            return JSONResponse({**normal, "pad": "x" * 300_000}, headers=headers)
+        return JSONResponse(normal, headers=headers)
+
+    async def schedules(self, request: Request) -> Response:
+        if request.headers.get("if-none-match") == '"v1"' and not request.scope.get("hostile_behaviour"):
+            return Response(status_code=304, headers={"ETag": '"v1"'})
+        schedule = {"service": "flux_2", "action": "text_to_image", "model": "flux-2-pro-text-to-image",
+                    "pricing_status": "available", "catalog_status": "active", "currency": "USD",
+                    "billing_unit": "call", "unit_price_cents": 9,
+                    "billing_config": {"key": "output_resolution", "overrides": {"1k": 9, "2k": 11}}}
+        return self._planned(request, {"as_of": "2025-01-01", "price_schedules": [schedule]}, ETag='"v1"')
+
+    async def quotes(self, request: Request) -> Response:
+        return self._planned(request, {"price_quote": {"reservation_amount_cents": 9, "currency": "USD",
+                                                       "pricing_status": "available"}})
+
+    async def balance(self, request: Request) -> Response:
+        return self._planned(request, {"balance_cents": 1234, "paid_balance_cents": 1234,
+                                       "bonus_balance_cents": 0, "spent_cents_today": 0,
+                                       "spent_cents_total": 0})
+
+    async def files(self, request: Request) -> Response:
+        await request.body()
+        return self._planned(request, {"file_name": "a.png", "url": f"{self.url}/img/ok", "size_bytes": 1,
+                                       "mime_type": "image/png"})
 
     @staticmethod
     async def _huge_json(size: int) -> AsyncIterator[bytes]:
@@ -170,7 +216,7 @@ class Hostile:
     # -- image origin --------------------------------------------------------------
     async def image(self, request: Request) -> Response:
         name = request.path_params["name"]
-        if self.fixed or name == "ok":
+        if self.fixed or name in ("ok", "flaky"):
             return Response(self.png, media_type="image/png")
         if name == "loop":
             return RedirectResponse(f"{self.url}/img/loop", 302)
@@ -205,12 +251,26 @@ class Hostile:
     def start(self) -> Hostile:
         async def log(scope: Any, receive: Any, send: Any) -> None:
             if scope["type"] == "http":
-                self.requests.append((scope["method"], scope["path"]))
+                path = scope["path"]
+                self.requests.append((scope["method"], path))
+                self.peers.append((path, scope["client"][1] if scope.get("client") else None))
+                planned = self.plan.get(path)
+                behaviour = planned.pop(0) if planned else None
+                if behaviour == "drop":
+                    # Headers promise a body that never comes; uvicorn then closes the socket.
+                    promised = [(b"content-type", b"application/json"), (b"content-length", b"64")]
+                    await send({"type": "http.response.start", "status": 200, "headers": promised})
+                    raise ConnectionAbortedError(f"hostile drop of {path}")
+                scope = {**scope, "hostile_behaviour": behaviour}
             await app(scope, receive, send)
 
         app = Starlette(routes=[
             Route("/api/v1/flux_2/text_to_image", self.create, methods=["POST"]),
             Route("/api/v1/flux_2/text_to_image/{task_id}", self.status, methods=["GET"]),
+            Route("/api/v1/price_schedules", self.schedules, methods=["GET"]),
+            Route("/api/v1/price_quotes", self.quotes, methods=["POST"]),
+            Route("/api/v1/me/balance", self.balance, methods=["GET"]),
+            Route("/api/v1/files", self.files, methods=["POST"]),
             Route("/img/{name}", self.image, methods=["GET"]),
         ])
         sock = bind("127.0.0.1", 0)
@@ -237,6 +297,8 @@ def hostile_server() -> Iterator[Hostile]:
 @pytest.fixture
 def hostile(hostile_server: Hostile) -> Hostile:
     hostile_server.requests.clear()
+    hostile_server.peers.clear()
+    hostile_server.plan.clear()
     hostile_server.fixed = False
     return hostile_server
 
@@ -281,7 +343,7 @@ def test_a_null_status_and_a_create_answer_with_status_0_are_errors(hostile):
 
 
 def test_an_unknown_status_is_an_error_at_once(hostile):
-    exc = typed(outcome(hostile, "unknown"), TaskFailedError, "unknown status", "queued_forever")
+    exc = typed(outcome(hostile, "unknown"), UnknownStatusError, "unknown status", "queued_forever")
     assert exc.code == "unknown_status" and hostile.count("GET", "/api") == 1
 
 
@@ -329,7 +391,7 @@ def test_a_gzip_bomb_answer_is_counted_after_decoding(hostile):
 def test_a_trickling_answer_ends_at_the_deadline(hostile):
     limits = ResponseLimits(answer_seconds=0.5)
     started = time.monotonic()
-    exc = typed(outcome(hostile, "stall", limits=limits, max_retries=0), Flux2TimeoutError,
+    exc = typed(outcome(hostile, "stall", limits=limits, max_retries=0), APITimeoutError,
                 "did not arrive within 0.5s")
     assert exc.task_id == "stall" and time.monotonic() - started < 20
 
@@ -439,7 +501,7 @@ def test_a_slow_image_ends_at_the_download_deadline(hostile):
 
 def test_one_bad_image_never_costs_the_batch_and_resume_fetches_it_later(hostile, tmp_path):
     store = ResultStore(tmp_path)
-    modes = ["img-ok", "img-html", "img-loop", "img-pixels", "status0", "img-ok:bytes"]
+    modes = ["img-ok", "img-html", "img-loop", "img-pixels", "status0", "img-bytes"]
 
     async def main() -> tuple[list[Any], list[Any]]:
         async with client_for(hostile, store=store) as client:
@@ -456,7 +518,7 @@ def test_one_bad_image_never_costs_the_batch_and_resume_fetches_it_later(hostile
     # The four completed-but-undelivered tasks are fetched again from their kept URLs;
     # the malformed one stays pending (resume polled it again and got the same answer).
     delivered = sorted(g.id for g in again if isinstance(g, Generation))
-    assert delivered == sorted(["img-html", "img-loop", "img-pixels", "img-ok:bytes"])
+    assert delivered == sorted(["img-html", "img-loop", "img-pixels", "img-bytes"])
     assert store.undelivered() == []
     assert [t.id for t in store.pending()] == ["status0"]
 
@@ -599,3 +661,182 @@ def test_a_price_list_of_the_wrong_shape_falls_back_instead_of_raising():
             assert isinstance(exc, (Flux2Error, ValueError)), repr(exc)
         else:
             assert listed.price("pro", "1k") is None or listed.price("pro", "1k") >= 0
+    # Python's JSON reads Infinity and NaN: neither is a price (unknown, never infinite or free).
+    for cents in (float("inf"), float("nan"), -5):
+        schedule = {"model": "flux-2-pro-text-to-image", "pricing_status": "available",
+                    "unit_price_cents": cents}
+        assert parse_schedules({"price_schedules": [schedule]}).price("pro", "1k") is None
+
+
+# -- answers a task cannot give --------------------------------------------------------------
+def test_thousands_of_image_urls_are_refused_before_any_download(hostile, tmp_path):
+    from flux2_widgets.catalog import MAX_IMAGES_PER_TASK
+
+    store = ResultStore(tmp_path)
+    started = time.monotonic()
+    exc = typed(outcome(hostile, "many-images", store=store), MalformedResponseError,
+                "3,000 images", f"at most {MAX_IMAGES_PER_TASK}")
+    assert exc.code == "too_many_images" and exc.task_id == "many-images"
+    assert hostile.count("GET", "/img") == 0 and hostile.count("GET", "/api") == 1
+    assert time.monotonic() - started < 20  # it was 30 s and counting, downloading
+    # Completed, so billed: the task stays in the run log to be asked for again, never "failed".
+    assert [t.id for t in store.pending()] == ["many-images"]
+    assert not [e for e in store.events() if e.get("event") == "failed"]
+
+
+def test_a_completed_task_without_an_image_is_kept_and_resume_asks_again(hostile, tmp_path):
+    from flux2_widgets import NoImageError, TaskFailedError
+    from flux2_widgets.errors import is_resumable
+
+    store = ResultStore(tmp_path)
+    exc = typed(outcome(hostile, "no-images", store=store), NoImageError, "completed (and is billed)",
+                "client.resume()")
+    assert not isinstance(exc, TaskFailedError) and exc.code == "no_images" and exc.task_id == "no-images"
+    assert is_resumable(exc)
+    (kept,) = store.undelivered()
+    assert kept.id == "no-images" and kept.image_urls == () and store.pending() == []
+    assert not [e for e in store.events() if e.get("event") == "failed"]
+
+    async def resume(fixed: bool) -> list[Any]:
+        hostile.fixed = fixed
+        async with client_for(hostile, store=store) as client:
+            return await client.resume()
+
+    polls = hostile.count("GET", "/api")
+    (still,) = asyncio.run(resume(False))  # asked again (one GET); still no image: kept again
+    assert isinstance(still, NoImageError) and hostile.count("GET", "/api") == polls + 1
+    assert [t.id for t in store.undelivered()] == ["no-images"]
+    (gen,) = asyncio.run(resume(True))
+    assert isinstance(gen, Generation) and gen.image.format == "png"
+    assert store.undelivered() == [] and store.pending() == []
+
+
+# -- every request takes the one road: caps and retries for prices, quotes, balance, files ----
+SMALL_JSON = ResponseLimits(json_bytes=64 * 1024)
+
+
+def test_a_price_schedule_over_the_json_cap_is_refused_and_a_5xx_retried(hostile):
+    path = "/api/v1/price_schedules"
+
+    async def prices(**options: Any) -> Any:
+        async with client_for(hostile, **options) as client:
+            return await client.prices()
+
+    hostile.plan[path] = ["huge", "huge"]
+    refused = asyncio.run(prices(limits=SMALL_JSON))
+    # 300 KB of valid JSON past the client's 64 KiB cap: read up to the cap, refused, retried
+    # once (max_retries=1), then the catalog's figures, labelled as such.
+    assert refused.source == "catalog" and refused[("pro", "1k")] == 0.05
+    assert hostile.count("GET", path) == 2
+    hostile.plan[path] = ["503"]
+    live = asyncio.run(prices())
+    assert live.source == "live" and live[("pro", "1k")] == 0.09 and hostile.count("GET", path) == 4
+
+    async def revalidated() -> tuple[Any, Any]:
+        async with client_for(hostile) as client:
+            return await client.prices(), await client.prices(refresh=True)
+
+    first, again = asyncio.run(revalidated())
+    assert again is first  # the 304 kept the list: ETag revalidation goes the same road
+
+
+def test_balance_is_retried_after_a_5xx_and_a_drop_and_capped(hostile):
+    from flux2_widgets import ServerError
+
+    path = "/api/v1/me/balance"
+
+    async def balance(**options: Any) -> Any:
+        async with client_for(hostile, **options) as client:
+            return await client.balance()
+
+    hostile.plan[path] = ["503", "drop"]
+    assert asyncio.run(balance(max_retries=2))["balance_cents"] == 1234
+    assert hostile.count("GET", path) == 3
+    hostile.plan[path] = ["huge"]
+    with pytest.raises(MalformedResponseError, match="65,536-byte limit") as info:
+        asyncio.run(balance(max_retries=0, limits=SMALL_JSON))
+    assert info.value.code == "too_large"
+    hostile.plan[path] = ["503", "503"]
+    with pytest.raises(ServerError, match="gave up after 2 attempts"):
+        asyncio.run(balance(max_retries=1))
+
+
+def test_a_quote_is_retried_like_a_get_since_it_creates_nothing(hostile):
+    path = "/api/v1/price_quotes"
+
+    async def quote() -> Any:
+        async with client_for(hostile) as client:
+            return await client.quote("a fox in snow")
+
+    hostile.plan[path] = ["503"]
+    answer = asyncio.run(quote())
+    assert (answer.usd, answer.source) == (0.09, "quote") and hostile.count("POST", path) == 2
+
+
+def test_an_upload_answer_gets_the_caps_and_the_retries(hostile):
+    path = "/api/v1/files"
+
+    async def upload(**options: Any) -> str:
+        async with client_for(hostile, **options) as client:
+            return await client.upload(hostile.png, filename="a.png")
+
+    hostile.plan[path] = ["drop"]
+    assert asyncio.run(upload()) == f"{hostile.url}/img/ok" and hostile.count("POST", path) == 2
+    hostile.plan[path] = ["huge"]
+    with pytest.raises(MalformedResponseError, match="65,536-byte limit"):
+        asyncio.run(upload(max_retries=0, limits=SMALL_JSON))
+
+
+# -- lazy reads (download=False, then image.data from synchronous code) ----------------------
+def test_lazy_reads_retry_a_dropped_connection_wherever_they_are_made(hostile):
+    """On the client's own loop (a notebook cell), from another thread while that loop runs,
+    and after the client closed: each read gets the transport's retry of a dropped
+    connection (the old lazy read made a new pool per read and never retried)."""
+    path = "/img/flaky"
+
+    async def main() -> tuple[list[bytes], Any]:
+        client = client_for(hostile)
+        async with client:
+            images = [(await client.generate("hostile img-flaky", download=False)).image for _ in range(4)]
+            assert not any(img.downloaded for img in images)
+            hostile.plan[path] = ["drop"]
+            on_loop = images[0].data  # sync code on the client's own loop, as in a notebook cell
+            hostile.plan[path] = ["drop"]
+            in_thread = await asyncio.to_thread(lambda: images[1].data)  # the loop keeps running
+            again = await asyncio.to_thread(lambda: images[2].data)  # the same thread pool, reused
+            pool = client._transport._sync_cdn
+        return [on_loop, in_thread, again], (images[3], pool)
+
+    reads, (late, pool) = asyncio.run(main())
+    assert pool is not None  # the worker threads used the transport's one sync pool
+    hostile.plan[path] = ["drop"]
+    reads.append(late.data)  # the loop is gone and the client closed: the sync twin, same policy
+    assert all(r == hostile.png for r in reads)
+    assert hostile.count("GET", path) == 7  # 4 reads, 3 of them after a drop
+    # The two clean reads from worker threads came over one kept-alive connection.
+    ports = [port for p, port in hostile.peers if p == path]
+    assert ports[3] == ports[4], ports
+
+
+@pytest.mark.parametrize("where", ["loop", "thread"])
+def test_a_lazy_read_gets_the_clients_caps_and_deadline(hostile, where):
+    async def main() -> list[BaseException]:
+        limits = ResponseLimits(image_bytes=64, download_seconds=0.5)
+        async with client_for(hostile, limits=limits) as client:
+            small = (await client.generate("hostile img-ok", download=False)).image
+            slow = (await client.generate("hostile img-slow", download=False)).image
+            errors = []
+            for image in (small, slow):
+                try:
+                    if where == "loop":
+                        image.data  # noqa: B018 - the read is the point
+                    else:
+                        await asyncio.to_thread(lambda image=image: image.data)
+                except Flux2Error as exc:
+                    errors.append(exc)
+            return errors
+
+    too_big, too_slow = asyncio.run(main())
+    typed(too_big, ImageDownloadError, "64-byte limit")
+    typed(too_slow, ImageDownloadError, "0.5s")
+    assert (too_big.code, too_slow.code) == ("too_large", "download_timeout")

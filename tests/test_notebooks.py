@@ -202,7 +202,8 @@ def test_shared_notebook_shows_final_results_offline(kernel_env: None, tmp_path:
     assert "application/vnd.jupyter.widget-state+json" in nb.metadata.get("widgets", {})
     body, _ = HTMLExporter().from_notebook_node(nb)
     (output_dir / "02_pro_vs_flex.html").write_text(body)
-    twins = body.split('<div class="f2w-static">')[1:]
+    # each twin up to the next output (the last one is followed by the widget state's script)
+    twins = [t.split("<script", 1)[0] for t in body.split('<div class="f2w-static">')[1:]]
     assert len(twins) == 2, "one static twin per comparison"
     pro, flex = price("pro", "1k"), price("flex", "1k")
     for twin in twins:

@@ -269,7 +269,7 @@ def test_retry_after_on_a_status_answer_is_honoured(make_sim):
 
     async def main():
         async with fast(sim, poll=PollPolicy(first=0.05)) as client:
-            client._http.event_hooks["request"].append(record)
+            client._transport.api.event_hooks["request"].append(record)
             await client.generate("paced task")
 
     run(main())

@@ -9,16 +9,35 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .._checks import check_number
 from ..catalog import DEFAULT_BASE_URL, HEADER_VALUE_MAX, MAX_CONCURRENCY, ImageRequest
 from ..errors import ValidationError
 from ..results import Task
-from ._limits import ResponseLimits, check_number
+from ._limits import ResponseLimits
 from ._polling import PollPolicy
 
 
-def _as_request(item: Any) -> ImageRequest:
+def _as_request(item: Any, where: str) -> ImageRequest:
     """A request, a prompt, or a dict of fields (as ``submit`` takes them)."""
-    return ImageRequest.from_fields(**item) if isinstance(item, Mapping) else ImageRequest.from_fields(item)
+    if not isinstance(item, Mapping):
+        return ImageRequest.from_fields(item)
+    names = [k for k in item if not isinstance(k, str)]
+    if names:
+        raise ValidationError(f"{where} has a field name that is not text: {names[0]!r}"[:300],
+                              field=where, value=names[0], allowed="request field names (str)")
+    return ImageRequest.from_fields(**item)
+
+
+def _check_flag(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError(f"{name} must be True or False, got {value!r}"[:300], field=name,
+                              value=value, allowed=(True, False))
+
+
+def _check_request(request: Any) -> None:
+    if request is not None and not isinstance(request, ImageRequest):
+        raise ValidationError(f"request must be an ImageRequest (or None), got {type(request).__name__}",
+                              field="request", value=request, allowed="ImageRequest or None")
 
 
 def _check_timeout(value: float | None, name: str = "timeout") -> None:
@@ -105,5 +124,5 @@ def _as_requests(requests: Any) -> list[ImageRequest]:
             raise ValidationError(f"requests[{index}] must be a prompt, an ImageRequest or a dict, got "
                                   f"{type(item).__name__}", field=f"requests[{index}]", value=item,
                                   allowed="str / ImageRequest / dict")
-        reqs.append(item if isinstance(item, ImageRequest) else _as_request(item))
+        reqs.append(item if isinstance(item, ImageRequest) else _as_request(item, f"requests[{index}]"))
     return reqs

@@ -26,7 +26,6 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -44,17 +43,21 @@ from ..catalog import (
     ImageRequest,
     action_path,
     is_loopback,
+    url_problem,
 )
 from ..errors import (
     APIError,
     AuthenticationError,
     Flux2Error,
     ImageDownloadError,
+    NoImageError,
     NotFoundError,
     TaskFailedError,
     TaskTimeoutError,
     UnansweredCreateError,
+    UnknownStatusError,
     ValidationError,
+    is_refusal,
     is_resumable,
 )
 from ..money import check_budget
@@ -63,18 +66,21 @@ from ._checks import (
     _as_requests,
     _check_callable,
     _check_concurrency,
+    _check_flag,
     _check_options,
+    _check_request,
     _check_store,
     _check_submit,
     _check_task,
     _check_timeout,
+    check_number,
 )
 from ._disk import on_disk
-from ._limits import AdaptiveLimit, ResponseLimits, check_number, fetch_image_sync
+from ._limits import AdaptiveLimit, ResponseLimits
 from ._polling import LatencyKey, LatencyModel, PollPolicy, sibling_phase
 from ._pricing import PriceBook, PriceList, Quote, fetch_quote
 from ._settings import resolve_settings
-from ._transport import JSONAnswer, RetryPolicy, attach_limits, download, request_json
+from ._transport import Answer, RetryPolicy, Transport
 from ._uploads import prepare_upload, upload_url
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -160,17 +166,10 @@ class AsyncFlux2Client:
         self.in_flight = AdaptiveLimit()
         self.store = store
         self.latency = _latency or LatencyModel(self.poll.history)
-        pool = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-        agent = f"flux2-widgets/{__version__}"
-        tls = _tls_context()
-        self._http = httpx.AsyncClient(
-            base_url=url, timeout=timeout, limits=pool, verify=tls,
-            headers={"Authorization": f"Bearer {key}", "Accept": "application/json", "User-Agent": agent})
-        # Image hosts are other origins: a separate pool that has no credentials at all.
-        # Redirects are followed by hand (bounded, bodies unread): see _limits.stream_image.
-        self._cdn = httpx.AsyncClient(timeout=timeout, limits=pool, headers={"User-Agent": agent},
-                                      follow_redirects=False, verify=tls)
-        attach_limits(self._http, self.limits)
+        # Every request (API and image alike) goes through this one road.
+        self._transport = Transport(base_url=url, api_key=key, user_agent=f"flux2-widgets/{__version__}",
+                                    timeout=timeout, retry=self.retry, limits=self.limits,
+                                    verify=_tls_context())
         self.spent = 0.0
         self._price_book = PriceBook()
         #: When each task this client created was sent and answered (monotonic seconds):
@@ -196,8 +195,7 @@ class AsyncFlux2Client:
     async def aclose(self) -> None:
         if self._saving:  # let what was learned reach the disk
             await asyncio.gather(*self._saving.values(), return_exceptions=True)
-        await self._http.aclose()
-        await self._cdn.aclose()
+        await self._transport.aclose()
 
     # -- tasks ---------------------------------------------------------------------
     async def submit(self, request: ImageRequest | str | None = None, /, *,
@@ -221,14 +219,13 @@ class AsyncFlux2Client:
             on_sending(key)
         sent = time.monotonic()
         try:
-            answer = await request_json(self._http, "POST", req.path, json_body=req.payload(),
-                                        headers={IDEMPOTENCY_HEADER: key}, retry=self.retry)
+            answer = await self._transport.request("POST", req.path, json_body=req.payload(),
+                                                   headers={IDEMPOTENCY_HEADER: key})
         except APIError as exc:
-            # A refusal (4xx) created nothing: nothing for resume() to send again. A timeout
-            # (408) or rate limit (429) proves nothing, like any other failure: the entry stays
-            # for resume(), which sends it again with the same key.
-            if store is not None and exc.status is not None and 400 <= exc.status < 500 \
-                    and exc.status not in (408, 429):
+            # A refusal created nothing: nothing for resume() to send again. Anything else
+            # (a timeout, a rate limit, an outage) proves nothing: the entry stays for
+            # resume(), which sends it again with the same key.
+            if store is not None and is_refusal(exc):
                 await self._log_to_store(store.record_rejected, key, exc)
             raise
         answered = time.monotonic()
@@ -253,10 +250,11 @@ class AsyncFlux2Client:
                                   field="action", value=action, allowed=("text_to_image", "remix_image"))
         if not isinstance(task_id, str) or not _TASK_ID.fullmatch(task_id) or task_id in (".", ".."):
             raise ValidationError(f"task_id {task_id!r} is not a task id (letters, digits, '._:-', "
-                                  "up to 200 characters)", field="task_id", value=task_id,
+                                  "up to 200 characters)"[:300], field="task_id", value=task_id,
                                   allowed="a task id string")
-        answer = await request_json(self._http, "GET", f"{action_path(action)}/{task_id}",
-                                    retry=self.retry, task_id=str(task_id))
+        _check_request(request)
+        check_number("submitted_at", submitted_at, strict=False, optional=True)
+        answer = await self._transport.request("GET", f"{action_path(action)}/{task_id}", task_id=task_id)
         self._learn_server(answer)
         return Task.from_answer(answer.data, action=action, request=request, submitted_at=submitted_at,
                                 request_id=answer.request_id, retry_after=answer.retry_after)
@@ -268,11 +266,14 @@ class AsyncFlux2Client:
                    on_update: UpdateCallback | None = None, store: ResultStore | None = None) -> Generation:
         """Poll until ``task`` finishes; return its ``Generation`` (images downloaded
         unless ``download=False``, and saved to ``store``, default the client's).
-        Raises ``TaskFailedError`` or ``TaskTimeoutError``; every error raised here
-        carries ``task_id``, and only a task the service says failed is logged as failed:
-        anything else stays pending in the run log, so ``resume`` can still collect it."""
+        Raises ``TaskFailedError`` (the service said failed), ``UnknownStatusError``,
+        ``NoImageError`` (completed without an image URL), ``TaskTimeoutError`` and the
+        transport's errors; every error raised here carries ``task_id``, and only a task
+        that is over (failed, or unknown to the service) is logged as failed: anything else
+        stays in the run log (pending or undelivered), so ``resume`` can still collect it."""
         _check_timeout(timeout)
         _check_task(task)
+        _check_flag("download", download)
         _check_store(store)
         _check_callable(on_update, "on_update")
         store = store if store is not None else self.store
@@ -369,7 +370,7 @@ class AsyncFlux2Client:
             misses = 0
             not_before = answered + self._retry_after(fresh.retry_after)
             if fresh.status not in KNOWN_STATUSES:
-                raise TaskFailedError(
+                raise UnknownStatusError(
                     f"task {task.id} reported an unknown status {fresh.status!r} "
                     f"(expected one of {', '.join(KNOWN_STATUSES)})",
                     task_id=task.id, code="unknown_status", request_id=fresh.request_id)
@@ -402,6 +403,7 @@ class AsyncFlux2Client:
         the create with this key (the same key again returns the same task, charged once);
         ``on_sending`` as in :meth:`submit`."""
         _check_timeout(timeout)
+        _check_flag("download", download)
         _check_submit(idempotency_key, store)
         _check_callable(on_update, "on_update")
         req = ImageRequest.from_fields(request, **fields)
@@ -456,6 +458,7 @@ class AsyncFlux2Client:
         # Every argument is checked before the price list is asked for: bad input sends nothing.
         check_number("budget", budget, strict=False, optional=True)
         _check_timeout(timeout)
+        _check_flag("download", download)
         _check_callable(on_update, "on_update")
         _check_callable(on_result, "on_result")
         limit = self.max_concurrency if max_concurrency is None else max_concurrency
@@ -517,7 +520,7 @@ class AsyncFlux2Client:
 
         async def fetch_again(entry: Task) -> Generation | Flux2Error:
             # Completed before: download again from the kept URL while it lives; no status
-            # call, nothing billed again.
+            # call, nothing billed again. One whose answer had no URL is asked for again.
             try:
                 if time.time() - entry.observed_at > RESULT_URL_LIFETIME:
                     error = ImageDownloadError(
@@ -526,9 +529,23 @@ class AsyncFlux2Client:
                         urls=entry.image_urls)
                     await self._log_to_store(store.record_failure, entry, error)
                     return error
+                if not entry.image_urls:
+                    return await ask_again(entry)
                 return await self._finish(entry, True, store)
             except Flux2Error as exc:
                 return exc
+
+        async def ask_again(entry: Task) -> Generation | Flux2Error:
+            # One status GET (nothing is billed again); wait() then finishes the task, or
+            # keeps it undelivered for next time if the answer still has no image.
+            try:
+                fresh = await self.refresh(entry)
+            except Flux2Error as exc:
+                exc.task_id = exc.task_id or entry.id
+                if not is_resumable(exc):  # the service no longer knows it
+                    await self._log_to_store(store.record_failure, entry, exc)
+                return exc
+            return await one(fresh)
 
         async def again(entry: Unanswered) -> Generation | Flux2Error:
             age = time.time() - entry.submitted_at
@@ -558,11 +575,9 @@ class AsyncFlux2Client:
     async def download(self, url: str) -> bytes:
         """Fetch image bytes from their host, without the API key. Checked: PNG, JPEG or
         WebP, within ``limits`` (bytes, pixels, time, redirects), else ``ImageDownloadError``."""
-        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") \
-                or not urlsplit(url).netloc:
-            raise ValidationError(f"url must be an http(s) URL, got {url!r}", field="url",
-                                  value=url, allowed="http(s) URL")
-        return await download(self._cdn, url, retry=self.retry, limits=self.limits)
+        if (problem := url_problem(url)) is not None:
+            raise ValidationError(f"url {problem}", field="url", value=url, allowed="http(s) URL")
+        return await self._transport.download(url.strip())
 
     async def upload(self, file: str | os.PathLike[str] | bytes, *, filename: str | None = None) -> str:
         """Upload a local PNG, JPEG or WebP image to RunAPI's file storage and return its
@@ -571,8 +586,8 @@ class AsyncFlux2Client:
         Checked first (the file exists, is such an image, and is within the size limit):
         a ``ValidationError`` means nothing was sent. Retried safely (Idempotency-Key)."""
         prepared = await off_loop(prepare_upload, file, filename)
-        answer = await request_json(self._http, "POST", FILES_PATH, content=prepared.body,
-                                    headers={IDEMPOTENCY_HEADER: uuid.uuid4().hex}, retry=self.retry)
+        answer = await self._transport.request("POST", FILES_PATH, content=prepared.body,
+                                               headers={IDEMPOTENCY_HEADER: uuid.uuid4().hex})
         self._learn_server(answer)
         url = upload_url(answer.data, request_id=answer.request_id)
         log.info("uploaded %s (%s, %d bytes)", prepared.file_name, prepared.mime_type, prepared.size_bytes)
@@ -580,7 +595,7 @@ class AsyncFlux2Client:
 
     async def balance(self) -> dict[str, Any]:
         """The account balance (``balance_cents`` and friends)."""
-        answer = await request_json(self._http, "GET", "/api/v1/me/balance", retry=self.retry)
+        answer = await self._transport.request("GET", "/api/v1/me/balance")
         self._learn_server(answer)
         return answer.data if isinstance(answer.data, dict) else {"balance": answer.data}
 
@@ -588,19 +603,20 @@ class AsyncFlux2Client:
         """USD per image from the service's price schedules (cached; revalidated by ETag),
         else the catalog's (``source == "catalog"``). ``prices[("flex", "2k")]`` reads one;
         ``None`` is an unknown price (Max until the service publishes one), never free."""
-        return await self._price_book.get(self._http, learn=self._learn_from_header, refresh=refresh)
+        _check_flag("refresh", refresh)
+        return await self._price_book.get(self._transport, learn=self._learn_from_header, refresh=refresh)
 
     async def quote(self, request: ImageRequest | str | None = None, /, **fields: Any) -> Quote:
         """What one request would cost: the service's quote when it gives them, else the
         price schedule, else the catalog. The request is validated first."""
         req = ImageRequest.from_fields(request, **fields)
-        quote, answer = await fetch_quote(self._http, req, self.retry, await self.prices())
+        quote, answer = await fetch_quote(self._transport, req, await self.prices())
         if answer is not None:
             self._learn_server(answer)
         return quote
 
     # -- internals -----------------------------------------------------------------
-    def _learn_server(self, answer: JSONAnswer) -> None:
+    def _learn_server(self, answer: Answer) -> None:
         self._learn_from_header(answer.from_simulator)
 
     def _learn_from_header(self, from_simulator: bool) -> None:
@@ -711,10 +727,18 @@ class AsyncFlux2Client:
 
     async def _finish(self, task: Task, download_now: bool, store: ResultStore | None) -> Generation:
         if not task.image_urls:
-            raise TaskFailedError(f"task {task.id} completed without any image URL",
-                                  task_id=task.id, code="no_images")
-        fetch = functools.partial(fetch_image_sync, limits=self.limits)
-        images = [GeneratedImage(url, i, fetch=fetch, afetch=self.download)
+            # Completed, so billed: kept as undelivered (never as failed), for resume() to
+            # ask the service again while the result lives.
+            missing = NoImageError(
+                f"task {task.id} completed (and is billed) but its answer carried no image URL. The "
+                "run log keeps it: client.resume() asks the service again while the result lives "
+                "(about 7 days)", task_id=task.id, code="no_images", request_id=task.request_id)
+            if store is not None:
+                await self._log_to_store(store.record_undelivered, task, missing, self.base_url)
+            raise missing
+        # Lazy reads (download=False) go through the same transport: its limits, its retries.
+        transport = self._transport
+        images = [GeneratedImage(url, i, fetch=transport.read_image, afetch=transport.download)
                   for i, url in enumerate(task.image_urls)]
         if download_now:
             outcomes = await asyncio.gather(*(img.aread() for img in images), return_exceptions=True)
@@ -776,10 +800,32 @@ class Flux2Client:
     >>> gen.images[0].save("lighthouse.png")
     """
 
-    def __init__(self, api_key: str | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        max_retries: int = 4,
+        retry_base_delay: float = 0.25,
+        max_concurrency: int = 8,
+        poll: PollPolicy | None = None,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        store: ResultStore | None = None,
+        simulated: bool | None = None,
+        max_retry_after: float = 60.0,
+        rate_limit_retries: int = 30,
+        limits: ResponseLimits | None = None,
+        _latency: LatencyModel | None = None,
+    ) -> None:
+        options: dict[str, Any] = {
+            "base_url": base_url, "timeout": timeout, "max_retries": max_retries,
+            "retry_base_delay": retry_base_delay, "max_concurrency": max_concurrency, "poll": poll,
+            "wait_timeout": wait_timeout, "store": store, "simulated": simulated,
+            "max_retry_after": max_retry_after, "rate_limit_retries": rate_limit_retries, "limits": limits}
         # Build one async client now so configuration errors surface here, and
         # fix the resolved endpoint so every loop's client talks to the same place.
-        first = AsyncFlux2Client(api_key, **options)
+        first = AsyncFlux2Client(api_key, **options, _latency=_latency)
         self._api_key = api_key
         # A client still finding out what kind of server it talks to passes that on: each
         # loop's client learns it from its own first answer.
@@ -833,30 +879,54 @@ class Flux2Client:
         with self._lock:
             return sum(c.spent for c in list(self._clients.values()))
 
-    def submit(self, request: ImageRequest | str | None = None, /, **fields: Any) -> Task:
-        return run_sync(self.aio.submit(request, **fields))
+    # Each method has the signature of its async twin (tests/test_client.py compares them),
+    # and runs that coroutine on this thread's loop: one implementation, two faces.
+    def submit(self, request: ImageRequest | str | None = None, /, *,
+               idempotency_key: str | None = None, store: ResultStore | None = None,
+               on_sending: Callable[[str], Any] | None = None, **fields: Any) -> Task:
+        return run_sync(self.aio.submit(request, idempotency_key=idempotency_key, store=store,
+                                        on_sending=on_sending, **fields))
 
-    def get(self, task_id: str, action: str = "text_to_image", **kwargs: Any) -> Task:
-        return run_sync(self.aio.get(task_id, action, **kwargs))
+    def get(self, task_id: str, action: str = "text_to_image", *,
+            request: ImageRequest | None = None, submitted_at: float | None = None) -> Task:
+        return run_sync(self.aio.get(task_id, action, request=request, submitted_at=submitted_at))
 
     def refresh(self, task: Task) -> Task:
         return run_sync(self.aio.refresh(task))
 
-    def wait(self, task: Task, **kwargs: Any) -> Generation:
-        return run_sync(self.aio.wait(task, **kwargs))
+    def wait(self, task: Task, *, timeout: float | None = None, download: bool = True,
+             on_update: UpdateCallback | None = None, store: ResultStore | None = None) -> Generation:
+        return run_sync(self.aio.wait(task, timeout=timeout, download=download, on_update=on_update,
+                                      store=store))
 
-    def generate(self, request: ImageRequest | str | None = None, /, **kwargs: Any) -> Generation:
-        return run_sync(self.aio.generate(request, **kwargs))
+    def generate(self, request: ImageRequest | str | None = None, /, *, timeout: float | None = None,
+                 download: bool = True, on_update: UpdateCallback | None = None,
+                 store: ResultStore | None = None, idempotency_key: str | None = None,
+                 on_sending: Callable[[str], Any] | None = None, **fields: Any) -> Generation:
+        return run_sync(self.aio.generate(request, timeout=timeout, download=download, on_update=on_update,
+                                          store=store, idempotency_key=idempotency_key,
+                                          on_sending=on_sending, **fields))
 
-    def collect(self, request: ImageRequest | None = None, **kwargs: Any) -> Generation:
-        return run_sync(self.aio.collect(request, **kwargs))
+    def collect(self, request: ImageRequest | None = None, *, task: Task | None = None,
+                timeout: float | None = None, on_update: UpdateCallback | None = None,
+                store: ResultStore | None = None, idempotency_key: str | None = None,
+                on_sending: Callable[[str], Any] | None = None) -> Generation:
+        return run_sync(self.aio.collect(request, task=task, timeout=timeout, on_update=on_update,
+                                         store=store, idempotency_key=idempotency_key,
+                                         on_sending=on_sending))
 
-    def generate_many(self, requests: Iterable[RequestLike | str],
-                      **kwargs: Any) -> list[Generation | Flux2Error]:
-        return run_sync(self.aio.generate_many(requests, **kwargs))
+    def generate_many(self, requests: Iterable[RequestLike | str], *,
+                      max_concurrency: int | None = None, timeout: float | None = None,
+                      download: bool = True, budget: float | None = None,
+                      on_update: UpdateCallback | None = None,
+                      on_result: ResultCallback | None = None) -> list[Generation | Flux2Error]:
+        return run_sync(self.aio.generate_many(requests, max_concurrency=max_concurrency, timeout=timeout,
+                                               download=download, budget=budget, on_update=on_update,
+                                               on_result=on_result))
 
-    def resume(self, store: ResultStore | None = None, **kwargs: Any) -> list[Generation | Flux2Error]:
-        return run_sync(self.aio.resume(store, **kwargs))
+    def resume(self, store: ResultStore | None = None, *, timeout: float | None = None,
+               resend_within: float | None = RESEND_WINDOW) -> list[Generation | Flux2Error]:
+        return run_sync(self.aio.resume(store, timeout=timeout, resend_within=resend_within))
 
     def download(self, url: str) -> bytes:
         return run_sync(self.aio.download(url))

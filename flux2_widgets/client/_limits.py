@@ -20,7 +20,6 @@ import contextlib
 import contextvars
 import io
 import json
-import math
 import sys
 import time
 import warnings
@@ -28,11 +27,14 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
-from ..errors import ImageDownloadError, MalformedResponseError, ValidationError
+from .._checks import check_number
+from .._formats import sniff_format
+from ..catalog import url_problem
+from ..errors import ImageDownloadError, MalformedResponseError
 
 T = TypeVar("T")
 
@@ -47,33 +49,10 @@ else:  # pragma: no cover - Python 3.10 has no asyncio.timeout
     async def within(seconds: float, work: Awaitable[T]) -> T:
         return await asyncio.wait_for(work, seconds)
 
-__all__ = ["ResponseLimits", "AdaptiveLimit", "read_body", "parse_json", "check_image",
-           "stream_image", "fetch_image_sync", "current_slot", "check_number"]
+__all__ = ["ResponseLimits", "AdaptiveLimit", "read_body", "read_body_sync", "parse_json", "check_image",
+           "check_image_url", "next_hop", "current_slot", "check_number"]
 
 _MiB = 1024 * 1024
-
-
-def check_number(name: str, value: Any, *, minimum: float = 0.0, strict: bool = True,
-                 integer: bool = False, maximum: float | None = None,
-                 optional: bool = False) -> Any:
-    """One check for every numeric option: a real, finite number in range, never a bool.
-
-    Raises ``ValidationError`` naming ``name`` and the allowed range; nothing is
-    clamped."""
-    if value is None and optional:
-        return None
-    kind = "a whole number" if integer else "a number"
-    low = f"> {minimum:g}" if strict else f">= {minimum:g}"
-    allowed = low if maximum is None else f"{low} and <= {maximum:g}"
-    ok = not isinstance(value, bool) and isinstance(value, int if integer else (int, float))
-    if ok:
-        ok = math.isfinite(value) and (value > minimum if strict else value >= minimum)
-        ok = ok and (maximum is None or value <= maximum)
-    if not ok:
-        tail = " (or None)" if optional else ""
-        raise ValidationError(f"{name} must be {kind} {allowed}{tail}, got {value!r}",
-                              field=name, value=value, allowed=allowed)
-    return value
 
 
 @dataclass(frozen=True)
@@ -147,36 +126,47 @@ class _Decoder:
                                          code="bad_encoding") from None
 
 
+class _Body:
+    """One response body being read: decoded, counted, refused past ``cap`` bytes.
+    The async and the sync reader feed it the raw chunks, so both apply one rule."""
+
+    def __init__(self, response: httpx.Response, cap: int, what: str) -> None:
+        declared = response.headers.get("content-length", "")
+        if not response.headers.get("content-encoding") and declared.isdigit() and int(declared) > cap:
+            raise _too_big(what, cap, f"announced {int(declared):,} bytes")
+        self.cap, self.what = cap, what
+        self._decoder = _Decoder(response.headers.get("content-encoding", ""), what)
+        self._buffer = io.BytesIO()
+
+    def feed(self, raw: bytes) -> None:
+        for piece in self._decoder.feed(raw):
+            if self._buffer.tell() + len(piece) > self.cap:
+                raise _too_big(self.what, self.cap, "sent more")
+            self._buffer.write(piece)
+
+    def value(self) -> bytes:
+        return self._buffer.getvalue()
+
+
 async def read_body(response: httpx.Response, cap: int, what: str) -> bytes:
     """Read a streamed response's body, decoded, refusing it past ``cap`` bytes.
     Memory stays near ``cap`` whatever the server sends (compressed or not)."""
-    declared = response.headers.get("content-length", "")
-    if not response.headers.get("content-encoding") and declared.isdigit() and int(declared) > cap:
-        raise _too_big(what, cap, f"announced {int(declared):,} bytes")
-    decoder = _Decoder(response.headers.get("content-encoding", ""), what)
-    buffer = io.BytesIO()
+    body = _Body(response, cap, what)
     async for raw in response.aiter_raw():
-        for piece in decoder.feed(raw):
-            if buffer.tell() + len(piece) > cap:
-                raise _too_big(what, cap, "sent more")
-            buffer.write(piece)
-    return buffer.getvalue()
+        body.feed(raw)
+    return body.value()
 
 
-def _read_body_sync(response: httpx.Response, cap: int, what: str, deadline: float) -> bytes:
-    declared = response.headers.get("content-length", "")
-    if not response.headers.get("content-encoding") and declared.isdigit() and int(declared) > cap:
-        raise _too_big(what, cap, f"announced {int(declared):,} bytes")
-    decoder = _Decoder(response.headers.get("content-encoding", ""), what)
-    buffer = io.BytesIO()
+def read_body_sync(response: httpx.Response, cap: int, what: str, deadline: float) -> bytes:
+    """``read_body`` for a sync stream, with the deadline (``time.monotonic``) checked as
+    each chunk arrives (a stall between chunks ends at the pool's read timeout).
+    Raises the builtin ``TimeoutError`` past it, as ``within`` does."""
+    body = _Body(response, cap, what)
     for raw in response.iter_raw():
         if time.monotonic() > deadline:
-            raise ImageDownloadError(f"{what} did not finish in time", code="download_timeout")
-        for piece in decoder.feed(raw):
-            if buffer.tell() + len(piece) > cap:
-                raise _too_big(what, cap, "sent more")
-            buffer.write(piece)
-    return buffer.getvalue()
+            raise TimeoutError(what)
+        body.feed(raw)
+    return body.value()
 
 
 def _too_big(what: str, cap: int, detail: str) -> Exception:
@@ -209,16 +199,6 @@ def parse_json(body: bytes, limits: ResponseLimits, what: str) -> Any:
 
 
 # -- images ------------------------------------------------------------------------------
-def _sniff(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
-
-
 def _describe(data: bytes, content_type: str | None) -> str:
     head = data[:512].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
@@ -235,7 +215,7 @@ def _describe(data: bytes, content_type: str | None) -> str:
 def check_image(data: bytes, limits: ResponseLimits, url: str, content_type: str | None = None) -> str:
     """Return the format of ``data`` or raise ``ImageDownloadError`` saying what it is.
     Reads only the header: an absurd pixel count is refused before any decoding."""
-    fmt = _sniff(data)
+    fmt = sniff_format(data)
     if fmt is None:
         raise ImageDownloadError(f"the image URL {url} returned {_describe(data, content_type)}, "
                                  "not an image", code="not_an_image")
@@ -259,14 +239,17 @@ def check_image(data: bytes, limits: ResponseLimits, url: str, content_type: str
     return fmt
 
 
-def _check_url(url: Any) -> str:
-    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+def check_image_url(url: Any) -> str:
+    """``url`` if an image may be fetched from it (the catalog's URL rule), else
+    ``ImageDownloadError``: a redirect to ``file:`` or to a mangled address ends here."""
+    if url_problem(url) is not None:
         raise ImageDownloadError(f"the image URL {str(url)[:200]!r} is not an http(s) URL",
-                                 code="bad_url")
-    return url
+                                 code="bad_url", urls=(str(url)[:2000],))
+    return str(url).strip()
 
 
-def _next_hop(response: httpx.Response, url: str, hops: int, limits: ResponseLimits) -> str | None:
+def next_hop(response: httpx.Response, url: str, hops: int, limits: ResponseLimits) -> str | None:
+    """Where a redirect answer sends an image request (checked), ``None`` if it is not one."""
     if response.status_code not in (301, 302, 303, 307, 308):
         return None
     location = response.headers.get("location")
@@ -277,56 +260,7 @@ def _next_hop(response: httpx.Response, url: str, hops: int, limits: ResponseLim
         raise ImageDownloadError(
             f"the image URL redirected more than {limits.redirects} times (last to {location[:200]}); "
             "a redirect loop or a broken CDN", code="too_many_redirects")
-    return _check_url(urljoin(url, location))
-
-
-async def stream_image(http: httpx.AsyncClient, url: str, limits: ResponseLimits
-                       ) -> tuple[int, httpx.Headers, bytes]:
-    """GET an image: redirects followed by hand, body capped, whole thing under a deadline.
-    Returns (status, headers, body); a non-2xx status comes back with its (capped) body."""
-
-    async def run() -> tuple[int, httpx.Headers, bytes]:
-        current = _check_url(url)
-        for hops in range(limits.redirects + 1):
-            async with http.stream("GET", current) as response:
-                target = _next_hop(response, current, hops, limits)
-                if target is None:
-                    cap = limits.image_bytes if response.is_success else 64 * 1024
-                    body = await read_body(response, cap, f"image {current}"[:300])
-                    return response.status_code, response.headers, body
-            current = target
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    try:
-        return await within(limits.download_seconds, run())
-    except asyncio.TimeoutError:
-        raise ImageDownloadError(
-            f"downloading {url} took longer than {limits.download_seconds:g}s; stopped "
-            "(a stalled or very slow image host)", code="download_timeout") from None
-
-
-def fetch_image_sync(url: str, limits: ResponseLimits, timeout: float = 30.0) -> bytes:
-    """The synchronous twin of ``stream_image`` + ``check_image`` for lazy ``.data``."""
-    deadline = time.monotonic() + limits.download_seconds
-    current = _check_url(url)
-    try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as http:
-            for hops in range(limits.redirects + 1):
-                with http.stream("GET", current) as response:
-                    target = _next_hop(response, current, hops, limits)
-                    if target is None:
-                        if not response.is_success:
-                            raise ImageDownloadError(
-                                f"downloading {url} failed: the image host answered {response.status_code}",
-                                status=response.status_code, code="download_failed")
-                        body = _read_body_sync(response, limits.image_bytes, f"image {current}", deadline)
-                        check_image(body, limits, url, response.headers.get("content-type"))
-                        return body
-                current = target
-    except httpx.HTTPError as exc:
-        raise ImageDownloadError(f"downloading {url} failed: {type(exc).__name__}",
-                                 code="download_failed") from None
-    raise AssertionError("unreachable")  # pragma: no cover
+    return check_image_url(urljoin(url, location))
 
 
 # -- concurrency -------------------------------------------------------------------------

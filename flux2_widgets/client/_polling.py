@@ -24,6 +24,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from .._checks import check_number
+
 __all__ = ["PollPolicy", "LatencyModel", "Estimate", "fit_intervals", "sibling_phase"]
 
 #: The golden ratio's fractional part: successive multiples spread evenly over [0, 1).
@@ -67,10 +69,7 @@ class PollPolicy:
 
     def __post_init__(self) -> None:
         # A zero, negative or NaN setting would poll in a tight loop or never again:
-        # refused here, naming the field, before any task is polled with it. (Imported
-        # here: _limits brings httpx, which this module otherwise does without.)
-        from ._limits import check_number
-
+        # refused here, naming the field, before any task is polled with it.
         for name in ("first", "min_interval", "precision", "late_share", "max_late_share"):
             check_number(f"PollPolicy.{name}", getattr(self, name))
         check_number("PollPolicy.growth", self.growth, minimum=1.0)

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from ..catalog import MODEL_IDS, PRICES, SIMULATOR_HEADER, TIER_INFO, ImageRequest
-from ..errors import APIError, Flux2Error, NetworkError, TimeoutError
-from ._limits import ResponseLimits, parse_json, read_body, within
-from ._transport import JSONAnswer, RetryPolicy, request_json
+from ..catalog import MODEL_IDS, PRICES, TIER_INFO, ImageRequest
+from ..errors import APIError, APITimeoutError, Flux2Error, NetworkError
+from ._transport import Answer, Transport
 
 __all__ = ["PriceList", "PriceBook", "Quote", "SCHEDULES_PATH", "QUOTES_PATH", "SERVICE",
            "catalog_prices", "parse_schedules", "fetch_quote"]
@@ -88,7 +86,8 @@ def _schedule_prices(schedule: Mapping[str, Any]) -> dict[str, float | None] | N
     out: dict[str, float | None] = {}
     for res in unknown:
         cents = overrides.get(res, base)
-        valid = isinstance(cents, (int, float)) and not isinstance(cents, bool) and cents >= 0
+        # JSON as Python reads it may say Infinity or NaN: neither is a price.
+        valid = isinstance(cents, (int, float)) and not isinstance(cents, bool) and 0 <= cents < math.inf
         out[res] = round(cents / 100, 6) if valid else None
     return out
 
@@ -124,7 +123,7 @@ class PriceBook:
     _fetched: float = 0.0
     _lock: asyncio.Lock | None = field(default=None, repr=False)
 
-    async def get(self, http: httpx.AsyncClient, *, learn: Callable[[bool], None] | None = None,
+    async def get(self, transport: Transport, *, learn: Callable[[bool], None] | None = None,
                   refresh: bool = False) -> PriceList:
         """The current list; the catalog's (``source="catalog"``) when the service cannot
         tell, and the last live one when a revalidation fails."""
@@ -136,32 +135,27 @@ class PriceBook:
             if not refresh and self._list is not None and time.monotonic() - self._fetched < self.ttl:
                 return self._list
             headers = {"If-None-Match": self._etag} if self._etag and self._list is not None else {}
-            limits = ResponseLimits()
             try:
-                # Streamed under the same caps as every API answer: the service's price list
-                # is data from the network like any other (a bomb or a stall ends here).
-                async with http.stream("GET", SCHEDULES_PATH, params={"service": SERVICE},
-                                       headers=headers) as response:
-                    if learn is not None:
-                        learn(SIMULATOR_HEADER in response.headers)
-                    if response.status_code == 304 and self._list is not None:
-                        self._fetched = time.monotonic()
-                        return self._list
-                    body = await within(limits.answer_seconds,
-                                        read_body(response, limits.json_bytes, "the price schedules"))
-            except (httpx.HTTPError, asyncio.TimeoutError, Flux2Error) as exc:
+                # Through the client's one road: its caps, deadlines and retries apply (the
+                # service's price list is data from the network like any other).
+                answer = await transport.request("GET", SCHEDULES_PATH, params={"service": SERVICE},
+                                                 headers=headers, conditional=True)
+            except Flux2Error as exc:
                 log.info("price schedules unavailable (%s): using %s prices", type(exc).__name__,
                          "the last live" if self._list else "catalog")
                 return self._list or catalog_prices()
+            if learn is not None:
+                learn(answer.from_simulator)
+            if answer.status == 304 and self._list is not None:
+                self._fetched = time.monotonic()
+                return self._list
             try:
-                if not response.is_success:
-                    raise ValueError(f"the service answered {response.status_code}")
-                fresh = parse_schedules(parse_json(body, limits, "the price schedules"))
-            except (ValueError, TypeError, Flux2Error) as exc:
+                fresh = parse_schedules(answer.data)
+            except (ValueError, TypeError) as exc:
                 log.info("price schedules unusable (%s): using %s prices", exc,
                          "the last live" if self._list else "catalog")
                 return self._list or catalog_prices()
-            self._list, self._etag = fresh, response.headers.get("etag")
+            self._list, self._etag = fresh, answer.etag
             self._fetched = time.monotonic()
             return fresh
 
@@ -182,15 +176,15 @@ def _quote_body(request: ImageRequest) -> dict[str, Any]:
     return {"service": SERVICE, "action": request.action, "model": model, "params": params}
 
 
-async def fetch_quote(http: httpx.AsyncClient, request: ImageRequest, retry: RetryPolicy,
-                      fallback: PriceList) -> tuple[Quote, JSONAnswer | None]:
+async def fetch_quote(transport: Transport, request: ImageRequest,
+                      fallback: PriceList) -> tuple[Quote, Answer | None]:
     """Ask ``POST /api/v1/price_quotes``; no answer, a service without quotes (404/405/501)
     or an answer not in the contract's shape falls back to ``fallback``. Other errors
     (a 422 for a request the service refuses, a 401) raise."""
     try:
-        answer = await request_json(http, "POST", QUOTES_PATH, json_body=_quote_body(request),
-                                    retry=retry)
-    except (NetworkError, TimeoutError):
+        # A quote creates nothing, so it is as safe to send again as a GET.
+        answer = await transport.request("POST", QUOTES_PATH, json_body=_quote_body(request), safe=True)
+    except (NetworkError, APITimeoutError):
         return Quote(fallback(request), "schedule" if fallback.source == "live" else "catalog"), None
     except APIError as exc:
         if exc.status in (404, 405, 501):

@@ -14,10 +14,9 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from .._redact import mask, register_secret
-from ..catalog import DEFAULT_BASE_URL
+from ..catalog import DEFAULT_BASE_URL, url_problem
 from ..errors import AuthenticationError, ValidationError
 
 CONFIG_PATH = Path("~/.config/runapi/config.json")
@@ -72,9 +71,10 @@ def resolve_settings(api_key: str | None = None, base_url: str | None = None) ->
 
 
 def normalize_base_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValidationError(f"base_url {url!r} must look like https://runapi.ai",
+    # The catalog's URL rule: it also refuses a user name or password in the URL, which
+    # would otherwise show in every repr and log line that names the endpoint.
+    if (problem := url_problem(url)) is not None:
+        raise ValidationError(f"base_url must look like https://runapi.ai: {problem}"[:400],
                               field="base_url", value=url, allowed="http(s) URL")
     return url.strip().rstrip("/")
 

@@ -1,56 +1,72 @@
-"""HTTP with retries: jittered exponential backoff that honours ``Retry-After``.
+"""The one road to the network: every request the client makes goes through ``Transport.send``.
 
-Retried: transport errors, timeouts, 429, 5xx and 2xx bodies that are not
-JSON. A POST is retried only when it carries an ``Idempotency-Key``, so a
-retry can never create (or charge) a second task.
+Creates, status polls, price schedules, quotes, balance, uploads, image downloads and lazy
+image reads are each a ``Call``; ``send`` applies to all of them alike the pool's timeouts,
+the client's ``ResponseLimits`` (bodies streamed, counted after decoding, cut at a byte
+cap and a deadline), retries with jittered backoff that honour ``Retry-After``, and the
+mapping of every failure to a typed ``Flux2Error``. Helpers build calls and read answers;
+none opens a connection or loops on its own.
+
+Retried: dropped connections, timeouts, 408/429/5xx, and 2xx API bodies that are not the
+JSON promised. A POST is retried only when that is safe: it carries an Idempotency-Key
+(same key, same task, one charge) or creates nothing (a price quote). Images come from
+other origins through a pool without credentials; their redirects are followed by hand
+(bounded, bodies unread) and their bytes checked to be PNG, JPEG or WebP within the caps.
+
+``send_sync`` is the same policy for the one thing synchronous code fetches by itself, a
+lazy ``GeneratedImage.data``: everything but the socket reads is shared with ``send``
+(``_Patience`` decides retries, ``_judge`` reads answers, ``_fault`` maps failures).
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import html
-import json
 import logging
 import random
-import re
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from .._redact import redact
-from ..catalog import IDEMPOTENCY_HEADER, REQUEST_ID_HEADER, SIMULATOR_HEADER, TASK_ID_HEADER
+from .._sync import allow_nesting, run_sync
+from ..catalog import IDEMPOTENCY_HEADER, REQUEST_ID_HEADER, SIMULATOR_HEADER
 from ..errors import (
-    APIError,
+    APITimeoutError,
     Flux2Error,
     ImageDownloadError,
     MalformedResponseError,
     NetworkError,
     RateLimitError,
     ServerError,
-    TimeoutError,
-    error_for_status,
 )
+from ._error_answers import MAX_ERROR_BODY, error_from_response, parse_retry_after
 from ._limits import (
     ResponseLimits,
     check_image,
+    check_image_url,
     current_slot,
+    next_hop,
     parse_json,
     read_body,
-    stream_image,
+    read_body_sync,
     within,
 )
 
+__all__ = ["Answer", "Call", "RetryPolicy", "Transport", "parse_retry_after"]
+
 log = logging.getLogger("flux2_widgets")
-DEFAULT_LIMITS = ResponseLimits()
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 #: Never wait longer than this for one Retry-After hint.
 MAX_RETRY_AFTER = 60.0
-_TITLE = re.compile(r"<title>(.*?)</title>|<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
-_TAGS = re.compile(r"<[^>]+>")
+#: Largest error body read from the API (a real one is a few hundred bytes) and from an image host.
+_API_ERROR_CAP = 4 * MAX_ERROR_BODY
+_IMAGE_ERROR_CAP = MAX_ERROR_BODY
+_DEADLINE = (asyncio.TimeoutError, TimeoutError)  # one class from 3.11 on; two on 3.10
 
 
 @dataclass(frozen=True)
@@ -76,134 +92,42 @@ class RetryPolicy:
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+@dataclass(frozen=True)
+class Call:
+    """One request, as the transport sends it. ``url`` is a path on the API origin, or an
+    image's full URL when ``image`` is set (fetched without credentials)."""
 
+    method: str
+    url: str
+    image: bool = False
+    json_body: Any = None
+    #: A JSON body already encoded (large bodies are encoded off the loop).
+    content: bytes | None = None
+    params: Mapping[str, str] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    #: The task this call is about: every error raised for it carries the id.
+    task_id: str | None = None
+    #: Safe to send again; by default GETs are, and POSTs carrying an Idempotency-Key.
+    safe: bool | None = None
+    #: A ``304 Not Modified`` is an answer (the caller revalidated a cached copy).
+    conditional: bool = False
 
-#: Longest error body kept on an exception: enough for any real one, bounded for hostile ones.
-MAX_ERROR_BODY = 64 * 1024
-_MESSAGE_KEYS = ("message", "detail", "errorMessage", "msg", "error_description")
+    @property
+    def retry_safe(self) -> bool:
+        if self.safe is not None:
+            return self.safe
+        return self.method != "POST" or IDEMPOTENCY_HEADER in self.headers
 
-
-def _scrub(value: Any, depth: int = 0) -> Any:
-    """A copy of a parsed body with every string redacted and the nesting bounded."""
-    if depth > 8:
-        return "..."
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {redact(str(k)): _scrub(v, depth + 1) for k, v in list(value.items())[:200]}
-    if isinstance(value, list):
-        return [_scrub(v, depth + 1) for v in value[:200]]
-    return value
-
-
-def _text_of(value: Any) -> str | None:
-    """A message from one of the shapes a message field takes: text, a list of texts,
-    or FastAPI-style ``[{"loc": [...], "msg": "..."}]``."""
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, list):
-        parts = []
-        for item in value[:10]:
-            if isinstance(item, dict):
-                where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
-                text = _text_of(item.get("msg") or item.get("message"))
-                if text:
-                    parts.append(f"{where}: {text}" if where else text)
-            elif (text := _text_of(item)) is not None:
-                parts.append(text)
-        return "; ".join(parts) or None
-    if isinstance(value, dict):
-        return _text_of(value.get("message") or value.get("msg"))
-    return None
-
-
-def field_errors(body: Any) -> dict[str, list[str]]:
-    """``{"errors": {"prompt": ["..."]}}`` (RunAPI's validation failure) as a dict of
-    lists of strings; also takes a bare string or a list of objects with a field name."""
-    raw = body.get("errors") if isinstance(body, dict) else None
-    if isinstance(raw, dict):
-        out: dict[str, list[str]] = {}
-        for name, problems in list(raw.items())[:50]:
-            items = problems if isinstance(problems, list) else [problems]
-            out[str(name)] = [str(p) for p in items[:10] if p not in (None, "")]
-        return out
-    if isinstance(raw, list):
-        listed: dict[str, list[str]] = {}
-        for item in raw[:50]:
-            if isinstance(item, dict) and (name := item.get("field") or item.get("param")):
-                listed.setdefault(str(name), []).append(str(item.get("message") or item.get("msg") or ""))
-        return listed
-    return {}
-
-
-def error_message(response: httpx.Response) -> tuple[str, str | None]:
-    """Pull a human message and a code out of any of the error shapes the API uses."""
-    message, code, _, _ = _parse_error(response)
-    return message, code
-
-
-def _parse_error(response: httpx.Response) -> tuple[str, str | None, Any, dict[str, list[str]]]:
-    """(message, code, parsed body, per-field errors) of an error answer."""
-    text = response.text if len(response.content) <= MAX_ERROR_BODY else response.text[:MAX_ERROR_BODY]
-    try:
-        # Depth-capped like every answer: an error body must not raise RecursionError either.
-        body = parse_json(text.encode(), DEFAULT_LIMITS, "an error answer")
-    except MalformedResponseError:
-        body = None
-    if isinstance(body, dict):
-        errors = field_errors(body)
-        err = body.get("error")
-        code = body.get("code") if isinstance(body.get("code"), str) else None
-        if isinstance(err, dict):
-            message = _text_of(err.get("message")) or _text_of(err.get("code")) or text[:200]
-            code = err.get("code") if isinstance(err.get("code"), str) else code
-        elif isinstance(err, str) and err.strip():
-            message = err.strip()
-        else:
-            message = next((m for k in _MESSAGE_KEYS if (m := _text_of(body.get(k)))), "") or text[:200]
-        if errors:
-            # Name every field and what it said: the user fixes them all in one go.
-            listed = "; ".join(f"{name}: {', '.join(problems) or 'invalid'}"
-                               for name, problems in errors.items())
-            message = f"{message} ({listed})" if message else listed
-            code = code or "validation_failed"
-        return message, code, body, errors
-    if body is not None:
-        return (text.strip()[:200] or response.reason_phrase or "error"), None, body, {}
-    if "<html" in text[:500].lower() or "<!doctype" in text[:500].lower():
-        match = _TITLE.search(text)
-        title = (match.group(1) or match.group(2)) if match else ""
-        title = html.unescape(_TAGS.sub("", title)).strip()[:200]
-        return (f"the server answered with an HTML error page{': ' + title if title else ''}",
-                "html_error", None, {})
-    return (text.strip()[:200] or response.reason_phrase or "error"), None, None, {}
-
-
-def error_from_response(response: httpx.Response, *, task_id: str | None = None) -> APIError:
-    message, code, body, errors = _parse_error(response)
-    return error_for_status(
-        response.status_code, message, code=code,
-        request_id=response.headers.get(REQUEST_ID_HEADER),
-        task_id=task_id or response.headers.get(TASK_ID_HEADER),
-        retry_after=parse_retry_after(response.headers.get("retry-after")),
-        body=_scrub(body), errors={redact(k): [redact(m) for m in v] for k, v in errors.items()},
-    )
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.url}"[:300]
 
 
 @dataclass
-class JSONAnswer:
+class Answer:
+    """What ``send`` returns: the parsed JSON of an API answer (``None`` for a 304), or an
+    image's checked bytes."""
+
     data: Any
     status: int
     request_id: str | None
@@ -211,111 +135,60 @@ class JSONAnswer:
     attempts: int
     #: The answer came from flux2_widgets' simulator (it says so in a header).
     from_simulator: bool = False
+    etag: str | None = None
 
 
-async def request_json(
-    http: httpx.AsyncClient,
-    method: str,
-    url: str,
-    *,
-    retry: RetryPolicy,
-    json_body: Any = None,
-    content: bytes | None = None,
-    headers: dict[str, str] | None = None,
-    task_id: str | None = None,
-    limits: ResponseLimits | None = None,
-) -> JSONAnswer:
-    """Send one API call, retrying what is safe to retry, and return its JSON.
+class _Again(Exception):
+    """An attempt failed in a way another attempt may mend."""
 
-    ``content``: a JSON body already encoded (large bodies are encoded off the loop).
-    Bodies are read under ``limits``; faults and rate limits have separate patience."""
-    headers = dict(headers or {})
-    if content is not None:
-        headers.setdefault("Content-Type", "application/json")
-    limits = limits or limits_of(http)
-    can_retry = method != "POST" or IDEMPOTENCY_HEADER in headers
-    attempt = faults = limited = 0
-    what = f"the answer to {method} {url}"
-    while True:
-        attempt += 1
-        error: Flux2Error
-        try:
-            async with http.stream(method, url, json=json_body, content=content,
-                                   headers=headers) as streamed:
-                cap = limits.json_bytes if streamed.is_success else 256 * 1024
-                body = await within(limits.answer_seconds, read_body(streamed, cap, what))
-        except asyncio.TimeoutError:
-            error = TimeoutError(f"{method} {url}: the answer's body did not arrive within "
-                                 f"{limits.answer_seconds:g}s (a stalled or trickling server)",
-                                 task_id=task_id, code="answer_timeout")
-        except httpx.TimeoutException as exc:
-            error = TimeoutError(f"{method} {url} timed out ({type(exc).__name__}); "
-                                 "raise timeout= or check the network", task_id=task_id)
-        except httpx.TransportError as exc:
-            detail = redact(str(exc)) or "connection error"
-            error = NetworkError(f"{method} {url} failed: {type(exc).__name__}: {detail}", task_id=task_id)
-        except MalformedResponseError as exc:
-            exc.task_id = exc.task_id or task_id
-            error = exc
-        else:
-            # A plain response over the bytes already read: error parsing stays one function.
-            response = httpx.Response(streamed.status_code, headers=_plain(streamed.headers),
-                                      content=body, request=streamed.request)
-            request_id = response.headers.get(REQUEST_ID_HEADER)
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            log.debug("%s %s -> %s (attempt %d)", method, url, response.status_code, attempt)
-            if response.is_success:
-                try:
-                    data = parse_json(body, limits, f"{what} ({response.status_code})")
-                except MalformedResponseError as exc:
-                    exc.status, exc.request_id, exc.task_id = response.status_code, request_id, task_id
-                    error = exc
-                else:
-                    return JSONAnswer(data, response.status_code, request_id, retry_after, attempt,
-                                      SIMULATOR_HEADER in response.headers)
-            else:
-                error = error_from_response(response, task_id=task_id)
-                if response.status_code not in RETRYABLE_STATUSES:
-                    raise error
-        rate_limited = isinstance(error, RateLimitError)
+    def __init__(self, error: Flux2Error, *, dropped: bool = False) -> None:
+        super().__init__(error.message)
+        self.error = error
+        #: A connection that broke (no answer at all): most often one stale socket.
+        self.dropped = dropped
+
+
+class _Patience:
+    """How many more attempts one call gets, and how long to wait before each."""
+
+    def __init__(self, call: Call, retry: RetryPolicy) -> None:
+        self.call, self.retry = call, retry
+        self.attempts = self.faults = self.limited = 0
+
+    def wait_before_next(self, again: _Again) -> float:
+        """Seconds to wait before the next attempt; raises the error when there is none."""
+        error, retry = again.error, self.retry
+        rate_limited = error.status == 429
         if rate_limited:
-            limited += 1
+            self.limited += 1
         else:
-            faults += 1
+            self.faults += 1
         if error.retry_after is not None and error.retry_after > retry.max_retry_after:
             error.message = (f"{error.message}; the server asks to wait {error.retry_after:,.0f}s "
                              f"before trying again, more than max_retry_after={retry.max_retry_after:g}s: "
                              "try again later (or raise max_retry_after)")
             raise error
-        if not can_retry or faults > retry.max_retries or limited > retry.rate_limit_retries:
-            if isinstance(error, (RateLimitError, ServerError, NetworkError, TimeoutError)) and attempt > 1:
-                error.message = (f"{error.message} (gave up after {attempt} attempts: "
-                                 f"{limited} rate-limited, {faults} faults)")
+        if not self.call.retry_safe or self.faults > retry.max_retries \
+                or self.limited > retry.rate_limit_retries:
+            if self.attempts > 1 and isinstance(error, (RateLimitError, ServerError, NetworkError,
+                                                        APITimeoutError, ImageDownloadError)):
+                error.message = (f"{error.message} (gave up after {self.attempts} attempts: "
+                                 f"{self.limited} rate-limited, {self.faults} faults)")
             raise error
-        slot = current_slot() if rate_limited and method == "POST" else None
-        if slot is not None:
-            log.info("retrying %s %s after RateLimitError when capacity returns (one of this client's "
-                     "tasks finishes, or Retry-After %ss)", method, url, error.retry_after)
-            await slot.refused(error.retry_after)
-            continue
-        if isinstance(error, NetworkError) and faults == 1:
-            # A dropped connection is most often one stale or broken socket, not an
-            # overloaded server: the first retry goes out at once (on a fresh connection).
-            delay = random.uniform(0, retry.base_delay / 10)
-        else:
-            delay = retry.delay(limited if rate_limited else faults, error.retry_after)
-        log.info("retrying %s %s in %.2fs after %s", method, url, delay, type(error).__name__)
-        await asyncio.sleep(delay)
+        if again.dropped and self.faults == 1:
+            # The first retry after a dropped connection goes out at once, on a fresh socket.
+            return random.uniform(0, retry.base_delay / 10)
+        return retry.delay(self.limited if rate_limited else self.faults, error.retry_after)
 
 
-def attach_limits(http: httpx.AsyncClient, limits: ResponseLimits) -> None:
-    """Give a client's connection pool its caps, so every call through it (create,
-    status, upload, balance) is read under them without each call site passing them."""
-    http.flux2_limits = limits  # type: ignore[attr-defined]
-
-
-def limits_of(http: httpx.AsyncClient) -> ResponseLimits:
-    return getattr(http, "flux2_limits", DEFAULT_LIMITS)
+def _nestable(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` can run a nested ``run_until_complete`` (a notebook's loop can;
+    a loop nest-asyncio cannot patch, such as uvloop's, cannot)."""
+    try:
+        allow_nesting(loop)
+    except Exception:  # not patchable: the caller blocks this thread instead
+        return False
+    return True
 
 
 def _plain(headers: httpx.Headers) -> list[tuple[str, str]]:
@@ -324,42 +197,273 @@ def _plain(headers: httpx.Headers) -> list[tuple[str, str]]:
             if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
 
 
-async def download(http: httpx.AsyncClient, url: str, *, retry: RetryPolicy,
-                   limits: ResponseLimits = DEFAULT_LIMITS) -> bytes:
-    """GET an image from its host (``http`` must be a client without credentials) and
-    check it is one: PNG, JPEG or WebP, within the byte and pixel caps."""
-    attempt = 0
-    while True:
-        attempt += 1
-        error: Flux2Error
+Exchanged = tuple[int, httpx.Headers, bytes]
+
+
+class Transport:
+    """An API pool (with the key) and an image pool (without), and the one policy both
+    follow. Loop-bound like every httpx async pool: one per event loop; ``send_sync``
+    keeps a plain pool of its own for synchronous image reads."""
+
+    def __init__(self, *, base_url: str, api_key: str, user_agent: str, timeout: float,
+                 retry: RetryPolicy, limits: ResponseLimits, verify: Any = True) -> None:
+        self.retry = retry
+        self.limits = limits
+        self._timeout = timeout
+        self._verify = verify
+        self._agent = user_agent
+        pool = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        self._pool_limits = pool
+        self.api = httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, limits=pool, verify=verify,
+            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json",
+                     "User-Agent": user_agent})
+        # Image hosts are other origins: a separate pool that has no credentials at all,
+        # and that never follows a redirect by itself (see _image_exchange).
+        self.cdn = httpx.AsyncClient(timeout=timeout, limits=pool, headers={"User-Agent": user_agent},
+                                     follow_redirects=False, verify=verify)
+        self._sync_cdn: httpx.Client | None = None
+        self._sync_lock = threading.Lock()
+        #: The loop (and thread) the async pools belong to: set by the first ``send``.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: int | None = None
+        self.closed = False
+
+    # -- the method family -----------------------------------------------------------
+    async def request(self, method: str, url: str, *, json_body: Any = None, content: bytes | None = None,
+                      params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None,
+                      task_id: str | None = None, safe: bool | None = None,
+                      conditional: bool = False) -> Answer:
+        """One API call (``url`` relative to the base URL); its answer's JSON in ``data``."""
+        return await self.send(Call(method, url, json_body=json_body, content=content, params=params,
+                                    headers=dict(headers or {}), task_id=task_id, safe=safe,
+                                    conditional=conditional))
+
+    async def download(self, url: str) -> bytes:
+        """An image's bytes from its host, checked (PNG, JPEG or WebP within the caps)."""
+        answer = await self.send(Call("GET", url, image=True))
+        return bytes(answer.data)
+
+    def read_image(self, url: str) -> bytes:
+        """``download`` for synchronous code (a lazy ``GeneratedImage.data``), under the same
+        policy and limits. On the pools' own loop, in their thread (a notebook cell, a
+        script's private loop) the async path runs there, nested like every sync call of
+        ``Flux2Client``; anywhere else (another thread, another loop, a closed client)
+        ``send_sync`` does: a loop-bound pool is never used from outside its loop."""
+        loop = self._loop
+        if loop is not None and not self.closed and not loop.is_closed():
+            try:
+                here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                here = None
+            idle_here = here is None and not loop.is_running() and threading.get_ident() == self._thread
+            if idle_here or (here is loop and _nestable(loop)):
+                return run_sync(self.download(url))
+        return bytes(self.send_sync(Call("GET", url, image=True)).data)
+
+    async def send(self, call: Call) -> Answer:
+        """Send ``call`` until it succeeds or its retries are spent: an ``Answer``, or the
+        typed error of the last attempt."""
+        if self._loop is None:
+            self._loop, self._thread = asyncio.get_running_loop(), threading.get_ident()
+        patience = _Patience(call, self.retry)
+        while True:
+            patience.attempts += 1
+            try:
+                return await self._attempt(call, patience.attempts)
+            except _Again as again:
+                failed = again
+            delay = patience.wait_before_next(failed)
+            error = failed.error
+            slot = current_slot() if error.status == 429 and call.method == "POST" else None
+            if slot is not None:
+                log.info("retrying %s after RateLimitError when capacity returns (one of this client's "
+                         "tasks finishes, or Retry-After %ss)", call.label, error.retry_after)
+                await slot.refused(error.retry_after)
+                continue
+            log.info("retrying %s in %.2fs after %s", call.label, delay, type(error).__name__)
+            await asyncio.sleep(delay)
+
+    def send_sync(self, call: Call) -> Answer:
+        """``send`` for synchronous code, blocking this thread; image calls only (the key
+        never travels through a pool that is not the API's)."""
+        if not call.image:
+            raise ValueError("send_sync fetches images only")
+        patience = _Patience(call, self.retry)
+        with self._sync_pool() as pools:
+            while True:
+                patience.attempts += 1
+                try:
+                    return self._attempt_sync(pools.current(), call, patience.attempts)
+                except _Again as again:
+                    failed = again
+                delay = patience.wait_before_next(failed)
+                log.info("retrying %s in %.2fs after %s", call.label, delay, type(failed.error).__name__)
+                time.sleep(delay)
+
+    async def aclose(self) -> None:
+        self.closed = True
+        await self.api.aclose()
+        await self.cdn.aclose()
+        with self._sync_lock:
+            pool, self._sync_cdn = self._sync_cdn, None
+        if pool is not None:
+            pool.close()
+
+    # -- one attempt -----------------------------------------------------------------
+    async def _attempt(self, call: Call, attempt: int) -> Answer:
         try:
-            status, headers, body = await stream_image(http, url, limits)
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            error = ImageDownloadError(f"downloading {url} failed: {type(exc).__name__}",
-                                       code="download_failed", urls=(url,))
-        except httpx.HTTPError as exc:  # protocol trouble that no retry will fix
-            raise ImageDownloadError(f"downloading {url} failed: {type(exc).__name__}: {redact(str(exc))}",
-                                     code="download_failed", urls=(url,)) from None
-        except MalformedResponseError as exc:
-            raise ImageDownloadError(f"downloading {url} failed: {exc.message}", code=exc.code,
-                                     urls=(url,)) from None
-        else:
-            if 200 <= status < 300:
-                check_image(body, limits, url, headers.get("content-type"))
-                return body
-            response = httpx.Response(status, headers=_plain(headers), content=body)
-            api_error = error_from_response(response)
-            error = ImageDownloadError(f"downloading {url} failed: {api_error.message}",
-                                       status=status, code=api_error.code, urls=(url,),
+            if call.image:
+                exchanged = await within(self.limits.download_seconds, self._image_exchange(call.url))
+            else:
+                exchanged = await self._api_exchange(call)
+        except (*_DEADLINE, httpx.HTTPError, MalformedResponseError) as exc:
+            raise self._fault(call, exc) from None
+        return self._judge(call, *exchanged, attempt)
+
+    def _attempt_sync(self, pool: httpx.Client, call: Call, attempt: int) -> Answer:
+        try:
+            exchanged = self._image_exchange_sync(pool, call.url)
+        except (*_DEADLINE, httpx.HTTPError, MalformedResponseError) as exc:
+            raise self._fault(call, exc) from None
+        return self._judge(call, *exchanged, attempt)
+
+    async def _api_exchange(self, call: Call) -> Exchanged:
+        async with self.api.stream(call.method, call.url, json=call.json_body, content=call.content,
+                                   params=call.params, headers=self._headers(call)) as response:
+            cap = self.limits.json_bytes if response.is_success else _API_ERROR_CAP
+            body = await within(self.limits.answer_seconds,
+                                read_body(response, cap, f"the answer to {call.label}"))
+            return response.status_code, response.headers, body
+
+    async def _image_exchange(self, url: str) -> Exchanged:
+        current = check_image_url(url)
+        for hops in range(self.limits.redirects + 1):
+            async with self.cdn.stream("GET", current) as response:
+                target = next_hop(response, current, hops, self.limits)
+                if target is None:
+                    cap = self.limits.image_bytes if response.is_success else _IMAGE_ERROR_CAP
+                    body = await read_body(response, cap, f"image {current}"[:300])
+                    return response.status_code, response.headers, body
+            current = target
+        raise AssertionError("unreachable")  # pragma: no cover - next_hop raises past the cap
+
+    def _image_exchange_sync(self, pool: httpx.Client, url: str) -> Exchanged:
+        deadline = time.monotonic() + self.limits.download_seconds
+        current = check_image_url(url)
+        for hops in range(self.limits.redirects + 1):
+            with pool.stream("GET", current) as response:
+                target = next_hop(response, current, hops, self.limits)
+                if target is None:
+                    cap = self.limits.image_bytes if response.is_success else _IMAGE_ERROR_CAP
+                    body = read_body_sync(response, cap, f"image {current}"[:300], deadline)
+                    return response.status_code, response.headers, body
+            if time.monotonic() > deadline:
+                raise TimeoutError(current)
+            current = target
+        raise AssertionError("unreachable")  # pragma: no cover - next_hop raises past the cap
+
+    @staticmethod
+    def _headers(call: Call) -> dict[str, str]:
+        headers = dict(call.headers)
+        if call.content is not None:
+            headers.setdefault("Content-Type", "application/json")
+        return headers
+
+    def _fault(self, call: Call, exc: BaseException) -> Exception:
+        """What a failed exchange means: ``_Again`` (another attempt may mend it) or the
+        final error."""
+        if call.image:
+            where = f"downloading {call.url}"
+            if isinstance(exc, _DEADLINE):
+                return ImageDownloadError(
+                    f"{where} took longer than {self.limits.download_seconds:g}s; stopped "
+                    "(a stalled or very slow image host)", code="download_timeout", urls=(call.url,))
+            if isinstance(exc, MalformedResponseError):  # an encoding it did not ask for, a broken one
+                return ImageDownloadError(f"{where} failed: {exc.message}", code=exc.code, urls=(call.url,))
+            error = ImageDownloadError(f"{where} failed: {type(exc).__name__}"
+                                       + ("" if isinstance(exc, httpx.TransportError)
+                                          else f": {redact(str(exc))}"),
+                                       code="download_failed", urls=(call.url,))
+            if isinstance(exc, httpx.TransportError):
+                return _Again(error, dropped=not isinstance(exc, httpx.TimeoutException))
+            return error  # protocol trouble that no retry will fix
+        if isinstance(exc, _DEADLINE):
+            return _Again(APITimeoutError(
+                f"{call.label}: the answer's body did not arrive within {self.limits.answer_seconds:g}s "
+                "(a stalled or trickling server)", task_id=call.task_id, code="answer_timeout"))
+        if isinstance(exc, httpx.TimeoutException):
+            return _Again(APITimeoutError(f"{call.label} timed out ({type(exc).__name__}); "
+                                          "raise timeout= or check the network", task_id=call.task_id))
+        if isinstance(exc, MalformedResponseError):  # too large, bad encoding: maybe a bad proxy
+            exc.task_id = exc.task_id or call.task_id
+            return _Again(exc)
+        detail = redact(str(exc)) or "connection error"
+        broken = NetworkError(f"{call.label} failed: {type(exc).__name__}: {detail}", task_id=call.task_id)
+        return _Again(broken, dropped=True) if isinstance(exc, httpx.TransportError) else broken
+
+    def _judge(self, call: Call, status: int, headers: httpx.Headers, body: bytes, attempt: int) -> Answer:
+        """Read one complete answer: return it, or raise what it means (``_Again`` when
+        another attempt may get a better one)."""
+        request_id = headers.get(REQUEST_ID_HEADER)
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        log.debug("%s -> %s (attempt %d)", call.label, status, attempt)
+        if 200 <= status < 300:
+            if call.image:
+                check_image(body, self.limits, call.url, headers.get("content-type"))
+                data: Any = body
+            else:
+                try:
+                    data = parse_json(body, self.limits, f"the answer to {call.label} ({status})")
+                except MalformedResponseError as exc:
+                    exc.status, exc.request_id, exc.task_id = status, request_id, call.task_id
+                    raise _Again(exc) from None
+            return Answer(data, status, request_id, retry_after, attempt, SIMULATOR_HEADER in headers,
+                          headers.get("etag"))
+        if status == 304 and call.conditional:
+            return Answer(None, status, request_id, retry_after, attempt, SIMULATOR_HEADER in headers,
+                          headers.get("etag"))
+        # A plain response over the bytes already read: error parsing stays one function.
+        api_error = error_from_response(httpx.Response(status, headers=_plain(headers), content=body),
+                                        task_id=None if call.image else call.task_id)
+        error: Flux2Error = api_error
+        if call.image:
+            error = ImageDownloadError(f"downloading {call.url} failed: {api_error.message}", status=status,
+                                       code=api_error.code, urls=(call.url,),
                                        retry_after=api_error.retry_after)
-            if status not in RETRYABLE_STATUSES:
-                raise error
-        if attempt > retry.max_retries or (error.retry_after or 0) > retry.max_retry_after:
-            raise error
-        dropped = error.status is None and attempt == 1  # see request_json: a fresh socket at once
-        await asyncio.sleep(random.uniform(0, retry.base_delay / 10) if dropped
-                            else retry.delay(attempt, error.retry_after))
+        if status in RETRYABLE_STATUSES:
+            raise _Again(error)
+        raise error
+
+    # -- the synchronous image pool --------------------------------------------------
+    def _sync_pool(self) -> _SyncPool:
+        with self._sync_lock:
+            if self.closed:  # a lazy read after close: a pool for this one read
+                return _SyncPool(self, self._new_sync_pool(), close=True)
+            if self._sync_cdn is None:
+                self._sync_cdn = self._new_sync_pool()
+            return _SyncPool(self, self._sync_cdn, close=False)
+
+    def _new_sync_pool(self) -> httpx.Client:
+        return httpx.Client(timeout=self._timeout, limits=self._pool_limits, verify=self._verify,
+                            headers={"User-Agent": self._agent}, follow_redirects=False)
 
 
-def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False)
+class _SyncPool:
+    """The pool one ``send_sync`` uses: the transport's shared one, or one of its own
+    (closed after it) when the client was closed before or during the read."""
+
+    def __init__(self, transport: Transport, pool: httpx.Client, *, close: bool) -> None:
+        self._transport, self._pool, self._close = transport, pool, close
+
+    def current(self) -> httpx.Client:
+        if self._pool.is_closed:  # the client closed between two attempts
+            self._pool, self._close = self._transport._new_sync_pool(), True
+        return self._pool
+
+    def __enter__(self) -> _SyncPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._close:
+            self._pool.close()

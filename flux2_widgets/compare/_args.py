@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .._checks import check_number
 from ..catalog import RESOLUTIONS, TIERS
 from ..errors import ValidationError
 
-__all__ = ["check_choices", "check_prompts", "check_resolutions", "check_tiers"]
+#: ``check_number`` is the toolkit's one number check (``flux2_widgets._checks``), here for
+#: the comparisons and the cost plan to take with the other argument checks.
+__all__ = ["check_choices", "check_number", "check_prompts", "check_resolutions", "check_tiers"]
 
 
 def check_choices(name: str, value: Any, allowed: Sequence[str]) -> tuple[str, ...]:
