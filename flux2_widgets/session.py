@@ -22,9 +22,10 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._checks import check_number
 from ._loops import HomeLoop
 from .catalog import RESEND_WINDOW, TIER_INFO, ImageRequest, price, tier_label
-from .errors import BudgetExceededError, Flux2Error, ValidationError
+from .errors import BudgetExceededError, Flux2Error
 from .money import BILLED, MAY_BE_BILLED, PriceLookup, check_budget, cost_text, format_usd, session_text
 from .results import Generation, Task
 from .runs import Run
@@ -39,35 +40,21 @@ __all__ = ["MAX_BATCH", "StudioSession", "check_batch_size", "check_budget_value
 MAX_BATCH = 16
 
 
-def _finite(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-
-
 def check_budget_value(value: Any) -> float | None:
-    """A budget cap: ``None`` (no cap) or a finite number of dollars >= 0."""
-    if value is None:
-        return None
-    if not _finite(value) or value < 0:
-        raise ValidationError(f"budget must be a number of US dollars >= 0, or None for no cap; "
-                              f"got {value!r}", field="budget", value=value, allowed=">= 0 or None")
-    return float(value)
+    """A budget cap in US dollars: ``None`` (no cap) or a finite number >= 0."""
+    checked = check_number("budget", value, strict=False, optional=True)
+    return None if checked is None else float(checked)
 
 
 def check_batch_size(value: Any) -> int:
     """Images per click: a whole number from 1 to ``MAX_BATCH`` (never silently clamped)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BATCH:
-        raise ValidationError(f"n_images must be a whole number from 1 to {MAX_BATCH}; got {value!r}",
-                              field="n_images", value=value, allowed=f"1-{MAX_BATCH}")
-    return value
+    return int(check_number("n_images", value, minimum=1, strict=False, integer=True, maximum=MAX_BATCH))
 
 
 def check_timeout_value(value: Any) -> float | None:
-    if value is None:
-        return None
-    if not _finite(value) or value <= 0:
-        raise ValidationError(f"timeout must be a number of seconds > 0, or None; got {value!r}",
-                              field="timeout", value=value, allowed="> 0 or None")
-    return float(value)
+    """Seconds one run may wait: ``None`` or a finite number > 0."""
+    checked = check_number("timeout", value, optional=True)
+    return None if checked is None else float(checked)
 
 
 class StudioSession:

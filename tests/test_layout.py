@@ -125,3 +125,34 @@ def test_modules_stay_small_or_say_why():
         if lines > 500:
             doc = ast.get_docstring(ast.parse(path.read_text())) or ""
             assert "one job" in doc.lower(), f"{name}: {lines} lines; split it, or say why in its docstring"
+
+
+#: What a generation's life is made of: the run's (``runs.Run``), never a view's.
+RUN_STATE = {"task", "task_id", "status", "exception", "error", "idempotency_key", "generation",
+             "retry_mode", "money", "next_step", "sent", "preview"}
+
+
+def test_views_keep_no_run_state_of_their_own():
+    """Tiles, galleries, comparison views and the Studio draw runs; none assigns a run's state
+    (status, task, error, key, money, result) to itself, as an attribute or a trait."""
+    drawing_runs = {"tile", "gallery", "comparison_view", "studio", "compare_widget", "_static"}
+    for name, path in _modules().items():
+        if not name.startswith("flux2_widgets.widgets") or name.rsplit(".", 1)[-1] not in drawing_runs:
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            targets: list[ast.expr] = []
+            if isinstance(node, ast.Assign):
+                targets = list(node.targets)
+            elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+                targets = [node.target]
+            for target in targets:
+                for t in (target.elts if isinstance(target, ast.Tuple) else [target]):
+                    if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                        assert t.attr not in RUN_STATE, f"{name}:{node.lineno} keeps self.{t.attr}"
+            if isinstance(node, ast.ClassDef):
+                for item in node.body:  # class-level traits (status = Unicode(...))
+                    if isinstance(item, ast.Assign):
+                        for t in item.targets:
+                            if isinstance(t, ast.Name):
+                                assert t.id not in RUN_STATE, f"{name}.{node.name} has a trait {t.id}"

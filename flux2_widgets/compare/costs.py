@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._checks import check_number
 from .._export import require_pandas, write_csv
 from ..catalog import (
     ASPECT_RATIOS,
@@ -165,10 +166,7 @@ def cost_table(tiers: Sequence[str] | str = TIERS, resolutions: Sequence[str] | 
     """
     tiers_ = check_tiers(tiers)
     resolutions_ = check_resolutions(resolutions)
-    if not isinstance(images, int) or isinstance(images, bool) or not 1 <= images <= MAX_PLANNED_IMAGES:
-        raise ValidationError(f"images must be a whole number from 1 to {MAX_PLANNED_IMAGES:,}, "
-                              f"got {images!r}",
-                              field="images", value=images, allowed=f"1-{MAX_PLANNED_IMAGES}")
+    check_number("images", images, minimum=1, strict=False, integer=True, maximum=MAX_PLANNED_IMAGES)
     if not isinstance(aspect_ratio, str) or aspect_ratio not in ASPECT_RATIOS:
         raise ValidationError(f"aspect_ratio {aspect_ratio!r} is not allowed; use one of: "
                               f"{', '.join(ASPECT_RATIOS)}", field="aspect_ratio", value=aspect_ratio,

@@ -97,11 +97,9 @@ def comparison_image(cmp: Comparison, *, side: int = 512, title: str | None = No
     voted on is drawn as Left / Right with no labels, like its view."""
     from PIL import Image, ImageDraw
 
-    if not isinstance(side, int) or isinstance(side, bool) or not 64 <= side <= 2048:
-        from ..errors import ValidationError
+    from .._checks import check_number
 
-        raise ValidationError(f"side must be a whole number of pixels from 64 to 2048, not {side!r}",
-                              field="side", value=side, allowed="64-2048")
+    check_number("side", side, minimum=64, strict=False, integer=True, maximum=2048)
     hidden = not cmp.revealed
     f_title, f_head, f_row, f_cap = (_font(s) for s in (TITLE_SIZE, HEAD_SIZE, ROW_SIZE, CAPTION_SIZE))
     n_cols = len(cmp.col_labels)

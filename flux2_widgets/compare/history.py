@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._checks import check_number
 from .._export import require_pandas, write_csv
 from ..catalog import RESOLUTIONS, TIERS, ImageRequest, tier_label
 from ..errors import ValidationError
@@ -241,9 +242,7 @@ class History:
         if resolution is not None and resolution not in RESOLUTIONS:
             raise ValidationError(f"unknown resolution {resolution!r}; use one of: {', '.join(RESOLUTIONS)}",
                                   field="resolution", value=resolution, allowed=RESOLUTIONS)
-        if days is not None and (not isinstance(days, (int, float)) or isinstance(days, bool) or days <= 0):
-            raise ValidationError(f"days must be a positive number, not {days!r}", field="days", value=days,
-                                  allowed="> 0")
+        check_number("days", days, optional=True)
         start, end = _day(since, "since", end=False), _day(until, "until", end=True)
         if days is not None:
             recent = datetime.now().timestamp() - days * 86400

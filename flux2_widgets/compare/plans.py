@@ -78,8 +78,8 @@ class Plan:
 
 
 def _check_launch(client: Any, timeout: Any) -> None:
+    from .._checks import check_number
     from ..client._core import AsyncFlux2Client, Flux2Client
-    from ..client._limits import check_number
 
     if client is not None and not isinstance(client, (AsyncFlux2Client, Flux2Client)):
         raise ValidationError(f"client must be a Flux2Client or AsyncFlux2Client (or None for the "

@@ -126,7 +126,8 @@ CSS = """
 .f2w-viewer-img { max-width: 100%; height: auto; border-radius: 8px; }
 .f2w-money--may-still-be-billed { background: #fef3c7; color: #92400e; }
 .f2w-money--not-charged { background: #f3f4f6; color: #4b5563; }
-.f2w-download-btn { height: 28px; padding: 0 10px; border-radius: 7px; font-size: 12.5px; }
+.f2w .f2w-download-btn { width: auto; height: var(--jp-widgets-inline-height, 28px); padding: 0 10px;
+  border-radius: 7px; font-size: 12.5px; }
 .f2w-download > .widget-html-content a { display: inline-block; padding: 2px 10px; border-radius: 7px;
   font-size: 12.5px; font-weight: 600; background: #dcfce7; color: #166534; text-decoration: none; }
 

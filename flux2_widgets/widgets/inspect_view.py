@@ -9,7 +9,9 @@ What is kept in widget state (and so in a saved notebook) is small: a JPEG
 preview per image. When the user zooms past a preview's detail, the front end
 asks for that image at full size and gets the original bytes in a message with
 binary buffers, never in state. Previews, full-size reads and heatmaps are made
-on a worker thread: the kernel's event loop never waits for image work.
+on a worker thread: the kernel's event loop never waits for image work. What they
+change in the widget (its synced traits, its messages) is handed back to the loop the
+widget was built on (``_loops.HomeLoop``): a widget's state changes only there.
 
 Zoom is counted in the images' own pixels: 100 % shows one image pixel per CSS
 pixel (see ``static/inspect.js`` for why CSS pixels), so "fit" reads as what it
@@ -22,7 +24,8 @@ from __future__ import annotations
 import base64
 import io
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from .._loops import HomeLoop, running_loop
 from ..errors import ValidationError
 from ..results import image_format
 
@@ -115,6 +119,9 @@ class Inspector(anywidget.AnyWidget):
         super().__init__(title=title, images=images, mode=mode, pair=pair, **kwargs)
         self._diff_cache: dict[tuple[int, int], HeatmapLayout] = {}
         self._jobs: list[Future[Any]] = []
+        self._home = HomeLoop()
+        self._pending: list[Callable[[], None]] = []
+        self._pending_lock = threading.Lock()
         self.on_msg(self._on_front_end)
         self._jobs.append(_worker().submit(self._make_previews))
 
@@ -170,13 +177,31 @@ class Inspector(anywidget.AnyWidget):
             item["width"], item["height"] = size
             item["preview_width"] = round(size[0] * min(1.0, PREVIEW_SIDE / max(size)))
             item["preview"] = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
-        self.images = images
+        self._at_home(lambda: setattr(self, "images", images))
 
     def _send_full(self, index: int) -> None:
         data = self._sources[index].data
-        self.send({"type": "full", "index": index, "mime": _mime(data)}, [data])
-        if index not in self.full_sent:
-            self.full_sent = [*self.full_sent, index]
+
+        def apply() -> None:
+            self.send({"type": "full", "index": index, "mime": _mime(data)}, [data])
+            if index not in self.full_sent:
+                self.full_sent = [*self.full_sent, index]
+
+        self._at_home(apply)
+
+    def _at_home(self, apply: Callable[[], None]) -> None:
+        """From the worker thread: do ``apply`` (trait changes, messages) on the widget's home
+        loop. With no loop left (plain code), here: there is no front end to race with."""
+        with self._pending_lock:
+            self._pending.append(apply)
+        if not self._home.call_if_alive(self._drain):
+            self._drain()
+
+    def _drain(self) -> None:
+        with self._pending_lock:
+            todo, self._pending = self._pending, []
+        for apply in todo:
+            apply()
 
     def heatmap(self, pair: Sequence[int] | None = None) -> HeatmapLayout:
         """The difference view's picture for two images (``pair``, default ``self.pair``): see
@@ -205,9 +230,14 @@ class Inspector(anywidget.AnyWidget):
                 f"{diff.mean / 2.55:.1f}% · {diff.changed:.0%} of pixels differ by more than 10%")
         if layout.strips:
             text += " · caption strips not compared (each shown below)"
-        self.diff_text = text
-        self.send({"type": "diff", "pair": list(pair), "text": text, **layout.to_message()},
-                  [out.getvalue()])
+        message = {"type": "diff", "pair": list(pair), "text": text, **layout.to_message()}
+        jpeg = out.getvalue()
+
+        def apply() -> None:
+            self.diff_text = text
+            self.send(message, [jpeg])
+
+        self._at_home(apply)
 
     def _on_front_end(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict):
@@ -231,13 +261,16 @@ class Inspector(anywidget.AnyWidget):
             fn(*args)
         except Exception as exc:  # the page shows the error instead of waiting forever
             log.warning("inspector could not answer: %s", exc)
-            self.send({"type": "error", "text": str(exc)[:300]})
+            text = str(exc)[:300]
+            self._at_home(lambda: self.send({"type": "error", "text": text}))
 
     # -- Python side ---------------------------------------------------------------------
     def wait_ready(self, timeout: float = 30.0) -> Inspector:
         """Block until previews (and any full-size or diff answers asked for) are made."""
         for job in list(self._jobs):
             job.result(timeout=timeout)
+        if running_loop() is None or self._home.is_current():
+            self._drain()  # what the worker handed over, applied now (this is the home thread)
         return self
 
     def difference(self, pair: Sequence[int] | None = None) -> Difference:

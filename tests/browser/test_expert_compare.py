@@ -176,9 +176,11 @@ def test_inspector_zoom_pan_swipe_diff_and_blind_keyboard_vote(page: Any, lab_se
     assert labels == ["Flex · 1k", "Pro · 1k"]
     assert "right" in blind.locator(".f2w-blind-hint").inner_text()
     assert blind.locator(".f2w-blind-card--right.mod-winner").count() == 1
-    # the usual tiles (with cost and latency) come after the reveal
-    view.locator(".f2w-tile--completed").nth(1).wait_for(state="visible", timeout=IMAGE_TIMEOUT * 1000)
-    assert "would have cost" in view.inner_text()
+    # revealed in place: the same two cards now carry their labels, cost and latency; no second
+    # grid with vote buttons of its own appears (one place to vote)
+    page.wait_for_function("v => v.innerText.includes('would have cost')", arg=view.element_handle(),
+                           timeout=30_000)
+    assert view.locator(".f2w-tile").count() == 0 and view.locator(".f2w-blind-card").count() == 2
     screenshot(page, output_dir, "blind-after", view)
 
     # ---- saved with JupyterLab's defaults: how big is the notebook with an inspector used? --

@@ -81,13 +81,15 @@ def test_pro_vs_flex_shows_both_tiers(page: Any, lab_server: JupyterServer, outp
 FAILURE = "the image did not pass the safety checker (simulated)"
 
 
-def _download(page: Any, tile: Any) -> bytes:
-    button(tile, "Download").click()
-    link = tile.locator(".f2w-download a[download]")
-    link.wait_for(state="visible")
+def _download(page: Any, tile: Any, name: str | None = None) -> bytes:
+    """One click on Download hands the browser a file named after the prompt, tier and resolution."""
     with page.expect_download() as info:
-        link.click()
-    return Path(info.value.path()).read_bytes()
+        tile.locator(".f2w-download-btn").click()
+    download = info.value
+    if name is not None:
+        assert download.suggested_filename == name, download.suggested_filename
+    assert re.fullmatch(r"[a-z0-9-]+_(pro|flex|max)_(1k|2k)\.png", download.suggested_filename)
+    return Path(download.path()).read_bytes()
 
 
 def test_lab_comparison_buttons(page: Any, lab_server: JupyterServer, fresh_sim: Any, output_dir: Path,
@@ -107,7 +109,7 @@ def test_lab_comparison_buttons(page: Any, lab_server: JupyterServer, fresh_sim:
     assert twins.count() == 2 and not any(t.is_visible() for t in twins.all())
 
     # Retry after a failure: a new task, and the image shows.
-    retry = button(view, "Retry")
+    retry = button(view.locator(".f2w-tile--failed"), "Retry")
     retry.wait_for(state="visible", timeout=IMAGE_TIMEOUT * 1000)
     view.get_by_text(FAILURE).first.wait_for(state="visible")
     screenshot(page, output_dir, "lab-compare-failed", view)
@@ -133,13 +135,14 @@ def test_lab_comparison_buttons(page: Any, lab_server: JupyterServer, fresh_sim:
     page.wait_for_function("img => img.complete && img.naturalWidth >= 1024", arg=full.element_handle())
     button(tile, "Save").click()
     tile.get_by_text(re.compile(r"^Saved .*\.png")).wait_for(state="visible")
-    assert _download(page, tile)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _download(page, tile, "a-red-fox-in-fresh-snow_pro_1k.png")[:8] == b"\x89PNG\r\n\x1a\n"
     screenshot(page, output_dir, "lab-compare-after", view)
     # What a reader without widgets gets if the notebook is saved now: the final state.
     twin = wait_for_twin(page, name, "tie: 1")
     assert "Prompt A/B" in twin and "2/2 done" in twin, twin[-600:]
     assert twin.count("data:image/jpeg;base64,") == 2
-    assert "votes A: 1, B: 0, tie: 1" in twin, twin[-600:]
+    assert "votes A: 1 · B: 0 · tie: 1 → tie" in twin, twin[-600:]
+    assert "sharper fur" in twin  # the vote's note is shown, not only kept
 
     # CompareWidget's Run.
     widget = page.locator(".f2w-studio", has=button(page, "Run")).first
@@ -278,7 +281,7 @@ def test_lab_layout_at_1024px(page: Any, lab_server: JupyterServer, fresh_sim: A
     open_and_run(page, lab_server, name)
     assert page.locator(".jp-FileBrowser").first.is_visible(), "the file browser is open"
     studio = first_studio(page)
-    assert button(studio, "Collect 1").count() == 1
+    assert button(studio, "Collect 1 earlier").count() == 1
     assert studio.evaluate(_TRUNCATED_JS) == []
     screenshot(page, output_dir, "lab-1024-studio", studio)
 

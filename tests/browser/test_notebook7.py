@@ -62,11 +62,10 @@ def test_notebook7_buttons_smoke(page: Any, notebook7_server: JupyterServer, fre
     tile = view.locator(".f2w-tile--completed").first
     button(tile, "Open").click()
     tile.locator(".f2w-viewer img").wait_for(state="visible")
-    button(tile, "Download").click()
-    link = tile.locator(".f2w-download a[download]")
-    with page.expect_download() as info:
-        link.click()
+    with page.expect_download() as info:  # one click, a named file
+        tile.locator(".f2w-download-btn").click()
     assert Path(info.value.path()).read_bytes()[:4] == b"\x89PNG"
+    assert info.value.suggested_filename.endswith(("_pro_1k.png", "_flex_1k.png"))
     screenshot(page, output_dir, "notebook7-buttons", view)
     assert_widget_messages_sent_to_subshells(page, name)
     assert_no_python_errors(page, name)

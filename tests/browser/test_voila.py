@@ -42,10 +42,10 @@ def test_voila_app_buttons(page: Any, voila_server: Any, fresh_sim: Any, output_
     button(studio, "Generate").click()
     assert visible_images(studio.locator(".f2w-gallery"), IMAGE_TIMEOUT) == 1
     tile = studio.locator(".f2w-tile--completed").first
-    button(tile, "Download").click()
-    with page.expect_download() as info:
-        tile.locator(".f2w-download a[download]").click()
+    with page.expect_download() as info:  # one click, a named file
+        tile.locator(".f2w-download-btn").click()
     assert Path(info.value.path()).read_bytes()[:4] == b"\x89PNG"
+    assert info.value.suggested_filename.endswith("_pro_1k.png")
     screenshot(page, output_dir, "voila-studio", studio)
 
     scroll_into_view(view)
