@@ -42,6 +42,8 @@ __all__ = [
     "pixel_size",
     "estimate_cost",
     "tier_label",
+    "request_label",
+    "count_label",
     "resolution_options",
     "aspect_ratio_options",
     "contract_errors",
@@ -192,6 +194,18 @@ REQUEST_FIELDS = (
 #: Every field a create body may carry on some model (``wire_fields`` says which model).
 WIRE_FIELDS = ("model", "prompt", "aspect_ratio", "output_resolution", "source_image_urls",
                "output_count", "callback_url", "enable_safety_checker")
+
+
+def request_label(tier: str, resolution: str, aspect_ratio: str | None = None) -> str:
+    """The one way a kind of image is named everywhere (tiles, headers, tables, the CLI):
+    ``Pro · 1k`` or, with the ratio, ``Pro · 1k · 16:9``."""
+    parts = [tier_label(tier), resolution] + ([aspect_ratio] if aspect_ratio else [])
+    return " · ".join(parts)
+
+
+def count_label(n: int, label: str) -> str:
+    """``2 × Pro · 1k``: how many of a kind (one multiplication sign, everywhere)."""
+    return f"{n} × {label}"
 
 
 def tier_label(tier: str) -> str:
@@ -567,8 +581,8 @@ class ImageRequest:
 
     @property
     def label(self) -> str:
-        """``Pro 1k 1:1`` - short, for tiles and tables."""
-        return f"{tier_label(self.tier)} {self.resolution} {self.aspect_ratio}"
+        """``Pro · 1k · 1:1``: short, for tiles and tables (see ``request_label``)."""
+        return request_label(self.tier, self.resolution, self.aspect_ratio)
 
     def payload(self) -> dict[str, Any]:
         """The JSON body for the create route; empty fields are omitted, not null."""

@@ -30,7 +30,15 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ._checks import check_number
 from ._version import __version__
-from .catalog import MAX_CONCURRENCY, MAX_PLANNED_IMAGES, REMIX_ASPECT_RATIOS, RESOLUTIONS, TIERS, tier_label
+from .catalog import (
+    MAX_CONCURRENCY,
+    MAX_PLANNED_IMAGES,
+    REMIX_ASPECT_RATIOS,
+    RESOLUTIONS,
+    TIERS,
+    count_label,
+    tier_label,
+)
 from .errors import BudgetExceededError, Flux2Error, ValidationError
 from .money import cost_text, format_usd
 
@@ -297,8 +305,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         _confirm(args, requests, prices, client.base_url)
     if not args.quiet:
         unit = (prices or catalog_price)(request)
-        _say(f"{args.count} x {request.label} ({request.action}), "
-             f"{format_usd(estimate if unit is not None else None, approx=True)}")
+        _say(f"{count_label(args.count, request.label)} ({request.action}), "
+             f"{cost_text(estimate if unit is not None else None, 'estimate', client.simulated)}")
 
     records: list[dict[str, Any]] = [{} for _ in requests]
 

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from ._checks import check_number
-from .catalog import ImageRequest, price, tier_label
+from .catalog import ImageRequest, count_label, price, request_label
 from .errors import BudgetExceededError
 
 __all__ = ["BILLED", "ESTIMATE", "IN_FLIGHT", "MAY_BE_BILLED", "MONEY_STATES", "NOT_CHARGED", "PriceLookup",
@@ -164,7 +164,7 @@ def check_budget(requests: Iterable[ImageRequest], budget: float | None, spent: 
 
     def name(key: tuple[str, str, str]) -> str:
         t, r, a = key
-        return f"{tier_label(t)} {r}" + (f" {a.split('_')[0]}" if both else "")
+        return request_label(t, r) + (f" {a.split('_')[0]}" if both else "")
 
     unknown = list(dict.fromkeys(name(k) for k, p in known.items() if p is None))
     if unknown:
@@ -174,7 +174,7 @@ def check_budget(requests: Iterable[ImageRequest], budget: float | None, spent: 
             "pass budget=None.")
     if spent + total <= budget + 1e-9:
         return total
-    breakdown = " + ".join(f"{n} x {name(k)} at {format_usd(known[k])}" for k, n in groups.items())
+    breakdown = " + ".join(f"{count_label(n, name(k))} at {format_usd(known[k])}" for k, n in groups.items())
     left = max(0.0, budget - spent)
     cheapest = min(p for p in known.values() if p is not None)
     fits = int((left + 1e-9) // cheapest) if cheapest else 0

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._checks import check_number
 from ._loops import HomeLoop
-from .catalog import RESEND_WINDOW, TIER_INFO, ImageRequest, price, tier_label
+from .catalog import RESEND_WINDOW, TIER_INFO, ImageRequest, count_label, price, request_label
 from .errors import BudgetExceededError, Flux2Error
 from .money import BILLED, MAY_BE_BILLED, PriceLookup, check_budget, cost_text, format_usd, session_text
 from .results import Generation, Task
@@ -173,7 +173,8 @@ class StudioSession:
         if resolution in TIER_INFO[tier].resolutions:
             unit = self._unit_price(tier, resolution)
             estimate = None if unit is None else round(unit * n, 6)
-        text = f"{n} × {tier_label(tier)} {resolution} — {cost_text(estimate, 'estimate', self.simulated)}"
+        money = cost_text(estimate, "estimate", self.simulated)
+        text = f"{count_label(n, request_label(tier, resolution))} — {money}"
         over = False
         if self.budget is not None:
             committed = self.committed()

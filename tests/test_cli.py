@@ -82,7 +82,12 @@ def test_costs_text_shows_every_catalog_price(capsys):
                     if ln.split()[:2] == [TIER_INFO[tier].label, res])
         assert format_usd(unit) in line  # "n/a" for the unpublished Max price
     priced = sum(v for v in PRICES.values() if v is not None)
-    assert format_usd(priced) in out.splitlines()[-3]  # the total row
+    total = next(ln for ln in out.splitlines() if ln.startswith("total"))
+    assert format_usd(priced) in total
+    # the title counts the rows it lists: the five that exist; Max 2k is a note, not a row
+    assert f"Cost plan: {len(PRICES)} combinations x 1 image" in out
+    assert sum(ln.split()[:1] in (["Pro"], ["Flex"], ["Max"]) for ln in out.splitlines()) == len(PRICES)
+    assert "Max · 2k is not offered (Max: 1k only)" in out
 
 
 def test_costs_csv_and_json_carry_raw_catalog_numbers(capsys):

@@ -43,7 +43,10 @@ def test_unpublished_price_shows_na_and_the_total_says_so():
     table = cost_table(tiers=("pro", "max"), resolutions=("1k", "2k"))
     by_key = {(r["tier"], r["resolution"]): r for r in table.rows}
     assert by_key[("Max", "1k")]["unit_price"] is None
-    assert "not offered" in by_key[("Max", "2k")]["note"] and by_key[("Max", "2k")]["images"] == 0
+    # what does not exist is said once, in a note, not listed as a row of zeros
+    assert ("Max", "2k") not in by_key and len(table.rows) == 3
+    assert "Max · 2k is not offered (Max: 1k only)" in table.notes
+    assert table.title == "Cost plan: 3 combinations x 1 image"
     known = catalog.price("pro", "1k") + catalog.price("pro", "2k")
     assert _total_line(table).endswith(f"{money.format_usd(known)} + n/a")
     max_line = next(line for line in str(table).splitlines() if line.startswith("Max    1k"))

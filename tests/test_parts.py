@@ -94,7 +94,7 @@ def test_a_tile_draws_its_run_to_completion(make_sim):
             tile = TaskTile(run)
             seen: list[str] = []
             run.observe(lambda c: seen.append(c.new), "status")
-            assert tile.status == "queued" and "Flex 1k 3:2" in tile.title_label.value
+            assert tile.status == "queued" and "Flex · 1k · 3:2" in tile.title_label.value
             await run
             assert seen[0] == "submitting" and seen[-1] == "completed"
             gen = run.generation

@@ -247,7 +247,7 @@ def test_a_live_session_prices_with_the_services_list(make_sim, tmp_path):
             try:
                 await until(lambda: studio.session.prices is not None and studio.session.balance is not None,
                             what="prices and balance")
-                assert "2 × Pro 1k — about $0.12" in studio.cost_text
+                assert "2 × Pro · 1k — about $0.12" in studio.cost_text
                 studio.tier = "flex"
                 assert "about $0.30" in studio.cost_text
             finally:

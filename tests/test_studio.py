@@ -37,7 +37,7 @@ def test_generate_returns_at_once_and_completes(make_sim):
         studio.aspect_ratio = "16:9"
         studio.n_images = 3
         await until(lambda: studio.simulated, what="the simulator to name itself")
-        assert "3 × Pro 1k" in studio.cost_text and "would have cost about $0.15" in studio.cost_text
+        assert "3 × Pro · 1k" in studio.cost_text and "would have cost about $0.15" in studio.cost_text
         started = time.monotonic()
         studio.generate_button.click()
         assert time.monotonic() - started < 0.3  # control comes back before any task finishes

@@ -16,6 +16,7 @@ from ..catalog import (
     TIERS,
     ImageRequest,
     pixel_size,
+    request_label,
     resolution_options,
     tier_label,
 )
@@ -172,27 +173,30 @@ def cost_table(tiers: Sequence[str] | str = TIERS, resolutions: Sequence[str] | 
                               f"{', '.join(ASPECT_RATIOS)}", field="aspect_ratio", value=aspect_ratio,
                               allowed=ASPECT_RATIOS)
     rows: list[dict[str, Any]] = []
+    not_offered: list[str] = []
     for tier in tiers_:
         for res in resolutions_:
-            offered = res in resolution_options(tier)
+            if res not in resolution_options(tier):
+                # a combination that does not exist is said once, not listed as a row of zeros
+                not_offered.append(f"{request_label(tier, res)} is not offered ({tier_label(tier)}: "
+                                   f"{', '.join(resolution_options(tier))} only)")
+                continue
             size = pixel_size(aspect_ratio, res)
             unit = (prices or catalog_price)(ImageRequest("cost table", tier=tier, resolution=res,
-                                                          aspect_ratio=aspect_ratio)) if offered else None
+                                                          aspect_ratio=aspect_ratio))
             rows.append({
                 "tier": tier_label(tier), "resolution": res,
                 "size": f"{size[0]}x{size[1]}" if size else "auto",
-                "unit_price": unit,
-                "images": images if offered else 0,
+                "unit_price": unit, "images": images,
                 "estimated_cost": None if unit is None else round(unit * images, 6),
-                "note": "" if offered else f"not offered ({tier_label(tier)}: "
-                                             f"{', '.join(resolution_options(tier))} only)",
+                "note": "" if unit is not None else "price not published",
             })
-    counted = [r for r in rows if r["images"]]  # offered combinations plan >= 1 image
+    counted = rows
     total, unknown = sum_costs(r["estimated_cost"] for r in counted)
     source = getattr(prices, "source", "catalog" if prices is None else "the given price list")
     where = ("the service's live price list" if source == "live"
              else "the catalog (live pricing may differ)" if source == "catalog" else source)
-    notes = [f"sizes are approximate; prices are per image from {where}"]
+    notes = [f"sizes are approximate; prices are per image from {where}", *not_offered]
     if unknown:
         notes.append("n/a: price not published")
     return CostTable(

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ..catalog import tier_label
+from ..catalog import request_label
 from ..runs import ACTIVE, Run
 from ._dom import button, esc, html_box, seconds_text, show
 from .chips import CostLabel, StatusChip
@@ -213,7 +213,7 @@ class TaskTile(widgets.VBox):
 
     def _render_meta(self, gen: Generation | None) -> None:
         run, r = self.run, self.run.request
-        chips = [f"{tier_label(r.tier)} · {r.resolution}"]
+        chips = [request_label(r.tier, r.resolution)]
         size = run.size if gen is not None else None
         if size is not None:
             chips.append(f"{size[0]}×{size[1]}")
