@@ -188,15 +188,21 @@ class GeneratedImage:
         self._afetch = afetch
         self._size: tuple[int, int] | None = None
         self._thumbs: dict[int, bytes] = {}
+        self._format: str | None = None
         self.path: Path | None = None
 
     @property
     def downloaded(self) -> bool:
+        """The bytes are here: in memory, or in the file this image was saved to."""
+        return self._data is not None or self.path is not None
+
+    @property
+    def in_memory(self) -> bool:
         return self._data is not None
 
     @property
     def data(self) -> bytes:
-        """The image bytes, downloaded on first use."""
+        """The image bytes: from memory, else from the file it was saved to, else downloaded."""
         if self._data is None:
             if self.path is not None and self.path.exists():
                 self._data = self.path.read_bytes()
@@ -207,15 +213,34 @@ class GeneratedImage:
         return self._data
 
     async def aread(self) -> bytes:
+        """``data`` without blocking the loop (a file read or a download off it)."""
         if self._data is None:
-            if self._afetch is None:
-                import asyncio
+            import asyncio
+
+            if (self.path is not None and self.path.exists()) or self._afetch is None:
                 return await asyncio.to_thread(lambda: self.data)
             self._data = await self._afetch(self.url)
         return self._data
 
+    def release(self) -> bool:
+        """Drop the bytes from memory once they are in a file (``path``): they are read back
+        from it when asked. Keeps a big sweep's memory flat. Returns whether anything was
+        dropped. The pixel size and format are kept (read from the header first)."""
+        if self._data is None or self.path is None:
+            return False
+        if self._size is None:
+            from PIL import Image
+
+            with Image.open(io.BytesIO(self._data)) as img:
+                self._size = img.size
+        self._format = image_format(self._data)
+        self._data = None
+        return True
+
     @property
     def format(self) -> str:
+        if self._format is not None and self._data is None:
+            return self._format
         return image_format(self.data)
 
     @property
@@ -242,12 +267,18 @@ class GeneratedImage:
         return self._thumbs[side]
 
     async def athumbnail(self, side: int = THUMBNAIL_SIDE) -> bytes:
-        """``thumbnail`` made on the preview thread: the event loop stays responsive."""
+        """``thumbnail`` made on the preview thread: the event loop stays responsive. An image
+        released to its file is read for the preview and not kept in memory."""
         if side not in self._thumbs:
-            from ._thumbs import off_loop
+            import asyncio
 
-            await self.aread()
-            return await off_loop(self.thumbnail, side)
+            from ._thumbs import make_thumbnail, off_loop
+
+            if self._data is None and self.path is not None and self.path.exists():
+                data = await asyncio.to_thread(self.path.read_bytes)
+            else:
+                data = await self.aread()
+            self._thumbs[side], self._size = await off_loop(make_thumbnail, data, side)
         return self._thumbs[side]
 
     def save(self, path: str | Path) -> Path:
@@ -265,7 +296,8 @@ class GeneratedImage:
         return self.data if self.format == "png" else None
 
     def __repr__(self) -> str:
-        state = f"{len(self._data)} bytes" if self._data is not None else "not downloaded"
+        state = (f"{len(self._data)} bytes" if self._data is not None else
+                 f"in {self.path.name}" if self.path is not None else "not downloaded")
         return f"GeneratedImage(url={self.url!r}, {state})"
 
 

@@ -762,6 +762,9 @@ class AsyncFlux2Client:
         self.spent += gen.cost or 0.0
         if store is not None and download_now:
             await self._log_to_store(store.save, gen, files=True)
+            # In its file now: a sweep of hundreds of 2k images must not live in memory too.
+            for img in images:
+                img.release()
         return gen
 
     async def _log_to_store(self, write: Callable[..., Any], *args: Any, files: bool = False) -> None:
