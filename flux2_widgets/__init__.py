@@ -54,6 +54,10 @@ _EXPORTS: dict[str, str] = {
     "TaskTimeoutError": "errors",
     "BudgetExceededError": "errors",
     "UnansweredCreateError": "errors",
+    "WorkspaceError": "errors",
+    "DuplicateVoteError": "errors",
+    "ArenaExistsError": "errors",
+    "Workspace": "workspace",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
@@ -89,10 +93,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .compare.history import History
     from .errors import (
         APIError,
+        ArenaExistsError,
         AuthenticationError,
         BadRequestError,
         BudgetExceededError,
         ConflictError,
+        DuplicateVoteError,
         Flux2Error,
         ImageDownloadError,
         InsufficientCreditsError,
@@ -106,9 +112,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         TimeoutError,
         UnansweredCreateError,
         ValidationError,
+        WorkspaceError,
     )
     from .results import GeneratedImage, Generation, Task
     from .simulator import Simulator
     from .store import ResultStore
     from .widgets import CompareWidget, Studio
     from .widgets.inspect_view import inspect
+    from .workspace import Workspace
