@@ -112,8 +112,22 @@ def _apply(tx: Tx, seq: int, line: str, event: dict[str, Any]) -> None:
             tx.execute("DELETE FROM open_sends WHERE key = ?", (key,))
 
 
+_shared: dict[str, RunLogIndex] = {}
+_shared_lock = threading.Lock()
+
+
 class RunLogIndex:
     """``RunLogIndex(log_path)``: the open entries of one run log, caught up on every read."""
+
+    @classmethod
+    def shared(cls, log_path: Path) -> RunLogIndex:
+        """One index object per run log in this process."""
+        key = os.path.abspath(log_path)
+        with _shared_lock:
+            found = _shared.get(key)
+            if found is None:
+                found = _shared[key] = cls(Path(log_path))
+            return found
 
     def __init__(self, log_path: Path, index_path: Path | None = None) -> None:
         self.log_path = Path(log_path)

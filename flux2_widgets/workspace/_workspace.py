@@ -122,8 +122,6 @@ class Workspace:
     def close(self) -> None:
         """Give back the connections (they are opened again if the workspace is used)."""
         self.backend.close()
-        if self._runlog is not None:
-            self._runlog.close()
 
     def __enter__(self) -> Workspace:
         return self
@@ -139,7 +137,7 @@ class Workspace:
             if self._runlog is None:
                 from ..store import RUN_LOG
 
-                self._runlog = RunLogIndex(self.root / RUN_LOG)
+                self._runlog = RunLogIndex.shared(self.root / RUN_LOG)
             return self._runlog
 
     def sync(self) -> SyncReport:
