@@ -52,11 +52,12 @@ def _name(value: Any, field: str, limit: int = 200) -> str:
 def _preview(data: Any, field: str) -> bytes:
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ValidationError(f"{field} must be JPEG bytes (make one with make_preview), not "
-                              f"{type(data).__name__}", field=field, value=type(data).__name__, allowed="JPEG")
+                              f"{type(data).__name__}", field=field, value=type(data).__name__,
+                              allowed="JPEG")
     data = bytes(data)
     if not data.startswith(b"\xff\xd8") or len(data) > MAX_PREVIEW_BYTES:
-        raise ValidationError(f"{field} must be a JPEG of at most {MAX_PREVIEW_BYTES // 1024} KB (a thumbnail: "
-                              f"make_preview(image_bytes)); got {len(data)} bytes"
+        raise ValidationError(f"{field} must be a JPEG of at most {MAX_PREVIEW_BYTES // 1024} KB (a "
+                              f"thumbnail: make_preview(image_bytes)); got {len(data)} bytes"
                               + ("" if data.startswith(b"\xff\xd8") else " that are not a JPEG"),
                               field=field, value=len(data), allowed=f"JPEG <= {MAX_PREVIEW_BYTES} bytes")
     return data
@@ -113,7 +114,7 @@ class Arenas:
             raise WorkspaceError(f"no arena named {name!r}", code="not_found")
         return ArenaRecord(row[0], json.loads(row[1]), float(row[2]))
 
-    def list(self) -> list[ArenaRecord]:
+    def all(self) -> list[ArenaRecord]:
         """Every arena, newest first."""
         rows = self._db.read(lambda tx: tx.all("SELECT name, config, created_at FROM arenas "
                                                "ORDER BY created_at DESC, name"))
@@ -138,7 +139,8 @@ class Arenas:
             for side in (texts[1], texts[2]):
                 if side not in variants:
                     raise ValidationError(f"{side!r} is not a variant of arena {arena!r}; its variants: "
-                                          f"{', '.join(variants)}", field="variant", value=side, allowed=variants)
+                                          f"{', '.join(variants)}", field="variant", value=side,
+                                          allowed=variants)
             position = int(tx.value("SELECT COUNT(*) FROM arena_pairs WHERE arena = ?", (arena,)) or 0)
             tx.execute(f"INSERT INTO arena_pairs ({_PAIR}, left_preview, right_preview) VALUES "
                        f"({', '.join('?' * 11)}) ON CONFLICT (arena, pair_id) DO NOTHING",
@@ -174,8 +176,8 @@ class Arenas:
         :class:`~flux2_widgets.errors.DuplicateVoteError`; the first stands."""
         voter = _name(voter, "voter")
         if choice not in CHOICES:
-            raise ValidationError(f"choice must be one of {', '.join(CHOICES)}, not {choice!r}", field="choice",
-                                  value=choice, allowed=CHOICES)
+            raise ValidationError(f"choice must be one of {', '.join(CHOICES)}, not {choice!r}",
+                                  field="choice", value=choice, allowed=CHOICES)
         if note is not None and (not isinstance(note, str) or len(note) > 2000):
             raise ValidationError("note must be text of at most 2000 characters", field="note",
                                   value=type(note).__name__, allowed="<= 2000 characters")
@@ -189,14 +191,14 @@ class Arenas:
             if question not in questions:
                 raise ValidationError(f"{question!r} is not a question of arena {arena!r}; its questions: "
                                       f"{questions}", field="question", value=question, allowed=questions)
-            sides = tx.one("SELECT left_variant, right_variant FROM arena_pairs WHERE arena = ? AND pair_id = ?",
-                           (arena, pair_id))
+            sides = tx.one("SELECT left_variant, right_variant FROM arena_pairs "
+                           "WHERE arena = ? AND pair_id = ?", (arena, pair_id))
             if sides is None:
                 raise WorkspaceError(f"arena {arena!r} has no pair {pair_id!r}", code="not_found")
             variant = None if choice == "tie" else sides[0 if choice == "left" else 1]
-            row = tx.one(f"INSERT INTO arena_votes (arena, pair_id, voter, question, choice, variant, at, note) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (arena, pair_id, voter, question) "
-                         f"DO NOTHING RETURNING {_VOTE}",
+            row = tx.one("INSERT INTO arena_votes (arena, pair_id, voter, question, choice, variant, at, "
+                         "note) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (arena, pair_id, voter, "
+                         f"question) DO NOTHING RETURNING {_VOTE}",
                          (arena, pair_id, voter, question, choice, variant, time.time(), note or ""))
             if row is None:
                 raise DuplicateVoteError(f"{voter!r} already voted on pair {pair_id!r} for {question!r}; the "
@@ -207,7 +209,8 @@ class Arenas:
 
     def votes(self, arena: str, *, since: int | None = None, question: str | None = None) -> list[ArenaVote]:
         """An arena's votes, oldest first; with ``since``, only those after that vote id."""
-        sql, params = f"SELECT {_VOTE} FROM arena_votes WHERE arena = ?", [arena]
+        sql = f"SELECT {_VOTE} FROM arena_votes WHERE arena = ?"
+        params: list[Any] = [arena]
         if since is not None:
             sql += " AND id > ?"
             params.append(int(since))
@@ -242,7 +245,8 @@ class Arenas:
 
     def voters(self, arena: str, *, question: str | None = None) -> int:
         """How many different voters voted."""
-        sql, params = "SELECT COUNT(DISTINCT voter) FROM arena_votes WHERE arena = ?", [arena]
+        sql = "SELECT COUNT(DISTINCT voter) FROM arena_votes WHERE arena = ?"
+        params: list[Any] = [arena]
         if question is not None:
             sql += " AND question = ?"
             params.append(question)
@@ -251,7 +255,8 @@ class Arenas:
     def unvoted(self, arena: str, *, voter: str, question: str) -> list[ArenaPair]:
         """The pairs ``voter`` has not voted on yet for ``question``, in order."""
         rows = self._db.read(lambda tx: tx.all(
-            f"SELECT {_PAIR} FROM arena_pairs p WHERE p.arena = ? AND NOT EXISTS (SELECT 1 FROM arena_votes v "
-            "WHERE v.arena = p.arena AND v.pair_id = p.pair_id AND v.voter = ? AND v.question = ?) "
+            f"SELECT {_PAIR} FROM arena_pairs p WHERE p.arena = ? AND NOT EXISTS (SELECT 1 "
+            "FROM arena_votes v WHERE v.arena = p.arena AND v.pair_id = p.pair_id AND v.voter = ? "
+            "AND v.question = ?) "
             "ORDER BY p.position, p.pair_id", (arena, voter, question)))
         return [_pair(r) for r in rows]

@@ -133,8 +133,8 @@ class Budget:
 
         def write(tx: Tx) -> Reservation:
             marks = ", ".join("?" * len(names))
-            caps = tx.all(f"SELECT scope, total_micro, per_day_micro FROM budget_caps WHERE scope IN ({marks}) "
-                          f"ORDER BY scope{tx.for_update}", names)
+            caps = tx.all("SELECT scope, total_micro, per_day_micro FROM budget_caps "
+                          f"WHERE scope IN ({marks}) ORDER BY scope{tx.for_update}", names)
             # after the locks: a racing reservation of the same key has committed by now
             existing = _reservation(key, tx.all(f"{_ENTRY} WHERE key = ?", (key,)))
             if existing is not None:
@@ -146,8 +146,9 @@ class Budget:
                         ("total", total, spent, reserved), ("day", per_day, spent_today, reserved_today)):
                     if cap is not None and used_spent + used_reserved + micro > int(cap):
                         _refuse(scope, period, int(cap), used_spent, used_reserved, micro, day)
-            tx.many("INSERT INTO budget_entries (key, scope, amount_micro, cost_micro, state, day, reserved_at) "
-                    "VALUES (?, ?, ?, NULL, 'reserved', ?, ?) ON CONFLICT (key, scope) DO NOTHING",
+            tx.many("INSERT INTO budget_entries (key, scope, amount_micro, cost_micro, state, day, "
+                    "reserved_at) VALUES (?, ?, ?, NULL, 'reserved', ?, ?) "
+                    "ON CONFLICT (key, scope) DO NOTHING",
                     [(key, scope, micro, day, now) for scope in names])
             return Reservation(key, _usd(micro) or 0.0, tuple(names), "reserved", None, day, now, None)
 
@@ -201,8 +202,8 @@ class Budget:
     def outstanding(self, scope: str = WORKSPACE_SCOPE) -> list[Reservation]:
         """Reservations of ``scope`` neither settled nor released (may still be billed), oldest first."""
         def read(tx: Tx) -> list[Reservation]:
-            keys = [r[0] for r in tx.all("SELECT key FROM budget_entries WHERE scope = ? AND state = 'reserved' "
-                                         "ORDER BY reserved_at, key", (scope,))]
+            keys = [r[0] for r in tx.all("SELECT key FROM budget_entries WHERE scope = ? AND "
+                                         "state = 'reserved' ORDER BY reserved_at, key", (scope,))]
             found = [_reservation(k, tx.all(f"{_ENTRY} WHERE key = ?", (k,))) for k in keys]
             return [r for r in found if r is not None]
 

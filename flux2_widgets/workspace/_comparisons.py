@@ -82,7 +82,7 @@ class Comparisons:
             raise WorkspaceError(f"no saved comparison {comparison_id!r}", code="not_found")
         return found[0]
 
-    def list(self, *, limit: int | None = None, kind: str | None = None) -> list[ComparisonRecord]:
+    def recent(self, *, limit: int | None = None, kind: str | None = None) -> list[ComparisonRecord]:
         """Saved comparisons, newest first."""
         sql = f"SELECT {_FIELDS} FROM comparisons"
         params: list[Any] = []

@@ -82,7 +82,8 @@ def _like(text: str) -> str:
 
 
 def _where(folder: str, f: ResultFilter) -> tuple[str, list[Any]]:
-    clauses, params = ["r.folder = ?"], [folder]
+    clauses: list[str] = ["r.folder = ?"]
+    params: list[Any] = [folder]
     needle = (f.prompt or "").strip().lower()
     if needle:
         clauses.append("r.prompt_lc LIKE ? ESCAPE '\\'")
@@ -151,11 +152,17 @@ class Results:
     def known(self, task_ids: Sequence[str]) -> set[str]:
         """Which of ``task_ids`` this folder's index holds."""
         found: set[str] = set()
-        for start in range(0, len(task_ids), 500):
-            chunk = list(task_ids[start:start + 500])
-            marks = ", ".join("?" * len(chunk))
-            found.update(r[0] for r in self._db.read(lambda tx, c=chunk, m=marks: tx.all(
-                f"SELECT task_id FROM results WHERE folder = ? AND task_id IN ({m})", [self.folder, *c])))
+        ids = list(task_ids)
+
+        def read(tx: Tx) -> None:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ", ".join("?" * len(chunk))
+                found.update(r[0] for r in tx.all(
+                    f"SELECT task_id FROM results WHERE folder = ? AND task_id IN ({marks})",
+                    [self.folder, *chunk]))
+
+        self._db.read(read)
         return found
 
     # -- reading -------------------------------------------------------------------

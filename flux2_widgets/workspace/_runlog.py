@@ -39,16 +39,17 @@ CHUNK = 4 << 20
 #: The last bytes read, kept to notice a log rewritten in place under the same name.
 FINGERPRINT = 64
 
+_OPEN_ENTRY = ("({id} TEXT NOT NULL, base_url TEXT NOT NULL, first_seq INTEGER NOT NULL, "
+               "last_seq INTEGER NOT NULL, {extra}event TEXT NOT NULL, PRIMARY KEY ({id}, base_url))")
 _TABLES = [
     "CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), identity TEXT NOT NULL, "
     "offset INTEGER NOT NULL, fingerprint BLOB NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS open_submits (task_id TEXT NOT NULL, base_url TEXT NOT NULL, "
-    "first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (task_id, base_url))",
-    "CREATE TABLE IF NOT EXISTS open_undelivered (task_id TEXT NOT NULL, base_url TEXT NOT NULL, "
-    "first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (task_id, base_url))",
-    "CREATE TABLE IF NOT EXISTS open_sends (key TEXT NOT NULL, base_url TEXT NOT NULL, first_seq INTEGER NOT NULL, "
-    "last_seq INTEGER NOT NULL, first_sent REAL NOT NULL, event TEXT NOT NULL, PRIMARY KEY (key, base_url))",
-    "CREATE TABLE IF NOT EXISTS completions (seq INTEGER PRIMARY KEY, task_id TEXT NOT NULL, files TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS open_submits " + _OPEN_ENTRY.format(id="task_id", extra=""),
+    "CREATE TABLE IF NOT EXISTS open_undelivered " + _OPEN_ENTRY.format(id="task_id", extra=""),
+    "CREATE TABLE IF NOT EXISTS open_sends "
+    + _OPEN_ENTRY.format(id="key", extra="first_sent REAL NOT NULL, "),
+    "CREATE TABLE IF NOT EXISTS completions (seq INTEGER PRIMARY KEY, task_id TEXT NOT NULL, "
+    "files TEXT NOT NULL)",
 ]
 _OPEN = ("open_submits", "open_undelivered", "open_sends", "completions", "state")
 

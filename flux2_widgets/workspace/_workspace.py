@@ -140,10 +140,11 @@ class Workspace:
                 self._runlog = RunLogIndex.shared(self.root / RUN_LOG)
             return self._runlog
 
-    def sync(self) -> SyncReport:
+    def sync(self, *, rebuild: bool = False) -> SyncReport:
         """Bring the results index up to the folder: every sidecar when this database has
-        not indexed the folder yet (new, rebuilt, or the run log replaced), else only the
-        results the run log shows saved since the last sync that the index lacks."""
+        not indexed the folder yet (new, rebuilt, or the run log replaced) or ``rebuild``
+        says so (sidecars edited by hand), else only the results the run log shows saved
+        since the last sync that the index lacks."""
         start = time.perf_counter()
         try:
             runlog: RunLogIndex | None = self.run_log
@@ -156,7 +157,7 @@ class Workspace:
         folder = self.folder
         row = self.backend.read(lambda tx: tx.one(
             "SELECT log_offset, log_identity FROM folders WHERE folder = ?", (folder,)))
-        if row is None or runlog is None or row[1] != identity or int(row[0]) > log_end:
+        if rebuild or row is None or runlog is None or row[1] != identity or int(row[0]) > log_end:
             added, rebuilt = self._rebuild(), True
         else:
             added, rebuilt = self._catch_up(runlog, int(row[0])), False
