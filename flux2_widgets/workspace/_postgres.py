@@ -97,11 +97,17 @@ class PostgresBackend(Backend):
     def _get_pool(self) -> Any:
         if self._pool is not None and self._pid == os.getpid():
             return self._pool
-        _, psycopg_pool = _driver()
+        psycopg, psycopg_pool = _driver()
         with self._lock:
             if self._pid != os.getpid():  # a forked child: the parent's pool is not ours
                 self._pool, self._pid, self._prepared = None, os.getpid(), False
             if self._pool is None:
+                # One plain connection first: a wrong password or a refused port fails at once
+                # with the server's reason, where the pool would retry until its timeout.
+                try:
+                    psycopg.connect(self.url.conninfo, connect_timeout=CONNECT_TIMEOUT_S).close()
+                except psycopg.Error as exc:
+                    raise self._error(exc, "cannot be reached") from None
                 pool = psycopg_pool.ConnectionPool(
                     self.url.conninfo, min_size=1, max_size=self._pool_size, open=False,
                     name="flux2-workspace", timeout=RETRY_DEADLINE_S,

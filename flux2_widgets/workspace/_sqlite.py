@@ -46,8 +46,10 @@ _inherited: list[sqlite3.Connection] = []
 def _is_locked(exc: BaseException) -> bool:
     if not isinstance(exc, sqlite3.OperationalError):
         return False
+    # "database is locked" (SQLITE_BUSY: another connection's transaction) passes; "database
+    # table is locked" (SQLITE_LOCKED, within one connection) never would
     text = str(exc).lower()
-    return "locked" in text or "busy" in text
+    return "database is locked" in text or "busy" in text
 
 
 def _is_damage(exc: BaseException) -> bool:
