@@ -117,19 +117,20 @@ def test_processes_killed_mid_save_and_mid_vote_lose_and_duplicate_nothing(tmp_p
     ws.arenas.create("kill", variants=["pro", "flex"])
     pair = ws.arenas.add_pair("kill", prompt="p0", left_variant="pro", right_variant="flex", left_task_id="l",
                               right_task_id="r", left_preview=jpeg(), right_preview=jpeg()).pair_id
-    tasks = 300  # about 5 ms each: a worker runs for over a second, killed within it
+    tasks = 600 if database_url is None else 250  # ms each: seconds of work, killed many times on the way
     job = {"mode": "journal", "folder": str(root), "url": database_url, "tasks": tasks, "arena": "kill",
            "pair": pair}
     rng = random.Random(7)
     kills = 0
-    for _ in range(10):
+    for _ in range(40):  # until one runs to the end
         proc = start_worker(job)
-        time.sleep(rng.uniform(0.3, 0.9))  # imports take the first 0.25 s
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            kills += 1
+        time.sleep(rng.uniform(0.3, 0.7))  # imports take the first 0.25 s
+        if proc.poll() is not None:
+            break
+        os.kill(proc.pid, signal.SIGKILL)
+        kills += 1
         proc.communicate()
-    finish(start_worker(job))  # the last one runs to the end
+    finish(start_worker(job))
     assert kills >= 3, "the test must actually kill workers mid-run"
     store = ResultStore(root, database_url=database_url)
     assert store.pending(BASE) == [] and store.unanswered(BASE) == []

@@ -4,7 +4,9 @@ the benchmark. ``python workspace_worker.py <json>``; prints one JSON line when 
 Modes:
 - ``race``: save results, vote on a comparison and in an arena, reserve budget;
 - ``journal``: a client's life in a loop (log a create, its answer, save the result, cast
-  a vote), resuming what the log shows unfinished first; killed at random and restarted.
+  a vote), resuming what the log shows unfinished first; killed at random and restarted;
+- ``voter``: one person in an arena, voting on every pair (and double-clicking some),
+  timing each vote it writes.
 """
 
 from __future__ import annotations
@@ -112,7 +114,33 @@ def journal(args: dict[str, Any]) -> dict[str, Any]:
     return {"done": total}
 
 
+def voter(args: dict[str, Any]) -> dict[str, Any]:
+    import random
+
+    from flux2_widgets import Workspace
+
+    ws = Workspace(args["folder"], database_url=args.get("url"))
+    ws.arenas.get(args["arena"])  # connected and migrated before the clock starts
+    rng = random.Random(args["worker"])
+    time.sleep(max(0.0, args["start_at"] - time.time()))
+    timings, refused = [], 0
+    me = f"voter-{args['worker']}"
+    for pair in args["pairs"]:
+        time.sleep(rng.uniform(0, args.get("think_s", 0.0)))
+        began = time.perf_counter()
+        ws.arenas.vote(args["arena"], pair, voter=me, question="Which is better?",
+                       choice=rng.choice(("left", "right", "tie")))
+        timings.append(time.perf_counter() - began)
+        if rng.random() < 0.2:  # a double-click
+            try:
+                ws.arenas.vote(args["arena"], pair, voter=me, question="Which is better?", choice="left")
+            except DuplicateVoteError:
+                refused += 1
+    ws.close()
+    return {"timings": timings, "refused": refused}
+
+
 if __name__ == "__main__":
     job = json.loads(sys.argv[1])
-    out = {"race": race, "journal": journal}[job["mode"]](job)
+    out = {"race": race, "journal": journal, "voter": voter}[job["mode"]](job)
     print(json.dumps(out), flush=True)

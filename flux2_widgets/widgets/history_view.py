@@ -75,7 +75,8 @@ class _Card(widgets.VBox):
         self.note.add_class("f2w-hist-note")
         self.show(entry)
         self.star.observe(lambda change: on_change(self, "star", change.new), "value")
-        self.tag_field.observe(lambda change: change.new.strip() and on_change(self, "tag", change.new), "value")
+        self.tag_field.observe(lambda change: change.new.strip() and on_change(self, "tag", change.new),
+                               "value")
         self.note.observe(lambda change: on_change(self, "note", change.new), "value")
         super().__init__((self.image, self.meta, widgets.HBox((self.select, self.star)),
                           widgets.HBox((self.tag_field,)), self.tags, self.note))

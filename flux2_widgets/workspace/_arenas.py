@@ -8,8 +8,9 @@ so two processes double-clicking at once still record one, and the second is tol
 
 Votes are read oldest first, optionally after a vote id, so a projector polls cheaply.
 For that to be safe on PostgreSQL (where ids come from a sequence and need not commit
-in order), a vote takes its arena's row lock before it takes an id: within an arena,
-ids are handed out in commit order. On SQLite every write is serialized anyway.
+in order), a vote takes its arena's row lock in the very statement that takes its id,
+and holds it only until its commit: within an arena, ids are handed out in commit
+order. On SQLite every write is serialized anyway.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ PREVIEW_SIDE = 384
 CHOICES = ("left", "right", "tie")
 _PAIR = ("arena, pair_id, position, prompt, left_variant, right_variant, left_task_id, right_task_id, "
          "created_at")
-_VOTE = "id, arena, pair_id, voter, question, choice, variant, at, note"
+_VOTE_COLUMNS = "arena, pair_id, voter, question, choice, variant, at, note"
+_VOTE = f"id, {_VOTE_COLUMNS}"
 
 
 def make_preview(image: bytes, side: int = PREVIEW_SIDE) -> bytes:
@@ -78,6 +80,7 @@ class Arenas:
 
     def __init__(self, backend: Backend) -> None:
         self._db = backend
+        self._configs: dict[str, dict[str, Any]] = {}
 
     # -- arenas --------------------------------------------------------------------
     def create(self, name: str, *, variants: Sequence[str], questions: Sequence[str] = ("Which is better?",),
@@ -182,30 +185,38 @@ class Arenas:
             raise ValidationError("note must be text of at most 2000 characters", field="note",
                                   value=type(note).__name__, allowed="<= 2000 characters")
 
-        def write(tx: Tx) -> ArenaVote:
-            # the arena's row lock orders this arena's vote ids by commit (see the module doc)
-            config = tx.value(f"SELECT config FROM arenas WHERE name = ?{tx.for_update}", (arena,))
-            if config is None:
-                raise WorkspaceError(f"no arena named {arena!r}", code="not_found")
-            questions = json.loads(config).get("questions") or []
-            if question not in questions:
-                raise ValidationError(f"{question!r} is not a question of arena {arena!r}; its questions: "
-                                      f"{questions}", field="question", value=question, allowed=questions)
-            sides = tx.one("SELECT left_variant, right_variant FROM arena_pairs "
-                           "WHERE arena = ? AND pair_id = ?", (arena, pair_id))
-            if sides is None:
-                raise WorkspaceError(f"arena {arena!r} has no pair {pair_id!r}", code="not_found")
-            variant = None if choice == "tie" else sides[0 if choice == "left" else 1]
-            row = tx.one("INSERT INTO arena_votes (arena, pair_id, voter, question, choice, variant, at, "
-                         "note) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (arena, pair_id, voter, "
-                         f"question) DO NOTHING RETURNING {_VOTE}",
-                         (arena, pair_id, voter, question, choice, variant, time.time(), note or ""))
-            if row is None:
-                raise DuplicateVoteError(f"{voter!r} already voted on pair {pair_id!r} for {question!r}; the "
-                                         "first vote stands", code="duplicate_vote")
-            return _vote(row)
+        questions = self._config(arena).get("questions") or []
+        if question not in questions:
+            raise ValidationError(f"{question!r} is not a question of arena {arena!r}; its questions: "
+                                  f"{questions}", field="question", value=question, allowed=questions)
+        # One statement: the pair looked up, the vote written, its uniqueness decided by the
+        # constraint. On PostgreSQL it also takes the arena's row lock, so this arena's vote
+        # ids are handed out in commit order (see the module doc), and commits in the same
+        # round trip, so the lock is never held waiting for a client.
+        lock = ("WITH locked AS (SELECT name FROM arenas WHERE name = ? FOR UPDATE) "
+                if self._db.dialect == "postgresql" else "")
+        source = ("FROM locked JOIN arena_pairs p ON p.arena = locked.name WHERE p.pair_id = ?" if lock
+                  else "FROM arena_pairs p WHERE p.arena = ? AND p.pair_id = ?")
+        sql = (f"{lock}INSERT INTO arena_votes ({_VOTE_COLUMNS}) SELECT p.arena, p.pair_id, ?, ?, ?, "
+               "CASE ? WHEN 'left' THEN p.left_variant WHEN 'right' THEN p.right_variant END, ?, ? "
+               f"{source} ON CONFLICT (arena, pair_id, voter, question) DO NOTHING RETURNING {_VOTE}")
+        values = (voter, question, choice, choice, time.time(), note or "")
+        params = (arena, *values, pair_id) if lock else (*values, arena, pair_id)
+        rows = self._db.statement(sql, params)
+        if rows:
+            return _vote(rows[0])
+        if self._db.read(lambda tx: tx.value("SELECT 1 FROM arena_pairs WHERE arena = ? AND pair_id = ?",
+                                             (arena, pair_id))) is None:
+            raise WorkspaceError(f"arena {arena!r} has no pair {pair_id!r}", code="not_found")
+        raise DuplicateVoteError(f"{voter!r} already voted on pair {pair_id!r} for {question!r}; the first "
+                                 "vote stands", code="duplicate_vote")
 
-        return self._db.write(write)
+    def _config(self, arena: str) -> dict[str, Any]:
+        """An arena's config (it never changes once made: read once per process)."""
+        found = self._configs.get(arena)
+        if found is None:
+            found = self._configs[arena] = self.get(arena).config
+        return found
 
     def votes(self, arena: str, *, since: int | None = None, question: str | None = None) -> list[ArenaVote]:
         """An arena's votes, oldest first; with ``since``, only those after that vote id."""

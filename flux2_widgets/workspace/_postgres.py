@@ -136,7 +136,7 @@ class PostgresBackend(Backend):
                 self._preparer = None
             self._prepared = True
 
-    def _run(self, fn: Callable[[Tx], T], *, read_only: bool) -> T:
+    def _run(self, fn: Callable[[Tx], T], *, read_only: bool, autocommit: bool = False) -> T:
         psycopg, _ = _driver()
         transient_types = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected,
                            psycopg.errors.LockNotAvailable, psycopg.OperationalError)
@@ -147,6 +147,13 @@ class PostgresBackend(Backend):
         def attempt() -> T:
             self._ensure_ready()
             with self._get_pool().connection() as conn:
+                if autocommit:  # one statement, its own transaction on the server
+                    conn.autocommit = True
+                    try:
+                        with conn.cursor() as cur:
+                            return fn(_PostgresTx(cur))
+                    finally:
+                        conn.autocommit = False
                 conn.read_only = read_only
                 with conn.transaction(), conn.cursor() as cur:
                     return fn(_PostgresTx(cur))
@@ -168,6 +175,9 @@ class PostgresBackend(Backend):
 
     def write(self, fn: Callable[[Tx], T]) -> T:
         return self._run(fn, read_only=False)
+
+    def statement(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._run(lambda tx: tx.all(sql, params), read_only=False, autocommit=True)
 
     def close(self) -> None:
         with self._lock:
