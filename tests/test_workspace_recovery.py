@@ -122,16 +122,21 @@ def test_processes_killed_mid_save_and_mid_vote_lose_and_duplicate_nothing(tmp_p
            "pair": pair}
     rng = random.Random(7)
     kills = 0
-    for _ in range(40):  # until one runs to the end
+    log = root / "runs.jsonl"
+    for _ in range(60):  # until one runs to the end
         proc = start_worker(job)
-        time.sleep(rng.uniform(0.3, 0.7))  # imports take the first 0.25 s
+        # killed once the log has grown by a random amount: at any point of a task's cycle
+        # (sending, answer, images, sidecar, index row, "completed", vote), however fast it runs
+        grown = (log.stat().st_size if log.exists() else 0) + rng.randrange(10_000, 60_000)
+        while proc.poll() is None and (log.stat().st_size if log.exists() else 0) < grown:
+            time.sleep(0.001)
         if proc.poll() is not None:
             break
         os.kill(proc.pid, signal.SIGKILL)
         kills += 1
         proc.communicate()
     finish(start_worker(job))
-    assert kills >= 3, "the test must actually kill workers mid-run"
+    assert kills >= 5, "the test must actually kill workers mid-run"
     store = ResultStore(root, database_url=database_url)
     assert store.pending(BASE) == [] and store.unanswered(BASE) == []
     events = store.events()

@@ -45,10 +45,11 @@ def _num(meta: Mapping[str, Any], key: str) -> float | None:
     return None
 
 
-def row_from_sidecar(folder: str, root: Path, sidecar: Path, meta: Any,
-                     mtime: float | None = None) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
-    """(results row, result_meta row) for a sidecar, or ``None`` when it is not one (no
-    task id, no files): the rules History always read sidecars by."""
+def row_from_sidecar(folder: str, where: str, sidecar: Path, meta: Any, mtime: float | None = None,
+                     text: str | None = None) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
+    """(results row, result_meta row) for a sidecar in the folder ``where`` (relative to the
+    results folder, posix), or ``None`` when it is not one (no task id, no files): the rules
+    History always read sidecars by. ``text``: the sidecar as read, kept as it is."""
     if not isinstance(meta, dict):
         return None
     task_id = meta.get("task_id")
@@ -59,11 +60,8 @@ def row_from_sidecar(folder: str, root: Path, sidecar: Path, meta: Any,
     if not completed:
         completed = mtime if mtime is not None else sidecar.stat().st_mtime
     width, height = _num(meta, "width"), _num(meta, "height")
-    try:
-        where = sidecar.parent.relative_to(root)
-    except ValueError:
-        where = sidecar.parent
-    files = [(where / str(name)).as_posix() for name in names]
+    prefix = f"{where}/" if where not in ("", ".") else ""
+    files = [f"{prefix}{name}" for name in names]
     prompt = str(meta.get("prompt") or "")
     row = (folder, task_id, prompt, prompt.lower(), str(meta.get("tier") or ""),
            str(meta.get("resolution") or ""), str(meta.get("aspect_ratio") or ""),
@@ -71,9 +69,17 @@ def row_from_sidecar(folder: str, root: Path, sidecar: Path, meta: Any,
            int(height) if height else None, _num(meta, "cost"), str(meta.get("cost_source") or ""),
            1 if meta.get("simulated") else 0, _num(meta, "submitted_at") or completed, completed,
            str(meta.get("base_url") or ""))
-    extra = (folder, task_id, (where / sidecar.name).as_posix(), json.dumps(files),
-             json.dumps(meta, ensure_ascii=False))
+    extra = (folder, task_id, f"{prefix}{sidecar.name}", json.dumps(files),
+             text if text is not None else json.dumps(meta, ensure_ascii=False))
     return row, extra
+
+
+def relative_dir(root: Path, sidecar: Path) -> str:
+    """The sidecar's folder relative to the results folder (absolute if outside it)."""
+    try:
+        return sidecar.parent.relative_to(root).as_posix()
+    except ValueError:
+        return sidecar.parent.as_posix()
 
 
 def _like(text: str) -> str:
@@ -131,13 +137,15 @@ class Results:
         """Index the result a sidecar describes (``ResultStore.save`` calls this after
         writing it). Saving the same task again updates its row. False when ``meta`` is
         not a result's sidecar."""
-        return self.put_many([(dict(meta), Path(sidecar), None)]) == 1
+        sidecar = Path(sidecar)
+        return self.put_many([(dict(meta), sidecar, None, None)], relative_dir(self.root, sidecar)) == 1
 
-    def put_many(self, items: Iterable[tuple[Any, Path, float | None]]) -> int:
-        """Index many (meta, sidecar path, sidecar mtime) in one transaction; how many were results."""
+    def put_many(self, items: Iterable[tuple[Any, Path, float | None, str | None]], where: str) -> int:
+        """Index many (meta, sidecar path, its mtime, its text) of the folder ``where``
+        (relative to the results folder) in one transaction; how many were results."""
         rows, extras = [], []
-        for meta, sidecar, mtime in items:
-            made = row_from_sidecar(self.folder, self.root, sidecar, meta, mtime)
+        for meta, sidecar, mtime, text in items:
+            made = row_from_sidecar(self.folder, where, sidecar, meta, mtime, text)
             if made is not None:
                 rows.append(made[0])
                 extras.append(made[1])

@@ -79,6 +79,7 @@ def epoch(*candidates: Any) -> float:
 
 def _upsert(table: str, id_column: str, extra: str = "") -> str:
     cols = f"{id_column}, base_url, first_seq, last_seq{', first_sent' if extra else ''}, event"
+    # on conflict: first_seq (and first_sent) stay, the latest line replaces the last
     marks = ", ".join("?" * (6 if extra else 5))
     return (f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT ({id_column}, base_url) "
             "DO UPDATE SET last_seq = excluded.last_seq, event = excluded.event")
@@ -89,28 +90,70 @@ _UNDELIVERED = _upsert("open_undelivered", "task_id")
 _SEND = _upsert("open_sends", "key", extra="first_sent")
 
 
-def _apply(tx: Tx, seq: int, line: str, event: dict[str, Any]) -> None:
-    kind, task_id, key = event.get("event"), event.get("task_id"), event.get("idempotency_key")
-    where = json.dumps(event.get("base_url"))
-    if isinstance(task_id, str):
-        if kind == "submitted":
-            tx.execute(_SUBMIT, (task_id, where, seq, seq, line))
-        elif kind in ("completed", "failed", "undelivered"):
-            tx.execute("DELETE FROM open_submits WHERE task_id = ?", (task_id,))
-        if kind == "undelivered":
-            tx.execute(_UNDELIVERED, (task_id, where, seq, seq, line))
-        elif kind in ("completed", "failed"):
-            tx.execute("DELETE FROM open_undelivered WHERE task_id = ?", (task_id,))
-        if kind == "completed":
-            files = event.get("files")
-            tx.execute("INSERT OR REPLACE INTO completions (seq, task_id, files) VALUES (?, ?, ?)",
-                       (seq, task_id, json.dumps(files if isinstance(files, list) else [])))
-    if isinstance(key, str) and key:
-        if kind == "sending":
-            first = epoch(event.get("submitted_at"), event.get("at"))
-            tx.execute(_SEND, (key, where, seq, seq, first, line))
-        elif kind in ("submitted", "rejected", "dismissed"):
-            tx.execute("DELETE FROM open_sends WHERE key = ?", (key,))
+class _Table:
+    """One table of open entries, changed in memory for a chunk of lines, then written in a
+    few statements: most entries open and close within a chunk and never reach the file."""
+
+    def __init__(self, name: str, id_column: str, upsert: str) -> None:
+        self.name, self.id_column, self.upsert = name, id_column, upsert
+        #: id -> (closed since the chunk began, {base_url: [first_seq, last_seq, *rest]})
+        self.touched: dict[str, tuple[bool, dict[str, list[Any]]]] = {}
+
+    def open(self, entry_id: str, where: str, seq: int, *rest: Any) -> None:
+        _, rows = self.touched.setdefault(entry_id, (False, {}))
+        row = rows.get(where)
+        if row is None:
+            rows[where] = [seq, seq, *rest]
+        else:  # still open: when it opened (and was first sent) stays; its line is the latest
+            row[1], row[-1] = seq, rest[-1]
+
+    def close(self, entry_id: str) -> None:
+        self.touched[entry_id] = (True, {})
+
+    def flush(self, tx: Tx) -> None:
+        closed = [(i,) for i, (was_closed, _) in self.touched.items() if was_closed]
+        if closed:
+            tx.many(f"DELETE FROM {self.name} WHERE {self.id_column} = ?", closed)
+        # an entry already open in the file keeps its first_seq (the upsert does not change it)
+        tx.many(self.upsert, [(i, where, *row) for i, (_, rows) in self.touched.items()
+                              for where, row in rows.items()])
+        self.touched.clear()
+
+
+class _Chunk:
+    """The effect of a run of lines on the index, applied by the rules of ``store._fold_*``."""
+
+    def __init__(self) -> None:
+        self.submits = _Table("open_submits", "task_id", _SUBMIT)
+        self.undelivered = _Table("open_undelivered", "task_id", _UNDELIVERED)
+        self.sends = _Table("open_sends", "key", _SEND)
+        self.completions: list[tuple[int, str, str]] = []
+
+    def apply(self, seq: int, line: str, event: dict[str, Any]) -> None:
+        kind, task_id, key = event.get("event"), event.get("task_id"), event.get("idempotency_key")
+        where = json.dumps(event.get("base_url"))
+        if isinstance(task_id, str):
+            if kind == "submitted":
+                self.submits.open(task_id, where, seq, line)
+            elif kind in ("completed", "failed", "undelivered"):
+                self.submits.close(task_id)
+            if kind == "undelivered":
+                self.undelivered.open(task_id, where, seq, line)
+            elif kind in ("completed", "failed"):
+                self.undelivered.close(task_id)
+            if kind == "completed":
+                files = event.get("files")
+                self.completions.append((seq, task_id, json.dumps(files if isinstance(files, list) else [])))
+        if isinstance(key, str) and key:
+            if kind == "sending":
+                self.sends.open(key, where, seq, epoch(event.get("submitted_at"), event.get("at")), line)
+            elif kind in ("submitted", "rejected", "dismissed"):
+                self.sends.close(key)
+
+    def flush(self, tx: Tx) -> None:
+        for table in (self.submits, self.undelivered, self.sends):
+            table.flush(tx)
+        tx.many("INSERT OR REPLACE INTO completions (seq, task_id, files) VALUES (?, ?, ?)", self.completions)
 
 
 _shared: dict[str, RunLogIndex] = {}
@@ -192,6 +235,7 @@ class RunLogIndex:
             self.offset, self.identity = offset, identity
             return False
         body = data[:end + 1]
+        chunk = _Chunk()
         position = 0
         for raw in body.split(b"\n")[:-1]:
             seq = offset + position
@@ -202,7 +246,8 @@ class RunLogIndex:
             except ValueError:
                 continue  # a line cut short by a dying kernel (healed by the next append)
             if isinstance(event, dict):
-                _apply(tx, seq, line, event)
+                chunk.apply(seq, line, event)
+        chunk.flush(tx)
         new_offset = offset + len(body)
         _save_state(tx, identity, new_offset, body[-FINGERPRINT:])
         self.offset, self.identity = new_offset, identity

@@ -169,23 +169,25 @@ class Workspace:
         return SyncReport(rebuilt, added, time.perf_counter() - start)
 
     def _rebuild(self) -> int:
-        added = 0
-        batch: list[tuple[Any, Path, float | None]] = []
         if not self.root.is_dir():
             return 0
+        added = 0
         for day in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            batch: list[tuple[Any, Path, float | None, str | None]] = []
             for sidecar in sorted(day.glob("*.json")):
                 try:
-                    meta = json.loads(sidecar.read_text(encoding="utf-8"))
-                    mtime = sidecar.stat().st_mtime
+                    text = sidecar.read_text(encoding="utf-8")
+                    meta = json.loads(text)
+                    known = isinstance(meta, dict) and meta.get("completed_at")
+                    mtime = None if known else sidecar.stat().st_mtime
                 except (OSError, ValueError):
                     continue  # cut short by a dying kernel, or removed meanwhile
-                batch.append((meta, sidecar, mtime))
+                batch.append((meta, sidecar, mtime, text))
                 if len(batch) >= REBUILD_BATCH:
-                    added += self.results.put_many(batch)
+                    added += self.results.put_many(batch, day.name)
                     batch = []
-        if batch:
-            added += self.results.put_many(batch)
+            if batch:
+                added += self.results.put_many(batch, day.name)
         log.info("indexed %d results of %s", added, self.root)
         return added
 
@@ -194,18 +196,20 @@ class Workspace:
         if not done:
             return 0
         skip = set(self.results.known([t for _, t, _ in done]))
-        batch: list[tuple[Any, Path, float | None]] = []
+        added = 0
         for _, task_id, files in done:
             if task_id in skip or not files:
                 continue
             skip.add(task_id)
-            sidecar = self.root / Path(str(files[0])).parent.name / f"{task_id}.json"
+            day = Path(str(files[0])).parent.name
+            sidecar = self.root / day / f"{task_id}.json"
             try:
-                meta = json.loads(sidecar.read_text(encoding="utf-8"))
+                text = sidecar.read_text(encoding="utf-8")
+                meta = json.loads(text)
             except (OSError, ValueError):
                 continue
-            batch.append((meta, sidecar, None))
-        return self.results.put_many(batch) if batch else 0
+            added += self.results.put_many([(meta, sidecar, None, text)], day)
+        return added
 
 
 def _same_place(a: Path, b: Path) -> bool:
