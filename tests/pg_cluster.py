@@ -89,6 +89,22 @@ def cluster() -> Cluster:
         return _State.cluster
 
 
+def _unprivileged_user() -> str:
+    """``nobody``, or a system user made for the purpose where there is none."""
+    import pwd
+
+    for name in ("nobody", "flux2pg"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    done = _run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "flux2pg"], None)
+    if done.returncode:
+        raise RuntimeError(f"no unprivileged user to run PostgreSQL as: {done.stderr.strip()}")
+    return "flux2pg"
+
+
 def _start() -> Cluster:
     try:
         import psycopg  # noqa: F401
@@ -100,7 +116,7 @@ def _start() -> Cluster:
                            "installs it when run as root)")
     began = time.perf_counter()
     folder = Path(tempfile.mkdtemp(prefix="flux2-pg-"))
-    user = "nobody" if os.geteuid() == 0 else None
+    user = _unprivileged_user() if os.geteuid() == 0 else None
     if user:
         shutil.chown(folder, user)
         folder.chmod(0o700)
