@@ -139,7 +139,21 @@ def _old_resume_scan(store: ResultStore) -> int:
         len(_fold_sending(events, None))
 
 
-def scale(sizes: list[int], work: Path) -> list[dict[str, Any]]:
+def _on_postgres(root: Path, url: str) -> dict[str, float]:
+    """The same folder's index on PostgreSQL: built (first open), then read."""
+    _new_kernel()
+    first_open, _ = _timed(lambda: History(ResultStore(root, database_url=url)).page(1))
+    _new_kernel()
+    history = History(ResultStore(root, database_url=url))
+    second_open, _ = _timed(lambda: history.page(1))
+    first_page = min(_timed(lambda: history.page(1))[0] for _ in range(5))
+    where = history.where("fox", tier="pro")
+    filt = min(_timed(lambda: history.page(1, where))[0] for _ in range(5))
+    _new_kernel()
+    return {"first_open": first_open, "second_open": second_open, "first_page": first_page, "filter": filt}
+
+
+def scale(sizes: list[int], work: Path, postgres: Callable[[], str] | None) -> list[dict[str, Any]]:
     templates = _templates(work / "templates")
     rows = []
     for n in sizes:
@@ -170,7 +184,8 @@ def scale(sizes: list[int], work: Path) -> list[dict[str, Any]]:
         rows.append({"n": n, "made": made, "first_open": first_open, "second_open": second_open,
                      "first_page": first_page, "filter": filt, "star_filter": star_filter,
                      "resume": resume_new_kernel, "resume_tail": resume_after_append,
-                     "old_history": old_history, "old_resume": old_resume})
+                     "old_history": old_history, "old_resume": old_resume,
+                     "pg": _on_postgres(root, postgres()) if postgres else None})
         _new_kernel()
         shutil.rmtree(root)
     return rows
@@ -243,7 +258,15 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="flux2-bench-ws-"))
     try:
-        rows = scale([int(s) for s in args.sizes.split(",")], work) if args.only in (None, "scale") else []
+        databases: list[tuple[str, Callable[[], str | None]]] = [("SQLite", lambda: None)]
+        cluster = None
+        if not args.skip_postgres:
+            cluster = pg_cluster.cluster()
+            print(f"(PostgreSQL cluster started in {cluster.started_in:.2f} s)")
+            databases.append(("PostgreSQL", cluster.fresh_database))
+        sizes = [int(s) for s in args.sizes.split(",")]
+        rows = scale(sizes, work, cluster.fresh_database if cluster else None) \
+            if args.only in (None, "scale") else []
         print("\n1. History and resume() over a folder (seconds; 'before' = the version without a database)")
         head = (f"{'results':>8} {'1st open':>9} {'2nd open':>9} {'1st page':>9} {'filter':>8} "
                 f"{'starred':>8} {'resume':>8} {'+append':>8} | {'before: History':>15} "
@@ -259,11 +282,13 @@ def main() -> None:
             print(f"bars at {big['n']:,}: first page {big['second_open']:.3f} s (new kernel, <= 0.3), "
                   f"filter {big['filter'] * 1000:.1f} ms (<= 50), resume scan {big['resume']:.3f} s "
                   "(new kernel, <= 0.3)")
-        databases: list[tuple[str, Callable[[], str | None]]] = [("SQLite", lambda: None)]
-        if not args.skip_postgres:
-            cluster = pg_cluster.cluster()
-            print(f"\n(PostgreSQL cluster started in {cluster.started_in:.2f} s)")
-            databases.append(("PostgreSQL", cluster.fresh_database))
+        if rows and rows[0]["pg"]:
+            print("\n   the same index on PostgreSQL (the run log and resume() stay local)")
+            print(f"{'results':>8} {'1st open':>9} {'2nd open':>9} {'1st page':>9} {'filter':>8}")
+            for r in rows:
+                pg = r["pg"]
+                print(f"{r['n']:>8,} {pg['first_open']:>9.3f} {pg['second_open']:>9.3f} "
+                      f"{pg['first_page']:>9.4f} {pg['filter']:>8.4f}")
         if args.only in (None, "race"):
             print("\n2. 8 processes racing: 25 results, 20 comparison votes, 10 arena votes (5 "
                   "double-clicked) and 10 reservations each")
