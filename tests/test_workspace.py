@@ -264,3 +264,19 @@ def test_eight_processes_write_results_votes_and_reservations_at_once(tmp_path, 
     assert status.reserved == pytest.approx(14 * amount) and status.reserved <= cap
     assert sum(o["refused"] for o in outs) == 48 - 14
     ws.close()
+
+
+def test_without_a_postgresql_server_ci_fails_and_elsewhere_skips(monkeypatch) -> None:
+    import pg_cluster
+    import workspace_support
+
+    def broken() -> None:
+        raise RuntimeError("PostgreSQL could not start: no server binaries")
+
+    monkeypatch.setattr(pg_cluster, "cluster", broken)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required under CI"):
+        workspace_support.postgres_url()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="no server binaries"):
+        workspace_support.postgres_url()

@@ -343,32 +343,27 @@ class History:
         return await _in_db(self.page, number, where)
 
     # -- stars, tags and notes -------------------------------------------------------------
-    def _fresh(self, task_id: str) -> HistoryEntry:
+    def _annotate(self, entry: HistoryEntry | str | int, change: Callable[[str], Any]) -> HistoryEntry:
+        """Apply ``change(task_id)`` in the database; the entry as it is now."""
+        task_id = self._entries([entry])[0].task_id
+        change(task_id)
         record = self.workspace.results.get(task_id)
         return _entry(self.root, record) if record is not None else self[task_id]
 
     def star(self, entry: HistoryEntry | str | int, on: bool = True) -> HistoryEntry:
         """Star a result (``on=False``: unstar). Saved at once; returns the entry as it is now."""
-        task_id = self._entries([entry])[0].task_id
-        self.workspace.results.star(task_id, bool(on))
-        return self._fresh(task_id)
+        return self._annotate(entry, lambda t: self.workspace.results.star(t, bool(on)))
 
     def tag(self, entry: HistoryEntry | str | int, tag: str) -> HistoryEntry:
         """Add a tag to a result (``history.filter(tag="fox")`` finds it)."""
-        task_id = self._entries([entry])[0].task_id
-        self.workspace.results.tag(task_id, tag)
-        return self._fresh(task_id)
+        return self._annotate(entry, lambda t: self.workspace.results.tag(t, tag))
 
     def untag(self, entry: HistoryEntry | str | int, tag: str) -> HistoryEntry:
-        task_id = self._entries([entry])[0].task_id
-        self.workspace.results.untag(task_id, tag)
-        return self._fresh(task_id)
+        return self._annotate(entry, lambda t: self.workspace.results.untag(t, tag))
 
     def note(self, entry: HistoryEntry | str | int, text: str) -> HistoryEntry:
         """Replace a result's free-text note ("" clears it)."""
-        task_id = self._entries([entry])[0].task_id
-        self.workspace.results.note(task_id, text)
-        return self._fresh(task_id)
+        return self._annotate(entry, lambda t: self.workspace.results.note(t, text))
 
     async def astar(self, entry: HistoryEntry, on: bool = True) -> HistoryEntry:
         return await _in_db(self.star, entry, on)
