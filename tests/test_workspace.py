@@ -280,3 +280,21 @@ def test_without_a_postgresql_server_ci_fails_and_elsewhere_skips(monkeypatch) -
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="no server binaries"):
         workspace_support.postgres_url()
+
+
+def test_one_voter_clicking_in_six_processes_at_once_records_one_vote(tmp_path, database_url) -> None:
+    folder = tmp_path / "results"
+    ws = Workspace(folder, database_url=database_url)
+    ws.arenas.create("clicks", variants=["pro", "flex"])
+    pairs = [ws.arenas.add_pair("clicks", prompt=f"p{i}", left_variant="pro", right_variant="flex",
+                                left_task_id=f"l{i}", right_task_id=f"r{i}", left_preview=jpeg(),
+                                right_preview=jpeg()).pair_id for i in range(10)]
+    job = {"mode": "race", "folder": str(folder), "url": database_url, "results": 0, "votes": 0,
+           "comparison": "", "arena": "clicks", "pairs": pairs, "reservations": 0, "amount": 0,
+           "voter": "the-same-person", "start_at": time.time() + 2.0}
+    outs = [finish(p) for p in [start_worker({**job, "worker": i}) for i in range(6)]]
+    votes = ws.arenas.votes("clicks")
+    assert sorted(v.pair_id for v in votes) == sorted(pairs), "one vote per pair, whoever clicked first"
+    assert sum(o["arena_votes"] for o in outs) == 10
+    assert sum(o["duplicates_refused"] for o in outs) == 6 * 2 * 10 - 10
+    ws.close()

@@ -48,6 +48,7 @@ def race(args: dict[str, Any]) -> dict[str, Any]:
     ws = store.workspace
     me = args["worker"]
     saved, votes, arena_votes, duplicates_refused, reserved, refused = [], 0, 0, 0, [], 0
+    time.sleep(max(0.0, args.get("start_at", 0) - time.time()))  # all at once
     for j in range(args["results"]):
         task_id = f"w{me}-r{j}"
         store.save(generation(task_id, f"race {me} {j}", me * 1000 + j))
@@ -58,7 +59,8 @@ def race(args: dict[str, Any]) -> dict[str, Any]:
     for pair in args["pairs"]:
         for attempt in range(2):  # the second is a double-click: refused
             try:
-                ws.arenas.vote(args["arena"], pair, voter=f"w{me}", question="Which is better?",
+                ws.arenas.vote(args["arena"], pair, voter=args.get("voter") or f"w{me}",
+                               question="Which is better?",
                                choice="left" if attempt == 0 else "right")
                 arena_votes += 1
             except DuplicateVoteError:
