@@ -113,7 +113,7 @@ def test_history_view_selects_compares_and_sends_to_a_studio(saved, sim) -> None
         view = history.view(studio=studio)
         await view.wait_idle()
         assert len(view.cards) == 3 and all(len(c.image.value) > 1000 for c in view.cards)
-        assert "3 results" in view.count.value and view.page_label.value == "page 1 of 1"
+        assert "3 of 3 results" in view.count.value and view.page_label.value == "page 1 of 1"
         view.tier_filter.value = "pro"
         await view.wait_idle()
         assert {c.entry.tier for c in view.cards} == {"pro"} and len(view.cards) == 2
@@ -156,7 +156,7 @@ def test_aload_reads_off_the_loop(saved) -> None:
     store, _ = saved
     history = History(store.root, load=False)
     threads = []
-    original = history._read
+    original = history.workspace.sync
 
     def spy(*args):
         import threading
@@ -164,7 +164,7 @@ def test_aload_reads_off_the_loop(saved) -> None:
         threads.append(threading.current_thread().name)
         return original(*args)
 
-    history._read = spy  # type: ignore[method-assign]
+    history.workspace.sync = spy  # type: ignore[method-assign]
 
     async def main() -> None:
         await history.aload()
@@ -269,6 +269,7 @@ def test_history_view_pages_stars_tags_and_notes(many) -> None:
         view.starred_filter.value = True
         await view.wait_idle()
         assert [c.entry.task_id for c in view.cards] == ["task-14"] and view.page_label.value == "page 1 of 1"
+        assert "1 of 25 results" in view.count.value
         view.starred_filter.value = False
         view.prompt_filter.value = "fox"
         await view.wait_idle()

@@ -140,13 +140,14 @@ def _entry(root: Path, record: ResultRecord) -> HistoryEntry:
 @dataclass(frozen=True)
 class HistoryPage:
     """One page of results, newest first: ``number`` counts from 1, of ``pages``;
-    ``total`` results match the filter in all."""
+    ``total`` results match the filter, of ``overall`` in the folder."""
 
     entries: list[HistoryEntry]
     number: int
     pages: int
     total: int
     size: int
+    overall: int
 
     @property
     def text(self) -> str:
@@ -218,20 +219,17 @@ class History:
         return self.store.workspace
 
     # -- reading ---------------------------------------------------------------------------
-    def _read(self, rebuild: bool = False) -> None:
-        self.workspace.sync(rebuild=rebuild)
-
     def load(self, *, rebuild: bool = False) -> History:
         """Bring the index up to the folder now (blocking): the first time for a folder (or
         with ``rebuild``, after editing sidecars by hand), every sidecar is read; later, only
         what was saved since. Returns the history."""
-        self._read(rebuild)
+        self.workspace.sync(rebuild=rebuild)
         self.loaded = True
         return self
 
     async def aload(self) -> History:
         """``load`` on the workspace thread."""
-        await _in_db(self._read)
+        await _in_db(self.workspace.sync)
         self.loaded = True
         return self
 
@@ -334,7 +332,8 @@ class History:
         pages = max(1, -(-total // size))
         if not records and number > pages:
             return self.page(pages, where)
-        return HistoryPage([_entry(self.root, r) for r in records], number, pages, total, size)
+        overall = total if where is None or where == type(where)() else self.workspace.results.count()
+        return HistoryPage([_entry(self.root, r) for r in records], number, pages, total, size, overall)
 
     async def apage(self, number: int = 1, where: ResultFilter | None = None) -> HistoryPage:
         """``page`` on the workspace thread (syncing the index first, the first time)."""

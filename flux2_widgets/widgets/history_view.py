@@ -229,7 +229,7 @@ class HistoryView(widgets.VBox):
         self.page_label.value = esc(page.text)
         self.prev_button.disabled = self.newest_button.disabled = page.number <= 1
         self.next_button.disabled = page.number >= page.pages
-        self.count.value = esc(f"{page.total} results in {self.model.root}")
+        self.count.value = esc(f"{page.total} of {page.overall} results in {self.model.root}")
         self._refresh_actions()
         for card in self.cards:
             try:
