@@ -188,6 +188,9 @@ class Workspace:
                     batch = []
             if batch:
                 added += self.results.put_many(batch, day.name)
+        if self.dialect == "postgresql":
+            # fresh statistics for the planner: the server's autovacuum would take a while
+            self.backend.write(lambda tx: tx.execute("ANALYZE results"))
         log.info("indexed %d results of %s", added, self.root)
         return added
 
