@@ -12,7 +12,7 @@ PORT   ?= 8888
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: demo app test test-fast lint bench chromium venv clean
+.PHONY: demo app test test-fast lint bench chromium postgresql venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,20 @@ chromium:
 	  fi; \
 	fi
 
-test: venv chromium
+# Debian's PostgreSQL server for the workspace tests (each test session starts a throwaway
+# cluster of its own, as an unprivileged user, on a free port on 127.0.0.1).
+PG_CTL := $(firstword $(wildcard /usr/lib/postgresql/*/bin/pg_ctl) $(shell command -v pg_ctl 2>/dev/null))
+postgresql:
+	@if [ -z "$(PG_CTL)" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "Installing Debian's postgresql for the workspace tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "postgresql is missing: run 'sudo apt-get install -y postgresql' (PostgreSQL tests will be skipped, or fail under CI=true)"; \
+	  fi; \
+	fi
+
+test: venv chromium postgresql
 	$(BIN)/ruff check flux2_widgets tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -ra --junitxml=test-output/junit.xml
@@ -54,6 +67,7 @@ bench: venv
 	$(BIN)/python benchmarks/bench_storm.py
 	$(BIN)/python benchmarks/bench_preview.py
 	$(BIN)/python benchmarks/bench_notebook_size.py
+	$(BIN)/python benchmarks/bench_workspace.py
 
 # Opens the quickstart in JupyterLab. With no RUNAPI_API_KEY the embedded simulator is used.
 # The notebook goes in the server's default URL, not as a file argument: a file argument

@@ -56,6 +56,10 @@ _EXPORTS: dict[str, str] = {
     "TaskTimeoutError": "errors",
     "BudgetExceededError": "errors",
     "UnansweredCreateError": "errors",
+    "WorkspaceError": "errors",
+    "DuplicateVoteError": "errors",
+    "ArenaExistsError": "errors",
+    "Workspace": "workspace",
 }
 #: Old names kept importable (``from flux2_widgets import TimeoutError``) but left out of
 #: ``__all__``: a star import must not shadow the builtin ``TimeoutError``.
@@ -95,10 +99,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .errors import (
         APIError,
         APITimeoutError,
+        ArenaExistsError,
         AuthenticationError,
         BadRequestError,
         BudgetExceededError,
         ConflictError,
+        DuplicateVoteError,
         Flux2Error,
         ImageDownloadError,
         InsufficientCreditsError,
@@ -114,9 +120,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         UnansweredCreateError,
         UnknownStatusError,
         ValidationError,
+        WorkspaceError,
     )
     from .results import GeneratedImage, Generation, Task
     from .simulator import Simulator
     from .store import ResultStore
     from .widgets import CompareWidget, Studio
     from .widgets.inspect_view import inspect
+    from .workspace import Workspace

@@ -32,6 +32,9 @@ __all__ = [
     "TaskTimeoutError",
     "BudgetExceededError",
     "UnansweredCreateError",
+    "WorkspaceError",
+    "DuplicateVoteError",
+    "ArenaExistsError",
     "error_for_status",
     "is_refusal",
     "is_resumable",
@@ -195,7 +198,23 @@ class TaskTimeoutError(Flux2Error):
 
 
 class BudgetExceededError(Flux2Error, ValueError):
-    """A batch would pass the budget cap. Nothing was sent."""
+    """A batch would pass the budget cap. Nothing was sent.
+
+    Raised by a workspace ledger (``Workspace.budget.reserve``), it also names the
+    ``scope`` whose cap would be passed, the ``period`` (``"total"`` or ``"day"``, a UTC
+    day), the ``cap``, what is ``spent`` (billed) and ``reserved`` (may still be billed)
+    in that period, and what is ``left``, all in USD. Nothing was recorded."""
+
+    def __init__(self, message: str, *, scope: str | None = None, period: str | None = None,
+                 cap: float | None = None, spent: float | None = None, reserved: float | None = None,
+                 left: float | None = None, **kwargs: Any) -> None:
+        self.scope = scope
+        self.period = period
+        self.cap = cap
+        self.spent = spent
+        self.reserved = reserved
+        self.left = left
+        super().__init__(message, **kwargs)
 
 
 class UnansweredCreateError(Flux2Error):
@@ -211,6 +230,21 @@ class UnansweredCreateError(Flux2Error):
         self.idempotency_key = idempotency_key
         self.sent_at = sent_at
         super().__init__(message, **kwargs)
+
+
+class WorkspaceError(Flux2Error):
+    """The workspace database could not do what was asked: it stayed locked, its server
+    is unreachable, its schema is newer than this version, or a record named does not
+    exist (``code`` says which). A database URL's password never appears in it."""
+
+
+class DuplicateVoteError(WorkspaceError, ValueError):
+    """This voter already voted on this pair for this question (one vote each); the
+    first vote stands."""
+
+
+class ArenaExistsError(WorkspaceError, ValueError):
+    """An arena of that name exists already: open it, or pick another name."""
 
 
 _STATUS_CLASSES: dict[int, type[APIError]] = {

@@ -8,23 +8,34 @@ is sent (with its Idempotency-Key) and linked to its task once answered, so a
 task paid for but never answered is not lost either. ``latency.json`` lets a new
 kernel poll its first tasks as well as the last one did. Nothing here ever holds
 the API key: the request is stored as its wire payload, the endpoint as a bare URL.
+
+The run log stays the journal (a line is appended, in one write, before anything it
+promises); what ``pending``, ``unanswered`` and ``undelivered`` read comes from its index
+(``workspace._runlog``), which catches up from the byte offset it last read, so a scan
+at 50,000 results reads the tail and the open entries, not every line. Each saved result
+is also indexed in the folder's workspace database, which ``History`` pages through.
 """
 
 from __future__ import annotations
 
 import json
-import math
+import logging
 import os
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._redact import redact
 from .catalog import ImageRequest
 from .errors import ValidationError
 from .results import Generation, Task
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .workspace import Workspace
+    from .workspace._runlog import RunLogIndex
 
 __all__ = ["ResultStore", "Unanswered"]
 
@@ -33,6 +44,11 @@ RUN_LOG = "runs.jsonl"
 LATENCY_FILE = "latency.json"
 #: Endpoints remembered in the latency file (a simulator gets a new port per kernel).
 MAX_ENDPOINTS = 16
+#: After the run-log index or the workspace database failed, how long to do without it
+#: (a PostgreSQL server that is down must not slow every save).
+RETRY_INDEX_AFTER_S = 60.0
+
+log = logging.getLogger("flux2_widgets")
 
 
 @dataclass(frozen=True)
@@ -58,32 +74,81 @@ class Unanswered:
         return f"{seconds / 86400:.0f} days"
 
 
-def _version_of(path: Path) -> tuple[int, int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
-
-
 def _epoch(*candidates: Any) -> float:
-    """The first candidate that is a real epoch time; 0.0 (long ago) when none is: a
-    hand-edited or foreign log must not break a resume, nor make a create look fresh."""
-    for value in candidates:
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
-                and value > 0:
-            return float(value)
-    return 0.0
+    from .workspace._runlog import epoch
+
+    return epoch(*candidates)
+
+
+@dataclass
+class _Parsed:
+    """The run log as far as it was parsed: its file, the bytes consumed, their last
+    bytes (to notice a rewrite), and the events."""
+
+    identity: tuple[int, int]
+    version: tuple[int, int, int]
+    offset: int
+    tail: bytes
+    events: list[dict[str, Any]]
+
+
+# -- the rules that say what is still open, over the whole log (the index keeps the same) --
+def _fold_submitted(events: Iterable[dict[str, Any]], base_url: str | None) -> list[dict[str, Any]]:
+    submitted: dict[str, dict[str, Any]] = {}
+    for event in events:
+        kind, task_id = event.get("event"), event.get("task_id")
+        if not isinstance(task_id, str):
+            continue
+        if kind == "submitted" and (base_url is None or event.get("base_url") == base_url):
+            submitted[task_id] = event
+        elif kind in ("completed", "failed", "undelivered"):
+            submitted.pop(task_id, None)
+    return list(submitted.values())
+
+
+def _fold_undelivered(events: Iterable[dict[str, Any]], base_url: str | None) -> list[dict[str, Any]]:
+    latest: dict[str, dict[str, Any]] = {}
+    for event in events:
+        kind, task_id = event.get("event"), event.get("task_id")
+        if not isinstance(task_id, str):
+            continue
+        if kind == "undelivered" and (base_url is None or event.get("base_url") == base_url):
+            latest[task_id] = event
+        elif kind in ("completed", "failed"):
+            latest.pop(task_id, None)
+    return list(latest.values())
+
+
+def _fold_sending(events: Iterable[dict[str, Any]], base_url: str | None,
+                  ) -> list[tuple[dict[str, Any], float]]:
+    sending: dict[str, dict[str, Any]] = {}
+    first_sent: dict[str, float] = {}
+    for event in events:
+        kind, key = event.get("event"), event.get("idempotency_key")
+        if not isinstance(key, str) or not key:
+            continue
+        if kind == "sending" and (base_url is None or event.get("base_url") == base_url):
+            sending[key] = event
+            first_sent.setdefault(key, _epoch(event.get("submitted_at"), event.get("at")))
+        elif kind in ("submitted", "rejected", "dismissed"):
+            sending.pop(key, None)
+            first_sent.pop(key, None)
+    return [(event, first_sent[key]) for key, event in sending.items()]
 
 
 class ResultStore:
     """A folder of results. ``ResultStore("flux2_results")``."""
 
-    def __init__(self, root: str | Path = "flux2_results") -> None:
+    def __init__(self, root: str | Path = "flux2_results", *, database_url: str | None = None) -> None:
         self.root = Path(root)
+        self._database_url = database_url
         self._lock = threading.Lock()
-        #: The last parse of the run log and the file version it was read from.
-        self._parsed: tuple[tuple[int, int, int], list[dict[str, Any]]] | None = None
+        #: The run log as far as this store parsed it (``events``).
+        self._parsed: _Parsed | None = None
+        self._workspace: Workspace | None = None
+        #: monotonic time until which the index (run log, workspace) is not tried again
+        self._runlog_down_until = 0.0
+        self._index_down_until = 0.0
 
     def __repr__(self) -> str:
         return f"ResultStore({str(self.root)!r})"
@@ -92,13 +157,31 @@ class ResultStore:
     def log_path(self) -> Path:
         return self.root / RUN_LOG
 
+    @property
+    def workspace(self) -> Workspace:
+        """The folder's database (``workspace.db`` here, or ``$FLUX2_DATABASE_URL``)."""
+        if self._workspace is None:
+            from .workspace import Workspace
+
+            self._workspace = Workspace.shared(self.root, database_url=self._database_url)
+        return self._workspace
+
     def _append(self, event: dict[str, Any]) -> None:
         event = {"at": round(time.time(), 3), **event}
-        line = redact(json.dumps(event, ensure_ascii=False))
+        data = (redact(json.dumps(event, ensure_ascii=False)) + "\n").encode("utf-8")
         with self._lock:
             self.root.mkdir(parents=True, exist_ok=True)
-            with self.log_path.open("a", encoding="utf-8") as fh:
-                fh.write(line + "\n")
+            # One write(2) on an O_APPEND file: kernels appending at once never interleave,
+            # and a kill cannot cut a line in two.
+            fd = os.open(self.log_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                size = os.fstat(fd).st_size
+                if size and hasattr(os, "pread") and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data  # a line left unfinished (a full disk, a crash) keeps to itself
+                while data:
+                    data = data[os.write(fd, data):]
+            finally:
+                os.close(fd)
 
     def record_sending(self, idempotency_key: str, request: ImageRequest, base_url: str,
                        submitted_at: float) -> None:
@@ -131,52 +214,90 @@ class ResultStore:
         meta = {**generation.to_row(), "request": generation.request.payload(),
                 "files": [p.name for p in paths], "base_url": generation.base_url,
                 "submitted_at": generation.submitted_at, "completed_at": generation.completed_at}
-        sidecar.write_text(redact(json.dumps(meta, indent=2, ensure_ascii=False)), encoding="utf-8")
+        text = redact(json.dumps(meta, indent=2, ensure_ascii=False))
+        sidecar.write_text(text, encoding="utf-8")
+        # Indexed before the log says "completed": a kill in between leaves the task pending,
+        # resume() saves it again, and the index row is simply replaced.
+        self._index_result(json.loads(text), sidecar)
         self._append({"event": "completed", "task_id": generation.id,
                       "files": [str(p) for p in paths], "cost": generation.cost,
                       "cost_source": generation.cost_source})
         return paths
 
-    def events(self) -> list[dict[str, Any]]:
-        """The run log, parsed. Read again only when the file changed: the Studio asks
-        for pending, unanswered and old unanswered work in one go, and a long log takes
-        milliseconds per thousand lines to parse. Treat the events as read-only."""
-        version = _version_of(self.log_path)
-        if version is None:
-            return []
-        with self._lock:
-            if self._parsed is not None and self._parsed[0] == version:
-                return list(self._parsed[1])
+    def _index_result(self, meta: dict[str, Any], sidecar: Path) -> None:
+        """Index a saved result in the workspace. Never fails the save (the task is paid
+        for and its files are written): History catches a missed one up from the run log."""
+        if time.monotonic() < self._index_down_until:
+            return
         try:
-            lines = self.log_path.read_text(encoding="utf-8").splitlines()
+            self.workspace.results.put(meta, sidecar)
+        except Exception as exc:
+            self._index_down_until = time.monotonic() + RETRY_INDEX_AFTER_S
+            log.warning("saved %s, but could not index it in the workspace database (%s); History "
+                        "indexes it from the run log later", meta.get("task_id"), redact(str(exc)))
+
+    def events(self) -> list[dict[str, Any]]:
+        """The run log, parsed. Only lines appended since the last call are read: the
+        events before them are kept. Treat the events as read-only."""
+        try:
+            fh = self.log_path.open("rb")
         except FileNotFoundError:
             return []
-        out = []
-        for line in lines:
+        with fh:
+            st = os.fstat(fh.fileno())
+            version = (st.st_ino, st.st_size, st.st_mtime_ns)
+            with self._lock:
+                parsed = self._parsed
+            if parsed is not None and parsed.version == version:
+                return list(parsed.events)
+            start, events = 0, []
+            if parsed is not None and parsed.identity == (st.st_dev, st.st_ino) \
+                    and parsed.offset <= st.st_size:
+                fh.seek(max(0, parsed.offset - len(parsed.tail)))
+                if fh.read(len(parsed.tail)) == parsed.tail:
+                    start, events = parsed.offset, list(parsed.events)
+            fh.seek(start)
+            data = fh.read()
+        end = data.rfind(b"\n") + 1  # an unfinished last line waits for its newline
+        for raw in data[:end].split(b"\n"):
             try:
-                out.append(json.loads(line))
+                event = json.loads(raw.decode("utf-8"))
             except ValueError:
                 continue  # a line cut short by a dying kernel
+            if isinstance(event, dict):
+                events.append(event)
+        offset = start + end
+        tail = data[max(0, end - 64):end] if end else (parsed.tail if start and parsed else b"")
         with self._lock:
-            # Only what was read under that very version is kept: an append meanwhile
-            # changes the size, and the next call reads again.
-            if version == _version_of(self.log_path):
-                self._parsed = (version, out)
-        return list(out)
+            self._parsed = _Parsed((st.st_dev, st.st_ino), version, offset, tail, events)
+        return list(events)
+
+    # -- the open entries of the run log, from its index -----------------------------
+    def _runlog(self) -> RunLogIndex | None:
+        if time.monotonic() < self._runlog_down_until:
+            return None
+        from .workspace._runlog import RunLogIndex
+
+        return RunLogIndex.shared(self.log_path)
+
+    def _open_entries(self, read: str, fold: Any, base_url: str | None) -> list[Any]:
+        """What the index ``read`` method gives, or (when the index cannot be used: a
+        read-only folder, say) the same from folding the whole log."""
+        index = self._runlog()
+        if index is not None:
+            try:
+                return list(getattr(index, read)(base_url))
+            except Exception as exc:
+                self._runlog_down_until = time.monotonic() + RETRY_INDEX_AFTER_S
+                log.warning("the run-log index of %s cannot be used (%s): reading the whole log",
+                            self.root, redact(str(exc)))
+        return list(fold(self.events(), base_url))
 
     def pending(self, base_url: str | None = None) -> list[Task]:
         """Tasks submitted (to ``base_url``, if given) that never completed or failed."""
-        submitted: dict[str, dict[str, Any]] = {}
-        for event in self.events():
-            kind, task_id = event.get("event"), event.get("task_id")
-            if not isinstance(task_id, str):
-                continue
-            if kind == "submitted" and (base_url is None or event.get("base_url") == base_url):
-                submitted[task_id] = event
-            elif kind in ("completed", "failed", "undelivered"):
-                submitted.pop(task_id, None)
         tasks = []
-        for task_id, event in submitted.items():
+        for event in self._open_entries("submitted", _fold_submitted, base_url):
+            task_id = event["task_id"]
             body = event.get("request")
             try:
                 request = ImageRequest.from_payload(body) if body else None
@@ -202,17 +323,9 @@ class ResultStore:
     def undelivered(self, base_url: str | None = None) -> list[Task]:
         """Completed tasks (to ``base_url``, if given) whose images never arrived, as
         completed ``Task`` objects holding their image URLs (and when they completed)."""
-        latest: dict[str, dict[str, Any]] = {}
-        for event in self.events():
-            kind, task_id = event.get("event"), event.get("task_id")
-            if not isinstance(task_id, str):
-                continue
-            if kind == "undelivered" and (base_url is None or event.get("base_url") == base_url):
-                latest[task_id] = event
-            elif kind in ("completed", "failed"):
-                latest.pop(task_id, None)
         tasks = []
-        for task_id, event in latest.items():
+        for event in self._open_entries("undelivered", _fold_undelivered, base_url):
+            task_id = event["task_id"]
             body = event.get("request")
             urls = event.get("urls")
             cost = event.get("billed_cost")
@@ -247,20 +360,9 @@ class ResultStore:
         ``submitted_at`` is when the key was *first* sent: sending it again (and failing
         again) does not make it younger, since only the service's memory of the key
         makes a resend safe."""
-        sending: dict[str, dict[str, Any]] = {}
-        first_sent: dict[str, float] = {}
-        for event in self.events():
-            kind, key = event.get("event"), event.get("idempotency_key")
-            if not isinstance(key, str) or not key:
-                continue
-            if kind == "sending" and (base_url is None or event.get("base_url") == base_url):
-                sending[key] = event
-                first_sent.setdefault(key, _epoch(event.get("submitted_at"), event.get("at")))
-            elif kind in ("submitted", "rejected", "dismissed"):
-                sending.pop(key, None)
-                first_sent.pop(key, None)
         out = []
-        for key, event in sending.items():
+        for event, first_sent in self._open_entries("sending", _fold_sending, base_url):
+            key = event["idempotency_key"]
             body = event.get("request")
             try:
                 if not isinstance(body, dict):
@@ -269,7 +371,7 @@ class ResultStore:
             except (ValueError, TypeError):
                 continue  # not a request this version can send again
             out.append(Unanswered(key, request, event.get("action") or "text_to_image",
-                                  event.get("base_url") or "", first_sent[key]))
+                                  event.get("base_url") or "", first_sent))
         return out
 
     # -- learned task durations ----------------------------------------------------

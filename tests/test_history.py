@@ -67,7 +67,8 @@ def test_filters_by_prompt_tier_resolution_and_date(saved) -> None:
     meta = json.loads(sidecar.read_text())
     meta["completed_at"] = time.time() - 40 * 86400
     sidecar.write_text(json.dumps(meta))
-    assert len(History(store.root).filter(days=30)) == 2
+    assert len(History(store.root).filter(days=30)) == 3, "the index holds what was saved"
+    assert len(History(store.root).load(rebuild=True).filter(days=30)) == 2, "edited by hand: rebuilt"
     for bad in ({"tier": "ultra"}, {"resolution": "4k"}, {"since": "yesterday"}, {"days": 0}):
         with pytest.raises(ValidationError) as info:
             history.filter(**bad)
@@ -112,7 +113,7 @@ def test_history_view_selects_compares_and_sends_to_a_studio(saved, sim) -> None
         view = history.view(studio=studio)
         await view.wait_idle()
         assert len(view.cards) == 3 and all(len(c.image.value) > 1000 for c in view.cards)
-        assert "3 of 3 results" in view.count.value
+        assert "3 of 3 results" in view.count.value and view.page_label.value == "page 1 of 1"
         view.tier_filter.value = "pro"
         await view.wait_idle()
         assert {c.entry.tier for c in view.cards} == {"pro"} and len(view.cards) == 2
@@ -155,19 +156,130 @@ def test_aload_reads_off_the_loop(saved) -> None:
     store, _ = saved
     history = History(store.root, load=False)
     threads = []
-    original = history._read
+    original = history.workspace.sync
 
-    def spy():
+    def spy(*args):
         import threading
 
         threads.append(threading.current_thread().name)
-        return original()
+        return original(*args)
 
-    history._read = spy  # type: ignore[method-assign]
+    history.workspace.sync = spy  # type: ignore[method-assign]
 
     async def main() -> None:
         await history.aload()
 
     asyncio.run(main())
     assert history.loaded and len(history.entries) == 3
-    assert threads and threads[0].startswith("flux2-preview")
+    assert threads and threads[0].startswith("flux2-workspace")
+
+
+@pytest.fixture
+def many(tmp_path):
+    """25 results saved a minute apart, without a server (as a long-used folder holds them)."""
+    from workspace_worker import generation
+
+    store = ResultStore(tmp_path / "many")
+    for i in range(25):
+        gen = generation(f"task-{i:02d}", f"{'a red fox' if i % 5 == 0 else 'a grey heron'} number {i}", i,
+                         tier=("pro", "flex")[i % 2])
+        gen.completed_at = gen.task.observed_at = 1_800_000_000 + 60 * i
+        store.save(gen)
+    return store
+
+
+def test_history_pages_newest_first_and_filters_in_the_database(many) -> None:
+    history = History(many.root, page_size=10)
+    first = history.page(1)
+    assert (first.number, first.pages, first.total, first.text) == (1, 3, 25, "page 1 of 3")
+    assert [e.task_id for e in first] == [f"task-{i:02d}" for i in range(24, 14, -1)]
+    last = history.page(3)
+    assert [e.task_id for e in last] == [f"task-{i:02d}" for i in range(4, -1, -1)]
+    assert history.page(9).number == 3, "past the last page: the last"
+    foxes = history.where("RED FOX", tier="pro")
+    assert [e.task_id for e in history.page(1, foxes)] == ["task-20", "task-10", "task-00"]
+    assert history.count(foxes) == 3 and len(history) == 25 and history[0].task_id == "task-24"
+    assert history[-1].task_id == "task-00"
+    with pytest.raises(ValidationError) as info:
+        history.page(0)
+    assert info.value.field == "page"
+    with pytest.raises(ValidationError):
+        History(many.root, page_size=0)
+
+
+def test_stars_tags_and_notes_survive_a_restart_and_filter(many) -> None:
+    history = History(many.root)
+    entry = history.star("task-03")
+    assert entry.starred
+    history.tag("task-03", "heron")
+    history.tag(history["task-07"], "heron")
+    history.note("task-07", "best light")
+    with pytest.raises(ValidationError) as info:
+        history.tag("task-07", "  ")
+    assert info.value.field == "tag"
+    from flux2_widgets.workspace import _workspace
+
+    _workspace._shared.clear()  # a new kernel
+    again = History(many.root)
+    assert [e.task_id for e in again.filter(starred=True)] == ["task-03"]
+    assert [e.task_id for e in again.filter(tag="heron")] == ["task-07", "task-03"]
+    assert again["task-07"].note == "best light" and again["task-03"].tags == ("heron",)
+    assert [e.task_id for e in again.filter("heron", tag="heron", starred=False)] == ["task-07"]
+    assert len(again.filter(limit=4)) == 4
+    assert again.untag("task-03", "heron").tags == () and not again.star("task-03", on=False).starred
+
+
+def test_history_lists_saved_comparisons_as_records(many) -> None:
+    history = History(many.root)
+    ws = history.workspace
+    ws.comparisons.create(kind="tiers", title="older", row_labels=["p"], col_labels=["Pro", "Flex"],
+                          created_at=1.0)
+    ws.comparisons.create(kind="prompts", title="newer", row_labels=[""], col_labels=["A", "B"],
+                          cells=[(0, 0, "task-01"), (0, 1, "task-02")], created_at=2.0)
+    records = history.comparisons
+    assert [r.title for r in records] == ["newer", "older"]
+    assert records[0].task_id(0, 1) == "task-02"
+
+
+def test_history_view_pages_stars_tags_and_notes(many) -> None:
+    history = History(many.root, page_size=10)
+
+    async def body() -> None:
+        view = history.view()
+        await view.wait_idle()
+        assert view.page_label.value == "page 1 of 3" and len(view.cards) == 10
+        assert view.prev_button.disabled and not view.next_button.disabled
+        view.next_button.click()
+        await view.wait_idle()
+        assert view.page_label.value == "page 2 of 3" and view.cards[0].entry.task_id == "task-14"
+        card = view.cards[0]
+        card.star.value = True
+        await view.wait_idle()
+        card.tag_field.value = "keeper"
+        await view.wait_idle()
+        card.note.value = "sharp feathers"
+        await view.wait_idle()
+        assert card.entry.starred and card.entry.tags == ("keeper",) and "#keeper" in card.tags.value
+        assert card.tag_field.value == ""
+        saved = History(many.root)["task-14"]
+        assert (saved.starred, saved.tags, saved.note) == (True, ("keeper",), "sharp feathers")
+        card.tag_field.value = "-keeper"
+        await view.wait_idle()
+        assert History(many.root)["task-14"].tags == ()
+        view.starred_filter.value = True
+        await view.wait_idle()
+        assert [c.entry.task_id for c in view.cards] == ["task-14"] and view.page_label.value == "page 1 of 1"
+        assert "1 of 25 results" in view.count.value
+        view.starred_filter.value = False
+        view.prompt_filter.value = "fox"
+        await view.wait_idle()
+        assert {c.entry.task_id for c in view.cards} == {f"task-{i:02d}" for i in (20, 15, 10, 5, 0)}
+        view.prompt_filter.value = ""
+        await view.wait_idle()
+        view.next_button.click()
+        await view.wait_idle()
+        view.newest_button.click()
+        await view.wait_idle()
+        assert view.page_label.value == "page 1 of 3"
+
+    asyncio.run(body())

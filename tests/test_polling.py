@@ -491,9 +491,14 @@ def test_the_run_log_is_parsed_again_only_when_it_changed(tmp_path, monkeypatch)
     store = ResultStore(tmp_path)
     store.record_sending("k1", ImageRequest("one"), "http://sim", time.time())
     reads = []
-    original = type(store.log_path).read_text
-    monkeypatch.setattr(type(store.log_path), "read_text",
-                        lambda self, *a, **k: reads.append(self) or original(self, *a, **k))
+    original = type(store.log_path).open
+
+    def spy(self, mode="r", *a, **k):  # the log is read (by its index) only when it changed
+        if self == store.log_path and "r" in mode:
+            reads.append(self)
+        return original(self, mode, *a, **k)
+
+    monkeypatch.setattr(type(store.log_path), "open", spy)
     assert len(store.unanswered()) == 1 and store.pending() == [] and len(store.unanswered()) == 1
     assert len(reads) == 1
     with store.log_path.open("a") as fh:  # another kernel appends

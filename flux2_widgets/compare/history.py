@@ -1,18 +1,18 @@
 """``History``: every saved result of the results folder, back after a kernel restart.
 
-It reads the JSON sidecars a ``ResultStore`` writes next to each image (the
-default client saves every result to ``flux2_results/``), filters them by
-prompt text, tier, resolution and date, and turns any of them back into
-``Generation`` objects: two or more into a comparison or an inspector, one
-into a Studio's prompt or remix source. Reading happens on a worker thread
-when called from async code (``aload``, ``athumbnail``): the kernel's event
-loop never waits for the disk. The widget (``History.view()``) only asks.
+It pages through the folder's results index (the workspace database, which
+``ResultStore.save`` writes and which is rebuilt from the JSON sidecars when missing),
+newest first, filtering in the database by prompt text, tier, resolution, date, star
+and tag; stars, tags and notes are saved there too, so they survive restarts. Any entry
+turns back into a ``Generation``: two or more into a comparison or an inspector, one
+into a Studio's prompt or remix source. From async code the database is read on the
+workspace thread and previews made on the preview thread (``apage``, ``athumbnail``):
+the kernel's event loop never waits. The widget (``History.view()``) only asks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -29,13 +29,22 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..store import ResultStore
+    from ..workspace import ComparisonRecord, ResultFilter, ResultRecord, Workspace
     from .comparison import Comparison
 
-__all__ = ["History", "HistoryEntry"]
+__all__ = ["History", "HistoryEntry", "HistoryPage"]
 
 T = TypeVar("T")
 #: Longest side of the history's small previews.
 CARD_SIDE = 160
+#: Results per page, unless ``History(page_size=...)`` says otherwise.
+PAGE_SIZE = 24
+
+
+async def _in_db(fn: Callable[..., T], *args: Any) -> T:
+    from ..workspace import off_loop
+
+    return await off_loop(fn, *args)
 
 
 async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
@@ -66,6 +75,9 @@ class HistoryEntry:
     completed_at: float
     files: tuple[Path, ...]
     meta: dict[str, Any] = field(repr=False, compare=False, hash=False)
+    starred: bool = False
+    tags: tuple[str, ...] = ()
+    note: str = ""
 
     @property
     def when(self) -> datetime:
@@ -114,26 +126,40 @@ class HistoryEntry:
                           simulated=self.simulated)
 
 
-def _entry(sidecar: Path, meta: dict[str, Any]) -> HistoryEntry | None:
-    task_id = meta.get("task_id")
-    files = tuple(sidecar.parent / str(name) for name in meta.get("files") or ())
-    if not isinstance(task_id, str) or not files:
-        return None
-
-    def num(key: str) -> float | None:
-        value = meta.get(key)
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-    completed = num("completed_at") or sidecar.stat().st_mtime
-    width, height = num("width"), num("height")
+def _entry(root: Path, record: ResultRecord) -> HistoryEntry:
+    latency = record.meta.get("latency_s")
     return HistoryEntry(
-        task_id=task_id, prompt=str(meta.get("prompt") or ""), tier=str(meta.get("tier") or ""),
-        resolution=str(meta.get("resolution") or ""), aspect_ratio=str(meta.get("aspect_ratio") or ""),
-        action=str(meta.get("action") or "text_to_image"),
-        width=int(width) if width else None, height=int(height) if height else None,
-        cost=num("cost"), cost_source=str(meta.get("cost_source") or ""), latency_s=num("latency_s"),
-        simulated=bool(meta.get("simulated")), submitted_at=num("submitted_at") or completed,
-        completed_at=completed, files=files, meta=meta)
+        task_id=record.task_id, prompt=record.prompt, tier=record.tier, resolution=record.resolution,
+        aspect_ratio=record.aspect_ratio, action=record.action, width=record.width, height=record.height,
+        cost=record.cost, cost_source=record.cost_source,
+        latency_s=float(latency) if isinstance(latency, (int, float)) and not isinstance(latency, bool)
+        else None, simulated=record.simulated, submitted_at=record.submitted_at,
+        completed_at=record.completed_at, files=tuple(root / f for f in record.files), meta=record.meta,
+        starred=record.starred, tags=record.tags, note=record.note)
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of results, newest first: ``number`` counts from 1, of ``pages``;
+    ``total`` results match the filter, of ``overall`` in the folder."""
+
+    entries: list[HistoryEntry]
+    number: int
+    pages: int
+    total: int
+    size: int
+    overall: int
+
+    @property
+    def text(self) -> str:
+        """"page 3 of 120"."""
+        return f"page {self.number} of {self.pages}"
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Any:
+        return iter(self.entries)
 
 
 def _day(value: Any, name: str, *, end: bool) -> float | None:
@@ -157,13 +183,14 @@ def _day(value: Any, name: str, *, end: bool) -> float | None:
 
 
 class History:
-    """The results folder as a searchable list, newest first.
+    """The results folder as a searchable list, newest first, a page at a time.
 
     ``History()`` reads the default client's folder (``$FLUX2_RESULTS_DIR`` or
     ``./flux2_results``); pass a path or a ``ResultStore`` for another one.
     """
 
-    def __init__(self, store: ResultStore | str | Path | None = None, *, load: bool = True) -> None:
+    def __init__(self, store: ResultStore | str | Path | None = None, *, load: bool = True,
+                 page_size: int = PAGE_SIZE) -> None:
         from ..store import ResultStore
 
         if store is None:
@@ -175,8 +202,11 @@ class History:
         elif not isinstance(store, ResultStore):
             raise ValidationError(f"store must be a folder or a ResultStore, not {type(store).__name__}",
                                   field="store", value=type(store).__name__, allowed="path or ResultStore")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 500:
+            raise ValidationError(f"page_size must be a whole number from 1 to 500, not {page_size!r}",
+                                  field="page_size", value=page_size, allowed="1-500")
         self.store = store
-        self.entries: list[HistoryEntry] = []
+        self.page_size = page_size
         self.loaded = False
         self._view: Any = None
         self._auto = load
@@ -185,57 +215,70 @@ class History:
     def root(self) -> Path:
         return self.store.root
 
-    # -- reading ---------------------------------------------------------------------------
-    def _read(self) -> list[HistoryEntry]:
-        entries = []
-        for sidecar in self.root.glob("*/*.json"):
-            try:
-                meta = json.loads(sidecar.read_text(encoding="utf-8"))
-                entry = _entry(sidecar, meta) if isinstance(meta, dict) else None
-            except (OSError, ValueError):
-                continue  # a sidecar cut short by a dying kernel, or removed meanwhile
-            if entry is not None:
-                entries.append(entry)
-        return sorted(entries, key=lambda e: e.completed_at, reverse=True)
+    @property
+    def workspace(self) -> Workspace:
+        return self.store.workspace
 
-    def load(self) -> History:
-        """Read the folder now (blocking); returns the history."""
-        self.entries, self.loaded = self._read(), True
+    # -- reading ---------------------------------------------------------------------------
+    def load(self, *, rebuild: bool = False) -> History:
+        """Bring the index up to the folder now (blocking): the first time for a folder (or
+        with ``rebuild``, after editing sidecars by hand), every sidecar is read; later, only
+        what was saved since. Returns the history."""
+        self.workspace.sync(rebuild=rebuild)
+        self.loaded = True
         return self
 
     async def aload(self) -> History:
-        """Read the folder on a worker thread."""
-        self.entries, self.loaded = await _off_loop(self._read), True
+        """``load`` on the workspace thread."""
+        await _in_db(self.workspace.sync)
+        self.loaded = True
         return self
 
     def _ensure(self) -> None:
         if not self.loaded and self._auto:
             self.load()
 
+    @property
+    def entries(self) -> list[HistoryEntry]:
+        """Every entry, newest first (all of them: prefer :meth:`page` for a large folder)."""
+        return list(self)
+
     def __len__(self) -> int:
-        self._ensure()
-        return len(self.entries)
+        return self.count()
 
     def __iter__(self) -> Any:
         self._ensure()
-        return iter(self.entries)
+        offset = 0
+        while True:
+            records, _ = self.workspace.results.page(offset=offset, limit=500)
+            yield from (_entry(self.root, r) for r in records)
+            if len(records) < 500:
+                return
+            offset += 500
 
     def __getitem__(self, index: int | str) -> HistoryEntry:
         """An entry by position (0 = newest) or task id."""
         self._ensure()
         if isinstance(index, str):
-            for entry in self.entries:
-                if entry.task_id == index:
-                    return entry
-            raise KeyError(index)
-        return self.entries[index]
+            record = self.workspace.results.get(index)
+            if record is None:
+                raise KeyError(index)
+            return _entry(self.root, record)
+        if index < 0:
+            index += self.count()
+        records, _ = self.workspace.results.page(offset=max(0, index), limit=1) if index >= 0 else ([], 0)
+        if not records:
+            raise IndexError(f"history index {index} out of range")
+        return _entry(self.root, records[0])
 
     # -- filtering -------------------------------------------------------------------------
-    def filter(self, prompt: str | None = None, *, tier: str | None = None, resolution: str | None = None,
-               since: Any = None, until: Any = None, days: float | None = None) -> list[HistoryEntry]:
-        """Entries whose prompt contains ``prompt`` (any case), in ``tier`` and ``resolution``,
-        completed from ``since`` to ``until`` (dates are whole days) or in the last ``days``."""
-        self._ensure()
+    def where(self, prompt: str | None = None, *, tier: str | None = None, resolution: str | None = None,
+              since: Any = None, until: Any = None, days: float | None = None, starred: bool | None = None,
+              tag: str | None = None) -> ResultFilter:
+        """The filter these arguments mean, checked (a ``ValidationError`` names a bad one)."""
+        from ..workspace import ResultFilter
+        from ..workspace._results import clean_tag
+
         if tier is not None and tier not in TIERS:
             raise ValidationError(f"unknown tier {tier!r}; use one of: {', '.join(TIERS)}", field="tier",
                                   value=tier, allowed=TIERS)
@@ -243,17 +286,96 @@ class History:
             raise ValidationError(f"unknown resolution {resolution!r}; use one of: {', '.join(RESOLUTIONS)}",
                                   field="resolution", value=resolution, allowed=RESOLUTIONS)
         check_number("days", days, optional=True)
+        if starred is not None and not isinstance(starred, bool):
+            raise ValidationError(f"starred must be True, False or None, not {starred!r}", field="starred",
+                                  value=starred, allowed=(True, False, None))
         start, end = _day(since, "since", end=False), _day(until, "until", end=True)
         if days is not None:
             recent = datetime.now().timestamp() - days * 86400
             start = recent if start is None else max(start, recent)
-        needle = (prompt or "").strip().lower()
-        return [e for e in self.entries
-                if (not needle or needle in e.prompt.lower())
-                and (tier is None or e.tier == tier)
-                and (resolution is None or e.resolution == resolution)
-                and (start is None or e.completed_at >= start)
-                and (end is None or e.completed_at < end)]
+        return ResultFilter(prompt=(prompt or "").strip() or None, tier=tier, resolution=resolution,
+                            since=start, until=end, starred=starred,
+                            tag=clean_tag(tag) if tag is not None else None)
+
+    def filter(self, prompt: str | None = None, *, tier: str | None = None, resolution: str | None = None,
+               since: Any = None, until: Any = None, days: float | None = None, starred: bool | None = None,
+               tag: str | None = None, limit: int | None = None) -> list[HistoryEntry]:
+        """Entries whose prompt contains ``prompt`` (any case), in ``tier`` and ``resolution``,
+        completed from ``since`` to ``until`` (dates are whole days) or in the last ``days``,
+        starred (or not), carrying ``tag``; newest first, at most ``limit``."""
+        where = self.where(prompt, tier=tier, resolution=resolution, since=since, until=until, days=days,
+                           starred=starred, tag=tag)
+        self._ensure()
+        out: list[HistoryEntry] = []
+        while limit is None or len(out) < limit:
+            want = 500 if limit is None else min(500, limit - len(out))
+            records, _ = self.workspace.results.page(where, offset=len(out), limit=want)
+            out.extend(_entry(self.root, r) for r in records)
+            if len(records) < want:
+                break
+        return out
+
+    def count(self, where: ResultFilter | None = None) -> int:
+        """How many results (match ``where``, a :meth:`where` filter)."""
+        self._ensure()
+        return self.workspace.results.count(where)
+
+    def page(self, number: int = 1, where: ResultFilter | None = None) -> HistoryPage:
+        """Page ``number`` (from 1; past the last, the last) of the results matching ``where``."""
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise ValidationError(f"a page number counts from 1, not {number!r}", field="page", value=number,
+                                  allowed=">= 1")
+        self._ensure()
+        size = self.page_size
+        records, total = self.workspace.results.page(where, offset=(number - 1) * size, limit=size)
+        pages = max(1, -(-total // size))
+        if not records and number > pages:
+            return self.page(pages, where)
+        overall = total if where is None or where == type(where)() else self.workspace.results.count()
+        return HistoryPage([_entry(self.root, r) for r in records], number, pages, total, size, overall)
+
+    async def apage(self, number: int = 1, where: ResultFilter | None = None) -> HistoryPage:
+        """``page`` on the workspace thread (syncing the index first, the first time)."""
+        if not self.loaded and self._auto:
+            await self.aload()
+        return await _in_db(self.page, number, where)
+
+    # -- stars, tags and notes -------------------------------------------------------------
+    def _annotate(self, entry: HistoryEntry | str | int, change: Callable[[str], Any]) -> HistoryEntry:
+        """Apply ``change(task_id)`` in the database; the entry as it is now."""
+        task_id = self._entries([entry])[0].task_id
+        change(task_id)
+        record = self.workspace.results.get(task_id)
+        return _entry(self.root, record) if record is not None else self[task_id]
+
+    def star(self, entry: HistoryEntry | str | int, on: bool = True) -> HistoryEntry:
+        """Star a result (``on=False``: unstar). Saved at once; returns the entry as it is now."""
+        return self._annotate(entry, lambda t: self.workspace.results.star(t, bool(on)))
+
+    def tag(self, entry: HistoryEntry | str | int, tag: str) -> HistoryEntry:
+        """Add a tag to a result (``history.filter(tag="fox")`` finds it)."""
+        return self._annotate(entry, lambda t: self.workspace.results.tag(t, tag))
+
+    def untag(self, entry: HistoryEntry | str | int, tag: str) -> HistoryEntry:
+        return self._annotate(entry, lambda t: self.workspace.results.untag(t, tag))
+
+    def note(self, entry: HistoryEntry | str | int, text: str) -> HistoryEntry:
+        """Replace a result's free-text note ("" clears it)."""
+        return self._annotate(entry, lambda t: self.workspace.results.note(t, text))
+
+    async def astar(self, entry: HistoryEntry, on: bool = True) -> HistoryEntry:
+        return await _in_db(self.star, entry, on)
+
+    async def atag(self, entry: HistoryEntry, tag: str, remove: bool = False) -> HistoryEntry:
+        return await _in_db(self.untag if remove else self.tag, entry, tag)
+
+    async def anote(self, entry: HistoryEntry, text: str) -> HistoryEntry:
+        return await _in_db(self.note, entry, text)
+
+    @property
+    def comparisons(self) -> list[ComparisonRecord]:
+        """Saved comparisons, newest first, as records (``Workspace.comparisons``)."""
+        return self.workspace.comparisons.recent()
 
     # -- using entries ---------------------------------------------------------------------
     def _entries(self, items: Iterable[HistoryEntry | str | int]) -> list[HistoryEntry]:
@@ -344,7 +466,7 @@ class History:
     # -- export and display ----------------------------------------------------------------
     def rows(self, entries: Iterable[HistoryEntry] | None = None) -> list[dict[str, Any]]:
         self._ensure()
-        return [e.row() for e in (self.entries if entries is None else entries)]
+        return [e.row() for e in (self if entries is None else entries)]
 
     def to_csv(self, path: str | Path) -> Path:
         return write_csv(path, self.rows())
@@ -370,5 +492,5 @@ class History:
         return {**bundle, "text/plain": repr(self)} if bundle else None
 
     def __repr__(self) -> str:
-        count = f"{len(self.entries)} results" if self.loaded else "not read yet"
+        count = f"{self.count()} results" if self.loaded else "not read yet"
         return f"<History {str(self.root)!r}: {count}>"

@@ -1,9 +1,12 @@
-"""The history gallery: filters over the results folder, small cards, and actions on a selection.
+"""The history gallery: filters over the results folder, a page of small cards, and actions
+on a selection.
 
-A thin view over :class:`~flux2_widgets.compare.history.History`: the model reads
-the disk (on its worker thread) and makes the card previews; this view only asks,
-and shows what comes back. Select two or more cards to compare, blind-test or
-inspect them; select one to send its prompt (or its image, as a remix source) to a Studio.
+A thin view over :class:`~flux2_widgets.compare.history.History`: the model reads the
+workspace database (on the workspace thread) and makes the card previews; this view
+only asks, and shows what comes back. Pages go newest first (prev / next / newest,
+"page 3 of 120"); each card has a star, a tag field and a note, saved by the model.
+Select two or more cards to compare, blind-test or inspect them; select one to send
+its prompt (or its image, as a remix source) to a Studio.
 """
 
 from __future__ import annotations
@@ -21,14 +24,13 @@ from ._dom import button, esc, html_box, show
 from ._style import style_widget
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..compare.history import History, HistoryEntry
+    from ..compare.history import History, HistoryEntry, HistoryPage
+    from ..workspace import ResultFilter
 
 __all__ = ["HistoryView"]
 
 log = logging.getLogger("flux2_widgets")
 
-#: Cards shown at once (newest first); the filters narrow the rest down.
-PAGE = 24
 _DATES = (("any time", None), ("today", 0), ("last 7 days", 7), ("last 30 days", 30))
 
 _VIEW_CSS = """
@@ -40,12 +42,17 @@ _VIEW_CSS = """
 .f2w-hist-card.f2w-hist-card--selected { border-color: #2563eb; background: rgba(37, 99, 235, .07); }
 .f2w-hist-card img { border-radius: 6px; object-fit: contain; background: var(--jp-layout-color2, #f3f4f6); }
 .f2w-hist-meta > .widget-html-content { font-size: 12px; line-height: 1.35; }
-.f2w-hist-actions { gap: 8px; align-items: center; flex-wrap: wrap; }
+.f2w-hist-actions, .f2w-hist-pages { gap: 8px; align-items: center; flex-wrap: wrap; }
+.f2w-hist-card .f2w-hist-note textarea { font-size: 12px; min-height: 34px; }
+.f2w-hist-tags > .widget-html-content { font-size: 11px; opacity: .8; }
 """
 
 
 class _Card(widgets.VBox):
-    def __init__(self, entry: HistoryEntry, on_toggle: Any) -> None:
+    """One result: preview, facts, a selection toggle, and its star, tags and note. It
+    reports what the user does (``on_toggle``, ``on_change``); it saves nothing itself."""
+
+    def __init__(self, entry: HistoryEntry, on_toggle: Any, on_change: Any) -> None:
         self.entry = entry
         self.image = widgets.Image(format="jpeg", layout=widgets.Layout(width="160px", height="160px"))
         prompt = entry.prompt if len(entry.prompt) <= 70 else entry.prompt[:69] + "…"
@@ -58,18 +65,43 @@ class _Card(widgets.VBox):
                              kind=widgets.ToggleButton)
         self.select.add_class("f2w-hist-select")
         self.select.observe(lambda change: on_toggle(self, change.new), "value")
-        super().__init__((self.image, self.meta, self.select))
+        self.star = button("", "star", "star this result (saved; filter by stars)", kind=widgets.ToggleButton)
+        self.star.layout.width = "36px"
+        self.tag_field = widgets.Text(placeholder="add tag (-tag removes)", continuous_update=False,
+                                      layout=widgets.Layout(width="120px"))
+        self.tags = html_box("", "f2w-hist-tags")
+        self.note = widgets.Textarea(placeholder="note…", continuous_update=False,
+                                     layout=widgets.Layout(width="164px"))
+        self.note.add_class("f2w-hist-note")
+        self.show(entry)
+        self.star.observe(lambda change: on_change(self, "star", change.new), "value")
+        self.tag_field.observe(lambda change: change.new.strip() and on_change(self, "tag", change.new),
+                               "value")
+        self.note.observe(lambda change: on_change(self, "note", change.new), "value")
+        super().__init__((self.image, self.meta, widgets.HBox((self.select, self.star)),
+                          widgets.HBox((self.tag_field,)), self.tags, self.note))
         self.add_class("f2w-hist-card")
+
+    def show(self, entry: HistoryEntry) -> None:
+        """Show the star, tags and note the model says the result has now."""
+        self.entry = entry
+        self.star.value = entry.starred
+        self.star.button_style = "warning" if entry.starred else ""
+        self.tags.value = " ".join(f"#{esc(t)}" for t in entry.tags)
+        if self.note.value != entry.note:
+            self.note.value = entry.note
 
 
 class HistoryView(widgets.VBox):
-    """Filters, up to ``PAGE`` cards, and Compare / Blind A/B / Inspect / Studio buttons."""
+    """Filters, a page of cards (``History.page_size``), page controls, and Compare / Blind A/B /
+    Inspect / Studio buttons."""
 
     def __init__(self, model: History, studio: Any = None, **kwargs: Any) -> None:
         self.model = model
         self.studio = studio
         self.selected: list[_Card] = []
         self.cards: list[_Card] = []
+        self.page: HistoryPage | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
         self._home = HomeLoop()
         self.heading = html_box('<span class="f2w-title">History</span>')
@@ -84,13 +116,27 @@ class HistoryView(widgets.VBox):
                                                   layout=widgets.Layout(width="120px"))
         self.date_filter = widgets.Dropdown(options=[(label, i) for i, (label, _) in enumerate(_DATES)],
                                             layout=widgets.Layout(width="140px"))
-        for control in (self.prompt_filter, self.tier_filter, self.resolution_filter, self.date_filter):
-            control.observe(lambda _c: self._spawn(self._show_filtered()), "value")
+        self.starred_filter = button("starred", "star", "only starred results", kind=widgets.ToggleButton)
+        self.tag_filter = widgets.Text(placeholder="tag…", continuous_update=False,
+                                       layout=widgets.Layout(width="110px"))
+        for control in (self.prompt_filter, self.tier_filter, self.resolution_filter, self.date_filter,
+                        self.starred_filter, self.tag_filter):
+            control.observe(lambda _c: self._spawn(self._show_page(1)), "value")
         filters = widgets.HBox((self.prompt_filter, self.tier_filter, self.resolution_filter,
-                                self.date_filter, self.refresh_button, self.count))
+                                self.date_filter, self.starred_filter, self.tag_filter, self.refresh_button,
+                                self.count))
         filters.add_class("f2w-hist-filters")
         self.grid = widgets.Box(())
         self.grid.add_class("f2w-hist-grid")
+        self.newest_button = button("Newest", "angle-double-left", "back to the newest results")
+        self.prev_button = button("Prev", "angle-left", "newer results")
+        self.next_button = button("Next", "angle-right", "older results")
+        self.page_label = html_box("", "f2w-note")
+        self.newest_button.on_click(lambda _b: self._spawn(self._show_page(1)))
+        self.prev_button.on_click(lambda _b: self._spawn(self._show_page(self._number() - 1)))
+        self.next_button.on_click(lambda _b: self._spawn(self._show_page(self._number() + 1)))
+        pages = widgets.HBox((self.newest_button, self.prev_button, self.page_label, self.next_button))
+        pages.add_class("f2w-hist-pages")
         self.compare_button = button("Compare", "columns", "side by side, with votes and to_image()")
         self.blind_button = button("Blind A/B", "eye-slash",
                                    "two results, shuffled and unlabelled until you vote")
@@ -108,7 +154,7 @@ class HistoryView(widgets.VBox):
         actions.add_class("f2w-hist-actions")
         self.target = widgets.VBox(())
         super().__init__((style_widget(), html_box(f"<style>{_VIEW_CSS}</style>"), self.heading, filters,
-                          self.grid, actions, self.target), **kwargs)
+                          pages, self.grid, actions, self.target), **kwargs)
         self.add_class("f2w")
         self.add_class("f2w-hist")
         self._refresh_actions()
@@ -142,44 +188,75 @@ class HistoryView(widgets.VBox):
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    # -- reading and filtering ---------------------------------------------------------
+    # -- reading, filtering and paging ---------------------------------------------------
     async def _reload(self) -> None:
         self.count.value = "reading the results folder…"
         await self.model.aload()
-        await self._show_filtered()
+        await self._show_page(self._number())
 
-    def current_filter(self) -> list[HistoryEntry]:
+    def _number(self) -> int:
+        return self.page.number if self.page is not None else 1
+
+    def current_where(self) -> ResultFilter:
+        """The filter the controls describe (checked by the model; no I/O)."""
         days = _DATES[self.date_filter.value][1]
         since = None
         if days == 0:
             from datetime import date
 
             since = date.today()
-        return self.model.filter(self.prompt_filter.value or None, tier=self.tier_filter.value or None,
-                                 resolution=self.resolution_filter.value or None, since=since,
-                                 days=days or None)
+        return self.model.where(self.prompt_filter.value or None, tier=self.tier_filter.value or None,
+                                resolution=self.resolution_filter.value or None, since=since,
+                                days=days or None, starred=True if self.starred_filter.value else None,
+                                tag=self.tag_filter.value.strip() or None)
 
-    async def _show_filtered(self) -> None:
+    def current_filter(self) -> list[HistoryEntry]:
+        """The entries of the page shown."""
+        return list(self.page.entries) if self.page is not None else []
+
+    async def _show_page(self, number: int) -> None:
         if not self.model.loaded:
             return
-        entries = self.current_filter()
-        shown = entries[:PAGE]
+        page = await self.model.apage(max(1, number), self.current_where())
+        self.page = page
         keep = {c.entry.task_id for c in self.selected}
-        self.cards = [_Card(e, self._on_toggle) for e in shown]
+        self.cards = [_Card(e, self._on_toggle, self._on_change) for e in page.entries]
         self.selected = []
         for card in self.cards:
             if card.entry.task_id in keep:
                 card.select.value = True
         self.grid.children = tuple(self.cards)
-        total = len(self.model.entries)
-        more = f" (newest {PAGE} shown)" if len(entries) > PAGE else ""
-        self.count.value = esc(f"{len(entries)} of {total} results{more} in {self.model.root}")
+        self.page_label.value = esc(page.text)
+        self.prev_button.disabled = self.newest_button.disabled = page.number <= 1
+        self.next_button.disabled = page.number >= page.pages
+        self.count.value = esc(f"{page.total} of {page.overall} results in {self.model.root}")
         self._refresh_actions()
         for card in self.cards:
             try:
                 card.image.value = await self.model.athumbnail(card.entry)
             except Exception as exc:  # a removed file: the card says so, the others still load
                 card.meta.value += f"<br><i>{esc(type(exc).__name__)}: image missing</i>"
+
+    # -- stars, tags, notes ---------------------------------------------------------------
+    def _on_change(self, card: _Card, what: str, value: Any) -> None:
+        self._spawn(self._annotate(card, what, value))
+
+    async def _annotate(self, card: _Card, what: str, value: Any) -> None:
+        entry = card.entry
+        if what == "star":
+            if bool(value) == entry.starred:
+                return
+            entry = await self.model.astar(entry, bool(value))
+        elif what == "tag":
+            text = str(value).strip()
+            card.tag_field.value = ""
+            remove = text.startswith("-")
+            entry = await self.model.atag(entry, text[1:] if remove else text, remove=remove)
+        elif what == "note":
+            if value == entry.note:
+                return
+            entry = await self.model.anote(entry, str(value))
+        card.show(entry)
 
     # -- selection and actions ---------------------------------------------------------
     def _on_toggle(self, card: _Card, on: bool) -> None:

@@ -1,0 +1,110 @@
+"""Where the workspace database is: a SQLite file (the default, in the results folder) or
+a PostgreSQL server named by URL, and how such a URL is shown without its password.
+
+The password of a URL is registered with :mod:`flux2_widgets._redact` as soon as the URL
+is parsed, so every message that passes through ``redact`` (every ``Flux2Error``, the run
+log, sidecars) hides it too; :func:`redact_url` covers text that does not.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from .._redact import REDACTED, register_secret
+from ..errors import ValidationError
+
+__all__ = ["DATABASE_URL_ENV", "DB_FILE", "DatabaseURL", "parse_database_url", "redact_url"]
+
+#: Set to ``postgresql://user:password@host/db`` to share the workspace between machines.
+DATABASE_URL_ENV = "FLUX2_DATABASE_URL"
+#: The default database: one SQLite file in the results folder.
+DB_FILE = "workspace.db"
+
+_ALLOWED = "postgresql://user:password@host:port/database or sqlite:///path/to/file.db"
+# user:password@ in anything that looks like a URL (a driver's message, a traceback line)
+_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@\s]*)@",
+                       re.IGNORECASE)
+
+
+def redact_url(text: str, *secrets: str) -> str:
+    """``text`` with any URL password and each of ``secrets`` replaced by ``<redacted>``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    """A parsed database URL. ``str()`` and ``repr()`` never show its password; only the
+    backend that connects reads :attr:`conninfo`."""
+
+    #: ``"sqlite"`` or ``"postgresql"``
+    kind: str
+    #: The SQLite file (``None`` for PostgreSQL).
+    path: Path | None = None
+    _conninfo: str = field(default="", repr=False, compare=False)
+    _password: str = field(default="", repr=False, compare=False)
+
+    @property
+    def conninfo(self) -> str:
+        """The URL with its password, for the driver alone."""
+        return self._conninfo
+
+    @property
+    def redacted(self) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.path}"
+        return redact_url(self._conninfo, self._password, _quoted(self._password))
+
+    def __str__(self) -> str:
+        return self.redacted
+
+    def __repr__(self) -> str:
+        return f"DatabaseURL({self.redacted!r})"
+
+    def scrub(self, text: str) -> str:
+        """``text`` (a driver's error, say) without this URL's password."""
+        return redact_url(text, self._password, _quoted(self._password))
+
+
+def _quoted(password: str) -> str:
+    from urllib.parse import quote
+
+    return quote(password, safe="") if password else ""
+
+
+def parse_database_url(url: str | None, folder: Path) -> DatabaseURL:
+    """The database for ``folder``: ``url``, else ``$FLUX2_DATABASE_URL``, else the SQLite
+    file ``folder/workspace.db``."""
+    if url is None:
+        url = os.environ.get(DATABASE_URL_ENV) or None
+    if url is None:
+        return DatabaseURL("sqlite", path=Path(folder) / DB_FILE)
+    if not isinstance(url, str):
+        raise ValidationError(f"database_url must be a string like {_ALLOWED}, not {type(url).__name__}",
+                              field="database_url", value=type(url).__name__, allowed=_ALLOWED)
+    try:
+        parts = urlsplit(url.strip())
+        password = unquote(parts.password or "")
+    except ValueError:
+        parts, password = None, ""
+    scheme = parts.scheme.lower() if parts else ""
+    if scheme in ("postgresql", "postgres"):
+        if password:
+            register_secret(password)
+            register_secret(_quoted(password))
+        assert parts is not None
+        return DatabaseURL("postgresql", _conninfo=urlunsplit(parts), _password=password)
+    if scheme == "sqlite" and parts is not None:
+        # sqlite:///relative/file.db and sqlite:////absolute/file.db, as SQLAlchemy spells them
+        raw = url.strip()[len("sqlite:///"):] if url.strip().lower().startswith("sqlite:///") else ""
+        if raw:
+            return DatabaseURL("sqlite", path=Path(unquote(raw)))
+    shown = redact_url(url, password) if isinstance(url, str) else url
+    raise ValidationError(f"database_url {shown!r} is not a database URL; use {_ALLOWED}",
+                          field="database_url", value=shown, allowed=_ALLOWED)

@@ -1,0 +1,191 @@
+"""The workspace survives what happens to files and processes: a damaged database (garbage,
+truncated) is moved aside and rebuilt, a missing one rebuilt, a folder from before the
+database opened with nothing lost, processes killed with SIGKILL mid-save and mid-vote
+lose and duplicate nothing; and a database URL's password shows up nowhere."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SECRET_KEY
+from workspace_support import database_url, finish, jpeg, postgres_url, start_worker
+from workspace_worker import BASE, generation
+
+from flux2_widgets import History, ResultStore, ValidationError, Workspace, WorkspaceError
+from flux2_widgets.client import Flux2Client, PollPolicy
+from flux2_widgets.workspace import redact_url
+
+__all__ = ["database_url"]
+FAST = PollPolicy(first=0.05, min_interval=0.02)
+
+
+def _folder_with_results(root: Path, n: int = 12) -> ResultStore:
+    store = ResultStore(root)
+    for i in range(n):
+        store.save(generation(f"task-{i:03d}", f"prompt number {i}", i, tier=("pro", "flex")[i % 2]))
+    return store
+
+
+def _ids(root: Path) -> list[str]:
+    return sorted(e.task_id for e in History(root))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_database_is_moved_aside_and_rebuilt(tmp_path, damage, caplog) -> None:
+    root = tmp_path / "results"
+    store = _folder_with_results(root, 300)
+    ws = store.workspace
+    ws.results.star("task-007")
+    ws.comparisons.create(kind="prompts", title="kept?", row_labels=[""], col_labels=["A", "B"], id="c1")
+    ws.close()  # the last connection closed: the WAL is checkpointed into the file
+    db = root / "workspace.db"
+    size = db.stat().st_size
+    if damage == "garbage":
+        db.write_bytes(os.urandom(size))
+    else:
+        with db.open("r+b") as fh:
+            fh.truncate(size // 3)
+    Workspace.shared(root).close()
+    from flux2_widgets.workspace import _workspace
+
+    _workspace._shared.clear()  # as in a new kernel
+    with caplog.at_level(logging.WARNING, logger="flux2_widgets"):
+        assert _ids(root) == [f"task-{i:03d}" for i in range(300)], "nothing lost"
+    aside = [p for p in root.iterdir() if p.name.startswith("workspace.db.damaged-")
+             and not p.name.endswith(("-wal", "-shm"))]
+    assert aside and aside[0].stat().st_size > 0, "moved aside, never deleted"
+    assert "damaged" in caplog.text and aside[0].name in caplog.text
+    assert History(root).count() == 300
+
+
+def test_a_missing_database_is_rebuilt_from_the_sidecars_and_the_run_log(tmp_path) -> None:
+    root = tmp_path / "results"
+    _folder_with_results(root, 5)
+    for name in ("workspace.db", "workspace.db-wal", "workspace.db-shm"):
+        (root / name).unlink(missing_ok=True)
+    from flux2_widgets.workspace import _workspace
+
+    _workspace._shared.clear()
+    assert _ids(root) == [f"task-{i:03d}" for i in range(5)]
+    # a result saved while the database was unusable is indexed from the run log
+    store = ResultStore(root)
+    store._index_down_until = time.monotonic() + 60  # as after a failure
+    store.save(generation("late", "saved while the database was down", 99))
+    history = History(root)
+    assert "late" in _ids(root) and history["late"].prompt == "saved while the database was down"
+
+
+def test_a_folder_from_before_the_database_opens_with_nothing_lost(tmp_path, sim) -> None:
+    """Made as today's version makes it (a client and the simulator: images, sidecars, a
+    run log with an unanswered create and a pending task), with no database files."""
+    root = tmp_path / "results"
+    store = ResultStore(root)
+    with Flux2Client(api_key=SECRET_KEY, base_url=sim.url, poll=FAST, store=store) as client:
+        gens = [client.generate(p, tier=t) for p, t in (("a red fox", "pro"), ("a blue kite", "flex"),
+                                                        ("a lighthouse at dawn", "pro"))]
+        pending = client.submit("still running", tier="pro")
+    from flux2_widgets import ImageRequest
+
+    store.record_sending("lost-key", ImageRequest("never answered"), sim.url, time.time())
+    for path in list(root.iterdir()):
+        if path.name.startswith(("workspace.db", "runs-index.db")):
+            path.unlink()
+    from flux2_widgets.workspace import _runlog, _workspace
+
+    _workspace._shared.clear()
+    _runlog._shared.clear()
+    fresh = ResultStore(root)
+    assert [t.id for t in fresh.pending(sim.url)] == [pending.id]
+    assert [u.idempotency_key for u in fresh.unanswered(sim.url)] == ["lost-key"]
+    history = History(root)
+    assert [e.task_id for e in history] == [g.id for g in reversed(gens)]
+    assert history[gens[0].id].generation().image.data == gens[0].image.data
+    assert not (root / "workspace.db").exists() or (root / "workspace.db").stat().st_size > 0
+
+
+# -- kill -9 ------------------------------------------------------------------------------
+def test_processes_killed_mid_save_and_mid_vote_lose_and_duplicate_nothing(tmp_path, database_url) -> None:
+    root = tmp_path / "results"
+    ws = Workspace(root, database_url=database_url)
+    ws.arenas.create("kill", variants=["pro", "flex"])
+    pair = ws.arenas.add_pair("kill", prompt="p0", left_variant="pro", right_variant="flex", left_task_id="l",
+                              right_task_id="r", left_preview=jpeg(), right_preview=jpeg()).pair_id
+    tasks = 600 if database_url is None else 250  # ms each: seconds of work, killed many times on the way
+    job = {"mode": "journal", "folder": str(root), "url": database_url, "tasks": tasks, "arena": "kill",
+           "pair": pair}
+    rng = random.Random(7)
+    kills = 0
+    log = root / "runs.jsonl"
+    for _ in range(60):  # until one runs to the end
+        proc = start_worker(job)
+        # killed once the log has grown by a random amount: at any point of a task's cycle
+        # (sending, answer, images, sidecar, index row, "completed", vote), however fast it runs
+        grown = (log.stat().st_size if log.exists() else 0) + rng.randrange(10_000, 60_000)
+        while proc.poll() is None and (log.stat().st_size if log.exists() else 0) < grown:
+            time.sleep(0.001)
+        if proc.poll() is not None:
+            break
+        os.kill(proc.pid, signal.SIGKILL)
+        kills += 1
+        proc.communicate()
+    finish(start_worker(job))
+    assert kills >= 5, "the test must actually kill workers mid-run"
+    store = ResultStore(root, database_url=database_url)
+    assert store.pending(BASE) == [] and store.unanswered(BASE) == []
+    events = store.events()
+    completed = [e["task_id"] for e in events if e.get("event") == "completed"]
+    assert sorted(completed) == sorted(f"task-{i}" for i in range(tasks)), "each collected once"
+    sidecars = sorted(p.stem for p in root.glob("*/*.json"))
+    assert sidecars == sorted(f"task-{i}" for i in range(tasks))
+    page, total = store.workspace.results.page(limit=500)
+    assert total == tasks and all((root / r.files[0]).read_bytes().startswith(b"\x89PNG") for r in page)
+    votes = store.workspace.arenas.votes("kill")
+    assert sorted(v.voter for v in votes) == sorted(f"v{i}" for i in range(tasks)), "0 lost, 0 twice"
+    assert History(root).count() == tasks
+
+
+# -- the password of a database URL ---------------------------------------------------------
+def test_a_database_urls_password_appears_nowhere(tmp_path, caplog) -> None:
+    import pg_cluster
+
+    url = postgres_url()
+    password = pg_cluster.PASSWORD
+    root = tmp_path / "results"
+    with caplog.at_level(logging.DEBUG, logger="flux2_widgets"):
+        store = ResultStore(root, database_url=url)
+        store.save(generation("t1", "a fox in the snow", 1))
+        ws = store.workspace
+        shown = [repr(ws), str(ws.url), repr(ws.url), ws.database, repr(ws.backend), repr(History(store))]
+        assert all(password not in s and "<redacted>" in s for s in shown[:4]), shown
+        history = History(store)
+        shown.append(json.dumps(history.rows()))
+        view = history.view()
+        deadline = time.monotonic() + 10
+        while view.page is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert view.page is not None and view.page.total == 1
+        shown.append(json.dumps([w.get_state() for w in [view, *view.children, *view.cards]], default=str))
+        # unreachable server, wrong password, bad URL: the errors do not carry it either
+        dead = url.replace(str(pg_cluster.cluster().port), "1")
+        for bad in (dead, url.replace(password, password + "x")):
+            with pytest.raises(WorkspaceError) as info:
+                Workspace(tmp_path / "other", database_url=bad).budget.status()
+            shown += [str(info.value), repr(info.value)]
+        with pytest.raises(ValidationError) as bad_url:
+            Workspace(tmp_path, database_url=f"mysql://flux2:{password}@127.0.0.1/x")
+        shown += [str(bad_url.value), repr(bad_url.value.value)]
+    shown.append(caplog.text)
+    for text in shown:
+        assert password not in text
+    for path in root.rglob("*"):
+        if path.is_file():
+            assert password.encode() not in path.read_bytes(), path
+    assert redact_url(f"failed: {url}") == f"failed: {url.replace(password, '<redacted>')}"
+    ws.close()
