@@ -59,6 +59,9 @@ class Task:
     request_id: str | None = None
     retry_after: float | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: The Idempotency-Key of the create that made it (when this client or its run log knows it):
+    #: the key its money is reserved and settled under in the workspace budget.
+    idempotency_key: str | None = field(default=None, repr=False)
 
     @property
     def done(self) -> bool:

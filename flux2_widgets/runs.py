@@ -328,10 +328,12 @@ class Run(HasTraits):
             return self.money  # still unknown: it stays counted
         if self.money != MAY_BE_BILLED or self.active:
             return self.money  # resumed meanwhile
+        current.idempotency_key = self.idempotency_key
         self.task = current
         if current.status == "failed":
             self._update(money=NOT_CHARGED, error_text=self.error_text or
                          f"the service says task {current.id} failed: {current.error or 'no reason given'}")
+            await self._log_failed(current)
         elif current.status == "completed":
             self._update(money=BILLED)
             if collect:
@@ -339,6 +341,20 @@ class Run(HasTraits):
                 await self._until_ended()
         self._refresh_step()
         return self.money
+
+    async def _log_failed(self, task: Task) -> None:
+        """The run log (and the workspace budget) learn it too: over, and not charged."""
+        store = self.store if self.store is not None else getattr(self.client, "store", None)
+        if store is None:
+            return
+        from .client._disk import on_disk
+
+        failure = TaskFailedError(f"task {task.id} failed: {task.error or 'no reason given'}",
+                                  task_id=task.id, code="task_failed")
+        try:
+            await on_disk(store.record_failure, task, failure)
+        except OSError:
+            pass  # the log stays as it was: resume() will ask the service again
 
     def wait_submitted(self, timeout: float | None = None) -> bool:
         """Block (plain code only) until the create was answered, or the run ended: the service

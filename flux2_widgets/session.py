@@ -371,7 +371,8 @@ class StudioSession:
         runs = []
         for task in self.unfinished():
             assert task.request is not None
-            runs.append(self.new_run(task.request, task=task, origin="earlier"))
+            runs.append(self.new_run(task.request, task=task, origin="earlier",
+                                     idempotency_key=task.idempotency_key or ""))
         for entry in self.unanswered():
             runs.append(self.new_run(entry.request, idempotency_key=entry.idempotency_key, sent=True,
                                      origin="earlier"))

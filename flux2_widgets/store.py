@@ -23,14 +23,14 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._redact import redact
 from .catalog import ImageRequest
-from .errors import ValidationError
+from .errors import BudgetExceededError, TaskFailedError, ValidationError
 from .results import Generation, Task
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -183,6 +183,43 @@ class ResultStore:
             finally:
                 os.close(fd)
 
+    # -- the workspace budget: money reserved before a create, settled as the run log learns --
+    def reserve(self, idempotency_key: str, request: ImageRequest, scopes: Sequence[str] = ("workspace",),
+                price: float | None = None) -> None:
+        """Reserve what a create may cost against the folder's caps (and any other ``scopes``,
+        e.g. a visitor's quota) before it leaves: ``BudgetExceededError`` (nothing sent) when it
+        would pass one. Held across kernels and processes (one transaction; see
+        ``workspace._budget``). ``price``: USD for it (a live price), else the catalog's."""
+        amount = price if price is not None else request.estimated_cost
+        budget = self.workspace.budget
+        if amount is None:
+            capped = [s for s in scopes if (st := budget.status(s)).cap is not None or st.per_day is not None]
+            if capped:
+                raise BudgetExceededError(
+                    f"{request.label} cannot be checked against the {capped[0]} budget: its price is not "
+                    "published (n/a). Nothing was sent.", scope=capped[0])
+            amount = 0.0
+        budget.reserve(idempotency_key, amount, tuple(scopes))
+
+    def _settle(self, key: str | None, cost: float | None, scopes: Sequence[str] = ("workspace",)) -> None:
+        """The service said what a create cost: its reservation becomes spent. Never raises:
+        the result is saved whatever the database says (the reservation then stays counted)."""
+        if not key or cost is None:
+            return
+        try:
+            self.workspace.budget.settle(key, cost, scopes=tuple(scopes))
+        except Exception:
+            log.warning("could not settle %s in the workspace budget", key, exc_info=True)
+
+    def _release(self, key: str | None) -> None:
+        """The service refused a create or said its task failed: not charged."""
+        if not key:
+            return
+        try:
+            self.workspace.budget.release(key)
+        except Exception:
+            log.warning("could not release %s in the workspace budget", key, exc_info=True)
+
     def record_sending(self, idempotency_key: str, request: ImageRequest, base_url: str,
                        submitted_at: float) -> None:
         """Logged before a create request leaves: if no answer is ever recorded, the
@@ -198,13 +235,18 @@ class ResultStore:
                       "request": task.request.payload() if task.request else None})
 
     def record_rejected(self, idempotency_key: str, error: Exception) -> None:
-        """The service refused the create request: no task, nothing to resume."""
+        """The service refused the create request: no task, nothing to resume, not charged."""
         self._append({"event": "rejected", "idempotency_key": idempotency_key, "error": str(error),
                       "type": type(error).__name__})
+        self._release(idempotency_key)
 
     def record_failure(self, task: Task, error: Exception) -> None:
+        """The task is over without a result: the service said it failed (not charged: its
+        reservation is released) or does not know it (kept counted: that proves nothing)."""
         self._append({"event": "failed", "task_id": task.id, "error": str(error),
                       "type": type(error).__name__})
+        if isinstance(error, TaskFailedError):
+            self._release(task.idempotency_key)
 
     def save(self, generation: Generation) -> list[Path]:
         """Write the images and a sidecar; log the completion. Returns the image paths."""
@@ -222,6 +264,7 @@ class ResultStore:
         self._append({"event": "completed", "task_id": generation.id,
                       "files": [str(p) for p in paths], "cost": generation.cost,
                       "cost_source": generation.cost_source})
+        self._settle(generation.task.idempotency_key, generation.cost)
         return paths
 
     def _index_result(self, meta: dict[str, Any], sidecar: Path) -> None:
@@ -305,8 +348,10 @@ class ResultStore:
                 # Logged by an older version under looser rules: the task is still worth
                 # collecting, even without its request.
                 request = None
+            key = event.get("idempotency_key")
             tasks.append(Task(id=task_id, action=event.get("action", "text_to_image"), status="pending",
-                              request=request, submitted_at=event.get("submitted_at") or event["at"]))
+                              request=request, submitted_at=event.get("submitted_at") or event["at"],
+                              idempotency_key=key if isinstance(key, str) and key else None))
         return tasks
 
     # -- completed tasks whose images did not arrive ------------------------------------
@@ -319,6 +364,10 @@ class ResultStore:
                       "billed_cost": task.billed_cost, "error": str(error),
                       "type": type(error).__name__,
                       "request": task.request.payload() if task.request else None})
+        # completed, so billed, image or not
+        cost = task.billed_cost if task.billed_cost is not None else (
+            task.request.estimated_cost if task.request else None)
+        self._settle(task.idempotency_key, cost)
 
     def undelivered(self, base_url: str | None = None) -> list[Task]:
         """Completed tasks (to ``base_url``, if given) whose images never arrived, as

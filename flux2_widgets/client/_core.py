@@ -24,7 +24,7 @@ import time
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -127,6 +127,7 @@ class AsyncFlux2Client:
         max_retry_after: float = 60.0,
         rate_limit_retries: int = 30,
         limits: ResponseLimits | None = None,
+        budget_scopes: Sequence[str] = ("workspace",),
         _latency: LatencyModel | None = None,
     ) -> None:
         _check_options(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
@@ -134,6 +135,9 @@ class AsyncFlux2Client:
                        wait_timeout=wait_timeout, store=store, simulated=simulated,
                        max_retry_after=max_retry_after, rate_limit_retries=rate_limit_retries,
                        limits=limits)
+        #: The workspace budget scopes every create is reserved against when the client has a
+        #: store: the folder's ("workspace"), plus e.g. a visitor's quota ("visitor:<id>").
+        self.budget_scopes = _check_scopes(budget_scopes)
         settings = resolve_settings(api_key, base_url)
         key, url = settings.api_key, settings.base_url
         if key is None and url is None:
@@ -214,6 +218,9 @@ class AsyncFlux2Client:
         store = store if store is not None else self.store
         submitted = time.time()
         if store is not None:
+            # The folder's budget (and a visitor's quota) first: a create that would pass a cap
+            # is refused here, with nothing sent and nothing logged.
+            await self._reserve(store, key, req)
             await self._log_to_store(store.record_sending, key, req, self.base_url, submitted)
         if on_sending is not None:
             on_sending(key)
@@ -233,6 +240,7 @@ class AsyncFlux2Client:
         task = Task.from_answer(answer.data, action=req.action or "text_to_image", request=req,
                                 submitted_at=submitted, request_id=answer.request_id,
                                 retry_after=answer.retry_after)
+        task.idempotency_key = key
         # The service created the task somewhere between sending and answering. After
         # a retry it may have been the first attempt: no reliable start, nothing learned.
         if answer.attempts == 1:
@@ -260,7 +268,10 @@ class AsyncFlux2Client:
                                 request_id=answer.request_id, retry_after=answer.retry_after)
 
     async def refresh(self, task: Task) -> Task:
-        return await self.get(task.id, task.action, request=task.request, submitted_at=task.submitted_at)
+        """The task as the service sees it now (one status read); it keeps its create's key."""
+        fresh = await self.get(task.id, task.action, request=task.request, submitted_at=task.submitted_at)
+        fresh.idempotency_key = task.idempotency_key
+        return fresh
 
     async def wait(self, task: Task, *, timeout: float | None = None, download: bool = True,
                    on_update: UpdateCallback | None = None, store: ResultStore | None = None) -> Generation:
@@ -767,6 +778,12 @@ class AsyncFlux2Client:
                 img.release()
         return gen
 
+    async def _reserve(self, store: ResultStore, key: str, request: ImageRequest) -> None:
+        """Reserve the create's cost in the workspace budget (on the workspace's own thread)."""
+        from ..workspace import off_loop as on_workspace
+
+        await on_workspace(store.reserve, key, request, self.budget_scopes)
+
     async def _log_to_store(self, write: Callable[..., Any], *args: Any, files: bool = False) -> None:
         # The task exists (and may be paid for) by now: a full disk or a bad folder
         # must not turn it into an error and lose it. Warn and carry on.
@@ -774,6 +791,15 @@ class AsyncFlux2Client:
             await on_disk(write, *args, files=files)
         except OSError as exc:
             log.warning("could not write results to disk: %s", exc)
+
+
+def _check_scopes(scopes: Any) -> tuple[str, ...]:
+    if isinstance(scopes, str) or not isinstance(scopes, (list, tuple)) or not scopes or not all(
+            isinstance(s, str) and 0 < len(s) <= 200 for s in scopes):
+        raise ValidationError(f"budget_scopes must be a tuple of scope names such as ('workspace',) or "
+                              f"('workspace', 'visitor:ada'), not {scopes!r}"[:300], field="budget_scopes",
+                              value=scopes, allowed="a tuple of 1-200 character names")
+    return tuple(dict.fromkeys(scopes))
 
 
 @functools.lru_cache(maxsize=1)
@@ -819,13 +845,15 @@ class Flux2Client:
         max_retry_after: float = 60.0,
         rate_limit_retries: int = 30,
         limits: ResponseLimits | None = None,
+        budget_scopes: Sequence[str] = ("workspace",),
         _latency: LatencyModel | None = None,
     ) -> None:
         options: dict[str, Any] = {
             "base_url": base_url, "timeout": timeout, "max_retries": max_retries,
             "retry_base_delay": retry_base_delay, "max_concurrency": max_concurrency, "poll": poll,
             "wait_timeout": wait_timeout, "store": store, "simulated": simulated,
-            "max_retry_after": max_retry_after, "rate_limit_retries": rate_limit_retries, "limits": limits}
+            "max_retry_after": max_retry_after, "rate_limit_retries": rate_limit_retries, "limits": limits,
+            "budget_scopes": budget_scopes}
         # Build one async client now so configuration errors surface here, and
         # fix the resolved endpoint so every loop's client talks to the same place.
         first = AsyncFlux2Client(api_key, **options, _latency=_latency)

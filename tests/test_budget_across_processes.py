@@ -1,0 +1,86 @@
+"""The workspace budget, end to end: kernels on one results folder (separate processes, each with
+its own client) spend against one cap, reserved before each create and settled when the service
+says what it cost. Against the strict simulator in a process of its own, on SQLite and on
+PostgreSQL: the cap is never passed, a refused create sends nothing, a visitor's quota holds
+inside the folder's cap, and a failed task gives its reservation back.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from conftest import SECRET_KEY
+from workspace_support import database_url  # noqa: F401  (the sqlite / postgresql parameter)
+
+from flux2_widgets.simulator._remote import RemoteSimulator
+from flux2_widgets.workspace import Workspace
+
+KERNEL = textwrap.dedent('''
+    import json, sys
+    from flux2_widgets import BudgetExceededError, Flux2Client, ImageRequest, ResultStore
+    url, folder, db, scopes, n = sys.argv[1], sys.argv[2], sys.argv[3] or None, sys.argv[4], int(sys.argv[5])
+    store = ResultStore(folder, database_url=db)
+    with Flux2Client(api_key=sys.argv[6], base_url=url, store=store, simulated=False,
+                     budget_scopes=tuple(scopes.split(","))) as client:
+        results = client.generate_many([ImageRequest("a lighthouse on a cliff at dawn")] * n)
+    print(json.dumps({"ok": sum(not isinstance(r, Exception) for r in results),
+                      "refused": sum(isinstance(r, BudgetExceededError) for r in results),
+                      "other": [repr(r) for r in results if isinstance(r, Exception)
+                                and not isinstance(r, BudgetExceededError)]}))
+''')
+
+
+@pytest.fixture(scope="module")
+def remote():
+    with RemoteSimulator(latency=0.3) as server:
+        yield server
+
+
+def _kernels(remote, folder, db, jobs):
+    procs = [subprocess.Popen([sys.executable, "-c", KERNEL, remote.url, str(folder), db or "", scopes, str(n),
+                               SECRET_KEY], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for scopes, n in jobs]
+    out = []
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr[-2000:]
+        out.append(json.loads(stdout.strip().splitlines()[-1]))
+    return out
+
+
+def test_kernels_on_one_folder_never_pass_its_cap(remote, tmp_path, database_url):  # noqa: F811
+    remote.reset()
+    folder = tmp_path / "results"
+    ws = Workspace(folder, database_url=database_url)
+    ws.budget.set_cap(total=0.25)  # five Pro 1k images, whoever asks
+    ws.budget.set_cap("visitor:ada", total=0.10)  # and two of them at most for Ada
+    results = _kernels(remote, folder, database_url,
+                       [("workspace", 3), ("workspace", 3), ("workspace", 3), ("workspace,visitor:ada", 3)])
+    assert all(not r["other"] for r in results), results
+    made = sum(r["ok"] for r in results)
+    assert made == 5 and sum(r["refused"] for r in results) == 7
+    assert results[-1]["ok"] <= 2  # Ada's quota, inside the folder's cap
+    assert remote.tasks_created() == 5  # a refused create never left
+    charged = sum(usd for _, usd in remote.charges())
+    status = ws.budget.status()
+    assert charged == pytest.approx(0.25) and status.spent == pytest.approx(charged)
+    assert status.reserved == 0 and status.left == pytest.approx(0.0)
+    assert ws.budget.status("visitor:ada").spent <= 0.10 + 1e-9
+    ws.close()
+
+
+def test_a_failed_task_gives_its_reservation_back(remote, tmp_path, database_url):  # noqa: F811
+    remote.reset()
+    folder = tmp_path / "results"
+    ws = Workspace(folder, database_url=database_url)
+    ws.budget.set_cap(total=0.10)
+    remote.inject("fail_task", times=1, message="refused by the safety checker")
+    (first,) = _kernels(remote, folder, database_url, [("workspace", 1)])
+    assert first["ok"] == 0 and ws.budget.status().committed == 0  # failed: not charged, released
+    (second,) = _kernels(remote, folder, database_url, [("workspace", 2)])
+    assert second["ok"] == 2 and ws.budget.status().spent == pytest.approx(0.10)
+    ws.close()
