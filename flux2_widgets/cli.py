@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -445,6 +446,42 @@ def cmd_costs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ----------------------------------------------------------------------------- budget
+
+
+def cmd_budget(args: argparse.Namespace) -> int:
+    """Show (and with --total / --per-day / --clear, set) a workspace budget cap."""
+    from .workspace import Workspace
+
+    folder = Path(args.dir)
+    ws = Workspace(folder)
+    try:
+        if args.clear:
+            ws.budget.set_cap(args.scope)
+        elif args.total is not None or args.per_day is not None:
+            current = ws.budget.status(args.scope)
+            ws.budget.set_cap(args.scope, total=args.total if args.total is not None else current.cap,
+                              per_day=args.per_day if args.per_day is not None else current.per_day)
+        st = ws.budget.status(args.scope)
+        if args.json:
+            _out(json.dumps({"scope": st.scope, "database": ws.database, "cap": st.cap, "per_day": st.per_day,
+                             "spent": st.spent, "may_still_be_billed": st.reserved, "left": st.left,
+                             "day": st.day, "spent_today": st.spent_today, "left_today": st.left_today},
+                            indent=2))
+            return EXIT_OK
+        _out(f"{st.scope} budget of {folder} ({ws.database})")
+        cap = format_usd(st.cap) if st.cap is not None else "no cap"
+        day = format_usd(st.per_day) if st.per_day is not None else "no cap"
+        rows = [["total", cap, format_usd(st.spent), format_usd(st.reserved),
+                 format_usd(st.left) if st.left is not None else "-"],
+                [f"today ({st.day}, UTC)", day, format_usd(st.spent_today), format_usd(st.reserved_today),
+                 format_usd(st.left_today) if st.left_today is not None else "-"]]
+        _out(_table(["", "cap", "spent", "may still be billed", "left"], rows))
+        return EXIT_OK
+    finally:
+        ws.close()
+
+
 # ----------------------------------------------------------------------------- simulator
 
 
@@ -528,6 +565,21 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     fmt.add_argument("--csv", action="store_true", help="CSV on stdout")
     fmt.add_argument("--json", action="store_true", help="JSON on stdout")
     p.set_defaults(handler=cmd_costs)
+
+    p = subs["budget"] = sub.add_parser(
+        "budget", help="show or set the results folder's budget (held across kernels)",
+        description="The workspace budget: every create from a client with this results folder is "
+                    "reserved against it before it is sent, across kernels and processes. With no "
+                    "option, prints where it stands.")
+    p.add_argument("--dir", default=os.environ.get("FLUX2_RESULTS_DIR") or DEFAULT_OUT, metavar="DIR",
+                   help="the results folder (default $FLUX2_RESULTS_DIR or ./flux2_results)")
+    p.add_argument("--scope", default="workspace",
+                   help="whose budget: workspace (the folder, default) or visitor:<id> (a quota)")
+    p.add_argument("--total", type=_usd, metavar="USD", help="cap on everything spent")
+    p.add_argument("--per-day", type=_usd, metavar="USD", help="cap per UTC day")
+    p.add_argument("--clear", action="store_true", help="remove the caps of this scope")
+    p.add_argument("--json", action="store_true", help="JSON on stdout")
+    p.set_defaults(handler=cmd_budget)
 
     # Its options belong to `python -m flux2_widgets.simulator`, which parses them (and --help).
     subs["simulator"] = sub.add_parser(

@@ -90,6 +90,9 @@ class StudioSession:
         self.prices: PriceLookup | None = None
         #: Per-field messages of the last request the service refused (its 422 body).
         self.server_errors: dict[str, list[str]] = {}
+        #: The workspace budget's standing per scope (folder, visitor), as last read: every
+        #: create is reserved against it by the client; the Studio shows what is left.
+        self.workspace_status: dict[str, Any] = {}
         self.closed = False
 
     # -- events ------------------------------------------------------------------------------
@@ -191,6 +194,7 @@ class StudioSession:
                              f"{fits} image{'s' if fits != 1 else ''} fit{'s' if fits == 1 else ''})")
             else:
                 text += f" · {format_usd(left)} of the {format_usd(self.budget)} budget left"
+        text += self._workspace_text(estimate)
         pending = self.may_be_billed()
         if pending:
             amount = round(sum(r.cost or 0.0 for r in pending), 6)
@@ -204,6 +208,39 @@ class StudioSession:
             text += f" · {format_usd(amount)} may still be billed by {' and '.join(who)} (Resume to collect)"
         return text, over
 
+    def _workspace_text(self, estimate: float | None) -> str:
+        """`` · folder budget: $1.20 of $5.00 left today`` for each capped scope (as last read)."""
+        parts = []
+        for scope, st in list(self.workspace_status.items()):
+            name = "folder" if scope == "workspace" else scope.replace("visitor:", "your ", 1) if \
+                scope.startswith("visitor:") else scope
+            for left, cap, when in ((st.left_today, st.per_day, " today"), (st.left, st.cap, "")):
+                if cap is None or left is None:
+                    continue
+                short = estimate is not None and estimate > left + 1e-9
+                parts.append(f"{name} budget: {format_usd(left)} of {format_usd(cap)} left{when}"
+                             + (" (not enough for this batch)" if short else ""))
+                break
+        return "".join(f" · {p}" for p in parts)
+
+    def read_workspace_budget(self) -> None:
+        """Read the workspace budget's standing (in the background, off the loop)."""
+        if not self.closed:
+            self._start_job(self._read_workspace_budget)
+
+    async def _read_workspace_budget(self) -> None:
+        from .workspace import off_loop as on_workspace
+
+        scopes = tuple(getattr(self.client, "budget_scopes", ("workspace",)))
+        try:
+            budget = await on_workspace(lambda: self.store.workspace.budget)
+            found = {s: await on_workspace(budget.status, s) for s in scopes}
+        except Exception:  # a database that cannot be read: the client's reservation still guards
+            return
+        self.workspace_status = {s: st for s, st in found.items()
+                                 if st.cap is not None or st.per_day is not None}
+        self._emit("money")
+
     def _unit_price(self, tier: str, resolution: str) -> float | None:
         by_tier = getattr(self.prices, "price", None)  # a live price list, once read
         return by_tier(tier, resolution) if callable(by_tier) else price(tier, resolution)
@@ -216,11 +253,22 @@ class StudioSession:
         ``instead_of``: a run being sent again, whose own commitment the new send replaces."""
         spent = self.committed() - (instead_of.committed if instead_of is not None else 0.0)
         try:
-            return check_budget(requests, self.budget, spent=max(0.0, spent), prices=self.prices)
+            estimate = check_budget(requests, self.budget, spent=max(0.0, spent), prices=self.prices)
+            for scope, st in list(self.workspace_status.items()):
+                # the whole batch against what the folder (or the visitor) has left, as last read;
+                # each create is still reserved on its own, in one transaction, by the client
+                left = min(v for v in (st.left, st.left_today) if v is not None)
+                if estimate > left + 1e-9:
+                    name = "folder" if scope == "workspace" else scope
+                    raise BudgetExceededError(
+                        f"this batch would cost about {format_usd(estimate)}, more than the {name} budget "
+                        f"has left ({format_usd(left)}). Nothing was sent.", scope=scope)
+            return estimate
         except BudgetExceededError:
             # Stopped tasks may have settled since: look once more in the background, so the
             # next click sees released money.
             self.settle()
+            self.read_workspace_budget()
             raise
 
     def set_budget(self, value: Any) -> None:
@@ -261,6 +309,7 @@ class StudioSession:
                     self._emit("server_errors")
             if change.new in ("completed", "failed", "stopped") and not self.active:
                 self.refresh_balance()  # the batch is over: what is left now?
+                self.read_workspace_budget()
             self._emit("runs")
         self._emit("money")
 

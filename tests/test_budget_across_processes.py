@@ -84,3 +84,37 @@ def test_a_failed_task_gives_its_reservation_back(remote, tmp_path, database_url
     (second,) = _kernels(remote, folder, database_url, [("workspace", 2)])
     assert second["ok"] == 2 and ws.budget.status().spent == pytest.approx(0.10)
     ws.close()
+
+
+def test_the_studio_shows_the_folder_budget_and_refuses_a_batch_past_it(remote, tmp_path):
+    import asyncio
+
+    from conftest import until
+
+    from flux2_widgets import AsyncFlux2Client, ResultStore, Studio
+
+    remote.reset()
+    folder = tmp_path / "results"
+    ws = Workspace(folder)
+    ws.budget.set_cap(total=1.0, per_day=0.12)
+
+    async def main() -> None:
+        client = AsyncFlux2Client(api_key=SECRET_KEY, base_url=remote.url, simulated=False,
+                                  store=ResultStore(folder))
+        studio = Studio(client, prompt="a lighthouse on a cliff at dawn", n_images=3)
+        try:
+            await until(lambda: "folder budget" in studio.cost_text, what="the folder budget read")
+            assert "folder budget: $0.12 of $0.12 left today (not enough for this batch)" in studio.cost_text
+            assert studio.generate() == [] and "more than the folder budget has left ($0.12)" in \
+                studio.message_text
+            studio.n_images = 2
+            tiles = studio.generate()
+            await until(lambda: all(t.status == "completed" for t in tiles), what="two images")
+            await until(lambda: "$0.02 of $0.12 left today" in studio.cost_text, what="the budget re-read")
+            assert remote.tasks_created() == 2
+        finally:
+            studio.close()
+            await client.aclose()
+
+    asyncio.run(main())
+    ws.close()

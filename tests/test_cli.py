@@ -524,3 +524,19 @@ def test_the_simulator_without_a_key_never_asks(fast_sim, capsys, monkeypatch, t
                            "--out", str(tmp_path))
     assert code == 0, err
     assert fast_sim.count("POST") == 17
+
+
+def test_budget_sets_and_shows_the_folder_cap(capsys, tmp_path):
+    folder = tmp_path / "results"
+    code, out, err = run_cli(capsys, "budget", "--dir", str(folder), "--total", "5", "--per-day", "1.5")
+    assert code == 0 and err == ""
+    assert "workspace budget of" in out and "$5.00" in out and "$1.50" in out
+    code, out, _ = run_cli(capsys, "budget", "--dir", str(folder), "--per-day", "2", "--json")
+    data = json.loads(out)
+    assert (data["cap"], data["per_day"], data["spent"], data["left"]) == (5.0, 2.0, 0.0, 5.0)
+    code, out, _ = run_cli(capsys, "budget", "--dir", str(folder), "--scope", "visitor:ada", "--total", "0.5")
+    assert code == 0 and "visitor:ada budget" in out
+    code, out, _ = run_cli(capsys, "budget", "--dir", str(folder), "--clear", "--json")
+    assert json.loads(out)["cap"] is None
+    code, _, err = run_cli(capsys, "budget", "--dir", str(folder), "--total", "nan")
+    assert code == 2 and "--total" in err

@@ -235,6 +235,7 @@ class Studio(widgets.VBox):
         self._render_session()
         self._refresh()
         self.session.refresh_balance()
+        self.session.read_workspace_budget()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         # Readers without widgets get a static twin, refreshed when a batch ends (see _sharing).
