@@ -12,6 +12,7 @@ import logging
 import random
 import secrets
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Generator, Sequence
 from datetime import datetime, timezone
@@ -29,6 +30,7 @@ from ..runs import Run
 from .cell import Cell
 from .costs import CostTable, cells_cost_table
 from .html import comparison_html, short
+from .saved import saved_cell, saved_start, saved_vote
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -74,6 +76,10 @@ class Comparison:
         #: (ipykernel subshells) hand their work to it.
         self.home = HomeLoop()
         self._started = False
+        #: This comparison's id in the workspace (``History().comparisons``).
+        self.id = uuid.uuid4().hex
+        #: Where it is saved, when not its client's store (results reopened from History).
+        self._store: Any = None
         self._view: Any = None
         self._mirror: StaticMirror | None = None
         if blind and len(self.sides) != 2:
@@ -97,9 +103,10 @@ class Comparison:
     @classmethod
     def from_generations(cls, generations: Sequence[Generation], *, labels: Sequence[str] | None = None,
                          title: str = "Compared results", blind: bool = False,
-                         seed: int | None = None) -> Comparison:
+                         seed: int | None = None, store: Any = None) -> Comparison:
         """A finished comparison over results you already have (from ``History`` or earlier
-        runs): nothing is sent; it votes, exports, inspects and draws like any other."""
+        runs): nothing is sent; it votes, exports, inspects and draws like any other. With a
+        ``store`` it is saved to its workspace, votes included."""
         gens = list(generations)
         if len(gens) < 2:
             raise ValidationError(f"a comparison needs at least two results, got {len(gens)}",
@@ -120,6 +127,8 @@ class Comparison:
                   sides=list(zip(keys, names, strict=True)), client=offline, blind=blind, seed=seed)
         cmp.home = home
         cmp._started = True
+        cmp._store = store
+        saved_start(cmp)
         return cmp
 
     # -- running ---------------------------------------------------------------------
@@ -154,6 +163,7 @@ class Comparison:
         self._started = True
         for run in self.runs:
             run.start()
+        saved_start(self)
         if running_loop() is None:
             limit = int(getattr(self._client, "max_concurrency", 0) or len(self.runs))
             for run in self.runs[:limit]:
@@ -161,6 +171,8 @@ class Comparison:
         return self
 
     def _on_run(self, cell: Cell, change: Any) -> None:
+        if change.name == "status" and change.new == "completed":
+            saved_cell(self, cell)
         self._emit(cell)
         if change.name == "status" and self.done:
             self._emit(None)
@@ -332,10 +344,12 @@ class Comparison:
         """Every vote so far, oldest first: ``choice``, ``winner`` (label), ``note``, ``time``."""
         return [dict(v) for v in self._votes]
 
-    def vote(self, choice: str, note: str | None = None) -> dict[str, Any]:
+    def vote(self, choice: str, note: str | None = None, *, voter: str = "", question: str = "",
+             ) -> dict[str, Any]:
         """Record which side wins: ``"a"``, ``"b"`` or ``"tie"`` for A/B (for tier or
         resolution comparisons, a tier or resolution). Several votes are kept (a class
-        can vote); :meth:`tally` and the ``verdict`` column sum them up."""
+        can vote); :meth:`tally` and the ``verdict`` column sum them up. With a result store,
+        each vote is saved to its workspace as it is cast (``History().comparisons``)."""
         if not self.sides:
             raise ValidationError(
                 "voting needs a one-row comparison (compare_prompts, compare_tiers or "
@@ -351,16 +365,19 @@ class Comparison:
             allowed = [k for k, _ in self.sides] + ["tie"] + (["left", "right"] if self.blind else [])
             raise ValidationError(f"vote {choice!r} is not a side of this comparison; use one of: "
                                   f"{', '.join(allowed)}", field="choice", value=choice, allowed=allowed)
-        if note is not None and not isinstance(note, str):
-            raise ValidationError("note must be text", field="note", value=note, allowed="str")
+        for name, value in (("note", note), ("voter", voter), ("question", question)):
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(f"{name} must be text", field=name, value=value, allowed="str")
         label = "tie" if key == "tie" else dict(self.sides)[key]
+        now = time.time()
         record = {"choice": key, "winner": label, "note": note or "",
-                  "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "time": datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds"), "at": now,
                   # cast before anything was revealed: the votes a blind test is for
-                  "blind": self.blind and not self._votes}
+                  "blind": self.blind and not self._votes, "voter": voter, "question": question}
         if self.blind:
             record["shown_as"] = "tie" if key == "tie" else self.position(key)
         self._votes.append(record)
+        saved_vote(self, record)
         self._emit(None)
         return dict(record)
 

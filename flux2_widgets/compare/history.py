@@ -29,8 +29,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..store import ResultStore
-    from ..workspace import ComparisonRecord, ResultFilter, ResultRecord, Workspace
+    from ..workspace import ResultFilter, ResultRecord, Workspace
     from .comparison import Comparison
+    from .saved import SavedComparisons
 
 __all__ = ["History", "HistoryEntry", "HistoryPage"]
 
@@ -373,9 +374,13 @@ class History:
         return await _in_db(self.note, entry, text)
 
     @property
-    def comparisons(self) -> list[ComparisonRecord]:
-        """Saved comparisons, newest first, as records (``Workspace.comparisons``)."""
-        return self.workspace.comparisons.recent()
+    def comparisons(self) -> SavedComparisons:
+        """Every comparison saved in this folder's workspace, newest first: each one a
+        ``Comparison`` again (built when first asked for), with its images and votes, that
+        shows itself and takes more votes. ``.records`` holds the bare records."""
+        from .saved import SavedComparisons
+
+        return SavedComparisons(self.workspace.comparisons.recent(), self)
 
     # -- using entries ---------------------------------------------------------------------
     def _entries(self, items: Iterable[HistoryEntry | str | int]) -> list[HistoryEntry]:
@@ -393,7 +398,7 @@ class History:
         entries = self._entries(items)
         title = "From history: " + " vs ".join(e.label for e in entries)
         return Comparison.from_generations([e.generation() for e in entries], labels=labels, title=title,
-                                           blind=blind)
+                                           blind=blind, store=self.store)
 
     def inspect(self, *items: HistoryEntry | str | int, **options: Any) -> Any:
         """Zoom, swipe, blink and diff over saved results."""

@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from .comparison import Comparison
+    from .history import History
 
 __all__ = ["SequentialResult", "Standing", "Standings", "VoteTally", "bradley_terry",
            "bradley_terry_intervals", "fixed_sample_size", "sequential_test", "tally_votes",
@@ -570,9 +571,10 @@ def _variant_names(cmp: Comparison, by: str) -> dict[str, str]:
     return names
 
 
-def tally_votes(comparisons: Iterable[Comparison] | Comparison, *, by: str = "variant",
+def tally_votes(comparisons: Iterable[Comparison] | Comparison | History, *, by: str = "variant",
                 blind_only: bool = False) -> VoteTally:
-    """Sum the votes of many comparisons per variant.
+    """Sum the votes of many comparisons per variant: a list of comparisons, one, or a
+    ``History()`` (every comparison saved in the folder, across sessions and kernels).
 
     ``by="variant"`` (default) counts a tier comparison's votes under the tier
     (``Pro``), a resolution comparison's under the resolution and a prompt A/B's
@@ -585,9 +587,15 @@ def tally_votes(comparisons: Iterable[Comparison] | Comparison, *, by: str = "va
     if by not in _BY:
         raise ValidationError(f"by must be one of {', '.join(_BY)}, not {by!r}", field="by", value=by,
                               allowed=_BY)
-    items = [comparisons] if isinstance(comparisons, Comparison) else list(comparisons)
+    from .history import History
+    from .saved import _Tallied, tally_sources
+
+    if isinstance(comparisons, History):
+        items: list[Any] = tally_sources(comparisons)
+    else:
+        items = [comparisons] if isinstance(comparisons, Comparison) else list(comparisons)
     for i, cmp in enumerate(items):
-        if not isinstance(cmp, Comparison):
+        if not isinstance(cmp, (Comparison, _Tallied)):
             raise ValidationError(f"comparisons[{i}] is a {type(cmp).__name__}, not a Comparison",
                                   field="comparisons", value=type(cmp).__name__, allowed="Comparison")
     beat: dict[str, dict[str, float]] = {}
