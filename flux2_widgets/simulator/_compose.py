@@ -91,9 +91,10 @@ def _still_life(scene: Scene, p: Painter, rng: random.Random, subjects: list[str
         wall, table = shade(wall, 0.5), shade(table, 0.7)
     else:
         wall, table = mix(wall, (255, 255, 255), 0.3), mix(table, (255, 240, 215), 0.45)
-    p.vgradient((0, 0, w, int(horizon) + 1), [shade(wall, 0.85), wall, shade(wall, 1.05)])
     held = first == "watch" and "hand" in scene.traits
-    if not held:  # a watch held up in a hand needs no table
+    # A watch held up in a hand needs no table: the wall fills the frame.
+    p.vgradient((0, 0, w, (h if held else int(horizon)) + 1), [shade(wall, 0.85), wall, shade(wall, 1.05)])
+    if not held:
         _ground(p, rng, "indoor", horizon, tint, scene, base=table)
     if not scene.subjects:
         _shapes(p, random.Random(rng.random()), colours, 10 if p.fine else 5, horizon)
@@ -254,7 +255,7 @@ def _lighthouse_ground(p: Painter, rng: random.Random, horizon: float, cx: float
         return cx, gy
     side = -1 if cx < w / 2 else 1
     cx = w * (0.5 + side * rng.uniform(0.18, 0.28))
-    top_y = horizon - h * rng.uniform(0.04, 0.12)
+    top_y = horizon - h * rng.uniform(0.03, 0.09)
     cliff(p, rng, side, cx - side * w * rng.uniform(0.12, 0.18), top_y, horizon)
     return cx, top_y + 0.004 * h
 
@@ -386,6 +387,12 @@ def _ground(p: Painter, rng: random.Random, kind: str, horizon: float, tint: RGB
             d.line((x, y, x + frng.uniform(-0.4, 0.4) * ln, y - ln), fill=frng.choice(tones),
                    width=p.stroke(1))
     elif snow:
+        # Wind-carved ripples in blue shadow and glints: the crisp texture of fresh snow.
+        ripple = lit((186, 200, 228))
+        for _ in range(p.count(area, 2.4)):
+            x, y, near_t = at_depth()
+            ln = (6 + 22 * near_t) * p.px
+            d.arc((x - ln, y - ln * 0.18, x + ln, y + ln * 0.18), 200, 340, fill=ripple, width=p.stroke(1))
         for _ in range(p.count(area, 1.2)):
             x, y, _near = at_depth()
             d.point((x, y), fill=(255, 255, 255) if frng.random() < 0.6 else lit((185, 200, 228)))

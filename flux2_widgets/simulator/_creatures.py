@@ -79,30 +79,25 @@ def _curled_fox(p: Painter, pose: Pose) -> None:
     wd = max(1, int(0.014 * s))
     d = p.draw
     # The back: a low mound, the haunch marked at the rear.
-    body = (cx - 0.44 * s, gy - 0.5 * s, cx + 0.36 * s, gy - 0.02 * s)
-    d.ellipse(body, fill=fur, outline=line, width=wd)
-    d.arc((cx - f * 0.3 * s - 0.17 * s, gy - 0.4 * s, cx - f * 0.3 * s + 0.17 * s, gy - 0.06 * s),
-          200 if f > 0 else -20, 300 if f > 0 else 80, fill=line, width=wd)
-    # The tail: a crescent brush along the front and round to the chin, lighter, outlined.
-    outer = [(cx + f * 0.5 * s * math.cos(t), gy - 0.13 * s + 0.13 * s * math.sin(t))
-             for t in [math.pi * (1.05 - 0.95 * k / 12) for k in range(13)]]
-    inner = [(cx + f * 0.36 * s * math.cos(t), gy - 0.15 * s + 0.06 * s * math.sin(t))
-             for t in [math.pi * (1.0 - 0.9 * k / 12) for k in range(13)]]
-    brush = shade(fur, 1.12)
-    d.polygon(outer + inner[::-1], fill=brush, outline=line, width=wd)
-    tip = outer[-1]
-    d.polygon(ellipse_points(tip[0] - f * 0.04 * s, tip[1] - 0.05 * s, 0.1 * s, 0.075 * s, -f * 0.5),
-              fill=white)
-    # The head rests on the tail at the front, nose tucked towards the tip.
-    hx, hy = cx + f * 0.16 * s, gy - 0.3 * s
-    _fox_head(p, hx, hy, s, f, fur, dark, white, asleep=True)
-    d.arc((hx - 0.13 * s, hy - 0.12 * s, hx + 0.13 * s, hy + 0.12 * s), 0, 360, fill=line, width=wd)
+    d.ellipse((cx - 0.42 * s, gy - 0.46 * s, cx + 0.38 * s, gy - 0.02 * s), fill=fur, outline=line, width=wd)
+    d.arc(sorted_box(cx - f * 0.42 * s, gy - 0.36 * s, cx - f * 0.06 * s, gy - 0.02 * s),
+          180 if f > 0 else 270, 270 if f > 0 else 360, fill=line, width=wd)
+    # The tail: the fox's brush, laid along the front of the body and rising to the chin,
+    # its white tip under the nose.
+    tail_c, tail_a = (cx + f * 0.02 * s, gy - 0.12 * s), -f * 0.16
+    d.polygon(ellipse_points(*tail_c, 0.4 * s, 0.12 * s, tail_a), fill=fur, outline=line, width=wd)
+    tip = (tail_c[0] + f * 0.33 * s * math.cos(0.16), tail_c[1] - 0.33 * s * math.sin(0.16))
+    d.polygon(ellipse_points(*tip, 0.1 * s, 0.085 * s, tail_a), fill=white, outline=shade(white, 0.82),
+              width=wd)
+    # The head rests on the tail at the front, nose tucked down to the tip.
+    hx, hy = cx + f * 0.17 * s, gy - 0.33 * s
+    _fox_head(p, hx, hy, s * 1.1, f, fur, dark, white, asleep=True)
+    brush = shade(fur, 1.1)
     tone = [shade(fur, 0.75), shade(fur, 1.2), shade(fur, 0.9)]
-    p.strokes_in_ellipse(cx - f * 0.1 * s, gy - 0.3 * s, 0.3 * s, 0.14 * s, p.count(0.15 * s * s, 9),
-                         7 * p.px,
-                         tone, angle=-f * 0.4, spread=0.35)
-    p.strokes_in_ellipse(cx, gy - 0.08 * s, 0.36 * s, 0.04 * s, p.count(0.05 * s * s, 9), 6 * p.px,
-                         [shade(brush, 0.8), shade(brush, 1.15)], angle=0, spread=0.25)
+    p.strokes_in_ellipse(cx - f * 0.12 * s, gy - 0.28 * s, 0.26 * s, 0.12 * s, p.count(0.13 * s * s, 9),
+                         7 * p.px, tone, angle=-f * 0.4, spread=0.35)
+    p.strokes_in_ellipse(*tail_c, 0.34 * s, 0.09 * s, p.count(0.1 * s * s, 9), 6 * p.px,
+                         [shade(brush, 0.8), shade(brush, 1.15)], angle=tail_a, spread=0.25)
 
 
 def _fox_fur(colour: RGB | None) -> RGB:
