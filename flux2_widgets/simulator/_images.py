@@ -187,10 +187,10 @@ def render(spec: RenderSpec) -> Rendered:
                       fine_rng=_rng(spec, "detail"))
     local = [s.thumb for s in spec.sources if s.thumb is not None]
     if local:
-        _remix(scene, painter, rng, local)
+        _remix(scene, painter, rng, local)  # restyled by colour and light, its composition kept
     else:
         compose(scene, painter, rng)
-        canvas = finish(canvas, scene.style, painter, rng)
+        canvas = finish(canvas, scene.style, painter, rng)  # "..., watercolor": the medium
     # Pro: the bilinear upscale of a half-size canvas is its soft focus.
     img = canvas if canvas.size == (w, h) else canvas.resize((w, h), Image.Resampling.BILINEAR)
     if spec.sources:

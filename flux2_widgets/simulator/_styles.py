@@ -12,7 +12,7 @@ import math
 import random
 from functools import lru_cache
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from ._paint import Painter
 
@@ -34,10 +34,8 @@ def _watercolor(img: Image.Image, p: Painter, rng: random.Random) -> Image.Image
     """Pale washes on paper: colours thinned, pigment pooled along the edges of each
     wash, the paper showing at a ragged border, and (fine tiers) its grain."""
     w, h = img.size
-    paper = Image.new("RGB", img.size, PAPER)
-    wash = Image.blend(img, paper, 0.3)
-    edges = img.convert("L").filter(ImageFilter.FIND_EDGES).point(lambda v: min(120, v) // 2)
-    wash = ImageChops.subtract(wash, Image.merge("RGB", (edges, edges, edges)))
+    edges = img.convert("L").filter(ImageFilter.FIND_EDGES).point(lambda v: min(170, v) * 5 // 7)
+    pooled = ImageChops.subtract(img, edges.convert("RGB"))
     # The ragged border: drawn small and scaled up, which also softens it.
     f = 8
     mask = Image.new("L", (max(2, w // f), max(2, h // f)), 0)
@@ -52,8 +50,15 @@ def _watercolor(img: Image.Image, p: Painter, rng: random.Random) -> Image.Image
         wobble = inset * (1 + 0.6 * rng.uniform(-1, 1))
         pts.append((mw / 2 + cx * scale * (mw / 2 - wobble), mh / 2 + cy * scale * (mh / 2 - wobble)))
     ImageDraw.Draw(mask).polygon(pts, fill=255)
-    mask = mask.filter(ImageFilter.BoxBlur(1)).resize(img.size, Image.Resampling.BILINEAR)
-    out = Image.composite(wash, paper, mask)
+    # Seven parts paint to three of paper inside the border, paper alone outside it.
+    mask = mask.filter(ImageFilter.BoxBlur(1)).point(lambda v: v * 7 // 10).resize(img.size,
+                                                                                    Image.Resampling.BILINEAR)
+    # Uneven washes: pigment settles thicker here, thinner there (a few soft blotches
+    # from the layout's generator, so every tier shows the same ones).
+    blot = Image.frombytes("L", (12, 12), bytes(rng.randint(222, 255) for _ in range(144)))
+    blot = blot.resize(img.size, Image.Resampling.BICUBIC)
+    pooled = ImageChops.multiply(pooled, blot.convert("RGB"))
+    out = Image.composite(pooled, Image.new("RGB", img.size, PAPER), mask)
     if p.fine:
         out = ImageChops.multiply(out, _grain(img.size))
     return out
@@ -61,11 +66,14 @@ def _watercolor(img: Image.Image, p: Painter, rng: random.Random) -> Image.Image
 
 @lru_cache(maxsize=4)
 def _grain(size: tuple[int, int]) -> Image.Image:
-    """Paper grain: one small noise tile repeated (noise for every pixel of a 2k image
-    would cost more than the rest of the picture)."""
+    """Paper grain: short fibres on one small tile, repeated. Fibres rather than noise in
+    every pixel: noise would make a 2k PNG ten times bigger and slower to encode."""
     rng = random.Random(7)  # seeded: the same bytes for the same task, in any process
-    noise = bytes(255 - int(abs(rng.gauss(0, 40))) // 5 for _ in range(256 * 256))
-    tile = Image.frombytes("L", (256, 256), noise)
+    tile = Image.new("L", (256, 256), 255)
+    draw = ImageDraw.Draw(tile)
+    for _ in range(80):
+        x, y, a, ln = rng.uniform(0, 256), rng.uniform(0, 256), rng.uniform(0, math.pi), rng.uniform(3, 9)
+        draw.line((x, y, x + ln * math.cos(a), y + ln * math.sin(a)), fill=rng.choice((226, 234, 240)))
     grain = Image.new("L", size)
     for y in range(0, size[1], 256):
         for x in range(0, size[0], 256):
@@ -91,4 +99,7 @@ def _sketch(img: Image.Image, p: Painter) -> Image.Image:
             d.line((x, img.height, x + img.height, 0), fill=170, width=p.stroke(1))
         light_parts = grey.point(lambda v: 255 if v > 120 else 0)
         out = ImageChops.multiply(out, ImageChops.lighter(hatch, light_parts))
-    return ImageOps.colorize(out, black=(40, 40, 46), white=(250, 248, 242))
+    # Warm grey graphite on off-white paper: one lookup table per channel.
+    ink, paper = (40, 40, 46), (250, 248, 242)
+    return Image.merge("RGB", [out.point([a + (b - a) * v // 255 for v in range(256)])
+                               for a, b in zip(ink, paper, strict=True)])
