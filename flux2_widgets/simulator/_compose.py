@@ -81,12 +81,15 @@ def _still_life(scene: Scene, p: Painter, rng: random.Random, subjects: list[str
     w, h, u = p.w, p.h, p.u
     first = subjects[0]
     horizon = h * rng.uniform(0.5, 0.62)
-    colours = [*scene.colours] if scene.colours else palette(rng)
+    hues = palette(rng)
+    colours = [*scene.colours] if scene.colours else hues
     tint = colours[0]
     body = scene.colours[0] if scene.colours else \
         {"teapot": rng.choice(TEAPOTS), "ramen": rng.choice(BOWLS)}.get(first, (240, 238, 232))
-    wall = p.lit(mix(_WALL, tint, 0.5 if scene.colours else 0.2))
-    table = mix(_GROUND["indoor"], tint, 0.45 if scene.colours else 0.0)
+    # The wall takes the take's own hue as well as the colour words': each take its own room.
+    wall = p.lit(mix(mix(_WALL, tint, 0.4 if scene.colours else 0.0), hues[1], 0.35))
+    wood = rng.choice([_GROUND["indoor"], (120, 78, 50), (170, 125, 85), (95, 70, 55)])
+    table = mix(wood, tint, 0.45 if scene.colours else 0.0)
     if first in ("ramen", "watch") or luma(body) > 140:
         wall, table = shade(wall, 0.5), shade(table, 0.7)
     else:
