@@ -4,14 +4,17 @@ The picture is a function of (seed, prompt, variation, tier, resolution, size,
 sources) and nothing else, so one task always gives the same bytes, while each
 task of a batch (``variation``) is its own take on the prompt. What is drawn
 follows the prompt's words (``_scene``): colours set the palette, light words
-the lighting, a handful of subjects a simple motif (``_motifs``).
+the lighting, subjects a motif laid out by ``_compose`` (from the catalogue in
+``_motifs``), medium words a finish (``_styles``).
 
 Tiers and resolutions differ the way a comparison should show them: Pro
 composes on a half-size canvas scaled up (soft edges, few fine strokes, no
 decorations); Flex and Max draw at full size, crisp, with fine detail sized in
 output pixels (fur, shingles, leaves, stars, ripples), so a 2k image holds
 strokes a 1k image has no room for. The layout comes from the prompt and the
-take only, so a Pro-vs-Flex or 1k-vs-2k pair shows the same scene.
+take only, so a Pro-vs-Flex or 1k-vs-2k pair shows the same scene. The only
+words written on an image are the SIMULATED watermark, the same for every
+tier: a simulated blind test gives nothing away but how the tiers draw.
 """
 
 from __future__ import annotations
