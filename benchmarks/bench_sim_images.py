@@ -25,6 +25,9 @@ PROMPTS = [
     "a street food stall in the rain at night, neon signs, 35mm photo",
     "a lighthouse on a cliff at dawn, soft watercolor",
     "an isometric cutaway of a tiny bakery, warm light, lots of detail",
+    "a cozy reading nook by a rainy window",
+    "a portrait of an old sailor",
+    "a teapot, pencil sketch",
 ]
 
 
@@ -34,7 +37,6 @@ def picture(prompt: str, tier: str = "pro", resolution: str = "1k", variation: i
 
 
 def edge_energy(img: Image.Image) -> float:
-    img = img.crop((0, 0, img.width, int(img.height * 0.9)))  # without the caption band
     return ImageStat.Stat(img.convert("L").filter(ImageFilter.FIND_EDGES)).mean[0]
 
 

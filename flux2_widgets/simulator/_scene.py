@@ -1,7 +1,9 @@
 """What a prompt asks for, as far as a stand-in picture can show it.
 
 A few word tables turn a prompt into a ``Scene``: its colours, its light, the
-ground it stands on and the subjects to draw. Words it does not know change
+ground it stands on, the subjects to draw, the traits that change how they look
+(an *old* sailor, a *paper* boat, a fox *curled* up) and the medium (watercolor,
+pencil sketch). Words it does not know change
 nothing but the hashed layout, so any prompt still gives a picture.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Light", "Scene", "read_prompt", "LIGHTS"]
+__all__ = ["Light", "Scene", "read_prompt", "LIGHTS", "COLOURS", "SUBJECTS", "TRAITS", "STYLES"]
 
 RGB = tuple[int, int, int]
 
@@ -71,7 +73,8 @@ _LIGHT_WORDS = {
     "noon": "day", "sunny": "day", "sunlit": "day", "daylight": "day", "midday": "day",
 }
 
-#: Word -> motif drawn by ``_motifs``. Plurals listed where they are common.
+#: Word -> what is drawn: a motif (``_motifs``), a room (``_rooms``) or a backdrop
+#: (``mountain``, ``city``). Plurals listed where they are common.
 SUBJECTS: dict[str, str] = {
     **dict.fromkeys(("fox", "foxes", "wolf", "dog", "dogs", "puppy"), "fox"),
     **dict.fromkeys(("cat", "cats", "kitten", "kitty"), "cat"),
@@ -81,13 +84,44 @@ SUBJECTS: dict[str, str] = {
     **dict.fromkeys(("mountain", "mountains", "hill", "hills", "peak", "peaks", "alps", "volcano"),
                     "mountain"),
     **dict.fromkeys(("car", "cars", "truck", "van", "taxi", "jeep"), "car"),
-    **dict.fromkeys(("boat", "boats", "ship", "ships", "sailboat", "yacht", "harbour", "harbor"), "boat"),
+    **dict.fromkeys(("boat", "boats", "ship", "ships", "sailboat", "yacht", "harbour", "harbor", "marina"),
+                    "boat"),
     **dict.fromkeys(("person", "people", "portrait", "woman", "man", "girl", "boy", "face", "child",
-                     "astronaut"), "person"),
-    **dict.fromkeys(("city", "cities", "street", "skyline", "town", "downtown", "buildings", "stall",
-                     "market", "library"), "city"),
+                     "astronaut", "sailor", "fisherman", "captain", "grandfather", "grandmother"), "person"),
+    **dict.fromkeys(("city", "cities", "street", "skyline", "town", "downtown", "buildings"), "city"),
+    **dict.fromkeys(("stall", "stalls", "market", "vendor"), "stall"),
+    **dict.fromkeys(("library", "bookshop", "bookstore", "bookshelf", "bookshelves", "bookcase"), "library"),
+    **dict.fromkeys(("nook", "armchair"), "nook"),
+    **dict.fromkeys(("shelf", "shelves"), "shelf"),
     **dict.fromkeys(("lighthouse", "tower"), "lighthouse"),
     **dict.fromkeys(("mug", "mugs", "cup", "cups", "coffee", "tea", "teacup"), "mug"),
+    **dict.fromkeys(("teapot", "teapots", "kettle"), "teapot"),
+    **dict.fromkeys(("ramen", "noodles", "noodle", "soup", "bowl", "pho", "udon"), "ramen"),
+    **dict.fromkeys(("watch", "pocketwatch", "stopwatch"), "watch"),
+    **dict.fromkeys(("road", "highway", "roads"), "road"),
+    **dict.fromkeys(("koi", "fish", "goldfish", "carp"), "koi"),
+    **dict.fromkeys(("cactus", "cacti", "saguaro"), "cactus"),
+}
+
+#: Words that change how a subject looks or what goes with it.
+TRAITS: dict[str, str] = {
+    **dict.fromkeys(("old", "elderly", "aged", "grandfather", "grandmother", "wrinkled", "weathered"), "old"),
+    **dict.fromkeys(("sailor", "fisherman", "captain", "seaman", "mariner"), "sailor"),
+    "paper": "paper", "origami": "paper",
+    **dict.fromkeys(("curled", "curling", "sleeping", "asleep", "napping"), "curled"),
+    **dict.fromkeys(("cliff", "cliffs", "clifftop", "headland"), "cliff"),
+    **dict.fromkeys(("harbour", "harbor", "marina", "port", "busy"), "harbour"),
+    **dict.fromkeys(("lantern", "lanterns"), "lanterns"),
+    **dict.fromkeys(("autumn", "autumnal", "fall"), "autumn"),
+    **dict.fromkeys(("hand", "hands", "holding", "held"), "hand"),
+    **dict.fromkeys(("bakery", "shop", "store", "cafe"), "shop"),
+    **dict.fromkeys(("lamp", "lamplight", "candle", "candlelight"), "lamp"),
+}
+
+#: Words naming a medium: the finished picture is painted or drawn that way.
+STYLES: dict[str, str] = {
+    **dict.fromkeys(("watercolor", "watercolour", "watercolors", "watercolours", "aquarelle"), "watercolor"),
+    **dict.fromkeys(("sketch", "pencil", "graphite", "charcoal", "drawing", "drawn"), "sketch"),
 }
 
 #: Ground under the scene: words that name what it stands on.
@@ -114,6 +148,10 @@ class Scene:
     rain: bool
     #: Neon signs, whatever the light ("at night, neon signs" is night with neon).
     neon: bool
+    #: What changes how subjects look (``old``, ``sailor``, ``paper``, ``curled``, ``cliff``...).
+    traits: frozenset[str] = frozenset()
+    #: The medium: ``watercolor``, ``sketch`` or ``None`` (a rendered picture).
+    style: str | None = None
 
 
 def read_prompt(prompt: str) -> Scene:
@@ -122,6 +160,8 @@ def read_prompt(prompt: str) -> Scene:
     light = None
     subjects: list[str] = []
     ground = None
+    traits: set[str] = set()
+    style = None
     for i, word in enumerate(words):
         following = words[i + 1] if i + 1 < len(words) else ""
         if word == "golden" and following in ("hour", "light"):
@@ -135,7 +175,12 @@ def read_prompt(prompt: str) -> Scene:
             subjects.append(SUBJECTS[word])
         if ground is None and word in _GROUNDS:
             ground = _GROUNDS[word]
+        if word in TRAITS:
+            traits.add(TRAITS[word])
+        if style is None and word in STYLES:
+            style = STYLES[word]
     return Scene(colours=tuple(colours), light=LIGHTS[light or "day"], ground=ground,
                  subjects=tuple(subjects[:3]),
                  rain=any(w in ("rain", "rainy", "raining", "drizzle") for w in words),
-                 neon=any(_LIGHT_WORDS.get(w) == "neon" for w in words))
+                 neon=any(_LIGHT_WORDS.get(w) == "neon" for w in words),
+                 traits=frozenset(traits), style=style)
