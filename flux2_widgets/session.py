@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from ._checks import check_number
 from ._loops import HomeLoop
-from .catalog import RESEND_WINDOW, TIER_INFO, ImageRequest, count_label, price, request_label
+from .catalog import RESEND_WINDOW, ImageRequest, price
 from .errors import BudgetExceededError, Flux2Error
-from .money import BILLED, MAY_BE_BILLED, PriceLookup, check_budget, cost_text, format_usd, session_text
+from .money import BILLED, MAY_BE_BILLED, PriceLookup, check_budget, format_usd
 from .results import Generation, Task
 from .runs import Run
+from .session_lines import earlier_line, estimate_line, session_line
 from .store import ResultStore, Unanswered
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -156,72 +157,18 @@ class StudioSession:
         origin = "earlier" if earlier else "session"
         return [r for r in list(self.runs) if r.money == MAY_BE_BILLED and r.done and r.origin == origin]
 
+    # -- in words (the lines the Studio shows: ``session_lines``) ---------------------------------
     def session_text(self) -> str:
-        mine = [r for r in self._mine() if r.money == BILLED]
-        unknown = sum(r.cost is None for r in mine)
-        maybe = round(sum(r.cost or 0.0 for r in self.may_be_billed()), 6)
-        text = session_text(self.billed, self.estimated, unknown, len(mine), simulated=self.simulated,
-                            may_be_billed=maybe)
-        earlier = [r for r in self.runs if r.origin == "earlier" and r.money == BILLED]
-        if earlier:
-            amount = round(sum(r.cost or 0.0 for r in earlier), 6)
-            text += (f" · plus {len(earlier)} earlier result{'s' if len(earlier) != 1 else ''} collected "
-                     f"({cost_text(amount, 'billed', self.simulated)}, spent before this session)")
-        return f"Session: {text}"
+        """``Session: $0.10 billed + about $0.05 may still be billed``."""
+        return session_line(self)
 
     def estimate_text(self, n: int, tier: str, resolution: str) -> tuple[str, bool]:
-        """The line beside Generate: what ``n`` images would cost, the budget left, and what
-        stopped tasks may still cost. Second item: whether the batch would pass the budget."""
-        estimate = None
-        if resolution in TIER_INFO[tier].resolutions:
-            unit = self._unit_price(tier, resolution)
-            estimate = None if unit is None else round(unit * n, 6)
-        money = cost_text(estimate, "estimate", self.simulated)
-        text = f"{count_label(n, request_label(tier, resolution))} — {money}"
-        over = False
-        if self.budget is not None:
-            committed = self.committed()
-            left = max(0.0, self.budget - committed)
-            unit = self._unit_price(tier, resolution)
-            if estimate is not None and committed + estimate > self.budget + 1e-9:
-                over = True
-                fits = int((left + 1e-9) // unit) if unit else 0
-                if fits == 0:
-                    text += (f" · nothing fits: {format_usd(left)} of the {format_usd(self.budget)} budget "
-                             f"left, less than one image ({format_usd(unit)})")
-                else:
-                    text += (f" · over the {format_usd(self.budget)} budget ({format_usd(left)} left: "
-                             f"{fits} image{'s' if fits != 1 else ''} fit{'s' if fits == 1 else ''})")
-            else:
-                text += f" · {format_usd(left)} of the {format_usd(self.budget)} budget left"
-        text += self._workspace_text(estimate)
-        pending = self.may_be_billed()
-        if pending:
-            amount = round(sum(r.cost or 0.0 for r in pending), 6)
-            stopped = sum(r.status == "stopped" for r in pending)
-            cut = len(pending) - stopped
-            who = []
-            if stopped:
-                who.append(f"{stopped} stopped task{'s' if stopped != 1 else ''}")
-            if cut:
-                who.append(f"{cut} task{'s' if cut != 1 else ''} cut off by an error")
-            text += f" · {format_usd(amount)} may still be billed by {' and '.join(who)} (Resume to collect)"
-        return text, over
+        """The line beside Generate, and whether the batch would pass the budget."""
+        return estimate_line(self, n, tier, resolution)
 
-    def _workspace_text(self, estimate: float | None) -> str:
-        """`` · folder budget: $1.20 of $5.00 left today`` for each capped scope (as last read)."""
-        parts = []
-        for scope, st in list(self.workspace_status.items()):
-            name = "folder" if scope == "workspace" else scope.replace("visitor:", "your ", 1) if \
-                scope.startswith("visitor:") else scope
-            for left, cap, when in ((st.left_today, st.per_day, " today"), (st.left, st.cap, "")):
-                if cap is None or left is None:
-                    continue
-                short = estimate is not None and estimate > left + 1e-9
-                parts.append(f"{name} budget: {format_usd(left)} of {format_usd(cap)} left{when}"
-                             + (" (not enough for this batch)" if short else ""))
-                break
-        return "".join(f" · {p}" for p in parts)
+    def earlier_text(self) -> str:
+        """What Collect would do, in words ("" when the run log holds nothing to collect)."""
+        return earlier_line(self)
 
     def read_workspace_budget(self) -> None:
         """Read the workspace budget's standing (in the background, off the loop)."""
@@ -429,25 +376,6 @@ class StudioSession:
             run.start()  # a task: waited for; a create: sent again with its key (one charge)
         self._emit("runs")
         return runs
-
-    def earlier_text(self) -> str:
-        """What Collect would do, in words ("" when the run log holds nothing to collect)."""
-        tasks, creates = self.unfinished(), self.unanswered()
-        if not tasks and not creates:
-            return ""
-        n = len(tasks) + len(creates)
-        amount = round(sum(self._price_of(t.request) or 0.0 for t in tasks if t.request is not None)
-                       + sum(self._price_of(e.request) or 0.0 for e in creates), 6)
-        parts = []
-        if tasks:
-            parts.append(f"{len(tasks)} task{'s' if len(tasks) != 1 else ''} an earlier session started "
-                         "and never collected")
-        if creates:
-            parts.append(f"{len(creates)} request{'s' if len(creates) != 1 else ''} whose answer never came")
-        money = cost_text(amount, "estimate", self.simulated)
-        return (f"{' and '.join(parts)}: {'they' if n > 1 else 'it'} may be finished and billed already "
-                f"({money}). Collect fetches {'them' if n > 1 else 'it'} without sending anything new; "
-                "the cost counts apart from this session's budget.")
 
     # -- uploads -----------------------------------------------------------------------------
     def upload(self, files: Iterable[Mapping[str, Any]], *, on_progress: Callable[[str], Any],

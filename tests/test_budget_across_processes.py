@@ -41,9 +41,9 @@ def remote():
 
 
 def _kernels(remote, folder, db, jobs):
-    procs = [subprocess.Popen([sys.executable, "-c", KERNEL, remote.url, str(folder), db or "", scopes, str(n),
-                               SECRET_KEY], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for scopes, n in jobs]
+    argv = [[sys.executable, "-c", KERNEL, remote.url, str(folder), db or "", scopes, str(n), SECRET_KEY]
+            for scopes, n in jobs]
+    procs = [subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for a in argv]
     out = []
     for proc in procs:
         stdout, stderr = proc.communicate(timeout=120)

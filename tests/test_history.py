@@ -236,7 +236,7 @@ def test_history_lists_saved_comparisons_as_records(many) -> None:
                           created_at=1.0)
     ws.comparisons.create(kind="prompts", title="newer", row_labels=[""], col_labels=["A", "B"],
                           cells=[(0, 0, "task-01"), (0, 1, "task-02")], created_at=2.0)
-    records = history.comparisons
+    records = history.comparisons.records  # the bare records; comparisons[i] builds one
     assert [r.title for r in records] == ["newer", "older"]
     assert records[0].task_id(0, 1) == "task-02"
 

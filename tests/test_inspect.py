@@ -27,7 +27,7 @@ from flux2_widgets.compare.grid_image import GAP, MARGIN
 from flux2_widgets.errors import ValidationError
 from flux2_widgets.results import curl_command
 from flux2_widgets.widgets.comparison_view import ComparisonView
-from flux2_widgets.widgets.inspect_view import PREVIEW_SIDE, Inspector, heatmap_layout, standin_strip
+from flux2_widgets.widgets.inspect_view import PREVIEW_SIDE, Inspector, heatmap_layout
 from flux2_widgets.widgets.inspector import RequestInspector
 
 FAST = PollPolicy(first=0.05, min_interval=0.02)
@@ -161,18 +161,13 @@ def test_inspector_previews_full_size_and_diff_answers(fast_client) -> None:
     full, buffers = sent[0]
     assert buffers[0] == cmp.cells[1].result.images[0].data and full["mime"] == "image/png"
     assert insp.full_sent == [1]
-    # The heatmap: the 1k picture's size without its caption strip, then the two strips under it;
-    # the message gives the page its size (the panel's shape, and what 100 % zoom counts).
+    # The heatmap, at the 1k picture's size (stand-ins carry no caption strip any more: the
+    # whole pictures are compared); the message gives the page its size, what 100 % counts.
     diff_msg, diff_buffers = sent[1]
-    strip_1k, strip_2k = standin_strip((1024, 1024)), standin_strip((2048, 2048))
-    picture_h = 1024 - strip_1k
     with Image.open(io.BytesIO(diff_buffers[0])) as heat:
-        assert heat.size == (diff_msg["width"], diff_msg["height"])
-    assert diff_msg["width"] == 1024 and diff_msg["picture"] == [0, 0, 1024, picture_h]
-    assert [s["index"] for s in diff_msg["strips"]] == [0, 1]
-    assert diff_msg["height"] > picture_h + strip_1k + round(strip_2k / 2)
-    assert f"1024x{picture_h}" in insp.diff_text and "%" in insp.diff_text
-    assert "caption strips not compared" in insp.diff_text
+        assert heat.size == (diff_msg["width"], diff_msg["height"]) == (1024, 1024)
+    assert diff_msg["picture"] == [0, 0, 1024, 1024]
+    assert "1024x1024" in insp.diff_text and "%" in insp.diff_text
     # The saved state holds previews only: no full-size bytes, nothing near their size.
     state = json.dumps(insp.get_state(), default=str)
     assert len(state) < 250_000
@@ -285,51 +280,6 @@ def test_inspector_sends_each_images_own_pixel_size(fast_client) -> None:
 # ------------------------------------------------------------------------- the heatmap's layout
 
 
-@pytest.mark.parametrize(("aspect", "resolution"), [("1:1", "1k"), ("16:9", "2k"), ("9:16", "1k")])
-def test_standin_strip_is_the_simulators_caption_strip(fast_client, aspect, resolution) -> None:
-    """Measured on real stand-ins: the strip darkens every pixel of its top row (alpha 170 of
-    black: at most 86 of 255) and none of the row above it."""
-    gen = fast_client.generate("a lighthouse at dawn", tier="pro", aspect_ratio=aspect,
-                               resolution=resolution)
-    img = gen.images[0].to_pil().convert("RGB")
-    band = standin_strip(img.size)
-    top = [max(px) for px in (img.getpixel((x, img.height - band)) for x in range(img.width))]
-    above = [max(px) for px in (img.getpixel((x, img.height - band - 1)) for x in range(img.width))]
-    assert max(top) <= 87, "the strip starts lower than standin_strip says"
-    assert sum(above) / len(above) > 2 * sum(top) / len(top), "the strip starts higher than it says"
-
-
-def test_heatmap_shows_each_caption_strip_whole_and_compares_the_pictures_only(fast_client) -> None:
-    cmp = compare_resolutions("a lighthouse at dawn", tier="pro", client=fast_client).wait()
-    a, b = (c.result.images[0] for c in cmp.cells)
-    layout = heatmap_layout(a.data, b.data, strips=(True, True))
-    img = layout.image
-    # the pictures compared: each without its strip, at the 1k picture's size
-    band_a, band_b = standin_strip(a.size), standin_strip(b.size)
-    pic_a = a.to_pil().convert("RGB").crop((0, 0, 1024, 1024 - band_a))
-    pic_b = b.to_pil().convert("RGB").crop((0, 0, 2048, 2048 - band_b))
-    expected = difference(pic_a, pic_b)
-    assert layout.picture == (0, 0, 1024, 1024 - band_a)
-    assert img.crop(layout.picture).tobytes() == expected.heatmap.tobytes()
-    assert (layout.difference.mean, layout.difference.changed) == (expected.mean, expected.changed)
-    # under it, one strip per image, one under the other, each the image's own (scaled) strip
-    (ia, box_a), (ib, box_b) = layout.strips
-    assert (ia, ib) == (0, 1)
-    assert layout.picture[3] < box_a[1] and box_a[3] < box_b[1] and box_b[3] == img.height
-    for (_, box), source, band in ((layout.strips[0], a, band_a), (layout.strips[1], b, band_b)):
-        pil = source.to_pil().convert("RGB")
-        strip = pil.crop((0, pil.height - band, pil.width, pil.height))
-        strip = strip.resize((box[2] - box[0], box[3] - box[1]), Image.Resampling.LANCZOS)
-        delta = ImageChops.difference(img.crop(box), strip).convert("L")
-        assert sum(v * n for v, n in enumerate(delta.histogram())) / (strip.width * strip.height) < 2
-    # the two strips are different captions: drawn on top of each other they were neither
-    assert ImageChops.difference(img.crop(box_a), img.crop(box_b)).getbbox() is not None
-    # and the Inspector's own answer is that layout, its difference() the same numbers
-    insp = cmp.inspect().wait_ready()
-    assert insp.heatmap().strips == layout.strips
-    assert insp.difference().mean == expected.mean
-
-
 def test_heatmap_of_real_pictures_cuts_nothing() -> None:
     base = Image.new("RGB", (300, 200), (40, 90, 160))
     edited = base.copy()
@@ -340,7 +290,7 @@ def test_heatmap_of_real_pictures_cuts_nothing() -> None:
         picture.save(out, "PNG")
         png.append(out.getvalue())
     layout = heatmap_layout(*png)
-    assert layout.strips == () and layout.image.size == (300, 200) == layout.difference.size
+    assert layout.image.size == (300, 200) == layout.difference.size
     assert layout.difference.changed == pytest.approx(0.25, abs=0.01), "the band is compared"
 
 

@@ -136,8 +136,7 @@ def _teaching_demo(out: Outputs) -> None:
 
 def _expert_compare(out: Outputs) -> None:
     text = out.text
-    # compared without the stand-ins' caption strips (46 px at 1k): the picture alone
-    assert "1k vs 2k compared at 1024x978: mean difference" in text
+    assert "1k vs 2k compared at 1024x1024: mean difference" in text
     assert "votes in 5 comparisons (ties count half)" in text and "95% CI (Wilson)" in text
     assert any("Bradley-Terry" in d and "a teapot, studio photo" in d for d in out.of("text/html"))
     assert "lighthouse_fox_grid.png" in text and len(out.of("image/jpeg")) == 2, "heatmap and grid shown"

@@ -48,14 +48,6 @@ async def _in_db(fn: Callable[..., T], *args: Any) -> T:
     return await off_loop(fn, *args)
 
 
-async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
-    # The package's one image thread: disk reads and previews queue there instead of
-    # fighting the kernel's loop for the GIL (see _thumbs).
-    from .._thumbs import off_loop
-
-    return await off_loop(fn, *args)
-
-
 @dataclass(frozen=True)
 class HistoryEntry:
     """One saved result, as its sidecar describes it."""
@@ -434,7 +426,9 @@ class History:
         if not as_source:
             studio.prompt = entry.prompt
             return entry.prompt
-        data = await _off_loop(self._image_bytes, entry)
+        from .._thumbs import off_loop  # the package's one image thread (see _thumbs)
+
+        data = await off_loop(self._image_bytes, entry)
         uploader = client if client is not None else getattr(studio, "client", None)
         if uploader is None:
             from ..client._defaults import default_async_client
@@ -466,7 +460,9 @@ class History:
         return make_thumbnail(entry.image_path.read_bytes(), side)[0]
 
     async def athumbnail(self, entry: HistoryEntry, side: int = CARD_SIDE) -> bytes:
-        return await _off_loop(self.thumbnail, entry, side)
+        from .._thumbs import off_loop
+
+        return await off_loop(self.thumbnail, entry, side)
 
     # -- export and display ----------------------------------------------------------------
     def rows(self, entries: Iterable[HistoryEntry] | None = None) -> list[dict[str, Any]]:

@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..compare.diff import Difference
     from ..results import GeneratedImage, Generation
 
-__all__ = ["HeatmapLayout", "Inspector", "heatmap_layout", "inspect", "standin_strip"]
+__all__ = ["HeatmapLayout", "Inspector", "heatmap_layout", "inspect"]
 
 log = logging.getLogger("flux2_widgets")
 
@@ -98,8 +98,7 @@ class Inspector(anywidget.AnyWidget):
 
     def __init__(self, sources: Sequence[GeneratedImage], labels: Sequence[str],
                  captions: Sequence[str] = (), *, title: str = "", mode: str = "side",
-                 pair: Sequence[int] = (0, 1), simulated: Sequence[bool] = (),
-                 **kwargs: Any) -> None:
+                 pair: Sequence[int] = (0, 1), **kwargs: Any) -> None:
         if not 2 <= len(sources) <= MAX_IMAGES:
             raise ValidationError(f"inspect shows 2 to {MAX_IMAGES} images, got {len(sources)}",
                                   field="images", value=len(sources), allowed=f"2-{MAX_IMAGES}")
@@ -111,8 +110,6 @@ class Inspector(anywidget.AnyWidget):
             raise ValidationError(f"pair must name two different images out of {len(sources)}, "
                                   f"got {pair!r}", field="pair", value=pair, allowed="two indices")
         self._sources = list(sources)
-        # which images are the simulator's stand-ins (they carry a caption strip of their own)
-        self._simulated = [bool(s) for s in simulated] + [False] * (len(sources) - len(simulated))
         caps = list(captions) + [""] * (len(sources) - len(captions))
         images = [{"label": str(label), "caption": str(cap), "width": 0, "height": 0, "preview": ""}
                   for label, cap in zip(labels, caps, strict=False)]
@@ -139,7 +136,6 @@ class Inspector(anywidget.AnyWidget):
             if len(set(labels)) < len(labels):
                 labels = [f"{chr(ord('A') + i)}: {label}" for i, label in enumerate(labels)]
         captions = [_caption(g) for g in gens]
-        options.setdefault("simulated", [bool(g.simulated) for g in gens])
         return cls([g.images[0] for g in gens], labels, captions, **options)
 
     @classmethod
@@ -152,7 +148,6 @@ class Inspector(anywidget.AnyWidget):
             raise ValidationError(
                 f"inspect needs two finished images; {len(done)} of {len(cells)} cells have one "
                 "(call cmp.wait() first)", field="comparison", value=len(done), allowed=">= 2 finished")
-        options.setdefault("simulated", [bool(c.result.simulated) for c in done])  # type: ignore[union-attr]
         if not cmp.revealed:
             positions = ["Left", "Right"]
             return cls([c.result.images[0] for c in done], positions[: len(done)],  # type: ignore[union-attr]
@@ -208,9 +203,7 @@ class Inspector(anywidget.AnyWidget):
         ``heatmap_layout``. Computed here, synchronously, once per pair."""
         i, j = self._checked_pair(pair)
         if (i, j) not in self._diff_cache:
-            self._diff_cache[(i, j)] = heatmap_layout(
-                self._sources[i].data, self._sources[j].data, indices=(i, j),
-                strips=(self._simulated[i], self._simulated[j]))
+            self._diff_cache[(i, j)] = heatmap_layout(self._sources[i].data, self._sources[j].data)
         return self._diff_cache[(i, j)]
 
     def _checked_pair(self, pair: Sequence[int] | None) -> tuple[int, int]:
@@ -228,8 +221,6 @@ class Inspector(anywidget.AnyWidget):
         labels = [self.images[i]["label"] for i in pair]
         text = (f"|{labels[0]} − {labels[1]}| at {diff.size[0]}x{diff.size[1]}: mean "
                 f"{diff.mean / 2.55:.1f}% · {diff.changed:.0%} of pixels differ by more than 10%")
-        if layout.strips:
-            text += " · caption strips not compared (each shown below)"
         message = {"type": "diff", "pair": list(pair), "text": text, **layout.to_message()}
         jpeg = out.getvalue()
 
@@ -276,41 +267,25 @@ class Inspector(anywidget.AnyWidget):
     def difference(self, pair: Sequence[int] | None = None) -> Difference:
         """The heatmap of two images as a ``Difference`` (``.heatmap`` PIL image, ``.mean``,
         ``.changed``), the same numbers the difference view shows; computed here, synchronously.
-        A simulated stand-in's caption strip is left out (see ``heatmap_layout``)."""
+        """
         return self.heatmap(pair).difference
 
 
 # ---------------------------------------------------------------------- the heatmap's layout
 
 
-def standin_strip(size: tuple[int, int]) -> int:
-    """Height in pixels of the caption strip the simulator draws across the bottom of a stand-in
-    of ``size`` ("SIMULATED · Flux 2 Pro · 1k · ..."; simulator/_images.py ``_labels``).
-    tests/test_inspect.py measures it on real stand-ins, so the two cannot drift apart."""
-    w, h = size
-    return max(18, min(h // 22, w // 16))
-
-
 @dataclass(frozen=True)
 class HeatmapLayout:
-    """The difference view's picture: the heatmap on top, then (for simulated stand-ins) each
-    image's own caption strip, one under the other.
-
-    A stand-in's caption strip names its tier and size, so the two strips always differ; as a
-    difference they came out as two captions printed on top of each other, readable as
-    neither. They are cut off before comparing and shown whole instead."""
+    """The difference view's picture (``image``, the heatmap of the two pictures at the smaller
+    one's size), its box in that picture, and the numbers the view shows."""
 
     image: PILImage.Image
     #: the heatmap's box in ``image`` (left, top, right, bottom)
     picture: tuple[int, int, int, int]
-    #: (image index, box in ``image``) per caption strip, top to bottom
-    strips: tuple[tuple[int, tuple[int, int, int, int]], ...]
-    #: the numbers, over the pictures without their strips
     difference: Difference
 
     def to_message(self) -> dict[str, Any]:
-        return {"width": self.image.width, "height": self.image.height, "picture": list(self.picture),
-                "strips": [{"index": i, "box": list(box)} for i, box in self.strips]}
+        return {"width": self.image.width, "height": self.image.height, "picture": list(self.picture)}
 
 
 def _rgb(data: bytes) -> PILImage.Image:
@@ -320,37 +295,13 @@ def _rgb(data: bytes) -> PILImage.Image:
         return img.convert("RGB")
 
 
-def heatmap_layout(a: bytes, b: bytes, *, indices: tuple[int, int] = (0, 1),
-                   strips: tuple[bool, bool] = (False, False)) -> HeatmapLayout:
-    """The heatmap of ``|a - b|`` (at the smaller picture's size, see ``compare.diff``), with the
-    caption strip of each image flagged in ``strips`` (a simulated stand-in) cut off before
-    comparing and shown under the heatmap instead, scaled to its width."""
-    from PIL import Image
-
+def heatmap_layout(a: bytes, b: bytes) -> HeatmapLayout:
+    """The heatmap of ``|a - b|``, at the smaller picture's size (see ``compare.diff``)."""
     from ..compare.diff import difference
 
-    pictures, cut = [], []
-    for data, has_strip in zip((a, b), strips, strict=True):
-        img = _rgb(data)
-        band = standin_strip(img.size) if has_strip else 0
-        pictures.append(img.crop((0, 0, img.width, img.height - band)) if band else img)
-        cut.append(img.crop((0, img.height - band, img.width, img.height)) if band else None)
-    diff = difference(*pictures)
+    diff = difference(_rgb(a), _rgb(b))
     heat = diff.heatmap
-    width = heat.width
-    gap = max(2, width // 256)  # a grey rule between the heatmap and each strip
-    scaled = [(i, s.resize((width, max(1, round(s.height * width / s.width))), Image.Resampling.LANCZOS))
-              for i, s in zip(indices, cut, strict=True) if s is not None]
-    height = heat.height + sum(gap + s.height for _, s in scaled)
-    canvas = Image.new("RGB", (width, height), (96, 96, 96))
-    canvas.paste(heat, (0, 0))
-    boxes, y = [], heat.height
-    for index, strip in scaled:
-        y += gap
-        canvas.paste(strip, (0, y))
-        boxes.append((index, (0, y, width, y + strip.height)))
-        y += strip.height
-    return HeatmapLayout(canvas, (0, 0, width, heat.height), tuple(boxes), diff)
+    return HeatmapLayout(heat, (0, 0, heat.width, heat.height), diff)
 
 
 def _caption(gen: Generation) -> str:

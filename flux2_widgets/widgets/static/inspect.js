@@ -323,8 +323,7 @@ function render({ model, el }) {
       stage.append(panel, cap);
       showBlink();
     } else {
-      // The heatmap is one picture laid out in Python: the difference on top, then each
-      // stand-in's own caption strip under it (never the two strips differenced into one).
+      // The heatmap is computed in Python (at the smaller picture's size).
       const known = diffFor(a, b);
       const panel = makePanel("f2w-insp-diff", known ? known.width / known.height : aspect());
       const img = h("img", "f2w-insp-img f2w-insp-heat");

@@ -1,0 +1,108 @@
+"""The Studio's lines, in words: the session total, the estimate beside Generate (with the
+budgets left and what stopped work may still cost), and what Collect would fetch.
+
+One job: wording a ``StudioSession``'s money for people, through ``money.py``'s words, so the
+session itself keeps only state and verbs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .catalog import TIER_INFO, count_label, request_label
+from .money import BILLED, cost_text, format_usd, session_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .session import StudioSession
+
+__all__ = ["earlier_line", "estimate_line", "session_line"]
+
+
+def session_line(session: StudioSession) -> str:
+    """``Session: ...``: what this session's finished work cost, worded so real money never
+    reads as free, and apart, what it collected from earlier sessions."""
+    mine = [r for r in session._mine() if r.money == BILLED]
+    unknown = sum(r.cost is None for r in mine)
+    maybe = round(sum(r.cost or 0.0 for r in session.may_be_billed()), 6)
+    text = session_text(session.billed, session.estimated, unknown, len(mine), simulated=session.simulated,
+                        may_be_billed=maybe)
+    earlier = [r for r in session.runs if r.origin == "earlier" and r.money == BILLED]
+    if earlier:
+        amount = round(sum(r.cost or 0.0 for r in earlier), 6)
+        text += (f" · plus {len(earlier)} earlier result{'s' if len(earlier) != 1 else ''} collected "
+                 f"({cost_text(amount, 'billed', session.simulated)}, spent before this session)")
+    return f"Session: {text}"
+
+def estimate_line(session: StudioSession, n: int, tier: str, resolution: str) -> tuple[str, bool]:
+    """The line beside Generate: what ``n`` images would cost, the budget left, and what
+    stopped tasks may still cost. Second item: whether the batch would pass the budget."""
+    estimate = None
+    if resolution in TIER_INFO[tier].resolutions:
+        unit = session._unit_price(tier, resolution)
+        estimate = None if unit is None else round(unit * n, 6)
+    money = cost_text(estimate, "estimate", session.simulated)
+    text = f"{count_label(n, request_label(tier, resolution))} — {money}"
+    over = False
+    if session.budget is not None:
+        committed = session.committed()
+        left = max(0.0, session.budget - committed)
+        unit = session._unit_price(tier, resolution)
+        if estimate is not None and committed + estimate > session.budget + 1e-9:
+            over = True
+            fits = int((left + 1e-9) // unit) if unit else 0
+            if fits == 0:
+                text += (f" · nothing fits: {format_usd(left)} of the {format_usd(session.budget)} budget "
+                         f"left, less than one image ({format_usd(unit)})")
+            else:
+                text += (f" · over the {format_usd(session.budget)} budget ({format_usd(left)} left: "
+                         f"{fits} image{'s' if fits != 1 else ''} fit{'s' if fits == 1 else ''})")
+        else:
+            text += f" · {format_usd(left)} of the {format_usd(session.budget)} budget left"
+    text += _workspace_text(session, estimate)
+    pending = session.may_be_billed()
+    if pending:
+        amount = round(sum(r.cost or 0.0 for r in pending), 6)
+        stopped = sum(r.status == "stopped" for r in pending)
+        cut = len(pending) - stopped
+        who = []
+        if stopped:
+            who.append(f"{stopped} stopped task{'s' if stopped != 1 else ''}")
+        if cut:
+            who.append(f"{cut} task{'s' if cut != 1 else ''} cut off by an error")
+        text += f" · {format_usd(amount)} may still be billed by {' and '.join(who)} (Resume to collect)"
+    return text, over
+
+def _workspace_text(session: StudioSession, estimate: float | None) -> str:
+    """`` · folder budget: $1.20 of $5.00 left today`` for each capped scope (as last read)."""
+    parts = []
+    for scope, st in list(session.workspace_status.items()):
+        name = "folder" if scope == "workspace" else scope.replace("visitor:", "your ", 1) if \
+            scope.startswith("visitor:") else scope
+        for left, cap, when in ((st.left_today, st.per_day, " today"), (st.left, st.cap, "")):
+            if cap is None or left is None:
+                continue
+            short = estimate is not None and estimate > left + 1e-9
+            parts.append(f"{name} budget: {format_usd(left)} of {format_usd(cap)} left{when}"
+                         + (" (not enough for this batch)" if short else ""))
+            break
+    return "".join(f" · {p}" for p in parts)
+
+def earlier_line(session: StudioSession) -> str:
+    """What Collect would do, in words ("" when the run log holds nothing to collect)."""
+    tasks, creates = session.unfinished(), session.unanswered()
+    if not tasks and not creates:
+        return ""
+    n = len(tasks) + len(creates)
+    amount = round(sum(session._price_of(t.request) or 0.0 for t in tasks if t.request is not None)
+                   + sum(session._price_of(e.request) or 0.0 for e in creates), 6)
+    parts = []
+    if tasks:
+        parts.append(f"{len(tasks)} task{'s' if len(tasks) != 1 else ''} an earlier session started "
+                     "and never collected")
+    if creates:
+        parts.append(f"{len(creates)} request{'s' if len(creates) != 1 else ''} whose answer never came")
+    money = cost_text(amount, "estimate", session.simulated)
+    return (f"{' and '.join(parts)}: {'they' if n > 1 else 'it'} may be finished and billed already "
+            f"({money}). Collect fetches {'them' if n > 1 else 'it'} without sending anything new; "
+            "the cost counts apart from this session's budget.")
+
