@@ -34,6 +34,8 @@ _EXPORTS: dict[str, str] = {
     "compare_grid": "compare",
     "cost_table": "compare",
     "tally_votes": "compare",
+    "Arena": "compare.arena",
+    "compare_until_decided": "compare.decide",
     "inspect": "widgets.inspect_view",
     "History": "compare.history",
     "Flux2Error": "errors",
@@ -95,6 +97,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         cost_table,
         tally_votes,
     )
+    from .compare.arena import Arena
+    from .compare.decide import compare_until_decided
     from .compare.history import History
     from .errors import (
         APIError,
