@@ -476,9 +476,11 @@ class Arena:
             other = b if winner == a else a
             text = (f"{winner} is preferred over {other} ({detail}). The test stays valid however often "
                     "the board is looked at.")
-        elif test.decisive:
-            lead = a if (test.estimate or 0.5) >= 0.5 else b
+        elif test.decisive and test.estimate not in (None, 0.5):
+            lead = a if (test.estimate or 0.5) > 0.5 else b
             text = f"Not decided yet: {lead} leads ({detail}). Keep voting."
+        elif test.decisive:
+            text = f"Not decided yet: even so far ({detail}). Keep voting."
         else:
             text = f"Not decided yet: {detail}. Keep voting."
         return ArenaVerdict(text, test.decided, winner, votes, test, standings)

@@ -220,3 +220,32 @@ class LeaderboardView(anywidget.AnyWidget):
         if task is not None and not task.done():
             self._home.call_if_alive(task.cancel)
         super().close()
+
+
+def arena_page(name: str | None = None, *, page: str = "vote", folder: Any = None,
+               database_url: str | None = None, large: bool = True) -> Any:
+    """What an arena's app page shows (``notebooks/app/arena_*.ipynb``, served by ``make app
+    APP=arena NAME=...``): the voting panel (``page="vote"``) or the projector's board
+    (``"board"``) of the arena ``name`` (default ``$FLUX2_ARENA``), or, when there is none, a
+    short note naming the arenas there are. Nothing of the server's internals is shown."""
+    import os
+
+    import ipywidgets as widgets
+
+    from ..compare.arena import Arena
+    from ..errors import ValidationError
+
+    if page not in ("vote", "board"):
+        raise ValidationError(f"page must be 'vote' or 'board', not {page!r}", field="page", value=page,
+                              allowed=("vote", "board"))
+    name = name or os.environ.get("FLUX2_ARENA") or ""
+    try:
+        if not name:
+            known = Arena.names(folder=folder, database_url=database_url)
+            raise ValidationError("no arena was named for this page" + (
+                f"; there are: {', '.join(known)}" if known else ""), field="name", value="")
+        arena = Arena.open(name, folder=folder, database_url=database_url)
+    except Flux2Error as exc:
+        return widgets.HTML(f'<div style="font:18px sans-serif;padding:16px">This arena is not open: '
+                            f"{exc.message.split(' in sqlite')[0].split(' in postgresql')[0]}</div>")
+    return arena.vote_view(large=large) if page == "vote" else arena.leaderboard_view(large=large)
