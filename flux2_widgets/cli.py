@@ -482,6 +482,26 @@ def cmd_budget(args: argparse.Namespace) -> int:
         ws.close()
 
 
+def cmd_workspace(args: argparse.Namespace) -> int:
+    """Where a results folder's database is and what it holds; ``--copy-to`` moves it."""
+    from .workspace import Workspace
+
+    ws = Workspace(Path(args.dir))
+    try:
+        if args.copy_to:
+            report = ws.copy_to(args.copy_to)
+            _say(f"{report} (into {Workspace(Path(args.dir), database_url=args.copy_to).database})")
+            _say("point the class there: export FLUX2_DATABASE_URL=... (the password stays out of notebooks)")
+            return EXIT_OK
+        results = ws.results.count(None)
+        _out(f"results folder {args.dir}: database {ws.database}")
+        _out(f"  {results} results, {len(ws.comparisons.recent())} saved comparisons, "
+             f"{len(ws.arenas.all())} arenas")
+        return EXIT_OK
+    finally:
+        ws.close()
+
+
 # ----------------------------------------------------------------------------- simulator
 
 
@@ -580,6 +600,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("--clear", action="store_true", help="remove the caps of this scope")
     p.add_argument("--json", action="store_true", help="JSON on stdout")
     p.set_defaults(handler=cmd_budget)
+
+    p = subs["workspace"] = sub.add_parser(
+        "workspace", help="where the results folder's database is; copy it to PostgreSQL",
+        description="The workspace database of a results folder (SQLite in the folder, or "
+                    "$FLUX2_DATABASE_URL). --copy-to postgresql://... moves stars, tags, notes, "
+                    "comparisons and votes, budgets and arenas there, and indexes the folder's results.")
+    p.add_argument("--dir", default=os.environ.get("FLUX2_RESULTS_DIR") or DEFAULT_OUT, metavar="DIR",
+                   help="the results folder (default $FLUX2_RESULTS_DIR or ./flux2_results)")
+    p.add_argument("--copy-to", metavar="URL", help="a postgresql:// URL to copy the workspace into")
+    p.set_defaults(handler=cmd_workspace)
 
     # Its options belong to `python -m flux2_widgets.simulator`, which parses them (and --help).
     subs["simulator"] = sub.add_parser(

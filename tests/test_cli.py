@@ -356,7 +356,7 @@ def test_help_lists_every_command_without_heavy_imports():
         "import sys\n"
         "from flux2_widgets.cli import build_parser\n"
         "parser, subs = build_parser()\n"
-        "assert set(subs) == {'generate', 'compare', 'costs', 'budget', 'simulator'}\n"
+        "assert set(subs) == {'generate', 'compare', 'costs', 'budget', 'workspace', 'simulator'}\n"
         "heavy = [m for m in ('httpx', 'PIL', 'uvicorn', 'starlette', 'ipywidgets') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

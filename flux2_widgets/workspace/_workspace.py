@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._arenas import Arenas
 from ._backend import Backend
@@ -29,6 +29,9 @@ from ._results import Results
 from ._runlog import RunLogIndex
 from ._schema import migrate
 from ._url import DatabaseURL, parse_database_url
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._copy import CopyReport
 
 __all__ = ["SyncReport", "Workspace"]
 
@@ -118,6 +121,15 @@ class Workspace:
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r}, database={self.database!r})"
+
+    def copy_to(self, database_url: str) -> CopyReport:
+        """Copy this workspace into another database (to move a class from this folder's SQLite
+        file to a PostgreSQL server): stars, tags, notes, comparisons and votes, budgets, arenas;
+        then index this folder's results there. Safe to run again (see ``_copy``)."""
+        from ._copy import copy_workspace
+
+        with Workspace(self.root, database_url=database_url) as target:
+            return copy_workspace(self, target)
 
     def close(self) -> None:
         """Give back the connections (they are opened again if the workspace is used)."""
