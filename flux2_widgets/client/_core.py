@@ -24,7 +24,7 @@ import time
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -461,10 +461,50 @@ class AsyncFlux2Client:
                             max_concurrency: int | None = None, timeout: float | None = None,
                             download: bool = True, budget: float | None = None,
                             on_update: UpdateCallback | None = None,
-                            on_result: ResultCallback | None = None) -> list[Generation | Flux2Error]:
+                            on_result: ResultCallback | None = None,
+                            progress: bool | None = None) -> list[Generation | Flux2Error]:
         """Run many generations concurrently (bounded). Every request is validated,
         and the budget checked, before anything is sent. A failure in one never cancels
-        the others: each entry is a ``Generation`` or the error it raised."""
+        the others: each entry is a ``Generation`` or the error it raised. ``progress``: a
+        bar in a notebook, tqdm in a terminal (``None``: when someone can see it)."""
+        reqs, one, bar = await self._batch(requests, max_concurrency, timeout, download, budget,
+                                           on_update, on_result, progress)
+        try:
+            return list(await asyncio.gather(*(one(i, r) for i, r in enumerate(reqs))))
+        finally:
+            if bar is not None:
+                bar.close()
+
+    async def as_completed(self, requests: Iterable[RequestLike | str], *,
+                           max_concurrency: int | None = None, timeout: float | None = None,
+                           download: bool = True, budget: float | None = None,
+                           on_update: UpdateCallback | None = None,
+                           on_result: ResultCallback | None = None,
+                           progress: bool | None = None) -> AsyncGenerator[Generation | Flux2Error, None]:
+        """``generate_many`` as a stream: ``async for result in client.as_completed(requests)``
+        yields each ``Generation`` (or its error) the moment it is done, so a big sweep never
+        waits for its slowest image nor holds every result at once (with a store, each result's
+        bytes are already in its file). Leaving the loop early stops what is still going (tasks
+        already created may still finish, and be billed: ``resume()`` collects them)."""
+        reqs, one, bar = await self._batch(requests, max_concurrency, timeout, download, budget,
+                                           on_update, on_result, progress)
+        jobs = [asyncio.ensure_future(one(i, r)) for i, r in enumerate(reqs)]
+        try:
+            for next_done in asyncio.as_completed(jobs):
+                yield await next_done
+        finally:
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
+            if bar is not None:
+                bar.close()
+
+    async def _batch(self, requests: Iterable[RequestLike | str], max_concurrency: int | None,
+                     timeout: float | None, download: bool, budget: float | None,
+                     on_update: UpdateCallback | None, on_result: ResultCallback | None,
+                     progress: bool | None) -> tuple[list[ImageRequest], Any, Any]:
+        """A batch checked whole (nothing sent on bad input or a budget it would pass), and the
+        coroutine that runs one of its requests under the concurrency gate."""
         reqs = _as_requests(requests)
         # Every argument is checked before the price list is asked for: bad input sends nothing.
         check_number("budget", budget, strict=False, optional=True)
@@ -472,12 +512,17 @@ class AsyncFlux2Client:
         _check_flag("download", download)
         _check_callable(on_update, "on_update")
         _check_callable(on_result, "on_result")
+        if progress is not None:
+            _check_flag("progress", progress)
         limit = self.max_concurrency if max_concurrency is None else max_concurrency
         _check_concurrency(limit)
         # A cap is checked against what the service charges now (one cached GET), falling
         # back to the catalog; without a cap nothing extra is asked.
         check_budget(reqs, budget, prices=await self.prices() if budget is not None else None)
         gate = asyncio.Semaphore(_check_concurrency(limit))
+        from .._progress import progress_for
+
+        bar = progress_for(len(reqs), progress)
 
         async def one(index: int, req: ImageRequest) -> Generation | Flux2Error:
             async with gate:
@@ -490,6 +535,8 @@ class AsyncFlux2Client:
                     log.exception("generation %d raised an unexpected error", index)
                     result = Flux2Error(f"unexpected error ({type(exc).__name__}: {exc}); please report it",
                                         code="internal_error")
+            if bar is not None:
+                bar.update(result)
             if on_result is not None:
                 try:
                     on_result(index, result)
@@ -497,7 +544,7 @@ class AsyncFlux2Client:
                     log.exception("on_result callback failed")
             return result
 
-        return list(await asyncio.gather(*(one(i, r) for i, r in enumerate(reqs))))
+        return reqs, one, bar
 
     async def resume(self, store: ResultStore | None = None, *, timeout: float | None = None,
                      resend_within: float | None = RESEND_WINDOW) -> list[Generation | Flux2Error]:
@@ -950,10 +997,37 @@ class Flux2Client:
                       max_concurrency: int | None = None, timeout: float | None = None,
                       download: bool = True, budget: float | None = None,
                       on_update: UpdateCallback | None = None,
-                      on_result: ResultCallback | None = None) -> list[Generation | Flux2Error]:
+                      on_result: ResultCallback | None = None,
+                      progress: bool | None = None) -> list[Generation | Flux2Error]:
         return run_sync(self.aio.generate_many(requests, max_concurrency=max_concurrency, timeout=timeout,
                                                download=download, budget=budget, on_update=on_update,
-                                               on_result=on_result))
+                                               on_result=on_result, progress=progress))
+
+    def as_completed(self, requests: Iterable[RequestLike | str], *,
+                     max_concurrency: int | None = None, timeout: float | None = None,
+                     download: bool = True, budget: float | None = None,
+                     on_update: UpdateCallback | None = None,
+                     on_result: ResultCallback | None = None,
+                     progress: bool | None = None) -> Iterator[Generation | Flux2Error]:
+        """``for result in client.as_completed(requests)``: each result as it is done (see the
+        async twin). The work runs while the loop body waits for the next one."""
+        stream = self.aio.as_completed(requests, max_concurrency=max_concurrency, timeout=timeout,
+                                       download=download, budget=budget, on_update=on_update,
+                                       on_result=on_result, progress=progress)
+        async def step() -> Generation | Flux2Error:
+            return await stream.__anext__()
+
+        async def close() -> None:
+            await stream.aclose()
+
+        try:
+            while True:
+                try:
+                    yield run_sync(step())
+                except StopAsyncIteration:
+                    return
+        finally:
+            run_sync(close())
 
     def resume(self, store: ResultStore | None = None, *, timeout: float | None = None,
                resend_within: float | None = RESEND_WINDOW) -> list[Generation | Flux2Error]:
