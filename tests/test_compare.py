@@ -149,7 +149,11 @@ def test_a_failure_stays_in_its_own_cell_and_can_be_retried(sim, client):
     (lambda c: compare_grid(["x"], client=c), "3-5000 characters"),
     (lambda c: compare_prompts("same prompt", " same prompt ", client=c), "are the same"),
     (lambda c: compare_tiers("a red fox", aspect_ratio="5:4", client=c), "aspect_ratio"),
-    (lambda c: compare_grid([f"prompt number {i}" for i in range(MAX_CELLS)], client=c), "at most"),
+    (lambda c: compare_grid([f"prompt number {i}" for i in range(MAX_CELLS)], client=c),
+     r"makes 96 images, about \$9\.12, about 3 min .* pass budget="),
+    (lambda c: compare_grid([f"prompt number {i}" for i in range(501)], takes=2, budget=1000, client=c),
+     "at most 2,000"),
+    (lambda c: compare_grid(["a red fox"], takes=0, client=c), "takes"),
     (lambda c: compare_tiers("a red fox", budget=-1, client=c), "budget must be"),
 ])
 def test_bad_arguments_are_refused_before_any_request(sim, client, call, message):
