@@ -86,7 +86,7 @@ class Comparison:
         self._listeners: list[Callable[[Cell | None], None]] = []
         self._client = _client_source(client)
         #: Most runs going at once; the others wait, queued, for a free place.
-        self.window = max(1, int(getattr(self._client, "max_concurrency", 0) or DEFAULT_WINDOW))
+        self.window = _window_of(self._client)
         self._next = 0  # the next run in plan order the comparison has not started
         self._going: set[int] = set()  # runs it started that have not ended (ids)
         self._halted = False  # stopped: start nothing more
@@ -586,6 +586,16 @@ class Comparison:
                 state = c.error_text or c.status
             lines.append(f"  [{short(c.row_label, 40)}] {c.col_label}: {state}")
         return "\n".join(lines)
+
+
+def _window_of(client: Any) -> int:
+    """How many runs a comparison keeps going at once: what the client runs at once."""
+    limit = getattr(client, "max_concurrency", None)
+    if limit is None:  # the sync client keeps its setting with its async twins' options
+        options = getattr(client, "_options", None)
+        limit = options.get("max_concurrency") if isinstance(options, dict) else None
+    ok = isinstance(limit, int) and not isinstance(limit, bool) and limit > 0
+    return int(limit) if ok else DEFAULT_WINDOW  # type: ignore[arg-type]
 
 
 def _cell_value(value: Any) -> Any:

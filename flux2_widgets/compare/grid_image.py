@@ -169,25 +169,17 @@ def comparison_image(cmp: Comparison, *, side: int = 512, title: str | None = No
     """Draw the comparison as one picture; images fit a ``side`` x ``side`` box each. A blind
     test not yet voted on is drawn as Left / Right with no labels, like its view. A grid that
     does not fit :data:`MAX_PIXELS` is refused: :func:`comparison_images` pages it."""
-    pages = comparison_images(cmp, side=side, title=title)
-    if len(pages) > 1:
-        from ..errors import ValidationError
-
-        pixels = sum(p.width * p.height for p in pages)
-        raise ValidationError(
-            f"this comparison is {pixels / 1e6:.0f} megapixels at side={side}, more than one picture "
-            f"holds ({MAX_PIXELS / 1e6:.0f} MP); use to_images() for its {len(pages)} pages, or "
-            "save_image('x.png') (writes x-1.png ...), or a smaller side=",
-            field="side", value=side, allowed=f"a picture of <= {MAX_PIXELS / 1e6:.0f} MP")
+    pages = comparison_images(cmp, side=side, title=title, at_most=1)
     return pages[0]
 
 
 def comparison_images(cmp: Comparison, *, side: int = 512, title: str | None = None,
-                      max_pixels: int = MAX_PIXELS) -> list[PILImage.Image]:
+                      max_pixels: int = MAX_PIXELS, at_most: int | None = None) -> list[PILImage.Image]:
     """The comparison as pictures of at most ``max_pixels`` (and :data:`MAX_SIDE` px a side),
     split between whole rows, and between columns only when one row is too wide; each has
     the title (``page 2 of 5``), its column headers and its rows' headers. A grid's takes sit
-    side by side in their place, each captioned ``take 2/3``."""
+    side by side in their place, each captioned ``take 2/3``. ``at_most``: refuse, before
+    drawing, a comparison that needs more pictures than that."""
     from .._checks import check_number
 
     check_number("side", side, minimum=64, strict=False, integer=True, maximum=2048)
@@ -206,6 +198,14 @@ def comparison_images(cmp: Comparison, *, side: int = 512, title: str | None = N
         title_text += " (simulated)"
     subtitle = cmp.row_labels[0].strip() if len(cmp.row_labels) == 1 and not hidden else ""
     groups = _paginate(frame, sliced, max_pixels, bool(subtitle))
+    if at_most is not None and len(groups) > at_most:
+        from ..errors import ValidationError
+
+        raise ValidationError(
+            f"this comparison needs {len(groups)} pictures at side={side} (one holds at most "
+            f"{max_pixels / 1e6:.0f} MP, {MAX_SIDE} px a side); use to_images() for its pages, or "
+            "save_image('x.png') (writes x-1.png ...), or a smaller side=",
+            field="side", value=side, allowed=f"a picture of <= {max_pixels / 1e6:.0f} MP")
     if len(groups) == 1:
         return [_draw(frame, groups[0], title_text, subtitle)]
     return [_draw(frame, group, f"{title_text}, page {i + 1} of {len(groups)}", subtitle)
@@ -404,7 +404,8 @@ def save_png(image: PILImage.Image, path: str | Path) -> Path:
     info.add_itxt("Description", "\n".join(labels + captions))
     info.add_itxt("flux2_layout", json.dumps(layout, ensure_ascii=False))
     buf = io.BytesIO()
-    image.save(buf, "PNG", pnginfo=info, optimize=True)
+    # optimize squeezes a few per cent more out of a small picture; on a 40 MP page it costs seconds
+    image.save(buf, "PNG", pnginfo=info, optimize=image.width * image.height <= 8_000_000)
     path.write_bytes(buf.getvalue())
     return path
 

@@ -20,7 +20,7 @@ from ..money import check_budget, sum_costs, sum_text
 from ._args import check_prompts, check_resolutions, check_tiers
 from .axes import Axis, expand_grid
 from .cell import Cell
-from .comparison import DEFAULT_WINDOW, Comparison
+from .comparison import DEFAULT_WINDOW, Comparison, _window_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from .axes import GridPlan, SkippedCell
@@ -141,9 +141,6 @@ class Plan:
                           skipped=self.skipped, axes=self.axes).start()
 
 
-def _window_of(client: Any) -> int:
-    limit = getattr(client, "max_concurrency", None) if client is not None else None
-    return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else DEFAULT_WINDOW
 
 
 def _check_launch(client: Any, timeout: Any) -> None:
