@@ -1,9 +1,9 @@
 """Exploration grids end to end against the simulator over real HTTP: every axis kind through
 a real comparison, takes that differ, places a tier does not offer, the estimate-first rule
 for big grids, budgets refused with nothing sent, rows named after the axes, paged PNG
-export, the view's pages and take stacks (tiles only for the page shown), the window of runs
-going at once, keyboard votes, Stop mid-grid with the money words per cell, and the
-CompareWidget's takes."""
+export, the view's pages and cards (only for the page shown; takes flipped, details opened),
+the window of runs going at once, keyboard votes, Stop mid-grid with the money words per
+cell, and the CompareWidget's takes."""
 
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ def test_unoffered_places_are_refused_or_skipped_with_the_reason(qsim, qclient):
     assert len(cmp.rows()) == 6
     view = cmp.view()
     assert "Max: 1k only" in _all_html(view) and "1 not offered" in view.progress.value
-    assert len(view.tiles) == 3
+    assert len(view.cards) == 3
     assert "Max: 1k only" in cmp._repr_html_()
     # compare_grid has the same rule
     with pytest.raises(ValidationError, match="Max: 1k only"):
@@ -286,16 +286,16 @@ def test_static_html_draws_at_most_48_places_and_counts_the_rest(qclient):
     assert "… and 72 more places of the grid" in page and "cmp.to_images()" in page
 
 
-# ------------------------------------------------------------------ the view: pages, stacks
+# ------------------------------------------------------------------ the view: pages, cards
 
 
-def test_the_view_makes_tiles_only_for_the_page_shown(qsim, monkeypatch):
+def test_the_view_makes_cards_only_for_the_page_shown(qsim, monkeypatch):
     from flux2_widgets.widgets import comparison_view
-    from flux2_widgets.widgets.tile import TaskTile
+    from flux2_widgets.widgets.grid_card import GridCard
 
-    made: list[TaskTile] = []
+    made: list[GridCard] = []
 
-    class Counted(TaskTile):
+    class Counted(GridCard):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.closed_here = False
@@ -305,7 +305,7 @@ def test_the_view_makes_tiles_only_for_the_page_shown(qsim, monkeypatch):
             self.closed_here = True
             super().close()
 
-    monkeypatch.setattr(comparison_view, "TaskTile", Counted)
+    monkeypatch.setattr(comparison_view, "GridCard", Counted)
 
     async def main() -> None:
         async with AsyncFlux2Client(api_key=KEY, base_url=qsim.url, poll=FAST) as client:
@@ -314,46 +314,64 @@ def test_the_view_makes_tiles_only_for_the_page_shown(qsim, monkeypatch):
             assert len(cmp.positions) == 18 and len(cmp.cells) == 36
             view = comparison_view.ComparisonView(cmp, page_size=4)
             # 18 places, 2 columns: 2 rows (4 places) a page, 5 pages
-            assert view.pages == 5 and len(view.tiles) == 4
+            assert view.pages == 5 and len(view.cards) == 4 and view.tiles == []
             assert "page 1 of 5" in view.page_label.value and view.prev_button.disabled
 
-            def open_runs() -> set[int]:
-                return {id(t.run) for t in made if not t.closed_here}
+            def open_places() -> set[tuple[int, int]]:
+                return {(c.place.row, c.place.col) for c in made if not c.closed_here}
 
-            def page_runs(n: int) -> set[int]:
+            def page_places(n: int) -> set[tuple[int, int]]:
                 screen = view.screens[n]
-                return {id(cmp.at(r, c).cells[0].run) for r in screen.rows for c in screen.cols}
+                return {(r, c) for r in screen.rows for c in screen.cols}
 
-            assert open_runs() == page_runs(0)
+            assert open_places() == page_places(0) == {(0, 0), (0, 1), (1, 0), (1, 1)}
             view.next_button.click()
             await asyncio.sleep(0)
             assert view.page == 1 and "page 2 of 5 · rows 3-4" in view.page_label.value
-            assert open_runs() == page_runs(1), "the old page's tiles are closed, no others exist"
-            assert [t.run for t in view.tiles] == [cmp.at(r, c).cells[0].run
-                                                   for r in (2, 3) for c in range(2)]
+            assert open_places() == page_places(1), "the old page's cards are closed, no others exist"
+            assert [c.place for c in view.cards] == [cmp.at(r, c) for r in (2, 3) for c in range(2)]
             view.show_page(4)
-            assert len(view.tiles) == 2 and open_runs() == page_runs(4)  # one row left
+            assert len(view.cards) == 2 and open_places() == page_places(4)  # one row left
             assert "page 5 of 5 · row 9" in view.page_label.value and view.next_button.disabled
-            # a stack flips through its place's takes: one tile, drawing the take shown
-            stack = view.stacks[0]
-            assert stack.take == 0 and "take 1/2" in stack.label.value
-            first = stack.tile
-            stack.next_button.click()
+            # a card flips through its place's takes, drawing the take shown
+            card = view.cards[0]
+            assert card.take == 0 and len(card.takes) == 2 and card.run is card.place.cells[0].run
+            card._on_front_end(card, {"type": "flip", "step": 1}, [])  # its ▶
+            assert card.take == 1 and card.run is card.place.cells[1].run
+            card.flip(1)
+            assert card.take == 0, "flipping wraps round"
+            # Details: the take's full tile, one at a time
+            tile = view.open_details(card.place.cells[1])
+            assert view.tiles == [tile] and tile.run is card.place.cells[1].run
+            assert "take 2/2" in view.detail_head.value
+            # in the card's own place in the grid, until Close
+            assert any(w is view.details for w in view.grid.children)
+            assert not any(w is card for w in view.grid.children)
+            card._on_front_end(card, {"type": "details"}, [])
+            assert view.tiles[0].run is card.place.cells[0].run and tile.comm is None
+            view.detail_close.click()
             await asyncio.sleep(0)
-            assert stack.take == 1 and stack.tile.run is stack.place.cells[1].run and first.closed_here
-            assert "take 2/2" in stack.label.value and open_runs() == page_runs(4) - {
-                id(stack.place.cells[0].run)} | {id(stack.place.cells[1].run)}
-            stack.flip(1)
-            assert stack.take == 0, "flipping wraps round"
+            assert view.tiles == [] and any(w is card for w in view.grid.children)
+            with pytest.raises(ValueError, match="not on the page"):
+                view.open_details(cmp.cells[0])
             # the runs go on whatever page is shown, and the counts are the whole grid's
             await cmp
             assert all(c.ok for c in cmp.cells)
             await asyncio.sleep(0.3)
             assert "36/36 done" in view.progress.value and view.stop_button.layout.display == "none"
             view.show_page(0)
-            assert all(t.status == "completed" and t.thumb.value for t in view.tiles)
+            for card in view.cards:
+                assert [t["status"] for t in card.takes] == ["completed"] * 2
+                assert card.image == card.run.preview and card.image[:2] == b"\xff\xd8"
+                assert all(t["cost"].startswith("would have cost $0.") for t in card.takes)
+            card = view.cards[0]
+            card.flip(1)
+            assert card.image == card.place.cells[1].run.preview != card.place.cells[0].run.preview
+            view.show_page(1)
+            view.show_page(0)
+            assert view.cards[0].take == 1 and view.cards[1].take == 0, "a flip is kept across pages"
             view.close()
-            assert not open_runs(), "closing the view closes its tiles"
+            assert not open_places(), "closing the view closes its cards"
 
     asyncio.run(main())
 
@@ -386,11 +404,14 @@ def test_stop_mid_grid_each_cell_says_what_it_may_cost(make_sim):
         while "20 stopped" not in view.progress.value:
             assert time.monotonic() < deadline, view.progress.value
             time.sleep(0.02)
-        tiles = view.tiles  # one per place, take 1 shown: places 1-4 were sent
-        assert all(t.cost_label.text == "may still be billed (about $0.05)" for t in tiles[:4])
-        assert all("may still finish on the server" in t.placeholder.value for t in tiles[:4])
-        assert all(t.cost_label.text == "not charged" and "Nothing was sent" in t.placeholder.value
-                   for t in tiles[4:])
+        cards = view.cards  # one per place: places 1-4 were sent (both takes)
+        assert all(t["cost"] == "may still be billed (about $0.05)" and t["status"] == "stopped"
+                   and t["step"] == "resume" for c in cards[:4] for t in c.takes)
+        assert all(t["cost"] == "not charged" and t["step"] == "new" for c in cards[4:] for t in c.takes)
+        tile = view.open_details(cards[0].cell)  # the full tile says the same, in its words
+        assert tile.cost_label.text == "may still be billed (about $0.05)"
+        assert "may still finish on the server" in tile.placeholder.value
+        assert "Nothing was sent" in view.open_details(cards[5].cell).placeholder.value
         assert view.stop_button.layout.display == "none"
         cmp.refresh()  # the service says they still run: still counted, never "not charged"
         assert [c.money for c in sent] == [MAY_BE_BILLED] * 8 and sim.count("POST") == 8
@@ -439,7 +460,7 @@ def test_compare_widget_takes_and_big_grids_with_a_budget(qsim):
             cmp = w.comparison
             assert cmp is not None and cmp.takes == 3 and len(cmp.cells) == 54 and cmp.kind == "grid"
             view = w.output.children[0]
-            assert len(view.tiles) == 18 and len(view.stacks[0].place.cells) == 3  # a take stack a place
+            assert len(view.cards) == 18 and len(view.cards[0].takes) == 3  # a card a place, 3 takes
             await asyncio.sleep(0.3)
             assert qsim.count("POST") > 0 and cmp.running
             cmp.stop()

@@ -135,7 +135,7 @@ RUN_STATE = {"task", "task_id", "status", "exception", "error", "idempotency_key
 def test_views_keep_no_run_state_of_their_own():
     """Tiles, galleries, comparison views and the Studio draw runs; none assigns a run's state
     (status, task, error, key, money, result) to itself, as an attribute or a trait."""
-    drawing_runs = {"tile", "gallery", "comparison_view", "studio", "compare_widget", "_static"}
+    drawing_runs = {"tile", "gallery", "comparison_view", "grid_card", "studio", "compare_widget", "_static"}
     for name, path in _modules().items():
         if not name.startswith("flux2_widgets.widgets") or name.rsplit(".", 1)[-1] not in drawing_runs:
             continue

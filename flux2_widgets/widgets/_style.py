@@ -135,27 +135,14 @@ CSS = """
    the widgets are too, so the twin (and its output row) is hidden. */
 .f2w-static, .jp-OutputArea-child:has(.f2w-static), .output_area:has(.f2w-static) { display: none; }
 
-/* comparison grids: places not offered, and the takes of a place as a small stack */
+/* comparison grids: places not offered, a take's full card, the vote keys */
 .f2w-cmp-skipped > .widget-html-content { height: 100%; }
 .f2w-cmp-skipped .f2w-skip { height: 100%; min-height: 96px; display: flex; align-items: center;
   justify-content: center; text-align: center; padding: 10px; border-radius: 12px; font-size: 13px;
   color: var(--jp-ui-font-color2, #57606a); border: 1px dashed var(--jp-border-color1, #d0d7de);
   background: repeating-linear-gradient(135deg, transparent 0 8px, rgba(127, 127, 127, .06) 8px 16px); }
-.f2w-stack { gap: 4px; min-width: 0; }
-.f2w-stack-bar { align-items: center; justify-content: center; gap: 4px; }
-.f2w-stack-bar .f2w-btn { padding: 0 8px; min-width: 0; }
-.f2w-stack-label > .widget-html-content { font-size: 12.5px; font-variant-numeric: tabular-nums; }
-.f2w-dot { display: inline-block; width: 8px; height: 8px; margin-left: 3px; border-radius: 50%;
-  background: #93c5fd; vertical-align: middle; }
-.f2w-dot--queued { background: #e5e7eb; }
-.f2w-dot--completed { background: #22c55e; }
-.f2w-dot--failed { background: #ef4444; }
-.f2w-dot--stopped { background: #f59e0b; }
-.f2w-dot.mod-shown { outline: 2px solid var(--jp-ui-font-color1, #1f2328); outline-offset: 1px; }
-/* a place with several takes reads as a small stack of cards */
-.f2w-stack--many > .f2w-tile { box-shadow: 3px 3px 0 -1px var(--jp-layout-color1, #fff),
-  3px 3px 0 0 var(--jp-border-color2, #d0d7de), 6px 6px 0 -1px var(--jp-layout-color1, #fff),
-  6px 6px 0 0 var(--jp-border-color2, #d0d7de); margin: 0 6px 6px 0; }
+.f2w-cmp-details { gap: 6px; min-width: 0; }
+.f2w-cmp-details-head { align-items: center; gap: 8px; }
 .f2w-keys-hint { font-size: 12px; color: var(--jp-ui-font-color2, #57606a); }
 .f2w-keys-hint.mod-sent { color: #2563eb; }
 """

@@ -1,11 +1,13 @@
 """The live side-by-side view of a :class:`~flux2_widgets.compare.Comparison`.
 
-Columns are ``Pro · 1k``-style headers (or A / B), rows are prompts (or any axis), and every
-place of the grid is a :class:`TakeStack`: one ``TaskTile`` drawing the run of the take shown,
-with ◀ take 2/3 ▶ to flip through the others. A grid bigger than a page (``page_size`` places)
-is paged: tiles exist only for the page shown (the old page's are closed when the page
-changes; the runs go on regardless), and the bar counts the whole grid. The view never talks
-to the API itself and keeps no run state: what it shows is read off the runs.
+Columns are ``Pro · 1k``-style headers (or A / B), rows are prompts (or any axis). The cells of
+a tier, resolution or prompt comparison are ``TaskTile`` s; the places of a grid are
+:class:`~.grid_card.GridCard` s (the take shown, ◀ take 2/3 ▶ through the others, Details for
+the take's full tile), light enough for a few hundred images. A grid bigger than a page
+(``page_size`` places) is paged: cards exist only for the page shown (the old page's are
+closed when the page changes; the runs go on regardless), and the bar counts the whole grid.
+The view never talks to the API itself and keeps no run state: what it shows is read off the
+runs.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ._dom import button, close_tree, esc, html_box, show, sim_badge_html
 from ._style import style_widget
 from .blind_vote import BlindVote
 from .gallery import Ticker
-from .take_stack import TakeStack
+from .grid_card import GridCard
 from .tile import TaskTile
 from .vote_keys import VoteKeys
 
@@ -31,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..compare import Cell, Comparison, Position
     from ..runs import Run
 
-__all__ = ["PAGE_SIZE", "ComparisonView", "Screen", "TakeStack", "VoteKeys", "screens"]
+__all__ = ["PAGE_SIZE", "ComparisonView", "Screen", "VoteKeys", "screens"]
 
 #: Places of a grid drawn at once; a bigger grid is paged.
 PAGE_SIZE = 24
@@ -94,11 +96,12 @@ def _place(cmp: Comparison, page: int, row: int, col: int) -> Position | None:
 
 
 class ComparisonView(widgets.VBox):
-    """Header, a page of places (each a :class:`TakeStack` over its takes' runs), the counts
-    and running total, Stop while anything runs, a cost table toggle and, for two-sided
-    comparisons, vote buttons (``A wins`` / ``B wins`` / ``Tie``) that also answer ← → and
-    t / ↓. A blind test shows one panel instead: two unlabelled images, voted on once, then
-    revealed in place. ``page_size``: places drawn at once (a bigger grid is paged)."""
+    """Header, a page of places (a tile per cell; a card per grid place, over its takes'
+    runs), the counts and running total, Stop while anything runs, a cost table toggle and,
+    for two-sided comparisons, vote buttons (``A wins`` / ``B wins`` / ``Tie``) that also
+    answer ← → and t / ↓. A blind test shows one panel instead: two unlabelled images, voted
+    on once, then revealed in place. ``page_size``: places drawn at once (a bigger grid is
+    paged)."""
 
     def __init__(self, comparison: Comparison, *, page_size: int = PAGE_SIZE, **kwargs: Any) -> None:
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
@@ -106,7 +109,14 @@ class ComparisonView(widgets.VBox):
         self.comparison = comparison
         cmp = comparison
         self.ticker = Ticker(loop=cmp.home.alive)
-        self.stacks: list[TakeStack] = []
+        self._page_tiles: list[TaskTile] = []
+        #: The grid places on the page shown (grids only).
+        self.cards: list[GridCard] = []
+        #: A grid take's full tile, opened with its card's Details (in the card's place).
+        self.detail_tile: TaskTile | None = None
+        self._detail_card: GridCard | None = None
+        #: The take each grid place shows, where flipped: kept while paging away and back.
+        self._shown_take: dict[tuple[int, int, int], int] = {}
         self.blind: BlindVote | None = None
         self.page_size = page_size
         self.screens = screens(cmp, page_size)
@@ -141,6 +151,14 @@ class ComparisonView(widgets.VBox):
                                      "zoom, swipe, blink and diff at full resolution")
         self.inspect_button.on_click(lambda _b: cmp.home.call(self._open_inspector))
         self.inspector_box = widgets.VBox(())
+        self.detail_head = html_box("", "f2w-note")
+        self.detail_close = button("Close", "times", "close this take's full card")
+        self.detail_close.on_click(lambda _b: cmp.home.call(self.close_details))
+        head = widgets.HBox((self.detail_head, self.detail_close))
+        head.add_class("f2w-cmp-details-head")
+        self.details = widgets.VBox((head,))
+        self.details.add_class("f2w-cmp-details")
+        show(self.details, False)
         bar = widgets.HBox((self.progress, self.total, self.stop_button, self.table_button,
                             self.inspect_button))
         bar.add_class("f2w-cmp-bar")
@@ -173,21 +191,58 @@ class ComparisonView(widgets.VBox):
 
     # -- what is shown -----------------------------------------------------------------
     @property
+    def grid_mode(self) -> bool:
+        """Places are drawn as cards (a grid), not tiles."""
+        return self.comparison.kind == "grid"
+
+    @property
     def tiles(self) -> list[TaskTile]:
-        """The tiles on the page shown, in grid order (one per place: the take shown)."""
-        return [s.tile for s in self.stacks]
+        """The full tiles shown: every cell's on the page (tier, resolution and prompt
+        comparisons, in grid order), or a grid's one opened with Details."""
+        if self.grid_mode:
+            return [self.detail_tile] if self.detail_tile is not None else []
+        return list(self._page_tiles)
 
     @property
     def pages(self) -> int:
         return len(self.screens)
 
-    def stack_at(self, row: int, col: int, page: int = 0) -> TakeStack | None:
-        """The stack drawing a place, if that place is on the page shown."""
-        for stack in self.stacks:
-            p = stack.place
+    def card_at(self, row: int, col: int, page: int = 0) -> GridCard | None:
+        """The card drawing a place, if that place is on the page shown."""
+        for card in self.cards:
+            p = card.place
             if (p.page, p.row, p.col) == (page, row, col):
-                return stack
+                return card
         return None
+
+    def open_details(self, cell: Cell) -> TaskTile:
+        """Show the full tile of one take of a grid place on the page (Open, Save, Download,
+        Request) where its card was, until Close (or another Details, or another page). On the
+        comparison's home loop."""
+        card = next((c for c in self.cards if any(x is cell for x in c.place.cells)), None)
+        if card is None:
+            raise ValueError("that take's place is not on the page shown")
+        self.close_details()
+        tile = self._make_tile(cell)
+        self.detail_tile, self._detail_card = tile, card
+        where = " | ".join(p for p in (cell.col_label, cell.row_label, cell.page_label) if p)
+        take = f" · {cell.take_label}" if cell.take_label else ""
+        self.detail_head.value = f"<b>{esc(where)}</b>{esc(take)}"
+        self.details.children = (self.details.children[0], tile)
+        show(self.details, True)
+        self.grid.children = tuple(self.details if w is card else w for w in self.grid.children)
+        return tile
+
+    def close_details(self) -> None:
+        """Put the card back in the place of the full tile opened with Details."""
+        tile, card = self.detail_tile, self._detail_card
+        self.detail_tile = self._detail_card = None
+        if card is not None:
+            self.grid.children = tuple(card if w is self.details else w for w in self.grid.children)
+        if tile is not None:
+            self.details.children = self.details.children[:1]
+            tile.close()
+        show(self.details, False)
 
     def show_page(self, page: int) -> None:
         """Show page ``page`` (from 0; out of range does nothing): its tiles are made and the
@@ -208,10 +263,23 @@ class ComparisonView(widgets.VBox):
             self.ticker.watch(tile)
         return tile
 
+    def _make_place(self, place: Position) -> widgets.Widget:
+        if self.grid_mode:
+            key = (place.page, place.row, place.col)
+            card = GridCard(place, on_retry=self.comparison.retry, on_details=self.open_details,
+                            take=self._shown_take.get(key, 0))
+            card.observe(lambda change, key=key: self._shown_take.__setitem__(key, change.new), "take")
+            self.cards.append(card)
+            return card
+        tile = self._make_tile(place.cells[0])
+        self._page_tiles.append(tile)
+        return tile
+
     def _draw_page(self) -> None:
+        self.close_details()
         cmp, screen = self.comparison, self.screens[self.page]
-        old = self.stacks
-        self.stacks = []
+        old: list[widgets.Widget] = [*self.cards, *self._page_tiles]
+        self.cards, self._page_tiles = [], []
         cols = list(screen.cols)
         out: list[widgets.Widget] = [html_box("")]
         out += [html_box(esc(cmp.col_labels[c]), "f2w-cmp-colhead") for c in cols]
@@ -225,19 +293,15 @@ class ComparisonView(widgets.VBox):
                     box = f'<div class="f2w-skip">{esc(place.reason)}</div>'
                     out.append(html_box(box, "f2w-cmp-skipped"))
                 else:
-                    stack = TakeStack(place, self._make_tile)
-                    self.stacks.append(stack)
-                    out.append(stack)
+                    out.append(self._make_place(place))
         self.grid.layout.grid_template_columns = (f"minmax(80px, 180px) repeat({len(cols)}, "
                                                   f"minmax({_MIN_COLUMN}, {_MAX_COLUMN}))")
         previous = self.grid.children
         self.grid.children = tuple(out)
         self.page_head.value = esc(screen.heading)
         show(self.page_head, bool(screen.heading))
-        for stack in old:  # the runs go on; only their drawings leave
-            stack.close()
-        for w in previous:
-            if not isinstance(w, TakeStack):
+        for w in (*old, *previous):  # the runs go on; only their drawings leave
+            if w is not self.details:
                 w.close()
 
     def _build_votes(self) -> widgets.HBox:
@@ -264,9 +328,9 @@ class ComparisonView(widgets.VBox):
     # -- following the comparison (on its home loop) ----------------------------------
     def _on_change(self, cell: Cell | None) -> None:
         if cell is not None and cell.run is not None and cell.run.active:
-            for stack in self.stacks:
-                if stack.cell is cell:
-                    self.ticker.watch(stack.tile)
+            for tile in self.tiles:
+                if tile.run is cell.run:
+                    self.ticker.watch(tile)
         if cell is None:
             self._refresh_all()
         else:
@@ -309,7 +373,9 @@ class ComparisonView(widgets.VBox):
         self.next_button.disabled = self.page == len(self.screens) - 1
 
     def _page_counts(self) -> str:
-        cells = [c for s in self.stacks for c in s.place.cells]
+        screen = self.screens[self.page]
+        cells = [c for r in screen.rows for col in screen.cols
+                 if (p := _place(self.comparison, screen.page, r, col)) is not None for c in p.cells]
         done = sum(c.done for c in cells)
         return f"{done}/{len(cells)} here done"
 
@@ -401,8 +467,10 @@ class ComparisonView(widgets.VBox):
             self._summary_due.cancel()
             self._summary_due = None
         self.ticker.stop()
-        for stack in self.stacks:
-            stack.close()
+        drawn: list[widgets.Widget] = [*self.cards, *self._page_tiles]
+        for w in drawn:
+            w.close()
+        self.close_details()
         close_tree(self, keep=style_widget())  # the stylesheet is shared with other views
         super().close()
 
