@@ -364,6 +364,10 @@ def test_the_view_makes_cards_only_for_the_page_shown(qsim, monkeypatch):
                 assert [t["status"] for t in card.takes] == ["completed"] * 2
                 assert card.image == card.run.preview and card.image[:2] == b"\xff\xd8"
                 assert all(t["cost"].startswith("would have cost $0.") for t in card.takes)
+            view._open_inspector()  # Inspect: the takes shown on this page's cards
+            [inspector] = view.inspector_box.children
+            assert type(inspector).__name__ == "Inspector" and len(inspector.images) == 4
+            assert inspector.images[0]["label"] == "Pro | 1 | take 1/2"
             card = view.cards[0]
             card.flip(1)
             assert card.image == card.place.cells[1].run.preview != card.place.cells[0].run.preview

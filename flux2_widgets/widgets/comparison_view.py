@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -26,6 +25,7 @@ from ._style import style_widget
 from .blind_vote import BlindVote
 from .gallery import Ticker
 from .grid_card import GridCard
+from .grid_pages import PAGE_SIZE, Screen, place_at, screens
 from .tile import TaskTile
 from .vote_keys import VoteKeys
 
@@ -35,8 +35,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["PAGE_SIZE", "ComparisonView", "Screen", "VoteKeys", "screens"]
 
-#: Places of a grid drawn at once; a bigger grid is paged.
-PAGE_SIZE = 24
 #: A tile column never gets narrower than this (two fit beside the prompts at 1024 px with
 #: the file browser open)...
 _MIN_COLUMN = "160px"
@@ -58,41 +56,6 @@ _VIEW_CSS = """
 .f2w-cmp-bar { align-items: center; gap: 10px; flex-wrap: wrap; }
 .f2w-cmp-pager { align-items: center; gap: 8px; }
 """
-
-
-@dataclass(frozen=True)
-class Screen:
-    """One page of the view: a block of rows and columns of one of the grid's pages."""
-
-    page: int
-    rows: range
-    cols: range
-    heading: str
-
-
-def screens(cmp: Comparison, size: int = PAGE_SIZE) -> list[Screen]:
-    """The view's pages: whole rows, ``size // columns`` of them a page (a row wider than
-    ``size`` places is cut into column blocks), page by page of the grid; blocks with no
-    place are left out."""
-    n_rows, n_cols = len(cmp.row_labels), len(cmp.col_labels)
-    col_step = max(1, min(n_cols, size))
-    row_step = max(1, size // col_step)
-    out = []
-    for page, heading in enumerate(cmp.page_labels):
-        for r0 in range(0, n_rows, row_step):
-            for c0 in range(0, n_cols, col_step):
-                block = Screen(page, range(r0, min(n_rows, r0 + row_step)),
-                               range(c0, min(n_cols, c0 + col_step)), heading)
-                if any(_place(cmp, block.page, r, c) is not None for r in block.rows for c in block.cols):
-                    out.append(block)
-    return out or [Screen(0, range(n_rows), range(n_cols), "")]
-
-
-def _place(cmp: Comparison, page: int, row: int, col: int) -> Position | None:
-    try:
-        return cmp.at(row, col, page)
-    except KeyError:
-        return None
 
 
 class ComparisonView(widgets.VBox):
@@ -286,7 +249,7 @@ class ComparisonView(widgets.VBox):
         for r in screen.rows:
             out.append(html_box(esc(cmp.row_labels[r]), "f2w-cmp-rowhead"))
             for c in cols:
-                place = _place(cmp, screen.page, r, c)
+                place = place_at(cmp, screen.page, r, c)
                 if place is None:
                     out.append(html_box(""))
                 elif place.skipped:
@@ -375,7 +338,7 @@ class ComparisonView(widgets.VBox):
     def _page_counts(self) -> str:
         screen = self.screens[self.page]
         cells = [c for r in screen.rows for col in screen.cols
-                 if (p := _place(self.comparison, screen.page, r, col)) is not None for c in p.cells]
+                 if (p := place_at(self.comparison, screen.page, r, col)) is not None for c in p.cells]
         done = sum(c.done for c in cells)
         return f"{done}/{len(cells)} here done"
 
@@ -456,10 +419,32 @@ class ComparisonView(widgets.VBox):
     def _open_inspector(self) -> None:
         from .inspect_view import Inspector
 
+        for old in self.inspector_box.children:
+            old.close()
         try:
-            self.inspector_box.children = (Inspector.from_comparison(self.comparison),)
+            if self.grid_mode:
+                inspector = self._page_inspector()
+            else:
+                inspector = Inspector.from_comparison(self.comparison)
+            self.inspector_box.children = (inspector,)
         except Exception as exc:  # not two finished images yet
             self.inspector_box.children = (html_box(esc(str(exc)), "f2w-note"),)
+
+    def _page_inspector(self) -> Any:
+        """A grid's Inspect: the takes shown on the page's cards, the first finished ones the
+        Inspector holds (it shows up to eight)."""
+        from ..errors import ValidationError
+        from .inspect_view import MAX_IMAGES, Inspector
+
+        shown = [card.cell for card in self.cards if card.cell.ok][:MAX_IMAGES]
+        if len(shown) < 2:
+            raise ValidationError(f"inspect needs two finished images on this page; it has {len(shown)}",
+                                  field="comparison", value=len(shown), allowed=">= 2 finished")
+        labels = [" | ".join(p for p in (c.col_label, c.row_label[:40], c.take_label) if p) for c in shown]
+        if len(set(labels)) < len(labels):
+            labels = [f"{i + 1}. {label}" for i, label in enumerate(labels)]
+        return Inspector.from_generations([c.result for c in shown if c.result is not None], labels=labels,
+                                          title=f"{self.comparison.title}, page {self.page + 1}")
 
     def close(self) -> None:
         self.comparison.on_change(self._on_change, remove=True)
