@@ -148,7 +148,8 @@ def test_views_keep_no_run_state_of_their_own():
                 targets = [node.target]
             for target in targets:
                 for t in (target.elts if isinstance(target, ast.Tuple) else [target]):
-                    if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                    if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                            and t.value.id == "self"):
                         assert t.attr not in RUN_STATE, f"{name}:{node.lineno} keeps self.{t.attr}"
             if isinstance(node, ast.ClassDef):
                 for item in node.body:  # class-level traits (status = Unicode(...))

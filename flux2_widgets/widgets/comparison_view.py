@@ -68,7 +68,10 @@ class ComparisonView(widgets.VBox):
 
     def __init__(self, comparison: Comparison, *, page_size: int = PAGE_SIZE, **kwargs: Any) -> None:
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-            raise ValueError(f"page_size is a number of places >= 1, not {page_size!r}")
+            from ..errors import ValidationError
+
+            raise ValidationError(f"page_size is a number of places >= 1, not {page_size!r}",
+                                  field="page_size", value=page_size, allowed=">= 1")
         self.comparison = comparison
         cmp = comparison
         self.ticker = Ticker(loop=cmp.home.alive)
@@ -137,11 +140,17 @@ class ComparisonView(widgets.VBox):
             self.blind = BlindVote(self._blind_vote, aspect=_aspect(cmp))
             self.title.value = f'<span class="f2w-title">Blind test</span>{self._badge}'
             children.append(self.blind)
+        elif self.grid_mode:
+            # a page of a grid is taller than a screen: its counts, total and Stop come first
+            self.title.value = f'<span class="f2w-title">{esc(cmp.title)}</span>{self._badge}'
+            children += [bar, self.table, self.inspector_box, self.pager, self.page_head, self.grid]
+            self._draw_page()
         else:
             self.title.value = f'<span class="f2w-title">{esc(cmp.title)}</span>{self._badge}'
             children += [self.pager, self.page_head, self.grid]
             self._draw_page()
-        children += [bar, self.table, self.inspector_box]
+        if not self.grid_mode or cmp.blind:
+            children += [bar, self.table, self.inspector_box]
         if cmp.sides and not cmp.blind:
             children.append(self._build_votes())
         super().__init__(children=tuple(children), **kwargs)

@@ -58,7 +58,7 @@ class GridCard(anywidget.AnyWidget):
     aspect = traitlets.Float(1.0).tag(sync=True)
 
     def __init__(self, place: Position, *, on_retry: Callable[[Cell], Any] | None = None,
-                 on_details: Callable[[Cell], Any] | None = None, **kwargs: Any) -> None:
+                 on_details: Callable[[Cell], Any] | None = None, take: int = 0, **kwargs: Any) -> None:
         if not place.cells:
             raise ValueError("a card draws a place with at least one take")
         self.place = place
@@ -66,10 +66,10 @@ class GridCard(anywidget.AnyWidget):
         self._on_details = on_details
         request = place.cells[0].request
         size = request.size
-        take = kwargs.pop("take", 0)
+        if isinstance(take, bool) or not isinstance(take, int) or not 0 <= take < len(place.cells):
+            raise ValueError(f"take is one of the place's {len(place.cells)} takes (from 0), not {take!r}")
         super().__init__(title=place.col_label or place.row_label, caption=request.prompt,
-                         meta=_meta(request), aspect=size[0] / size[1] if size else 1.0,
-                         take=take if isinstance(take, int) and 0 <= take < len(place.cells) else 0, **kwargs)
+                         meta=_meta(request), aspect=size[0] / size[1] if size else 1.0, take=take, **kwargs)
         self.add_class("f2w-card-host")
         self._runs = [c.run for c in place.cells if c.run is not None]
         for run in self._runs:
