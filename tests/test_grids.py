@@ -492,3 +492,15 @@ def test_pages_are_written_beside_the_name_given(tmp_path):
         save_pages([blank, blank], tmp_path / "x.jpg")
     written = save_pages([blank, blank], Path(tmp_path / "x.png"))
     assert written == [tmp_path / "x-1.png", tmp_path / "x-2.png"]
+
+
+def test_time_estimates_follow_the_window():
+    from flux2_widgets.compare.plans import duration_text, estimated_seconds
+
+    pro = catalog.TYPICAL_LATENCY[("pro", "1k")]
+    requests = [catalog.ImageRequest("a red fox", tier="pro")] * 16
+    assert estimated_seconds(requests, 8) == pytest.approx(2 * pro), "16 images, 8 at once: two rounds"
+    assert estimated_seconds(requests, 16) == pytest.approx(pro)
+    assert estimated_seconds(requests[:3], 8) == pytest.approx(pro)
+    assert [duration_text(s) for s in (None, 0.2, 40, 360, 4800, 6000)] == [
+        "time n/a", "about 1 s", "about 40 s", "about 6 min", "about 80 min", "about 1 h 40 min"]
