@@ -208,6 +208,8 @@ class ComparisonView(widgets.VBox):
     def close_details(self) -> None:
         """Put the card back in the place of the full tile opened with Details."""
         tile, card = self.detail_tile, self._detail_card
+        if tile is None and card is None:
+            return
         self.detail_tile = self._detail_card = None
         if card is not None:
             self.grid.children = tuple(card if w is self.details else w for w in self.grid.children)
@@ -461,10 +463,10 @@ class ComparisonView(widgets.VBox):
             self._summary_due.cancel()
             self._summary_due = None
         self.ticker.stop()
+        self.close_details()
         drawn: list[widgets.Widget] = [*self.cards, *self._page_tiles]
         for w in drawn:
             w.close()
-        self.close_details()
         close_tree(self, keep=style_widget())  # the stylesheet is shared with other views
         super().close()
 
