@@ -32,6 +32,8 @@ _EXPORTS: dict[str, str] = {
     "compare_resolutions": "compare",
     "compare_prompts": "compare",
     "compare_grid": "compare",
+    "grid": "compare",
+    "Axis": "compare",
     "cost_table": "compare",
     "tally_votes": "compare",
     "Arena": "compare.arena",
@@ -90,11 +92,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .client._limits import ResponseLimits
     from .client._polling import PollPolicy
     from .compare import (
+        Axis,
         compare_grid,
         compare_prompts,
         compare_resolutions,
         compare_tiers,
         cost_table,
+        grid,
         tally_votes,
     )
     from .compare.arena import Arena

@@ -129,12 +129,16 @@ def test_a_failure_stays_in_its_own_cell_and_can_be_retried(sim, client):
     assert row["status"] == "failed" and "failed" in row["error"] and row["billed_cost"] == 0
     assert cmp.billed_cost == pytest.approx(sim.stats.total_charged)
     view = cmp.view()
-    assert view.tiles[failed[0].index].status == "failed"
-    assert view.tiles[failed[0].index].buttons["retry"].disabled is False
-    cmp.retry(failed[0])
+    card = view.card_at(failed[0].row, failed[0].col)  # a grid's place is a card
+    assert card.takes[0]["status"] == "failed" and card.takes[0]["step"] == "new"
+    assert "failed" in card.takes[0]["error"]
+    card._on_front_end(card, {"type": "retry"}, [])  # its Retry button
+    deadline = time.monotonic() + 10
+    while not all(c.ok for c in cmp.cells):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
     cmp.wait(10)
-    assert all(c.ok for c in cmp.cells)
-    assert view.tiles[failed[0].index].status == "completed"
+    assert card.takes[0]["status"] == "completed" and card.image[:2] == b"\xff\xd8"
 
 
 @pytest.mark.parametrize(("call", "message"), [
@@ -149,7 +153,11 @@ def test_a_failure_stays_in_its_own_cell_and_can_be_retried(sim, client):
     (lambda c: compare_grid(["x"], client=c), "3-5000 characters"),
     (lambda c: compare_prompts("same prompt", " same prompt ", client=c), "are the same"),
     (lambda c: compare_tiers("a red fox", aspect_ratio="5:4", client=c), "aspect_ratio"),
-    (lambda c: compare_grid([f"prompt number {i}" for i in range(MAX_CELLS)], client=c), "at most"),
+    (lambda c: compare_grid([f"prompt number {i}" for i in range(MAX_CELLS)], client=c),
+     r"makes 96 images, about \$9\.12, about 3 min .* pass budget="),
+    (lambda c: compare_grid([f"prompt number {i}" for i in range(501)], takes=2, budget=1000, client=c),
+     "at most 2,000"),
+    (lambda c: compare_grid(["a red fox"], takes=0, client=c), "takes"),
     (lambda c: compare_tiers("a red fox", budget=-1, client=c), "budget must be"),
 ])
 def test_bad_arguments_are_refused_before_any_request(sim, client, call, message):

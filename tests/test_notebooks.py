@@ -102,6 +102,13 @@ def _resolution_and_cost(out: Outputs) -> None:
     assert "Refused:" in out.text and "Nothing was sent" in out.text
     assert any("Cost plan" in d for d in out.of("text/html")), "cost_table should render as a table"
     assert "would have cost" in out.text
+    # the any-axis grid: its plan before anything is sent, one row per image named by axis
+    assert any("12 cells x 2 takes = 24 images" in d and "(not sent)" in d for d in out.of("text/html"))
+    width, height = pixel_size("1:1", "2k")
+    assert "bakery | warm light | 1k | take 1: " in out.text
+    assert f"bakery | warm light | 2k | take 2: {width}x{height} px" in out.text
+    assert "saved:" in out.text and "shop_grid.png" in out.text
+    assert "makes 60 images" in out.text and "budget=" in out.text
 
 
 def _prompt_ab(out: Outputs) -> None:

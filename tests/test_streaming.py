@@ -9,7 +9,14 @@ import asyncio
 import pytest
 from conftest import SECRET_KEY
 
-from flux2_widgets import AsyncFlux2Client, Flux2Client, ImageRequest, PollPolicy, ResultStore, ValidationError
+from flux2_widgets import (
+    AsyncFlux2Client,
+    Flux2Client,
+    ImageRequest,
+    PollPolicy,
+    ResultStore,
+    ValidationError,
+)
 from flux2_widgets._progress import Progress, progress_for
 
 FAST = PollPolicy(first=0.02, min_interval=0.01)

@@ -5,7 +5,6 @@ copied ones. A copy run twice doubles nothing."""
 
 from __future__ import annotations
 
-import pytest
 from conftest import SECRET_KEY
 from workspace_support import postgres_url
 
@@ -21,7 +20,8 @@ def test_a_sqlite_workspace_moves_to_postgresql_with_nothing_lost(sim, tmp_path)
                      poll=PollPolicy(first=0.02, min_interval=0.01)) as client:
         ab = compare_prompts("a teapot, watercolor", "a teapot, pencil sketch", client=client).wait(10)
         ab.vote("a", note="softer")
-        arena = Arena.create("room", ["a red fox in fresh snow"], tier=["pro", "flex"], client=client).wait(20)
+        arena = Arena.create("room", ["a red fox in fresh snow"], tier=["pro", "flex"],
+                             client=client).wait(20)
         arena.vote(arena.pairs[0], "Pro", voter="ada")
     history = History(folder)
     entry = history.page(1).entries[0]
@@ -33,7 +33,8 @@ def test_a_sqlite_workspace_moves_to_postgresql_with_nothing_lost(sim, tmp_path)
     before = local.budget.status()
 
     report = local.copy_to(url)
-    assert report.results == 4 and report.copied["arena_votes"] == 1 and report.copied["comparison_votes"] == 1
+    assert report.results == 4
+    assert report.copied["arena_votes"] == 1 and report.copied["comparison_votes"] == 1
     again = local.copy_to(url)
     assert not any(again.copied.values())  # run twice: nothing doubled
 

@@ -1,8 +1,12 @@
-"""Side-by-side comparisons: Pro vs Flex, 1k vs 2k, prompt A/B, and small grids.
+"""Side-by-side comparisons: Pro vs Flex, 1k vs 2k, prompt A/B, and exploration grids.
 
 Every helper validates its whole plan (tiers, resolutions, prompts, budget)
-before a single request is sent, then starts all cells at once and returns a
-:class:`Comparison` straight away. The comparison keeps its data (requests,
+before a single request is sent, then starts the cells (as many at once as the
+client runs, the rest as those end) and returns a :class:`Comparison` straight
+away. :func:`grid` plans a grid on any axis (prompt lists, ``{slot}`` templates,
+search-and-replace, tier, resolution, aspect ratio, remix sources), several takes
+per place, and sends nothing until ``plan.run(...)``; past 48 images a run needs
+``budget=`` (the estimate first). The comparison keeps its data (requests,
 results, errors, votes, costs), exports it as rows / pandas / CSV, and shows
 itself as a live widget grid in Jupyter (static HTML elsewhere).
 
@@ -27,7 +31,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .cell import Cell
+from .axes import MAX_GRID_IMAGES, Axis, GridPlan, expand_grid, grid
+from .cell import Cell, Position
 from .comparison import Comparison
 from .costs import CostTable, cost_table
 from .plans import MAX_CELLS, Plan, plan_for, plan_grid, plan_prompts, plan_resolutions, plan_tiers
@@ -37,8 +42,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..client._core import AsyncFlux2Client, Flux2Client
 
 __all__ = [
+    "Axis",
     "Cell",
     "Comparison",
+    "GridPlan",
+    "MAX_GRID_IMAGES",
+    "Position",
+    "expand_grid",
+    "grid",
     "CostTable",
     "compare_tiers",
     "compare_resolutions",
@@ -97,11 +108,13 @@ def compare_prompts(prompt_a: str, prompt_b: str, tier: str = "pro", resolution:
 def compare_grid(prompts: Sequence[str] | str, tiers: Sequence[str] | str = ("pro", "flex"),
                  resolutions: Sequence[str] | str = ("1k",), aspect_ratio: str = "1:1",
                  client: AsyncFlux2Client | Flux2Client | None = None, budget: float | None = None,
-                 *, timeout: float | None = None) -> Comparison:
-    """Every prompt x tier x resolution: rows are prompts, columns ``Pro · 1k`` etc.
+                 *, timeout: float | None = None, takes: int = 1, skip_unoffered: bool = False) -> Comparison:
+    """Every prompt x tier x resolution, ``takes`` images each: rows are prompts, columns
+    ``Pro · 1k`` etc. (for any other axis, see :func:`grid`).
 
-    Combinations a tier does not offer (Max at 2k) are refused with the tier's
-    allowed resolutions, before anything is sent.
+    Combinations a tier does not offer (Max at 2k) are refused with the reason before
+    anything is sent, or with ``skip_unoffered=True`` left empty with it. More than 48
+    images run only with ``budget=``: the refusal shows the estimate (images, cost, time).
     """
-    plan = plan_grid(prompts, tiers, resolutions, aspect_ratio)
+    plan = plan_grid(prompts, tiers, resolutions, aspect_ratio, takes, skip_unoffered=skip_unoffered)
     return plan.launch(client=client, budget=budget, timeout=timeout)

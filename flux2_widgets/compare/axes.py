@@ -62,8 +62,11 @@ KINDS = ("prompt", "slot", "replace", "tier", "resolution", "aspect_ratio", "sou
 _PROMPT_KINDS = ("prompt", "slot", "replace")
 #: What a grid shows down the side when not told: what the picture is of, not how it is made.
 _SIDE_KINDS = (*_PROMPT_KINDS, "sources")
-#: Names a slot may not take: they are columns of the plan's rows already.
-_RESERVED = (*KINDS, "take", "page", "row", "col", "action", "source_image_urls")
+#: Names a slot may not take: they are columns of the plan's rows (and of a comparison's) already.
+_RESERVED = (*KINDS, "take", "page", "row", "col", "action", "source_image_urls", "comparison", "column",
+             "cell", "side", "width", "height", "status", "error", "task_id", "estimated_cost",
+             "billed_cost", "cost", "cost_source", "money", "latency_s", "images", "urls", "simulated",
+             "shown_as", "votes_won", "votes_tied", "verdict", "vote_notes")
 _HEADER_CHARS = 40
 _SEP = " · "
 
@@ -535,6 +538,30 @@ class GridPlan:
 
     def __repr__(self) -> str:
         return f"<GridPlan {self.title}: {self.estimate_text}>"
+
+    # -- running (the comparison is built lazily: this module sends nothing) -----------------
+    def check(self, budget: float | None = None) -> None:
+        """What :meth:`run` checks first, sending nothing: past ``plans.MAX_CELLS`` images a
+        budget is required (the estimate first), and the estimate must fit it."""
+        from .plans import plan_from_grid
+
+        plan_from_grid(self).check(budget)
+
+    def run(self, client: Any = None, budget: float | None = None, timeout: float | None = None) -> Any:
+        """Start the grid and return its running :class:`~flux2_widgets.compare.Comparison`
+        (one cell per image). Past 48 images it needs ``budget=``; the budget is checked over
+        every image before anything is sent."""
+        from .plans import launch_grid
+
+        return launch_grid(self, client=client, budget=budget, timeout=timeout)
+
+    launch = run
+
+    def _repr_html_(self) -> str:
+        """The plan in a notebook: its shape, images, cost and time, and what was skipped."""
+        from .html import grid_plan_html
+
+        return grid_plan_html(self)
 
 
 # -- expansion -----------------------------------------------------------------------------

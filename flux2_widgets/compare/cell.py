@@ -1,4 +1,5 @@
-"""One cell of a comparison: where it sits in the grid, and the run that fills it."""
+"""One cell of a comparison (one image: where it sits, which take, and the run that fills it),
+and a :class:`Position`: one place of the grid, holding its takes or the reason it is empty."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from ..catalog import ImageRequest
 from ..results import Generation, Task
 from ..runs import Run
 
-__all__ = ["Cell"]
+__all__ = ["Cell", "Position"]
 
 
 @dataclass(eq=False)
@@ -27,10 +28,18 @@ class Cell:
     side: str | None = None
     #: The axis values that made this cell (grids: {"tier": "pro", "animal": "fox", ...}).
     values: dict[str, Any] = field(default_factory=dict)
-    #: Which take of its combination this cell is (0-based; grids with several takes).
+    #: Which take of its position this cell is (0-based), of ``takes`` (grids with takes).
     take: int = 0
     page: int = 0
     run: Run | None = field(default=None, repr=False)
+    takes: int = 1
+    #: The header of the grid's page (its page axes' values), "" without page axes.
+    page_label: str = ""
+
+    @property
+    def take_label(self) -> str:
+        """``take 2/3``; "" when its position has one take."""
+        return f"take {self.take + 1}/{self.takes}" if self.takes > 1 else ""
 
     # -- the run, read ------------------------------------------------------------------------
     @property
@@ -107,3 +116,33 @@ class Cell:
     @property
     def error_text(self) -> str:
         return self.run.error_text if self.run is not None else ""
+
+
+@dataclass(eq=False)
+class Position:
+    """One place of a comparison's grid (page, row, column) and the cells there: its takes,
+    in take order. A place the tier does not offer (``skip_unoffered=True``) has no cells and
+    says why in ``reason`` (``Max: 1k only``)."""
+
+    page: int
+    row: int
+    col: int
+    page_label: str
+    row_label: str
+    col_label: str
+    cells: list[Cell] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def skipped(self) -> bool:
+        return not self.cells
+
+    @property
+    def label(self) -> str:
+        """``Pro · 1k | fox | page``: its headers that are not empty."""
+        return " | ".join(p for p in (self.col_label, self.row_label, self.page_label) if p)
+
+    @property
+    def shown(self) -> Cell | None:
+        """The take a picture of the grid shows: the first finished one, else the first."""
+        return next((c for c in self.cells if c.ok), self.cells[0] if self.cells else None)

@@ -1,8 +1,8 @@
 """The :class:`Comparison`: its cells running side by side, waiting, votes and export.
 
 Longer than most modules, for one job: the comparison model every view, notebook and the CLI
-drive. Its cells (``cell.py``), cost table (``costs.py``), static HTML (``html.py``), labelled
-image (``grid_image.py``) and statistics (``stats.py``) live beside it.
+drive. Its cells and positions (``cell.py``), cost table (``costs.py``), static HTML
+(``html.py``), labelled images (``grid_image.py``) and statistics (``stats.py``) live beside it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 import secrets
+import threading
 import time
 import uuid
 from collections import Counter
@@ -26,8 +27,8 @@ from ..catalog import tier_label
 from ..errors import Flux2Error, TaskTimeoutError, ValidationError
 from ..money import BILLED, MAY_BE_BILLED, NOT_CHARGED, format_usd, sum_costs, sum_text
 from ..results import THUMBNAIL_SIDE, Generation
-from ..runs import Run
-from .cell import Cell
+from ..runs import ENDED, Run
+from .cell import Cell, Position
 from .costs import CostTable, cells_cost_table
 from .html import comparison_html, short
 from .saved import saved_cell, saved_start, saved_vote
@@ -37,33 +38,47 @@ if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image as PILImage
 
 
-__all__ = ["Cell", "Comparison"]
+__all__ = ["Cell", "Comparison", "Position"]
 
 log = logging.getLogger("flux2_widgets")
 
 #: Preview size in a blind test's panel: large enough to judge, small enough for a saved notebook.
 _BLIND_SIDE = 512
+#: Runs going at once when the client does not say (``max_concurrency``; the client's default).
+DEFAULT_WINDOW = 8
 
 
 class Comparison:
     """A set of generations run side by side: one ``runs.Run`` per cell.
 
-    ``cells`` are in row-major order (rows = prompts, columns = tier x resolution, or A/B).
-    The runs do the work on the comparison's home loop (the notebook's when a cell builds it,
-    else the process's background loop), so the helpers return at once. The object is
-    awaitable (``await cmp`` returns it when every cell is done), ``wait()`` blocks for it, and
-    it displays itself as a live grid. Every figure it shows or exports is read off the runs.
+    ``cells`` are one per image, in plan order (pages, rows, columns, then takes); a grid's
+    ``positions`` group them by place (a position's takes, or the reason it is empty). The runs
+    do the work on the comparison's home loop (the notebook's when a cell builds it, else the
+    process's background loop), so the helpers return at once; at most ``window`` of them go at
+    once (the client's ``max_concurrency``), the rest wait "queued" and start, in plan order, as
+    others end. The object is awaitable (``await cmp`` returns it when every cell is done),
+    ``wait()`` blocks for it, and it displays itself as a live grid. Every figure it shows or
+    exports is read off the runs.
     """
 
     def __init__(self, cells: list[Cell], *, kind: str, title: str, row_labels: Sequence[str],
                  col_labels: Sequence[str], sides: Sequence[tuple[str, str]] = (),
                  client: Any = None, budget: float | None = None, timeout: float | None = None,
-                 blind: bool = False, seed: int | None = None) -> None:
+                 blind: bool = False, seed: int | None = None, page_labels: Sequence[str] = ("",),
+                 skipped: Sequence[Any] = (), axes: Sequence[str] = ()) -> None:
         self.cells = cells
         self.kind = kind
         self.title = title
         self.row_labels = list(row_labels)
         self.col_labels = list(col_labels)
+        #: A grid's page headers (its page axes' values); ``[""]`` for one page.
+        self.page_labels = list(page_labels) or [""]
+        #: The names of the axes a grid varies, as its rows() columns (``animal``, ``tier`` ...).
+        self.axes = list(axes)
+        #: Images per position (grids with takes).
+        self.takes = max((c.takes for c in cells), default=1)
+        self.positions = _positions(cells, skipped)
+        self._at = {(p.page, p.row, p.col): p for p in self.positions}
         #: (key, label) of what a vote can pick, besides "tie"
         self.sides = list(sides)
         self.budget = budget
@@ -72,6 +87,12 @@ class Comparison:
         self._votes: list[dict[str, Any]] = []
         self._listeners: list[Callable[[Cell | None], None]] = []
         self._client = _client_source(client)
+        #: Most runs going at once; the others wait, queued, for a free place.
+        self.window = _window_of(self._client)
+        self._next = 0  # the next run in plan order the comparison has not started
+        self._going: set[int] = set()  # runs it started that have not ended (ids)
+        self._halted = False  # stopped: start nothing more
+        self._pump_lock = threading.RLock()
         #: Where the runs' work happens (see ``_loops``): widget callbacks on other threads
         #: (ipykernel subshells) hand their work to it.
         self.home = HomeLoop()
@@ -99,6 +120,7 @@ class Comparison:
             if cell.run is None:
                 cell.run = Run(cell.request, self._client, timeout=timeout, home=self.home, preview_side=side)
             cell.run.observe(lambda change, cell=cell: self._on_run(cell, change), ("status", "money"))
+        self._runs = [c.run for c in cells if c.run is not None]
 
     @classmethod
     def from_generations(cls, generations: Sequence[Generation], *, labels: Sequence[str] | None = None,
@@ -139,7 +161,7 @@ class Comparison:
 
     @property
     def runs(self) -> list[Run]:
-        return [c.run for c in self.cells if c.run is not None]
+        return list(self._runs)
 
     @property
     def simulated(self) -> bool:
@@ -155,26 +177,54 @@ class Comparison:
         return all(c.done for c in self.cells)
 
     def start(self) -> Comparison:
-        """Start every cell at once (idempotent). Called by the helpers. In plain code (a
-        script) it returns once the service has answered the creates it can take at once
-        (``max_concurrency``), so the service is working before the script goes on."""
+        """Start the cells (idempotent): ``window`` at once, the next as each ends. Called by
+        the helpers. In plain code (a script) it returns once the service has answered the
+        first creates, so the service is working before the script goes on."""
         if self._started:
             return self
         self._started = True
-        for run in self.runs:
-            run.start()
+        self._pump()
         saved_start(self)
         if running_loop() is None:
-            limit = int(getattr(self._client, "max_concurrency", 0) or len(self.runs))
-            for run in self.runs[:limit]:
+            for run in self.runs[: self.window]:
                 run.wait_submitted()
         return self
+
+    def _pump(self) -> None:
+        """Start queued runs, in plan order, while fewer than ``window`` go (any thread)."""
+        with self._pump_lock:
+            runs = self._runs
+            while not self._halted and self._next < len(runs) and len(self._going) < self.window:
+                run = runs[self._next]
+                self._next += 1
+                if run.status == "queued" and not run.active:  # not started (or stopped) by hand
+                    self._going.add(id(run))
+                    run.start()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many cells are queued, running, completed, failed and stopped (and ``done``)."""
+        out = dict.fromkeys(("queued", "running", "completed", "failed", "stopped"), 0)
+        for cell in self.cells:
+            status = cell.status
+            out["running" if status not in out else status] += 1
+        out["done"] = out["completed"] + out["failed"] + out["stopped"]
+        return out
+
+    @property
+    def running(self) -> bool:
+        """Started, and some cell has not ended yet."""
+        return self._started and not self.done
 
     def _on_run(self, cell: Cell, change: Any) -> None:
         if change.name == "status" and change.new == "completed":
             saved_cell(self, cell)
+        ended = change.name == "status" and change.new in ENDED
+        if ended and cell.run is not None:
+            self._going.discard(id(cell.run))
+            self._pump()
         self._emit(cell)
-        if change.name == "status" and self.done:
+        if ended and self.done:
             self._emit(None)
 
     def retry(self, cell: Cell | int) -> str:
@@ -189,7 +239,9 @@ class Comparison:
     def stop(self) -> None:
         """Stop every unfinished cell. Tasks the service already accepted may still finish there
         and be billed: those cells say "may still be billed" until :meth:`refresh` learns how they
-        ended. Safe from any thread."""
+        ended; cells still queued (nothing sent) are not charged. Safe from any thread."""
+        with self._pump_lock:
+            self._halted = True
         for run in self.runs:
             if not run.done:
                 run.stop()
@@ -275,14 +327,24 @@ class Comparison:
     def errors(self) -> list[BaseException]:
         return [c.error for c in self.cells if c.error is not None]
 
-    def cell(self, row: int | str, col: int | str) -> Cell:
-        """A cell by row/column index or label (``cmp.cell(0, "Flex · 1k")``)."""
-        r = row if isinstance(row, int) else self.row_labels.index(row)
-        c = col if isinstance(col, int) else self.col_labels.index(col)
-        for cell in self.cells:
-            if cell.row == r and cell.col == c:
-                return cell
-        raise KeyError((row, col))
+    def at(self, row: int | str, col: int | str, page: int | str = 0) -> Position:
+        """The position at a row and column (indices or labels) of a page: its takes, or the
+        reason it is empty. ``KeyError`` when there is none."""
+        try:
+            where = (page if isinstance(page, int) else self.page_labels.index(page),
+                     row if isinstance(row, int) else self.row_labels.index(row),
+                     col if isinstance(col, int) else self.col_labels.index(col))
+        except ValueError:
+            raise KeyError((row, col, page)) from None
+        return self._at[where]
+
+    def cell(self, row: int | str, col: int | str, take: int = 0, page: int | str = 0) -> Cell:
+        """A cell by row/column index or label (``cmp.cell(0, "Flex · 1k")``); ``take``: which
+        of a grid position's takes (from 0)."""
+        cells = self.at(row, col, page).cells
+        if not 0 <= take < len(cells):
+            raise KeyError((row, col, take))
+        return cells[take]
 
     def __len__(self) -> int:
         return len(self.cells)
@@ -409,15 +471,19 @@ class Comparison:
 
     # -- export ------------------------------------------------------------------------
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per cell (same keys for every cell): request, status, size, costs,
-        latency, task id, URLs and, for two-sided comparisons, the votes."""
+        """One dict per image (same keys for every one): its place (page, row, column, take
+        from 1), a grid's axis values in columns named after the axes (``animal``, ``tier``,
+        ``resolution`` ...), the request, status, size, costs, latency, task id, URLs and,
+        for two-sided comparisons, the votes."""
         tally = self.tally() if self.sides else {}
         notes = " | ".join(f"{v['winner']}: {v['note']}" for v in self._votes if v["note"])
         out = []
         for c in self.cells:
             size = c.size
             row: dict[str, Any] = {
-                "comparison": self.kind, "row": c.row, "column": c.col, "cell": c.col_label,
+                "comparison": self.kind, "page": c.page, "row": c.row, "column": c.col,
+                "take": c.take + 1, "cell": c.col_label,
+                **{name: _cell_value(c.values.get(name)) for name in self.axes},
                 "side": c.side or "", "prompt": c.request.prompt, "tier": c.request.tier,
                 "resolution": c.request.resolution, "aspect_ratio": c.request.aspect_ratio,
                 "width": size[0] if size else None, "height": size[1] if size else None,
@@ -428,8 +494,7 @@ class Comparison:
                 "latency_s": round(c.latency, 3) if c.latency is not None else None,
                 "images": len(c.result.images) if c.result else 0,
                 "urls": " ".join(i.url for i in c.result.images) if c.result else "",
-                "simulated": self.simulated, "take": c.take,
-                **{f"axis_{k}": v for k, v in c.values.items()},
+                "simulated": self.simulated,
             }
             if self.blind:
                 row["shown_as"] = self.position(c.side or "")
@@ -449,16 +514,33 @@ class Comparison:
 
     def to_image(self, *, side: int = 512, title: str | None = None) -> PILImage.Image:
         """One labelled picture of the whole comparison (title, column and row headers,
-        size, cost and latency under each image), for slides and reports."""
+        size, cost and latency under each image; a grid's takes side by side), for slides
+        and reports. A grid too big for one picture (``grid_image.MAX_PIXELS``) is refused:
+        :meth:`to_images` splits it into pages."""
         from .grid_image import comparison_image
 
         return comparison_image(self, side=side, title=title)
 
-    def save_image(self, path: str | Path, *, side: int = 512, title: str | None = None) -> Path:
-        """Write :meth:`to_image` as PNG (labels also kept as PNG text); returns the path."""
-        from .grid_image import save_png
+    def to_images(self, *, side: int = 512, title: str | None = None) -> list[PILImage.Image]:
+        """The comparison as labelled pictures of at most ``grid_image.MAX_PIXELS`` each,
+        split between whole rows (and between a grid's pages), each with its headers."""
+        from .grid_image import comparison_images
 
-        return save_png(self.to_image(side=side, title=title), path)
+        return comparison_images(self, side=side, title=title)
+
+    def save_image(self, path: str | Path, *, side: int = 512, title: str | None = None) -> Path | list[Path]:
+        """Write the comparison as PNG (labels also kept as PNG text). Returns the path when
+        it fits one picture; a bigger grid is written as pages ``x-1.png``, ``x-2.png`` ...
+        and the list of their paths is returned (:meth:`save_images` always gives a list)."""
+        paths = self.save_images(path, side=side, title=title)
+        return paths[0] if len(paths) == 1 and paths[0] == Path(path) else paths
+
+    def save_images(self, path: str | Path, *, side: int = 512, title: str | None = None) -> list[Path]:
+        """Like :meth:`save_image`, always returning a list: ``[x.png]`` for one picture,
+        else ``[x-1.png, x-2.png, ...]``."""
+        from .grid_image import save_pages
+
+        return save_pages(self.to_images(side=side, title=title), path)
 
     def inspect(self, **options: Any) -> Any:
         """A zoomable inspector over this comparison's images: side by side with synced zoom
@@ -521,6 +603,37 @@ class Comparison:
                 state = c.error_text or c.status
             lines.append(f"  [{short(c.row_label, 40)}] {c.col_label}: {state}")
         return "\n".join(lines)
+
+
+def _window_of(client: Any) -> int:
+    """How many runs a comparison keeps going at once: what the client runs at once."""
+    limit = getattr(client, "max_concurrency", None)
+    if limit is None:  # the sync client keeps its setting with its async twins' options
+        options = getattr(client, "_options", None)
+        limit = options.get("max_concurrency") if isinstance(options, dict) else None
+    ok = isinstance(limit, int) and not isinstance(limit, bool) and limit > 0
+    return int(limit) if ok else DEFAULT_WINDOW  # type: ignore[arg-type]
+
+
+def _cell_value(value: Any) -> Any:
+    """An axis value as a table cell: a source set reads as its URLs joined by spaces."""
+    return " ".join(value) if isinstance(value, tuple) else value
+
+
+def _positions(cells: Sequence[Cell], skipped: Sequence[Any]) -> list[Position]:
+    """The grid's places in plan order (pages, rows, columns), each with its takes; skipped
+    places (objects with ``page``, ``row``, ``col``, the labels and ``reason``) hold none."""
+    places: dict[tuple[int, int, int], Position] = {}
+    for cell in cells:
+        key = (cell.page, cell.row, cell.col)
+        if key not in places:
+            places[key] = Position(cell.page, cell.row, cell.col, cell.page_label, cell.row_label,
+                                   cell.col_label)
+        places[key].cells.append(cell)
+    for s in skipped:
+        places.setdefault((s.page, s.row, s.col), Position(s.page, s.row, s.col, s.page_label, s.row_label,
+                                                           s.col_label, reason=s.reason))
+    return [places[k] for k in sorted(places)]
 
 
 def _client_source(client: Any) -> Any:

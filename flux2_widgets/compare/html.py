@@ -1,53 +1,126 @@
-"""Static HTML for a comparison: the fallback where widgets do not render, and saved notebooks.
+"""Static HTML for a comparison: the fallback where widgets do not render, and saved notebooks;
+and a grid's plan before it runs.
 
-The live view lives in ``widgets/_compare_views.py``; this one needs no ipywidgets.
+The live view lives in ``widgets/comparison_view.py``; this one needs no ipywidgets.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from .._sharing import sim_badge_html
 from ..catalog import tier_label
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .cell import Cell
+    from .axes import GridPlan
+    from .cell import Cell, Position
     from .comparison import Comparison
 
-__all__ = ["HEADER_CHARS", "blind_html", "cell_caption", "cell_html", "comparison_html", "short",
-           "votes_html", "votes_summary_html"]
+__all__ = ["HEADER_CHARS", "STATIC_POSITIONS", "blind_html", "cell_caption", "cell_html", "comparison_html",
+           "grid_plan_html", "short", "votes_html", "votes_summary_html"]
 
 #: Longest prompt shown in a row header before it is shortened.
 HEADER_CHARS = 90
+#: Most grid places drawn in the static HTML (a saved notebook stays small); the rest are
+#: counted, and ``to_images()`` / ``to_csv()`` hold them all.
+STATIC_POSITIONS = 48
+_TD = '<td style="vertical-align:top;padding:4px 8px">'
+_TH_ROW = '<th style="text-align:left;vertical-align:top;max-width:220px;padding:4px 8px;font-weight:normal">'
 
 
 def comparison_html(cmp: Comparison) -> str:
-    """Static table with thumbnails, for frontends without widgets (and saved HTML)."""
+    """Static table with thumbnails, for frontends without widgets (and saved HTML). A grid's
+    place shows its first finished take; past ``STATIC_POSITIONS`` places the rest are counted."""
     if not cmp.revealed:
         return blind_html(cmp)
-    cols = len(cmp.col_labels)
     head = "".join(f'<th style="padding:4px 8px">{html.escape(lbl)}</th>' for lbl in cmp.col_labels)
-    body = []
-    for r, row_label in enumerate(cmp.row_labels):
-        tds = []
-        for c in range(cols):
-            try:
-                inner = cell_html(cmp.cell(r, c))
-            except KeyError:
-                inner = ""
-            tds.append(f'<td style="vertical-align:top;padding:4px 8px">{inner}</td>')
-        body.append(f'<tr><th style="text-align:left;vertical-align:top;max-width:220px;'
-                    f'padding:4px 8px;font-weight:normal">{html.escape(short(row_label))}</th>'
-                    f"{''.join(tds)}</tr>")
+    tables, drawn = [], 0
+    for page, page_label in enumerate(cmp.page_labels):
+        body = []
+        for r, row_label in enumerate(cmp.row_labels):
+            if drawn >= STATIC_POSITIONS:
+                break
+            tds = []
+            for c in range(len(cmp.col_labels)):
+                try:
+                    place = cmp.at(r, c, page)
+                except KeyError:
+                    tds.append(f"{_TD}</td>")
+                    continue
+                drawn += 1
+                tds.append(f"{_TD}{position_html(place)}</td>")
+            body.append(f"<tr>{_TH_ROW}{html.escape(short(row_label))}</th>{''.join(tds)}</tr>")
+        if not body:
+            break
+        caption = (f'<caption style="text-align:left"><b>{html.escape(page_label)}</b></caption>'
+                   if page_label else "")
+        tables.append(f'<table style="border-collapse:collapse">{caption}'
+                      f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+    left = len(cmp.positions) - drawn
+    more = (f"<div>… and {left} more place{'s' if left != 1 else ''} of the grid: "
+            "<code>cmp.to_images()</code>, <code>cmp.to_csv(...)</code></div>") if left > 0 else ""
     badge = f" {sim_badge_html()}" if cmp.simulated else ""
     done = sum(c.done for c in cmp.cells)
     return (f'<div style="font:13px sans-serif"><div><b>{html.escape(cmp.title)}</b>{badge}</div>'
-            f'<table style="border-collapse:collapse"><thead><tr><th></th>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>"
+            f"{''.join(tables)}{more}"
             f"<div>{done}/{len(cmp.cells)} done &middot; total {html.escape(cmp.total_text)}"
             f"{votes_html(cmp)}</div></div>")
+
+
+def position_html(place: Position) -> str:
+    """One place of a grid: the reason it is empty, else its first finished take (which
+    one, of how many, and how many are done)."""
+    if place.skipped:
+        return f'<div style="color:#666;font-style:italic">{html.escape(place.reason)}</div>'
+    cell = place.shown
+    assert cell is not None
+    inner = cell_html(cell)
+    if cell.takes > 1:
+        done = sum(c.ok for c in place.cells)
+        inner += (f'<div style="color:#555;font-size:12px">{html.escape(cell.take_label)} '
+                  f"({done} of {cell.takes} finished)</div>")
+    return inner
+
+
+def grid_plan_html(plan: GridPlan) -> str:
+    """A grid before it runs: shape, images, cost and time, the budget rule, the skipped
+    places and why, and the headers it will show."""
+    from .plans import DEFAULT_WINDOW, MAX_CELLS, duration_text, estimated_seconds
+
+    pages, rows, cols = plan.shape
+    n = plan.image_count
+    seconds = duration_text(estimated_seconds(plan.requests, DEFAULT_WINDOW))
+    shape = " × ".join(f"{k} {w}{'s' if k != 1 else ''}" for k, w in ((pages, "page"), (rows, "row"),
+                                                                   (cols, "column")) if w != "page" or k > 1)
+    rule = (f"more than {MAX_CELLS} images: <code>plan.run(budget=...)</code> (refused without a budget)"
+            if n > MAX_CELLS else "<code>plan.run()</code> starts it")
+    lines = [f"<b>{html.escape(plan.title)}</b> (not sent)",
+             f"{shape}: {html.escape(plan.estimate_text)}",
+             f"time: {seconds} at typical live latencies, {DEFAULT_WINDOW} at once",
+             rule]
+    if plan.skipped:
+        reasons = Counter(s.reason for s in plan.skipped)
+        items = "".join(f"<li>{html.escape(reason)}: {k} place{'s' if k != 1 else ''} "
+                        f"(e.g. {html.escape(_where(s))})</li>"
+                        for reason, k in reasons.items()
+                        for s in [next(x for x in plan.skipped if x.reason == reason)])
+        lines.append(f"skipped, not offered:<ul style=\"margin:2px 0 0 16px;padding:0\">{items}</ul>")
+    heads = []
+    dims = (("rows", plan.row_labels), ("columns", plan.col_labels), ("pages", plan.page_labels))
+    for name, labels in dims:
+        if any(labels):
+            shown = ", ".join(html.escape(lbl) for lbl in labels[:8]) + (" …" if len(labels) > 8 else "")
+            heads.append(f"{name}: {shown}")
+    body = "".join(f"<div>{line}</div>" for line in lines + heads)
+    return f'<div class="f2w-grid-plan" style="font:13px sans-serif">{body}</div>'
+
+
+def _where(place: object) -> str:
+    labels = [getattr(place, name, "") for name in ("col_label", "row_label", "page_label")]
+    return " | ".join(p for p in labels if p)
 
 
 def blind_html(cmp: Comparison) -> str:

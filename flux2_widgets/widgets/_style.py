@@ -134,6 +134,17 @@ CSS = """
 /* The static twin of a view is for readers without widgets: where this stylesheet is live,
    the widgets are too, so the twin (and its output row) is hidden. */
 .f2w-static, .jp-OutputArea-child:has(.f2w-static), .output_area:has(.f2w-static) { display: none; }
+
+/* comparison grids: places not offered, a take's full card, the vote keys */
+.f2w-cmp-skipped > .widget-html-content { height: 100%; }
+.f2w-cmp-skipped .f2w-skip { height: 100%; min-height: 96px; display: flex; align-items: center;
+  justify-content: center; text-align: center; padding: 10px; border-radius: 12px; font-size: 13px;
+  color: var(--jp-ui-font-color2, #57606a); border: 1px dashed var(--jp-border-color1, #d0d7de);
+  background: repeating-linear-gradient(135deg, transparent 0 8px, rgba(127, 127, 127, .06) 8px 16px); }
+.f2w-cmp-details { gap: 6px; min-width: 0; }
+.f2w-cmp-details-head { align-items: center; gap: 8px; }
+.f2w-keys-hint { font-size: 12px; color: var(--jp-ui-font-color2, #57606a); }
+.f2w-keys-hint.mod-sent { color: #2563eb; }
 """
 
 

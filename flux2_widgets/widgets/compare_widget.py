@@ -7,10 +7,11 @@ code would, so a click and ``compare_tiers(...)`` give the same comparison:
 - one prompt, several tiers            -> ``compare_tiers``
 - one prompt, one tier, several sizes  -> ``compare_resolutions``
 - two prompts, one tier and resolution -> ``compare_prompts`` (A/B, with vote buttons)
-- anything else                        -> ``compare_grid``
+- anything else, or more than one take -> ``compare_grid`` (``takes=``)
 
-The estimate beside Run updates as you type; invalid input and plans over the budget
-are explained there and never sent. The widget holds a client object but no key.
+The estimate beside Run (images, cost, time) updates as you type; invalid input and
+plans over the budget are explained there and never sent. Past 48 images a run needs
+a budget (the estimate first, as in code). The widget holds a client object but no key.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ __all__ = ["CompareWidget", "MultiToggle"]
 
 #: Runs whose views stay on screen (newest first).
 _KEEP_VIEWS = 4
+#: Most takes (images per place) the control offers.
+MAX_TAKES = 8
 
 
 class MultiToggle(widgets.HBox):
@@ -75,14 +78,19 @@ class MultiToggle(widgets.HBox):
 
 
 class CompareWidget(widgets.VBox):
-    """Controls (prompts, tiers, resolutions, aspect ratio, budget) and a Run button;
+    """Controls (prompts, tiers, resolutions, aspect ratio, takes, budget) and a Run button;
     each run's live comparison appears below. ``comparison`` is the latest run,
     ``comparisons`` all of them (newest last)."""
 
     def __init__(self, prompts: Iterable[str] | str = (), *, tiers: Iterable[str] = ("pro", "flex"),
                  resolutions: Iterable[str] = ("1k",), aspect_ratio: str = "1:1",
                  budget: float | None = None, client: AsyncFlux2Client | Flux2Client | None = None,
-                 timeout: float | None = None, **kwargs: Any) -> None:
+                 timeout: float | None = None, takes: int = 1, **kwargs: Any) -> None:
+        if isinstance(takes, bool) or takes not in range(1, MAX_TAKES + 1):
+            from ..errors import ValidationError
+
+            raise ValidationError(f"takes is the number of images per place, 1-{MAX_TAKES}, not {takes!r}",
+                                  field="takes", value=takes, allowed=f"1-{MAX_TAKES}")
         self.client = client
         self.timeout = timeout
         self.comparison: Comparison | None = None
@@ -106,11 +114,15 @@ class CompareWidget(widgets.VBox):
         self.aspect_ratio = Segmented(ASPECT_RATIOS, aspect_ratio)
         self.budget = widgets.Text(value="" if budget is None else f"{budget:g}", placeholder="no cap",
                                    layout=widgets.Layout(width="110px"))
+        self.takes = widgets.Dropdown(options=list(range(1, MAX_TAKES + 1)), value=takes,
+                                      layout=widgets.Layout(width="80px"))
         self.prompt_field = Field("Prompts", self.prompts, hint="one per line")
         self.tier_field = Field("Tiers", self.tiers)
         self.resolution_field = Field("Resolutions", self.resolutions)
         self.ratio_field = Field("Aspect ratio", self.aspect_ratio)
-        self.budget_field = Field("Budget (USD)", self.budget, hint="refuse runs estimated above this")
+        self.budget_field = Field("Budget (USD)", self.budget,
+                                  hint="refuse runs estimated above this; needed past 48 images")
+        self.takes_field = Field("Takes", self.takes, hint="images per place (more than 1 makes a grid)")
 
         self.run_button = widgets.Button(description="Run", icon="play", button_style="primary",
                                          tooltip="start every cell at once")
@@ -121,7 +133,7 @@ class CompareWidget(widgets.VBox):
         show(self.message, False)
         self.output = widgets.VBox()
 
-        left = widgets.VBox((self.prompt_field, self.ratio_field))
+        left = widgets.VBox((self.prompt_field, self.ratio_field, self.takes_field))
         left.add_class("f2w-col")
         right = widgets.VBox((self.tier_field, self.resolution_field, self.budget_field))
         right.add_class("f2w-col")
@@ -132,7 +144,8 @@ class CompareWidget(widgets.VBox):
         super().__init__(children=(style_widget(), panel, bar, self.message, self.output), **kwargs)
         self.add_class("f2w")
         self.add_class("f2w-studio")
-        for control in (self.prompts, self.tiers, self.resolutions, self.aspect_ratio, self.budget):
+        for control in (self.prompts, self.tiers, self.resolutions, self.aspect_ratio, self.budget,
+                        self.takes):
             control.observe(lambda _c: self._replan(), "value")
         self._replan()
 
@@ -158,7 +171,8 @@ class CompareWidget(widgets.VBox):
     def _replan(self) -> None:
         """Validate the controls and show which helper will run and what it costs."""
         self.plan = None
-        for f in (self.prompt_field, self.tier_field, self.resolution_field, self.budget_field):
+        for f in (self.prompt_field, self.tier_field, self.resolution_field, self.budget_field,
+                  self.takes_field):
             f.set_error(None)
         try:
             budget = self.budget_value
@@ -167,11 +181,12 @@ class CompareWidget(widgets.VBox):
             return self._estimate_line("fix the budget", blocked=True)
         try:
             plan = _compare.plan_for(self.prompt_list, self.tiers.value, self.resolutions.value,
-                                     self.aspect_ratio.value or "")
+                                     self.aspect_ratio.value or "", self.takes.value)
         except Flux2Error as exc:
             field = getattr(exc, "field", "") or ""
-            target = {"tiers": self.tier_field, "resolutions": self.resolution_field,
-                      "resolution": self.resolution_field}.get(field, self.prompt_field)
+            fields = {"tiers": self.tier_field, "tier": self.tier_field, "resolutions": self.resolution_field,
+                      "resolution": self.resolution_field, "takes": self.takes_field}
+            target = fields.get(field, self.prompt_field)
             target.set_error(exc.message)
             return self._estimate_line("fix the highlighted field", blocked=True)
         self.plan = plan
@@ -215,7 +230,7 @@ class CompareWidget(widgets.VBox):
             elif helper == "compare_prompts":
                 cmp = _compare.compare_prompts(prompts[0], prompts[1], tiers[0], resolutions[0], **common)
             else:
-                cmp = _compare.compare_grid(prompts, tiers, resolutions, **common)
+                cmp = _compare.compare_grid(prompts, tiers, resolutions, takes=self.takes.value, **common)
         except Flux2Error as exc:
             self._refused(exc.message)
             return None
@@ -252,7 +267,8 @@ class CompareWidget(widgets.VBox):
         super().close()
 
     def _first_error(self) -> str:
-        for f in (self.prompt_field, self.tier_field, self.resolution_field, self.budget_field):
+        for f in (self.prompt_field, self.tier_field, self.resolution_field, self.budget_field,
+                  self.takes_field):
             if f.error_text:
                 return f.error_text
         return "check the inputs"
