@@ -133,6 +133,11 @@ class Visitor:
     client: Flux2Client
     store: ResultStore
 
+    @property
+    def budget_scopes(self) -> tuple[str, ...]:
+        """What each create is reserved against: the class budget and this visitor's quota."""
+        return (CLASS_SCOPE, self.scope) if self.scope else ("workspace",)
+
     @classmethod
     def arrive(cls, settings: ClassSettings | None = None) -> Visitor:
         """A new visitor: with a key, the class budget asked for by the environment is written,
@@ -165,7 +170,9 @@ class Visitor:
         budget.set_cap(scope, total=quota, per_day=per_day)
         store = ResultStore(folder, database_url=settings.database_url)
         client = Flux2Client(store=store, budget_scopes=(CLASS_SCOPE, scope))
-        return cls(visitor_id, scope, quota, client, store)
+        visitor = cls(visitor_id, scope, quota, client, store)
+        assert visitor.budget_scopes == (CLASS_SCOPE, scope)
+        return visitor
 
 
 class ClassNotReady(Exception):
