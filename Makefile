@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
-# Everything else here is what those two stand on.
+# Everything else here is what those two stand on, plus `make app` (an app a class can use).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -77,11 +77,36 @@ demo: venv
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) --ServerApp.root_dir=. \
 	  --LabApp.default_url=/lab/tree/notebooks/01_quickstart.ipynb
 
-# The Studio as a web app (code hidden, widgets live) with Voila; NOTEBOOK picks another one,
-# e.g. `make app NOTEBOOK=notebooks/06_teaching_demo.ipynb`.
-NOTEBOOK ?= notebooks/01_quickstart.ipynb
+# An app a class can use, served by Voila (code hidden, widgets live, a kernel per visitor).
+# APP picks the app notebook in notebooks/app/: studio (the default) is the Studio alone.
+# (An arena's voting page is to come as `make app APP=arena NAME=...`: its notebook goes in
+# notebooks/app/ too, NAME reaching it through the environment.) NOTEBOOK serves any other
+# notebook, e.g. `make app NOTEBOOK=notebooks/06_teaching_demo.ipynb`. APP_IP=0.0.0.0 lets
+# other machines in (a classroom's network). Money: FLUX2_CLASS_BUDGET and FLUX2_VISITOR_QUOTA
+# (README, "Run as an app with Voila"); results and the budget's database go to
+# FLUX2_RESULTS_DIR, default ./flux2_results, for every visitor's kernel.
+# Kernels. A tab closed normally ends its kernel at once: Voila's page posts a shutdown as it
+# unloads. Voila 0.5 refuses that post without an _xsrf cookie, which a server with no login
+# never sets (voila-dashboards/voila#1458), so the check is off: with no login there is no
+# session for it to protect, and the post needs the kernel's random id. A tab that never says
+# goodbye (a crashed browser, a phone gone to sleep: its socket fails its pings within 90 s)
+# is culled once it has had no connection and no activity for CULL_IDLE seconds, checked
+# every CULL_INTERVAL seconds: 600, so a page whose network blinks reconnects to its own
+# kernel (same visitor, same tiles). An open tab is never culled (cull_connected=False): a
+# student reading, or the projector, keeps their Studio, where culling would leave a dead page.
+APP           ?= studio
+NOTEBOOK      ?= notebooks/app/$(APP).ipynb
+APP_IP        ?= 127.0.0.1
+CULL_IDLE     ?= 600
+CULL_INTERVAL ?= 60
 app: venv
-	$(BIN)/voila --no-browser --Voila.ip=127.0.0.1 --port=$(PORT) $(NOTEBOOK)
+	FLUX2_RESULTS_DIR="$${FLUX2_RESULTS_DIR:-$(CURDIR)/flux2_results}" \
+	$(BIN)/voila --no-browser --Voila.ip=$(APP_IP) --port=$(PORT) \
+	  --MappingKernelManager.cull_idle_timeout=$(CULL_IDLE) \
+	  --MappingKernelManager.cull_interval=$(CULL_INTERVAL) \
+	  --MappingKernelManager.cull_connected=False \
+	  --Voila.tornado_settings=disable_check_xsrf=True \
+	  $(NOTEBOOK)
 
 clean:
 	rm -rf $(VENV) test-output .pytest_cache .ruff_cache

@@ -26,10 +26,10 @@ from ._checks import check_number
 from ._loops import HomeLoop
 from .catalog import RESEND_WINDOW, ImageRequest, price
 from .errors import BudgetExceededError, Flux2Error
-from .money import BILLED, MAY_BE_BILLED, PriceLookup, check_budget, format_usd
+from .money import BILLED, MAY_BE_BILLED, PriceLookup, check_budget
 from .results import Generation, Task
 from .runs import Run
-from .session_lines import earlier_line, estimate_line, session_line
+from .session_lines import earlier_line, estimate_line, refusal_line, session_line, visitor_line
 from .store import ResultStore, Unanswered
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -94,6 +94,8 @@ class StudioSession:
         #: The workspace budget's standing per scope (folder, visitor), as last read: every
         #: create is reserved against it by the client; the Studio shows what is left.
         self.workspace_status: dict[str, Any] = {}
+        #: The runs that reading already counted (ids): what the others commit is not in it yet.
+        self._budget_read_covers: set[int] = set()
         self.closed = False
 
     # -- events ------------------------------------------------------------------------------
@@ -166,6 +168,11 @@ class StudioSession:
         """The line beside Generate, and whether the batch would pass the budget."""
         return estimate_line(self, n, tier, resolution)
 
+    def visitor_text(self, n: int = 1, tier: str = "pro", resolution: str = "1k") -> str:
+        """What a class app's visitor may still spend, and the class ("" without a visitor
+        scope): ``You can still spend $0.35 of your $0.50; the class has $8.20 left.``"""
+        return visitor_line(self, n, tier, resolution)
+
     def earlier_text(self) -> str:
         """What Collect would do, in words ("" when the run log holds nothing to collect)."""
         return earlier_line(self)
@@ -179,6 +186,7 @@ class StudioSession:
         from .workspace import off_loop as on_workspace
 
         scopes = tuple(getattr(self.client, "budget_scopes", ("workspace",)))
+        covered = {id(r) for r in list(self.runs)}
         try:
             budget = await on_workspace(lambda: self.store.workspace.budget)
             found = {s: await on_workspace(budget.status, s) for s in scopes}
@@ -186,7 +194,14 @@ class StudioSession:
             return
         self.workspace_status = {s: st for s, st in found.items()
                                  if st.cap is not None or st.per_day is not None}
+        self._budget_read_covers = covered
         self._emit("money")
+
+    def started_since_budget_read(self) -> float:
+        """What runs started since the workspace budget was last read commit (their
+        reservations are not in that reading): a second click before the re-read is checked
+        against what the first one took."""
+        return round(sum(r.committed for r in self._mine() if id(r) not in self._budget_read_covers), 6)
 
     def _unit_price(self, tier: str, resolution: str) -> float | None:
         by_tier = getattr(self.prices, "price", None)  # a live price list, once read
@@ -201,15 +216,18 @@ class StudioSession:
         spent = self.committed() - (instead_of.committed if instead_of is not None else 0.0)
         try:
             estimate = check_budget(requests, self.budget, spent=max(0.0, spent), prices=self.prices)
+            short = []
+            since = self.started_since_budget_read()
             for scope, st in list(self.workspace_status.items()):
-                # the whole batch against what the folder (or the visitor) has left, as last read;
-                # each create is still reserved on its own, in one transaction, by the client
-                left = min(v for v in (st.left, st.left_today) if v is not None)
+                # the whole batch against what the folder (or the visitor) has left, as last read
+                # less what this session started since; each create is still reserved on its
+                # own, in one transaction, by the client
+                left = max(0.0, round(min(v for v in (st.left, st.left_today) if v is not None) - since, 6))
                 if estimate > left + 1e-9:
-                    name = "folder" if scope == "workspace" else scope
-                    raise BudgetExceededError(
-                        f"this batch would cost about {format_usd(estimate)}, more than the {name} budget "
-                        f"has left ({format_usd(left)}). Nothing was sent.", scope=scope)
+                    short.append((left, scope))
+            if short:  # the tightest says why
+                left, scope = min(short)
+                raise BudgetExceededError(refusal_line(self, scope, estimate, left), scope=scope)
             return estimate
         except BudgetExceededError:
             # Stopped tasks may have settled since: look once more in the background, so the

@@ -1,5 +1,6 @@
 """The Studio's lines, in words: the session total, the estimate beside Generate (with the
-budgets left and what stopped work may still cost), and what Collect would fetch.
+budgets left and what stopped work may still cost), what a class app's visitor may still
+spend, why a batch was refused, and what Collect would fetch.
 
 One job: wording a ``StudioSession``'s money for people, through ``money.py``'s words, so the
 session itself keeps only state and verbs.
@@ -14,8 +15,14 @@ from .money import BILLED, cost_text, format_usd, session_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from .session import StudioSession
+    from .workspace import BudgetStatus
 
-__all__ = ["earlier_line", "estimate_line", "session_line"]
+__all__ = ["earlier_line", "estimate_line", "refusal_line", "session_line", "visitor_line",
+           "visitor_scope_of"]
+
+#: The workspace budget's scope for the folder as a whole (``workspace.WORKSPACE_SCOPE``).
+_FOLDER = "workspace"
+_VISITOR = "visitor:"
 
 
 def session_line(session: StudioSession) -> str:
@@ -36,10 +43,7 @@ def session_line(session: StudioSession) -> str:
 def estimate_line(session: StudioSession, n: int, tier: str, resolution: str) -> tuple[str, bool]:
     """The line beside Generate: what ``n`` images would cost, the budget left, and what
     stopped tasks may still cost. Second item: whether the batch would pass the budget."""
-    estimate = None
-    if resolution in TIER_INFO[tier].resolutions:
-        unit = session._unit_price(tier, resolution)
-        estimate = None if unit is None else round(unit * n, 6)
+    estimate = _batch_estimate(session, n, tier, resolution)
     money = cost_text(estimate, "estimate", session.simulated)
     text = f"{count_label(n, request_label(tier, resolution))} — {money}"
     over = False
@@ -72,10 +76,20 @@ def estimate_line(session: StudioSession, n: int, tier: str, resolution: str) ->
         text += f" · {format_usd(amount)} may still be billed by {' and '.join(who)} (Resume to collect)"
     return text, over
 
+def _batch_estimate(session: StudioSession, n: int, tier: str, resolution: str) -> float | None:
+    if resolution not in TIER_INFO[tier].resolutions:
+        return None
+    unit = session._unit_price(tier, resolution)
+    return None if unit is None else round(unit * n, 6)
+
 def _workspace_text(session: StudioSession, estimate: float | None) -> str:
-    """`` · folder budget: $1.20 of $5.00 left today`` for each capped scope (as last read)."""
+    """`` · folder budget: $1.20 of $5.00 left today`` for each capped scope (as last read).
+    A visitor's quota and their class's budget are said by ``visitor_line`` instead."""
     parts = []
+    visitor = visitor_scope_of(session)
     for scope, st in list(session.workspace_status.items()):
+        if visitor is not None and scope in (visitor, _FOLDER):
+            continue
         name = "folder" if scope == "workspace" else scope.replace("visitor:", "your ", 1) if \
             scope.startswith("visitor:") else scope
         for left, cap, when in ((st.left_today, st.per_day, " today"), (st.left, st.cap, "")):
@@ -106,3 +120,71 @@ def earlier_line(session: StudioSession) -> str:
             f"({money}). Collect fetches {'them' if n > 1 else 'it'} without sending anything new; "
             "the cost counts apart from this session's budget.")
 
+
+# -- a class app's visitor ---------------------------------------------------------------
+def visitor_scope_of(session: StudioSession) -> str | None:
+    """The visitor's quota scope (``visitor:<id>``) the session's client reserves against, if any."""
+    scopes = getattr(session.client, "budget_scopes", ()) or ()
+    return next((s for s in scopes if isinstance(s, str) and s.startswith(_VISITOR)), None)
+
+
+def _standing(st: BudgetStatus, since: float = 0.0) -> tuple[float, float, str] | None:
+    """(left, cap, " today" or "") of the cap that binds first, less ``since`` (what runs
+    started after the reading commit), or ``None`` without a cap."""
+    caps = [(st.left, st.cap, ""), (st.left_today, st.per_day, " today")]
+    found = [(max(0.0, round(left - since, 6)), cap, when) for left, cap, when in caps
+             if left is not None and cap is not None]
+    return min(found, key=lambda f: f[0]) if found else None
+
+
+def visitor_line(session: StudioSession, n: int = 1, tier: str = "pro", resolution: str = "1k") -> str:
+    """``You can still spend $0.35 of your $0.50; the class has $8.20 left.``: what a visitor
+    of a class app may still spend (their quota, ``visitor:<id>``) and what the class (the
+    folder's budget) has left, as last read less what this session started since, and
+    whether ``n`` images fit. "" for a client with no visitor scope, or before the budget
+    was read."""
+    mine = visitor_scope_of(session)
+    if mine is None:
+        return ""
+    own, whole = session.workspace_status.get(mine), session.workspace_status.get(_FOLDER)
+    since = session.started_since_budget_read()
+    parts, lefts = [], []
+    if own is not None and (found := _standing(own, since)) is not None:
+        left, cap, when = found
+        lefts.append(left)
+        parts.append(f"you can still spend {format_usd(left)} of your {format_usd(cap)}{when}" if left > 0
+                     else f"you have used all of your {format_usd(cap)}{when}")
+    if whole is not None and (found := _standing(whole, since)) is not None:
+        left, _cap, when = found
+        lefts.append(left)
+        parts.append(f"the class has {format_usd(left)} left{when}")
+    if not parts:
+        return ""
+    text = "; ".join(parts)
+    text = f"{text[0].upper()}{text[1:]}."
+    estimate = _batch_estimate(session, n, tier, resolution)
+    if estimate is not None and any(estimate > left + 1e-9 for left in lefts):
+        text += f" Not enough for this batch (about {format_usd(estimate)})."
+    if session.simulated:
+        text += " Simulated: nothing is charged."
+    return text
+
+
+def refusal_line(session: StudioSession, scope: str, estimate: float, left: float) -> str:
+    """Why a batch was refused before anything was sent: it would cost ``estimate`` and
+    ``scope`` has ``left``. Worded for the visitor when the client has a visitor scope."""
+    mine = visitor_scope_of(session)
+    if mine is None:
+        name = "folder" if scope == _FOLDER else scope
+        return (f"this batch would cost about {format_usd(estimate)}, more than the {name} budget "
+                f"has left ({format_usd(left)}). Nothing was sent.")
+    if scope == mine:
+        st = session.workspace_status.get(scope)
+        found = _standing(st) if st is not None else None
+        who = f"you have {format_usd(left)} left" + (
+            f" of your {format_usd(found[1])}{found[2]}" if found is not None else "")
+    elif scope == _FOLDER:
+        who = f"the class has {format_usd(left)} left"
+    else:
+        who = f"the {scope} budget has {format_usd(left)} left"
+    return f"Nothing was sent: this batch would cost about {format_usd(estimate)} and {who}."

@@ -145,6 +145,52 @@ CSS = """
 .f2w-cmp-details-head { align-items: center; gap: 8px; }
 .f2w-keys-hint { font-size: 12px; color: var(--jp-ui-font-color2, #57606a); }
 .f2w-keys-hint.mod-sent { color: #2563eb; }
+
+/* What a class app's visitor may still spend, under Generate. */
+.f2w-quota > .widget-html-content { font-size: 15px; font-weight: 650; padding: 6px 12px;
+  border-radius: 8px; background: #ecfdf5; color: #065f46; }
+
+/* Presenter (Studio(presenter=True)): on a wide screen (a 1366x900 projector and up) the
+   results sit beside the controls, at the top, in view the moment they arrive; on a narrow
+   one they wrap below. The controls' two columns stack inside their own. */
+.f2w-studio.f2w-presenter { max-width: none; }
+.f2w-stage { gap: 16px; align-items: flex-start; flex-wrap: wrap; }
+.f2w-stage-controls { flex: 0 1 520px; min-width: 340px; gap: 10px; }
+.f2w-stage-results { flex: 1 1 560px; min-width: 0; gap: 12px; }
+.f2w-presenter .f2w-panel { gap: 10px; padding: 12px 14px; }
+.f2w-presenter .f2w-col { flex: 1 1 100%; min-width: 0; gap: 8px; }
+.f2w-presenter .f2w-header { padding: 8px 16px; }
+.f2w-presenter .f2w-settings { display: grid; grid-template-columns: auto 1fr; gap: 8px 18px;
+  align-items: start; }
+.f2w-presenter .f2w-settings > .f2w-field--wide { grid-column: 1 / -1; }
+.f2w-presenter .f2w-gallery { grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); }
+/* a tall (9:16) image still leaves its tile on the screen */
+.f2w-presenter .f2w-thumb { max-height: 55vh; }
+.f2w-presenter .f2w-empty > .widget-html-content { padding: 96px 28px; }
+
+/* Large type (Studio(large_type=True)): readable from the back of a room. */
+.f2w-large { font-size: 17px; }
+.f2w-large .f2w-title { font-size: 28px; }
+.f2w-large .f2w-title small { font-size: 15px; }
+.f2w-large .f2w-badge { font-size: 16px; padding: 5px 14px; }
+.f2w-large .f2w-session { font-size: 18px; }
+.f2w-large .f2w-prompt textarea { font-size: 21px; line-height: 1.35; }
+.f2w-large .f2w-field-title > .widget-html-content { font-size: 14px; }
+.f2w-large .f2w-note > .widget-html-content { font-size: 15px; }
+.f2w-large .f2w-error > .widget-html-content { font-size: 16px; }
+.f2w-large .f2w-seg-btn { font-size: 17px; height: 36px; min-width: 52px; padding: 0 9px; }
+.f2w-large .jupyter-button.f2w-btn { font-size: 16px; height: 36px; }
+.f2w-large .jupyter-button.f2w-generate { font-size: 19px; height: 44px; padding: 0 28px; }
+.f2w-large .f2w-cost > .widget-html-content { font-size: 19px; }
+.f2w-large .f2w-quota > .widget-html-content { font-size: 19px; }
+.f2w-large .f2w-message > .widget-html-content { font-size: 17px; }
+.f2w-large .f2w-empty > .widget-html-content { font-size: 19px; }
+.f2w-large .f2w-tile-title > .widget-html-content { font-size: 18px; }
+.f2w-large .f2w-elapsed > .widget-html-content { font-size: 16px; }
+.f2w-large .f2w-chip { font-size: 15px; }
+.f2w-large .f2w-caption > .widget-html-content { font-size: 16px; }
+.f2w-large .f2w-tile-error > .widget-html-content { font-size: 16px; }
+.f2w-large .f2w-tile-actions .f2w-btn, .f2w-large .f2w-download-btn { font-size: 15px; height: 34px; }
 """
 
 

@@ -6,6 +6,12 @@ says. Generate returns at once: every task gets a tile that ticks while the task
 its image the moment it completes, in whatever order tasks finish. No trait or widget state
 holds the key.
 
+Two arrangements: the default (controls, then results below them), and ``presenter=True``
+for a projector or an app (results beside the controls, in view the moment they arrive;
+``large_type=True`` makes it readable from the back of a room). ``for_visitors=True`` is the
+Studio a class app shows each visitor: no account details, no per-session cap (the workspace
+budget and the visitor's quota hold), nothing from earlier sessions, no Save or curl.
+
 Longer than most modules, for one job: the Studio's form (its controls, their constraints and
 errors beside each control) and how it draws the session; the logic lives in the session.
 """
@@ -63,6 +69,13 @@ _FIELD_FOR_WIRE = {**_FIELD_FOR, "output_resolution": "resolution", "model": "ti
 SIM_BADGE = "SIMULATED · nothing is charged"
 SIM_BADGE_TIP = ('No API key is configured, so a local simulator answers: images are placeholders '
                  'and costs read "would have cost". Set RUNAPI_API_KEY to use RunAPI.')
+#: What a visitor of a class app is told: no key advice, no server, no account.
+VISITOR_SIM_TIP = 'A local simulator answers: images are placeholders and costs read "would have cost".'
+VISITOR_LIVE_BADGE = "LIVE · RunAPI · real money"
+VISITOR_LIVE_TIP = "Images are made by RunAPI and paid from this class's budget."
+#: What a tile offers a visitor: results are saved by the app already, and the request's
+#: curl names the server (Save and Request are for notebooks).
+VISITOR_TILE_ACTIONS = ("open", "download", "remix")
 REMIX_HINT = ("Remix needs public http(s) image URLs, one per line: the API downloads them itself. "
               "Local files (Upload) are uploaded to RunAPI's file storage (temporary URL, about 7 days); "
               "a result's \"Use as source\" works too.")
@@ -82,6 +95,8 @@ class Studio(widgets.VBox):
     session_text = Unicode("")
     #: The live estimate line shown beside Generate.
     cost_text = Unicode("")
+    #: What a class app's visitor may still spend ("" when the client has no visitor quota).
+    quota_text = Unicode("")
     #: Tasks in flight.
     running = Int(0)
     #: Until the constructor has checked its values there is nothing to close.
@@ -91,7 +106,8 @@ class Studio(widgets.VBox):
                  prompt: str = "", tier: str = "pro", mode: str = "text_to_image", aspect_ratio: str = "1:1",
                  resolution: str = "1k", n_images: int = 1, sources: Iterable[str] = (),
                  timeout: float | None = None, save_dir: str = "flux2_results",
-                 tick_interval: float = 0.5, **kwargs: Any) -> None:
+                 tick_interval: float = 0.5, presenter: bool = False, large_type: bool = False,
+                 for_visitors: bool = False, **kwargs: Any) -> None:
         # Every value is checked before a widget exists: a bad one is an error that names it,
         # never a silent clamp by a slider or a bounded box.
         if not isinstance(prompt, str):
@@ -108,6 +124,12 @@ class Studio(widgets.VBox):
         if not all(isinstance(u, str) for u in sources):
             raise ValidationError("sources must be image URLs (strings)", field="source_image_urls",
                                   value=sources, allowed="http(s) URLs")
+        for name, flag in (("presenter", presenter), ("large_type", large_type),
+                           ("for_visitors", for_visitors)):
+            if not isinstance(flag, bool):
+                raise ValidationError(f"{name} must be True or False, not {flag!r}", field=name,
+                                      value=flag, allowed=(True, False))
+        self.presenter, self.large_type, self.for_visitors = presenter, large_type, for_visitors
         # The form's convention, here too: a budget of 0 means no cap (the field's hint says so).
         self.session = StudioSession(client, budget=None if budget == 0 else budget, timeout=timeout,
                                      save_dir=save_dir)
@@ -180,19 +202,27 @@ class Studio(widgets.VBox):
         buttons.add_class("f2w-buttons")
         actionbar = widgets.HBox((self.cost_line, buttons))
         actionbar.add_class("f2w-actionbar")
+        self.quota_line = html_box("", "f2w-quota")
+        self.message = html_box("", "f2w-message")
+        self.message_text = ""
 
         # Generate sits right under the prompt: when the columns stack (a narrow
         # window, a projector) it stays next to what you type, not below the settings.
-        left = widgets.VBox((self.fields["prompt"], self.fields["source_image_urls"], actionbar))
+        # In presenter the message (a refusal, say) goes there too, in view of the click.
+        left = widgets.VBox((self.fields["prompt"], self.fields["source_image_urls"], actionbar,
+                             self.quota_line, *((self.message,) if presenter else ())))
         right = widgets.VBox(tuple(self.fields[k] for k in
                                    ("mode", "tier", "aspect_ratio", "resolution", "n_images", "budget")))
+        right.add_class("f2w-settings")
+        self.fields["aspect_ratio"].add_class("f2w-field--wide")
+        if presenter:  # everything on one projector screen: a shorter prompt box, a full-width slider
+            self.prompt_input.rows = 3
+            self.count_input.layout.width = "100%"
         for col in (left, right):
             col.add_class("f2w-col")
         panel = widgets.HBox((left, right))
         panel.add_class("f2w-panel")
 
-        self.message = html_box("", "f2w-message")
-        self.message_text = ""
         self.request_inspector = RequestInspector()
         self.viewer = ImageViewer()
         self.empty_note = html_box("Results appear here, each the moment its task completes.", "f2w-empty")
@@ -200,17 +230,40 @@ class Studio(widgets.VBox):
         self.earlier_note = html_box("", "f2w-message", "f2w-message--info")
         self.gallery = Gallery(tick_interval=tick_interval, loop=self.session.home.loop)
 
-        super().__init__(children=(style_widget(), header, panel, self.message, self.earlier_note,
-                                   self.request_inspector, self.viewer, self.empty_note, self.gallery),
-                         **kwargs)
+        notes = (*(() if presenter else (self.message,)), self.earlier_note, self.request_inspector)
+        results = (self.viewer, self.empty_note, self.gallery)
+        if presenter:
+            # Results beside the controls (a wide screen), each the moment it arrives; the
+            # messages stay under Generate, where the click was.
+            controls_box = widgets.VBox((panel, *notes))
+            controls_box.add_class("f2w-stage-controls")
+            results_box = widgets.VBox(results)
+            results_box.add_class("f2w-stage-results")
+            stage = widgets.HBox((controls_box, results_box))
+            stage.add_class("f2w-stage")
+            body: tuple[widgets.Widget, ...] = (stage,)
+        else:
+            body = (panel, *notes, *results)
+        super().__init__(children=(style_widget(), header, *body), **kwargs)
         self.add_class("f2w")
         self.add_class("f2w-studio")
+        for flag, cls in ((presenter, "f2w-presenter"), (large_type, "f2w-large"),
+                          (for_visitors, "f2w-for-visitors")):
+            if flag:
+                self.add_class(cls)
         show(self.message, False)
         show(self.request_inspector, False)
+        show(self.quota_line, False)
+        if for_visitors:
+            # The workspace budget and the visitor's quota hold; a cap of their own is noise,
+            # and the request's curl names the server.
+            show(self.fields["budget"], False)
+            show(self.request_toggle, False)
         # The run log is read here and when Collect is clicked, not on every finished task
         # (file I/O on the notebook's loop): tasks of this session have tiles anyway.
         self._show_collect()
-        self._tell_stale_creates()
+        if not for_visitors:  # a visitor's folder is new: nothing of theirs is stale
+            self._tell_stale_creates()
         self.session.on_change(self._on_session)
 
         # -- wiring ------------------------------------------------------------------------------
@@ -432,6 +485,10 @@ class Studio(widgets.VBox):
             info=True)
 
     def _show_collect(self) -> None:
+        if self.for_visitors:  # earlier sessions are not the visitor's
+            show(self.collect_button, False)
+            show(self.earlier_note, False)
+            return
         text = self.session.earlier_text()
         count = len(self.session.unfinished()) + len(self.session.unanswered()) if text else 0
         self.collect_button.description = f"Collect {count} earlier"
@@ -467,7 +524,9 @@ class Studio(widgets.VBox):
         super().close()
 
     def _new_tile(self, run: Run) -> TaskTile:
-        return TaskTile(run, on_retry=self._retry, on_remix=self._use_as_source, on_open=self._open_image)
+        options: dict[str, Any] = {"actions": VISITOR_TILE_ACTIONS} if self.for_visitors else {}
+        return TaskTile(run, on_retry=self._retry, on_remix=self._use_as_source, on_open=self._open_image,
+                        **options)
 
     def _descendants(self) -> list[widgets.Widget]:
         found: list[widgets.Widget] = []
@@ -564,6 +623,12 @@ class Studio(widgets.VBox):
 
     # -- rendering --------------------------------------------------------------------------------
     def _badge_html(self) -> str:
+        if self.for_visitors:
+            if self.simulated:
+                return (f'<span class="f2w-badge f2w-badge--sim" title="{esc(VISITOR_SIM_TIP)}">'
+                        f"{esc(SIM_BADGE)}</span>")
+            return (f'<span class="f2w-badge f2w-badge--live" title="{esc(VISITOR_LIVE_TIP)}">'
+                    f"{esc(VISITOR_LIVE_BADGE)}</span>")
         if self.simulated:
             # "no API key" only when there is none: a key whose server named itself as the
             # simulator is still simulated, but not keyless.
@@ -673,6 +738,10 @@ class Studio(widgets.VBox):
             self.cost_line.add_class("f2w-cost--over")
         else:
             self.cost_line.remove_class("f2w-cost--over")
+        quota = self.session.visitor_text(self.n_images, self.tier, self.resolution)
+        self.quota_text = quota
+        self.quota_line.value = esc(quota)
+        show(self.quota_line, bool(quota))
 
     def _show_validation(self, exc: ValidationError | None) -> None:
         target = _FIELD_FOR.get(exc.field or "") if exc is not None else None
