@@ -78,10 +78,11 @@ demo: venv
 	  --LabApp.default_url=/lab/tree/notebooks/01_quickstart.ipynb
 
 # An app a class can use, served by Voila (code hidden, widgets live, a kernel per visitor).
-# APP picks the app notebook in notebooks/app/: studio (the default) is the Studio alone.
-# (An arena's voting page is to come as `make app APP=arena NAME=...`: its notebook goes in
-# notebooks/app/ too, NAME reaching it through the environment.) NOTEBOOK serves any other
-# notebook, e.g. `make app NOTEBOOK=notebooks/06_teaching_demo.ipynb`. APP_IP=0.0.0.0 lets
+# APP picks the app notebook in notebooks/app/: studio (the default) is the Studio alone;
+# arena is an arena's voting page and board its leaderboard for the projector, both for the
+# arena NAME (`make app APP=arena NAME=styles`; created beforehand with Arena.create, README
+# "Arena"). NOTEBOOK serves any other notebook, e.g.
+# `make app NOTEBOOK=notebooks/06_teaching_demo.ipynb`. APP_IP=0.0.0.0 lets
 # other machines in (a classroom's network). Money: FLUX2_CLASS_BUDGET and FLUX2_VISITOR_QUOTA
 # (README, "Run as an app with Voila"); results and the budget's database go to
 # FLUX2_RESULTS_DIR, default ./flux2_results, for every visitor's kernel.
@@ -95,12 +96,18 @@ demo: venv
 # kernel (same visitor, same tiles). An open tab is never culled (cull_connected=False): a
 # student reading, or the projector, keeps their Studio, where culling would leave a dead page.
 APP           ?= studio
-NOTEBOOK      ?= notebooks/app/$(APP).ipynb
+NAME          ?= $(FLUX2_ARENA)
+APP_FILE_arena := arena_vote
+APP_FILE_board := arena_board
+NOTEBOOK      ?= notebooks/app/$(or $(APP_FILE_$(APP)),$(APP)).ipynb
 APP_IP        ?= 127.0.0.1
 CULL_IDLE     ?= 600
 CULL_INTERVAL ?= 60
 app: venv
-	FLUX2_RESULTS_DIR="$${FLUX2_RESULTS_DIR:-$(CURDIR)/flux2_results}" \
+	@if [ ! -f "$(NOTEBOOK)" ]; then echo "make app: no $(NOTEBOOK); APP is studio, arena or board"; exit 2; fi
+	@if [ -n "$(filter arena board,$(APP))" ] && [ -z "$(NAME)" ]; then \
+	  echo "make app APP=$(APP) needs the arena's name: make app APP=$(APP) NAME=..."; exit 2; fi
+	FLUX2_ARENA="$(NAME)" FLUX2_RESULTS_DIR="$${FLUX2_RESULTS_DIR:-$(CURDIR)/flux2_results}" \
 	$(BIN)/voila --no-browser --Voila.ip=$(APP_IP) --port=$(PORT) \
 	  --MappingKernelManager.cull_idle_timeout=$(CULL_IDLE) \
 	  --MappingKernelManager.cull_interval=$(CULL_INTERVAL) \

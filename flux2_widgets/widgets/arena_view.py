@@ -228,6 +228,7 @@ def arena_page(name: str | None = None, *, page: str = "vote", folder: Any = Non
     APP=arena NAME=...``): the voting panel (``page="vote"``) or the projector's board
     (``"board"``) of the arena ``name`` (default ``$FLUX2_ARENA``), or, when there is none, a
     short note naming the arenas there are. Nothing of the server's internals is shown."""
+    import html
     import os
 
     import ipywidgets as widgets
@@ -246,6 +247,8 @@ def arena_page(name: str | None = None, *, page: str = "vote", folder: Any = Non
                 f"; there are: {', '.join(known)}" if known else ""), field="name", value="")
         arena = Arena.open(name, folder=folder, database_url=database_url)
     except Flux2Error as exc:
+        # the message without where the workspace lives: a visitor has no use for the path
+        reason = exc.message.split(" in sqlite")[0].split(" in postgresql")[0]
         return widgets.HTML(f'<div style="font:18px sans-serif;padding:16px">This arena is not open: '
-                            f"{exc.message.split(' in sqlite')[0].split(' in postgresql')[0]}</div>")
+                            f"{html.escape(reason)}</div>")
     return arena.vote_view(large=large) if page == "vote" else arena.leaderboard_view(large=large)
