@@ -681,3 +681,25 @@ def test_the_sync_client_has_the_async_clients_signatures():
         assert inspect.iscoroutinefunction(getattr(AsyncFlux2Client, name)) == (name != "__init__"), name
         assert sync[name].return_annotation == aio[name].return_annotation, name
     assert "**kwargs" not in str(sync["generate"]) and "timeout" in sync["generate"].parameters
+
+
+def test_the_sync_client_shows_the_async_clients_configuration():
+    """What a client was configured with reads the same on both faces; only the per-loop
+    state (what one loop's connection has learned) is the async client's alone."""
+    per_loop = {"in_flight", "server_known", "latency"}
+    scopes = ("workspace", "visitor:ada")
+    sync = Flux2Client(max_concurrency=3, budget_scopes=scopes, wait_timeout=42.0)
+
+    async def main() -> None:
+        aio = AsyncFlux2Client(max_concurrency=3, budget_scopes=scopes, wait_timeout=42.0)
+        public = {n for n in dir(aio) if not n.startswith("_") and not callable(getattr(aio, n))}
+        for name in sorted(public - per_loop):
+            assert getattr(sync, name) == getattr(aio, name), name
+        await aio.aclose()
+
+    try:
+        run(main())
+        assert (sync.max_concurrency, sync.budget_scopes, sync.wait_timeout) == (3, scopes, 42.0)
+        assert sync.key_hint == "simulator" and "simulator" in repr(sync)
+    finally:
+        sync.close()

@@ -25,7 +25,7 @@ import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 
@@ -102,6 +102,16 @@ POLL_404_TOLERANCE = 2
 _MAX_REMEMBERED = 4096
 
 
+
+
+class _SharedConfig(NamedTuple):
+    key_hint: str
+    max_concurrency: int
+    budget_scopes: tuple[str, ...]
+    wait_timeout: float
+    poll: PollPolicy
+    retry: RetryPolicy
+    limits: ResponseLimits
 
 
 class AsyncFlux2Client:
@@ -911,13 +921,17 @@ class Flux2Client:
                          "simulated": None if first._guess_simulated else first.simulated,
                          "_latency": first.latency}
         self._initial_simulated = first.simulated
+        # Configuration every loop's client shares, readable without building one (a copy:
+        # the first client itself belongs to its loop and goes with it).
+        self._shared = _SharedConfig(first.key_hint, first.max_concurrency, first.budget_scopes,
+                                     first.wait_timeout, first.poll, first.retry, first.limits)
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncFlux2Client] = (
             weakref.WeakKeyDictionary())
         self._first: AsyncFlux2Client | None = first
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"Flux2Client(base_url={self.base_url!r}, key={self.aio.key_hint}, simulated={self.simulated})"
+        return f"Flux2Client(base_url={self.base_url!r}, key={self.key_hint}, simulated={self.simulated})"
 
     @property
     def aio(self) -> AsyncFlux2Client:
@@ -951,6 +965,34 @@ class Flux2Client:
     @property
     def store(self) -> ResultStore | None:
         return self._options.get("store")
+
+    @property
+    def key_hint(self) -> str:
+        return self._shared.key_hint
+
+    @property
+    def max_concurrency(self) -> int:
+        return self._shared.max_concurrency
+
+    @property
+    def budget_scopes(self) -> tuple[str, ...]:
+        return self._shared.budget_scopes
+
+    @property
+    def wait_timeout(self) -> float:
+        return self._shared.wait_timeout
+
+    @property
+    def poll(self) -> PollPolicy:
+        return self._shared.poll
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return self._shared.retry
+
+    @property
+    def limits(self) -> ResponseLimits:
+        return self._shared.limits
 
     @property
     def spent(self) -> float:
