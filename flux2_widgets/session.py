@@ -29,7 +29,14 @@ from .errors import BudgetExceededError, Flux2Error
 from .money import BILLED, MAY_BE_BILLED, PriceLookup, check_budget
 from .results import Generation, Task
 from .runs import Run
-from .session_lines import earlier_line, estimate_line, refusal_line, session_line, visitor_line
+from .session_lines import (
+    earlier_line,
+    estimate_line,
+    ledger_refusal_line,
+    refusal_line,
+    session_line,
+    visitor_line,
+)
 from .store import ResultStore, Unanswered
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -266,6 +273,10 @@ class StudioSession:
                 self._completed.append(run)
                 self._follow(run)
             if change.new == "failed":
+                if isinstance(run.error, BudgetExceededError) and run.error.left is not None:
+                    # the ledger's own words name scopes and reservations: the card says it plainly
+                    run.error_text = ledger_refusal_line(self, run.error, run.estimate)
+                    self.read_workspace_budget()
                 errors = getattr(run.error, "errors", None)
                 if isinstance(errors, dict) and errors and not getattr(run.error, "field", None):
                     # The service refused the request field by field: the form shows each

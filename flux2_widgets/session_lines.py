@@ -14,11 +14,12 @@ from .catalog import TIER_INFO, count_label, request_label
 from .money import BILLED, cost_text, format_usd, session_text
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .errors import BudgetExceededError
     from .session import StudioSession
     from .workspace import BudgetStatus
 
-__all__ = ["earlier_line", "estimate_line", "refusal_line", "session_line", "visitor_line",
-           "visitor_scope_of"]
+__all__ = ["earlier_line", "estimate_line", "ledger_refusal_line", "refusal_line", "session_line",
+           "visitor_line", "visitor_scope_of"]
 
 #: The workspace budget's scope for the folder as a whole (``workspace.WORKSPACE_SCOPE``).
 _FOLDER = "workspace"
@@ -188,3 +189,23 @@ def refusal_line(session: StudioSession, scope: str, estimate: float, left: floa
     else:
         who = f"the {scope} budget has {format_usd(left)} left"
     return f"Nothing was sent: this batch would cost about {format_usd(estimate)} and {who}."
+
+
+def ledger_refusal_line(session: StudioSession, exc: BudgetExceededError, price: float | None) -> str:
+    """Why a run the workspace's ledger refused at its send was not sent: since the budget was
+    last read another kernel (a classmate, a colleague) spent what was left, or a cap was
+    lowered. Worded like ``refusal_line``; ``exc`` names the scope, what is left, the period."""
+    mine = visitor_scope_of(session)
+    left = format_usd(exc.left or 0.0)
+    when = " today" if exc.period == "day" else ""
+    if mine is not None and exc.scope == mine:
+        of = f" of your {format_usd(exc.cap)}" if exc.cap is not None else ""
+        who = f"you have {left} left{of}{when}"
+    elif exc.scope == _FOLDER:
+        of = f" of {format_usd(exc.cap)}" if exc.cap is not None else ""
+        who = (f"the class has {left} left{when}" if mine is not None
+               else f"the folder budget has {left}{of} left{when}")
+    else:
+        who = f"the {exc.scope} budget has {left} left{when}"
+    needs = f" (this image needs about {format_usd(price)})" if price is not None else ""
+    return f"Not sent: {who}{needs}; that changed since this page last looked. Nothing was charged."

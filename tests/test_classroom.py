@@ -131,6 +131,23 @@ def test_a_refusal_names_what_is_left_in_the_visitors_words(sim, tmp_path):
     _in_loop(body)
 
 
+def test_a_refusal_at_the_send_reads_plainly_without_a_visitor_too(sim, tmp_path):
+    from flux2_widgets.session_lines import ledger_refusal_line
+
+    async def body() -> None:
+        session, client = _session(sim, tmp_path, ("workspace",))
+        try:
+            exc = BudgetExceededError("reserving ...", scope="workspace", period="day", cap=2.0, left=0.01)
+            assert ledger_refusal_line(session, exc, 0.045) == (
+                "Not sent: the folder budget has $0.01 of $2.00 left today (this image needs about $0.045); "
+                "that changed since this page last looked. Nothing was charged.")
+        finally:
+            session.close()
+            await client.aclose()
+
+    _in_loop(body)
+
+
 # -- a visitor per kernel ---------------------------------------------------------------------------
 @pytest.fixture
 def class_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sim: Any) -> Path:
@@ -193,6 +210,38 @@ def test_each_visitor_has_a_quota_and_the_class_budget_is_shared(class_env, sim)
     with Workspace(class_env) as ws:  # what `flux2-widgets budget --dir FOLDER` opens
         assert (ws.budget.status("workspace").cap, ws.budget.status("workspace").spent) == (0.15, 0.05)
         assert ws.budget.status(seen[0]).cap == 0.08
+
+
+def test_what_changed_since_the_last_read_is_refused_at_the_send_in_the_visitors_words(class_env, sim):
+    async def ada(studio: Studio) -> None:
+        studio.prompt = "a red fox in fresh snow"
+        mine = studio.client.budget_scopes[1]
+        with Workspace(class_env) as ws:  # the teacher lowers Ada's quota while her page is open
+            ws.budget.set_cap(mine, total=0.03)
+        (tile,) = studio.generate()  # the page's last read says $0.08: the ledger decides
+        await until(lambda: tile.status == "failed", what="the refusal")
+        assert tile.run.error_text == ("Not sent: you have $0.03 left of your $0.03 (this image needs "
+                                       "about $0.05); that changed since this page last looked. "
+                                       "Nothing was charged.")
+        assert tile.run.money == "not charged"
+        await until(lambda: "$0.03 of your $0.03" in studio.quota_text, what="the re-read")
+
+        with Workspace(class_env) as ws:
+            ws.budget.set_cap(mine, total=0.08)
+        studio.session.read_workspace_budget()
+        await until(lambda: "$0.08 of your $0.08; the class has $0.15" in studio.quota_text, what="a read")
+        with Workspace(class_env) as ws:  # two classmates' kernels spend the class down meanwhile
+            ws.budget.reserve("bob-1", 0.05, ("workspace",))
+            ws.budget.settle("bob-1", 0.05)
+            ws.budget.reserve("cy-1", 0.06, ("workspace",))
+        (second,) = studio.generate()
+        await until(lambda: second.status == "failed", what="the second refusal")
+        assert second.run.error_text == ("Not sent: the class has $0.04 left (this image needs about $0.05); "
+                                         "that changed since this page last looked. Nothing was charged.")
+        assert sim.count("POST") == 0, "nothing refused was sent"
+        await until(lambda: "the class has $0.04 left" in studio.quota_text, what="the re-read")
+
+    _run_app(ada)
 
 
 def test_the_quota_comes_from_the_workspace_when_the_environment_is_silent(class_env, monkeypatch):

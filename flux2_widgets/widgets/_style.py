@@ -128,6 +128,8 @@ CSS = """
 .f2w-money--not-charged { background: #f3f4f6; color: #4b5563; }
 .f2w .f2w-download-btn { width: auto; height: var(--jp-widgets-inline-height, 28px); padding: 0 10px;
   border-radius: 7px; font-size: 12.5px; }
+/* ipywidgets dims only its own buttons (.jupyter-widgets.jupyter-button:disabled) */
+.f2w .f2w-download-btn:disabled { opacity: var(--jp-widgets-disabled-opacity, 0.6); cursor: not-allowed; }
 .f2w-download > .widget-html-content a { display: inline-block; padding: 2px 10px; border-radius: 7px;
   font-size: 12.5px; font-weight: 600; background: #dcfce7; color: #166534; text-decoration: none; }
 

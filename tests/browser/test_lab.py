@@ -201,6 +201,10 @@ def test_lab_studio_buttons(page: Any, lab_server: JupyterServer, fresh_sim: Any
     fresh_sim.inject("fail_task", message=FAILURE)
     button(bar, "Generate").click()
     failed = gallery.locator(".f2w-tile--failed").first
+    # nothing to download from a failed task, and the button looks it, not just refuses
+    download = failed.locator(".f2w-download-btn")
+    assert download.is_disabled()
+    assert float(download.evaluate("b => getComputedStyle(b).opacity")) < 0.8
     button(failed, "Retry").click()
     gallery.locator(".f2w-tile--completed").nth(1).wait_for(state="visible", timeout=IMAGE_TIMEOUT * 1000)
 
