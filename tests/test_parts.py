@@ -229,6 +229,27 @@ def test_gallery_orders_by_completion_and_ticks(make_sim):
     asyncio.run(main())
 
 
+def test_the_ticker_lets_go_of_a_closed_tile_whose_run_goes_on(make_sim):
+    sim = make_sim(latency={("pro", "1k"): 30.0})
+
+    async def main() -> None:
+        async with AsyncFlux2Client(api_key=KEY, base_url=sim.url) as client:
+            run = Run(ImageRequest("a slow lighthouse"), client)
+            tile = TaskTile(run)
+            gallery = Gallery([tile], tick_interval=0.02)
+            run.start()
+            gallery.ticker.watch(tile)
+            await until(lambda: gallery.ticker.running and tile.elapsed_label.value != "", what="ticks")
+            tile.close()
+            await until(lambda: not gallery.ticker.running, what="the ticker to let go")
+            assert run.active, "the run itself goes on"
+            run.stop()
+            await run
+            gallery.close()
+
+    asyncio.run(main())
+
+
 def test_tile_actions_can_be_limited(sim):
     client = AsyncFlux2Client(api_key=KEY, base_url=sim.url)
     tile = TaskTile(Run(ImageRequest("a bell"), client), actions=("inspect",))

@@ -148,8 +148,9 @@ class TaskTile(widgets.VBox):
         return self.run.next_step
 
     def tick(self) -> bool:
-        """Refresh the elapsed time; ``False`` once the run is no longer active."""
-        if not self.run.active:
+        """Refresh the elapsed time; ``False`` once the run is no longer active, or the tile
+        was closed (its run may go on elsewhere: the ticker lets go of the tile)."""
+        if not self.run.active or getattr(self, "comm", None) is None:
             return False
         self.elapsed_label.value = seconds_text(self.run.elapsed)
         return True
