@@ -294,6 +294,17 @@ def _mixture_ratio(wins_a: int, wins_b: int, p0: float) -> float:
     return mix / (p0 ** wins_a * (1 - p0) ** wins_b)
 
 
+def test_the_verdicts_line_speaks_of_the_side_ahead() -> None:
+    behind = sequential_test(1, 4, ties=1)
+    line = behind.text("Pro", "Flex")
+    assert line.startswith("No verdict yet: Flex wins 80% of 5 decisive votes (95% anytime-valid interval ")
+    low, high = (float(x.rstrip("%")) / 100 for x in line.split("interval ")[1].split(")")[0].split("–"))
+    assert low == pytest.approx(1 - behind.high, abs=0.005)
+    assert high == pytest.approx(1 - behind.low, abs=0.005)
+    assert line.endswith("1 tie set aside")
+    assert sequential_test(4, 1).text("Pro", "Flex").startswith("No verdict yet: Pro wins 80% of 5")
+
+
 def test_sequential_interval_and_evidence_match_their_definition() -> None:
     # 10-0: B(13, 3) / B(3, 3) * 2^10 = (2 / 2730) * 30 * 1024 = 22.505 >= 20: a verdict.
     ten = sequential_test(10, 0)

@@ -217,8 +217,12 @@ class SequentialResult:
         tie_text = f", {self.ties} tie{'s' if self.ties != 1 else ''} set aside" if self.ties else ""
         if not self.decisive:
             return f"{head}: {self.votes} vote{'s' if self.votes != 1 else ''}{tie_text}"
-        return (f"{head}: {a} wins {self.estimate:.0%} of {self.decisive} decisive votes "
-                f"({1 - self.alpha:.0%} anytime-valid interval {self.low:.0%}–{self.high:.0%}); "
+        # said of the side ahead: "Flex leads (Pro wins 20% ...)" reads backwards on a projector
+        share, low, high, who = self.estimate or 0.0, self.low, self.high, a
+        if share < 0.5:
+            share, low, high, who = 1 - share, 1 - self.high, 1 - self.low, b
+        return (f"{head}: {who} wins {share:.0%} of {self.decisive} decisive votes "
+                f"({1 - self.alpha:.0%} anytime-valid interval {low:.0%}–{high:.0%}); "
                 f"evidence {self.evidence:.3g} of {self.threshold:g} needed{tie_text}")
 
     def __str__(self) -> str:
