@@ -68,6 +68,9 @@ bench: venv
 	$(BIN)/python benchmarks/bench_preview.py
 	$(BIN)/python benchmarks/bench_notebook_size.py
 	$(BIN)/python benchmarks/bench_workspace.py
+	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_inspect.py
+	$(BIN)/python benchmarks/bench_sim_images.py
 
 # Opens the quickstart in JupyterLab. With no RUNAPI_API_KEY the embedded simulator is used.
 # The notebook goes in the server's default URL, not as a file argument: a file argument

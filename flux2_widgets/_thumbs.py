@@ -8,41 +8,21 @@ fighting the loop for the GIL) stalled it for over 200 ms, and finished later.
 
 from __future__ import annotations
 
-import asyncio
 import io
-import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+
+from ._threads import DedicatedThread
 
 T = TypeVar("T")
 
-_executor: ThreadPoolExecutor | None = None
-_lock = threading.Lock()
-
-
-def _preview_executor() -> ThreadPoolExecutor:
-    global _executor
-    with _lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(1, thread_name_prefix="flux2-preview")
-        return _executor
-
-
-def _forget_after_fork() -> None:
-    # A forked child inherits the executor but not its thread: work sent there would wait for ever.
-    global _executor, _lock
-    _executor, _lock = None, threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_after_fork)
+_thread = DedicatedThread("flux2-preview")
+_preview_executor = _thread.executor
 
 
 async def off_loop(fn: Callable[..., T], *args: Any) -> T:
     """Run image work on the preview thread without blocking the running loop."""
-    return await asyncio.get_running_loop().run_in_executor(_preview_executor(), fn, *args)
+    return await _thread.run(fn, *args)
 
 
 def make_thumbnail(data: bytes, side: int = 384, quality: int = 82) -> tuple[bytes, tuple[int, int]]:

@@ -19,9 +19,8 @@ import pytest
 from conftest import SECRET_KEY
 from PIL import Image, ImageChops, ImageDraw
 
-from flux2_widgets import compare_grid, compare_resolutions, compare_tiers, inspect
+from flux2_widgets import PollPolicy, compare_grid, compare_resolutions, compare_tiers, inspect
 from flux2_widgets.catalog import DEFAULT_BASE_URL, ImageRequest
-from flux2_widgets.client import PollPolicy
 from flux2_widgets.compare.diff import difference
 from flux2_widgets.compare.grid_image import GAP, MARGIN
 from flux2_widgets.errors import ValidationError
@@ -31,12 +30,6 @@ from flux2_widgets.widgets.inspect_view import PREVIEW_SIDE, Inspector, heatmap_
 from flux2_widgets.widgets.inspector import RequestInspector
 
 FAST = PollPolicy(first=0.05, min_interval=0.02)
-
-
-@pytest.fixture
-def fast_client(client):
-    client.poll = FAST
-    return client
 
 
 def _ink(img: Image.Image, box: list[int]) -> int:
@@ -52,8 +45,8 @@ def _layout(img: Image.Image) -> dict:
 # ------------------------------------------------------------------------- to_image
 
 
-def test_to_image_dimensions_labels_and_pixels(fast_client, tmp_path) -> None:
-    cmp = compare_tiers("a lighthouse at dawn", client=fast_client).wait()
+def test_to_image_dimensions_labels_and_pixels(client, tmp_path) -> None:
+    cmp = compare_tiers("a lighthouse at dawn", client=client).wait()
     side = 300
     img = cmp.to_image(side=side)
     layout = _layout(img)
@@ -83,9 +76,9 @@ def test_to_image_dimensions_labels_and_pixels(fast_client, tmp_path) -> None:
         assert "Flex · 1k" in saved.text["Description"] and "$0.14" in saved.text["Description"]
 
 
-def test_to_image_grid_has_row_headers_and_grows_per_row(fast_client) -> None:
+def test_to_image_grid_has_row_headers_and_grows_per_row(client) -> None:
     cmp = compare_grid(["a red fox", "a blue whale"], tiers=("pro", "flex"), aspect_ratio="16:9",
-                       client=fast_client).wait()
+                       client=client).wait()
     img = cmp.to_image(side=200)
     layout = _layout(img)
     assert [r["text"] for r in layout["rows"]] == ["a red fox", "a blue whale"]
@@ -94,12 +87,12 @@ def test_to_image_grid_has_row_headers_and_grows_per_row(fast_client) -> None:
     width, height = cmp.cells[0].size  # about 16:9
     assert all(b[2] - b[0] == 200 and abs(b[3] - b[1] - 200 * height / width) <= 1 for b in boxes)
     assert boxes[2][1] > boxes[0][3], "the second prompt is drawn below the first"
-    one_row = compare_tiers("a red fox", aspect_ratio="16:9", client=fast_client).wait().to_image(side=200)
+    one_row = compare_tiers("a red fox", aspect_ratio="16:9", client=client).wait().to_image(side=200)
     assert img.height > one_row.height
 
 
-def test_to_image_of_a_blind_test_names_nothing(fast_client, tmp_path) -> None:
-    cmp = compare_tiers("a red fox", client=fast_client, blind=True, seed=5).wait()
+def test_to_image_of_a_blind_test_names_nothing(client, tmp_path) -> None:
+    cmp = compare_tiers("a red fox", client=client, blind=True, seed=5).wait()
     img = cmp.to_image(side=128)
     layout = _layout(img)
     assert [c["text"] for c in layout["columns"]] == ["Left", "Right"]
@@ -109,8 +102,8 @@ def test_to_image_of_a_blind_test_names_nothing(fast_client, tmp_path) -> None:
     assert "Pro · 1k" in json.dumps(_layout(cmp.to_image(side=128)), ensure_ascii=False)
 
 
-def test_to_image_refuses_bad_arguments(fast_client, tmp_path) -> None:
-    cmp = compare_tiers("a red fox", client=fast_client).wait()
+def test_to_image_refuses_bad_arguments(client, tmp_path) -> None:
+    cmp = compare_tiers("a red fox", client=client).wait()
     with pytest.raises(ValidationError) as info:
         cmp.to_image(side=10)
     assert info.value.field == "side"
@@ -142,8 +135,8 @@ def test_difference_is_zero_for_the_same_scene_and_finds_a_change() -> None:
 # ------------------------------------------------------------------------- Inspector
 
 
-def test_inspector_previews_full_size_and_diff_answers(fast_client) -> None:
-    cmp = compare_resolutions("a lighthouse at dawn", tier="pro", client=fast_client).wait()
+def test_inspector_previews_full_size_and_diff_answers(client) -> None:
+    cmp = compare_resolutions("a lighthouse at dawn", tier="pro", client=client).wait()
     insp = cmp.inspect().wait_ready()
     assert [im["label"] for im in insp.images] == ["Pro · 1k", "Pro · 2k"]
     assert [im["width"] for im in insp.images] == [1024, 2048]
@@ -178,8 +171,8 @@ def test_inspector_previews_full_size_and_diff_answers(fast_client) -> None:
     assert base64.b64encode(cmp.cells[1].result.images[0].data[:3000]).decode()[:400] not in state
 
 
-def test_inspect_function_and_its_refusals(fast_client) -> None:
-    cmp = compare_tiers("a red fox", client=fast_client).wait()
+def test_inspect_function_and_its_refusals(client) -> None:
+    cmp = compare_tiers("a red fox", client=client).wait()
     insp = inspect(*cmp.generations, mode="swipe", title="Fox")
     assert insp.mode == "swipe" and insp.title == "Fox" and insp.pair == [0, 1]
     assert isinstance(inspect(cmp), Inspector)
@@ -196,8 +189,8 @@ def test_inspect_function_and_its_refusals(fast_client) -> None:
         inspect(*cmp.generations, pair=(0, 0))
 
 
-def test_inspector_of_a_blind_test_stays_blind(fast_client) -> None:
-    cmp = compare_tiers("a red fox", client=fast_client, blind=True, seed=2).wait()
+def test_inspector_of_a_blind_test_stays_blind(client) -> None:
+    cmp = compare_tiers("a red fox", client=client, blind=True, seed=2).wait()
     insp = cmp.inspect().wait_ready()
     state = json.dumps({k: v for k, v in insp.get_state().items() if k != "_esm"}, default=str)
     assert [im["label"] for im in insp.images] == ["Left", "Right"]
@@ -265,10 +258,10 @@ def test_blind_view_sends_no_label_until_the_vote(sim) -> None:
 # ------------------------------------------------------------------------- zoom's basis
 
 
-def test_inspector_sends_each_images_own_pixel_size(fast_client) -> None:
+def test_inspector_sends_each_images_own_pixel_size(client) -> None:
     """The page counts zoom in image pixels (100 % = one image pixel per CSS pixel), so it needs
     every image's full size, not the preview's; the zoom it reports is unknown until shown."""
-    cmp = compare_resolutions("a red fox", tier="flex", aspect_ratio="16:9", client=fast_client).wait()
+    cmp = compare_resolutions("a red fox", tier="flex", aspect_ratio="16:9", client=client).wait()
     insp = cmp.inspect().wait_ready()
     sizes = [(im["width"], im["height"]) for im in insp.images]
     assert sizes == [c.result.images[0].size for c in cmp.cells]
@@ -301,8 +294,8 @@ def _args(curl: str) -> list[str]:
     return shlex.split(curl.replace("\\\n", " "))
 
 
-def test_curl_of_a_simulated_result_runs_against_runapi(fast_client, sim) -> None:
-    gen = fast_client.generate("a red fox", tier="flex", resolution="2k")
+def test_curl_of_a_simulated_result_runs_against_runapi(client, sim) -> None:
+    gen = client.generate("a red fox", tier="flex", resolution="2k")
     assert gen.simulated and gen.base_url == sim.url
     curl = gen.curl()
     assert sim.url not in curl and "127.0.0.1" not in curl
@@ -331,8 +324,8 @@ def test_curl_is_a_real_shell_command_the_simulator_accepts(sim) -> None:
     assert answer["id"] == record.id and record.body == request.payload()
 
 
-def test_request_view_says_where_this_session_sends_and_wraps_only_at_spaces(fast_client, sim) -> None:
-    gen = fast_client.generate("a red fox", tier="pro")
+def test_request_view_says_where_this_session_sends_and_wraps_only_at_spaces(client, sim) -> None:
+    gen = client.generate("a red fox", tier="pro")
     view = RequestInspector()
     view.show_generation(gen)
     assert view.curl_text == gen.curl() and sim.url not in view.curl_text

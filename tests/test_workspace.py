@@ -145,12 +145,20 @@ def test_arena_input_is_checked(ws) -> None:
            (lambda: ws.arenas.add_pair("a", prompt="p", left_variant="x", right_variant="y", left_task_id="1",
                                        right_task_id="2", left_preview=jpeg(side=600, noise=True),
                                        right_preview=jpeg()), "left_preview")]
+    bad += [(lambda v=v: ws.arenas.add_pair("a", prompt="p", left_variant="x", right_variant="y",
+                                            left_task_id="1", right_task_id="2", left_preview=jpeg(),
+                                            right_preview=jpeg(), position=v), "position")
+            for v in (-1, 1.5, True, "2")]
     for call, field in bad:
         with pytest.raises(ValidationError) as info:
             call()
         assert info.value.field == field
+    # a pair placed first comes first, whenever it was added
+    late = ws.arenas.add_pair("a", prompt="late", left_variant="x", right_variant="y", left_task_id="3",
+                              right_task_id="4", left_preview=jpeg(), right_preview=jpeg(), position=5)
     pair = ws.arenas.add_pair("a", prompt="p", left_variant="x", right_variant="y", left_task_id="1",
-                              right_task_id="2", left_preview=jpeg(), right_preview=jpeg())
+                              right_task_id="2", left_preview=jpeg(), right_preview=jpeg(), position=0)
+    assert [p.pair_id for p in ws.arenas.pairs("a")] == [pair.pair_id, late.pair_id]
     with pytest.raises(ValidationError) as info:
         ws.arenas.vote("a", pair.pair_id, voter="v", question=Q, choice="up")
     assert info.value.field == "choice"

@@ -240,6 +240,8 @@ class Arena:
         # no shared case, and showing either prompt would give the sides away
         prompt = group[0].row_label or "two images: judge them as they are"
         base = f"{cell.row}-{cell.take}"
+        takes = 1 + max(c.take for c in cmp.cells)
+        first = (cell.row * takes + cell.take) * len(found)  # plan order, not arrival order
         from ..workspace._thread import _workspace_executor
 
         def add() -> None:
@@ -247,7 +249,8 @@ class Arena:
                 try:
                     self.workspace.arenas.add_pair(
                         self.name, prompt=prompt, left_variant=la, right_variant=lb, left_task_id=ta,
-                        right_task_id=tb, left_preview=pa, right_preview=pb, pair_id=f"{base}-{i}")
+                        right_task_id=tb, left_preview=pa, right_preview=pb, pair_id=f"{base}-{i}",
+                        position=first + i)
                 except Exception:
                     log.warning("could not add a pair to arena %s", self.name, exc_info=True)
 

@@ -126,9 +126,15 @@ class Arenas:
     # -- pairs ---------------------------------------------------------------------
     def add_pair(self, arena: str, *, prompt: str, left_variant: str, right_variant: str,
                  left_task_id: str, right_task_id: str, left_preview: bytes, right_preview: bytes,
-                 pair_id: str | None = None) -> ArenaPair:
-        """Add a pair (adding the same ``pair_id`` again returns the first)."""
+                 pair_id: str | None = None, position: int | None = None) -> ArenaPair:
+        """Add a pair (adding the same ``pair_id`` again returns the first). ``position``
+        places it among the arena's pairs (its maker's plan order, whatever order its images
+        arrive in); by default it goes after those already there."""
         pid = _name(pair_id, "pair_id") if pair_id is not None else uuid.uuid4().hex
+        if position is not None and (isinstance(position, bool) or not isinstance(position, int)
+                                     or not 0 <= position < 2**62):
+            raise ValidationError(f"a pair's position is a whole number from 0, not {position!r}",
+                                  field="position", value=position, allowed=">= 0")
         previews = (_preview(left_preview, "left_preview"), _preview(right_preview, "right_preview"))
         texts = (_name(prompt, "prompt", 5000), _name(left_variant, "left_variant"),
                  _name(right_variant, "right_variant"), _name(left_task_id, "left_task_id"),
@@ -144,10 +150,11 @@ class Arenas:
                     raise ValidationError(f"{side!r} is not a variant of arena {arena!r}; its variants: "
                                           f"{', '.join(variants)}", field="variant", value=side,
                                           allowed=variants)
-            position = int(tx.value("SELECT COUNT(*) FROM arena_pairs WHERE arena = ?", (arena,)) or 0)
+            at = position if position is not None else int(
+                tx.value("SELECT COUNT(*) FROM arena_pairs WHERE arena = ?", (arena,)) or 0)
             tx.execute(f"INSERT INTO arena_pairs ({_PAIR}, left_preview, right_preview) VALUES "
                        f"({', '.join('?' * 11)}) ON CONFLICT (arena, pair_id) DO NOTHING",
-                       (arena, pid, position, *texts, time.time(), *previews))
+                       (arena, pid, at, *texts, time.time(), *previews))
             row = tx.one(f"SELECT {_PAIR} FROM arena_pairs WHERE arena = ? AND pair_id = ?", (arena, pid))
             assert row is not None
             return _pair(row)
@@ -155,7 +162,7 @@ class Arenas:
         return self._db.write(write)
 
     def pairs(self, arena: str) -> list[ArenaPair]:
-        """An arena's pairs in the order they were added (previews not included)."""
+        """An arena's pairs by position (previews not included)."""
         rows = self._db.read(lambda tx: tx.all(f"SELECT {_PAIR} FROM arena_pairs WHERE arena = ? "
                                                "ORDER BY position, pair_id", (arena,)))
         return [_pair(r) for r in rows]
