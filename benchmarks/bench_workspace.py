@@ -4,9 +4,11 @@
    written directly, images hard-linked to real simulator outputs). For each: the first
    open (no database: the index is built from the sidecars and the run log), the second
    open (a new kernel, database present), History's first page, a filter, and the
-   ``resume()`` scan (``store.pending/unanswered/undelivered``), beside what the version
-   before the database did (read every sidecar; parse every log line).
-   Bars at 50,000 (DESIGN.md 5): first page <= 0.3 s, filter <= 50 ms, resume scan <= 0.3 s.
+   ``resume()`` scan (``store.pending/unanswered/undelivered``) and a Studio built on the
+   folder (it shows what earlier sessions left), beside what the version before the
+   database did (read every sidecar; parse every log line).
+   Bars at 50,000 (DESIGN.md 5): first page <= 0.3 s, filter <= 50 ms, resume scan and
+   Studio built <= 0.3 s.
 2. 8 processes racing results, votes and reservations into one workspace, SQLite and
    PostgreSQL: lost / corrupt / duplicates / cap passed.
 3. 30 voter processes x 20 votes into one arena, SQLite and PostgreSQL side by side:
@@ -60,14 +62,12 @@ def _new_kernel() -> None:
     _runlog._shared.clear()
 
 
-def _templates(folder: Path) -> list[tuple[dict[str, Any], Path]]:
-    """A few real results from the simulator: their sidecars and images."""
+def _templates(folder: Path, url: str) -> list[tuple[dict[str, Any], Path]]:
+    """A few real results from the simulator at ``url``: their sidecars and images."""
     from flux2_widgets import Flux2Client
-    from flux2_widgets.simulator import Simulator
 
     store = ResultStore(folder)
-    with Simulator(latency=0.02) as sim, Flux2Client("sk-bench-000000000000", base_url=sim.url,
-                                                     store=store) as client:
+    with Flux2Client("sk-bench-000000000000", base_url=url, store=store) as client:
         for i, prompt in enumerate(PROMPTS):
             client.generate(prompt, tier=("pro", "flex")[i % 2], resolution="1k")
     out = []
@@ -153,8 +153,23 @@ def _on_postgres(root: Path, url: str) -> dict[str, float]:
     return {"first_open": first_open, "second_open": second_open, "first_page": first_page, "filter": filt}
 
 
+def _studio_build(root: Path, url: str) -> str:
+    """A Studio on the folder's client, built in a "new kernel": what its Collect button says."""
+    from flux2_widgets import Flux2Client, Studio
+
+    with Flux2Client("sk-bench-000000000000", base_url=url, store=ResultStore(root)) as client:
+        studio = Studio(client=client)
+        said = studio.collect_button.description
+        studio.close()
+    return said
+
+
 def scale(sizes: list[int], work: Path, postgres: Callable[[], str] | None) -> list[dict[str, Any]]:
-    templates = _templates(work / "templates")
+    from flux2_widgets.simulator import Simulator
+
+    sim = Simulator(latency=0.02).start()
+    templates = _templates(work / "templates", sim.url)
+    _studio_build(work / "empty", sim.url)  # the widget modules imported, as in a kernel that has used one
     rows = []
     for n in sizes:
         root = work / f"folder-{n}"
@@ -179,15 +194,19 @@ def scale(sizes: list[int], work: Path, postgres: Callable[[], str] | None) -> l
         assert found == 6, found
         store.record_sending("one-more", store.unanswered()[0].request, "http://x", time.time())
         resume_after_append, _ = _timed(scan)
+        _new_kernel()
+        studio, said = _timed(lambda r=root: _studio_build(r, sim.url))
         old_history, _ = _timed(lambda r=root: _old_history(r))
         old_resume, _ = _timed(lambda s=store: _old_resume_scan(s))
         rows.append({"n": n, "made": made, "first_open": first_open, "second_open": second_open,
                      "first_page": first_page, "filter": filt, "star_filter": star_filter,
-                     "resume": resume_new_kernel, "resume_tail": resume_after_append,
+                     "resume": resume_new_kernel, "resume_tail": resume_after_append, "studio": studio,
+                     "collect": said,
                      "old_history": old_history, "old_resume": old_resume,
                      "pg": _on_postgres(root, postgres()) if postgres else None})
         _new_kernel()
         shutil.rmtree(root)
+    sim.stop()
     return rows
 
 
@@ -269,19 +288,20 @@ def main() -> None:
             if args.only in (None, "scale") else []
         print("\n1. History and resume() over a folder (seconds; 'before' = the version without a database)")
         head = (f"{'results':>8} {'1st open':>9} {'2nd open':>9} {'1st page':>9} {'filter':>8} "
-                f"{'starred':>8} {'resume':>8} {'+append':>8} | {'before: History':>15} "
+                f"{'starred':>8} {'resume':>8} {'+append':>8} {'Studio':>8} | {'before: History':>15} "
                 f"{'before: resume':>14}")
         print(head)
         for r in rows:
             print(f"{r['n']:>8,} {r['first_open']:>9.3f} {r['second_open']:>9.3f} {r['first_page']:>9.4f} "
                   f"{r['filter']:>8.4f} {r['star_filter']:>8.4f} {r['resume']:>8.4f} "
-                  f"{r['resume_tail']:>8.4f} | "
+                  f"{r['resume_tail']:>8.4f} {r['studio']:>8.4f} | "
                   f"{r['old_history']:>15.3f} {r['old_resume']:>14.3f}")
         big = rows[-1] if rows else None
         if big:
             print(f"bars at {big['n']:,}: first page {big['second_open']:.3f} s (new kernel, <= 0.3), "
                   f"filter {big['filter'] * 1000:.1f} ms (<= 50), resume scan {big['resume']:.3f} s "
-                  "(new kernel, <= 0.3)")
+                  f"(new kernel, <= 0.3), a Studio built {big['studio']:.3f} s (new kernel, <= 0.3; "
+                  f"it says {big['collect']!r})")
         if rows and rows[0]["pg"]:
             print("\n   the same index on PostgreSQL (the run log and resume() stay local)")
             print(f"{'results':>8} {'1st open':>9} {'2nd open':>9} {'1st page':>9} {'filter':>8}")
