@@ -35,6 +35,7 @@ from .session_lines import (
     ledger_refusal_line,
     refusal_line,
     session_line,
+    shortfall_text,
     visitor_line,
 )
 from .store import ResultStore, Unanswered
@@ -175,6 +176,28 @@ class StudioSession:
         """The line beside Generate, and whether the batch would pass the budget."""
         return estimate_line(self, n, tier, resolution)
 
+    def shortfall_text(self, n: int, tier: str, resolution: str) -> str:
+        """Why ``n`` such images would be refused by a workspace cap as last read ("this batch
+        would cost about $0.10 and you have $0.02 left of your $0.50"), or "" when they fit."""
+        unit = self._unit_price(tier, resolution)
+        found = self.workspace_shortfall(round(unit * n, 6)) if unit is not None else None
+        return shortfall_text(self, found[1], round((unit or 0.0) * n, 6), found[0]) if found else ""
+
+    def workspace_shortfall(self, estimate: float) -> tuple[float, str] | None:
+        """``(left, scope)`` of the tightest workspace cap that ``estimate`` would pass, as last
+        read less what this session started since (each create is still reserved on its own,
+        in one transaction, by the client); ``None`` when it fits."""
+        since = self.started_since_budget_read()
+        short = []
+        for scope, st in list(self.workspace_status.items()):
+            caps = [v for v in (st.left, st.left_today) if v is not None]
+            if not caps:
+                continue
+            left = max(0.0, round(min(caps) - since, 6))
+            if estimate > left + 1e-9:
+                short.append((left, scope))
+        return min(short) if short else None
+
     def visitor_text(self, n: int = 1, tier: str = "pro", resolution: str = "1k") -> str:
         """What a class app's visitor may still spend, and the class ("" without a visitor
         scope): ``You can still spend $0.35 of your $0.50; the class has $8.20 left.``"""
@@ -223,17 +246,9 @@ class StudioSession:
         spent = self.committed() - (instead_of.committed if instead_of is not None else 0.0)
         try:
             estimate = check_budget(requests, self.budget, spent=max(0.0, spent), prices=self.prices)
-            short = []
-            since = self.started_since_budget_read()
-            for scope, st in list(self.workspace_status.items()):
-                # the whole batch against what the folder (or the visitor) has left, as last read
-                # less what this session started since; each create is still reserved on its
-                # own, in one transaction, by the client
-                left = max(0.0, round(min(v for v in (st.left, st.left_today) if v is not None) - since, 6))
-                if estimate > left + 1e-9:
-                    short.append((left, scope))
-            if short:  # the tightest says why
-                left, scope = min(short)
+            short = self.workspace_shortfall(estimate)
+            if short is not None:  # the tightest says why
+                left, scope = short
                 raise BudgetExceededError(refusal_line(self, scope, estimate, left), scope=scope)
             return estimate
         except BudgetExceededError:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .workspace import BudgetStatus
 
 __all__ = ["earlier_line", "estimate_line", "ledger_refusal_line", "refusal_line", "session_line",
-           "visitor_line", "visitor_scope_of"]
+           "shortfall_text", "visitor_line", "visitor_scope_of"]
 
 #: The workspace budget's scope for the folder as a whole (``workspace.WORKSPACE_SCOPE``).
 _FOLDER = "workspace"
@@ -64,6 +64,8 @@ def estimate_line(session: StudioSession, n: int, tier: str, resolution: str) ->
         else:
             text += f" · {format_usd(left)} of the {format_usd(session.budget)} budget left"
     text += _workspace_text(session, estimate)
+    if estimate is not None and not over and session.workspace_shortfall(estimate) is not None:
+        over = True  # a folder cap or a visitor's quota: the lines beside say which
     pending = session.may_be_billed()
     if pending:
         amount = round(sum(r.cost or 0.0 for r in pending), 6)
@@ -174,11 +176,21 @@ def visitor_line(session: StudioSession, n: int = 1, tier: str = "pro", resoluti
 def refusal_line(session: StudioSession, scope: str, estimate: float, left: float) -> str:
     """Why a batch was refused before anything was sent: it would cost ``estimate`` and
     ``scope`` has ``left``. Worded for the visitor when the client has a visitor scope."""
+    why = shortfall_text(session, scope, estimate, left)
+    if visitor_scope_of(session) is None:
+        return f"{why}. Nothing was sent."
+    return f"Nothing was sent: {why}."
+
+
+def shortfall_text(session: StudioSession, scope: str, estimate: float, left: float) -> str:
+    """``this batch would cost about $0.05 and you have $0.02 left of your $0.50``: what a
+    batch costing ``estimate`` lacks on ``scope`` (its ``left``), in the visitor's words when
+    the client has a visitor scope."""
     mine = visitor_scope_of(session)
     if mine is None:
         name = "folder" if scope == _FOLDER else scope
         return (f"this batch would cost about {format_usd(estimate)}, more than the {name} budget "
-                f"has left ({format_usd(left)}). Nothing was sent.")
+                f"has left ({format_usd(left)})")
     if scope == mine:
         st = session.workspace_status.get(scope)
         found = _standing(st) if st is not None else None
@@ -188,7 +200,7 @@ def refusal_line(session: StudioSession, scope: str, estimate: float, left: floa
         who = f"the class has {format_usd(left)} left"
     else:
         who = f"the {scope} budget has {format_usd(left)} left"
-    return f"Nothing was sent: this batch would cost about {format_usd(estimate)} and {who}."
+    return f"this batch would cost about {format_usd(estimate)} and {who}"
 
 
 def ledger_refusal_line(session: StudioSession, exc: BudgetExceededError, price: float | None) -> str:

@@ -191,7 +191,12 @@ def test_each_visitor_has_a_quota_and_the_class_budget_is_shared(class_env, sim)
         assert sim.count("POST") == 0, "loading the app sends nothing"
         studio.prompt = "a red fox in fresh snow"
         (tile,) = studio.generate()
-        # a second click before the batch ends is checked against what the first one took
+        # what the first one took already shows: Generate is off, and says why
+        assert studio.generate_button.disabled
+        assert studio.generate_reason == ("not enough left: this batch would cost about $0.05 and you have "
+                                          "$0.03 left of your $0.08")
+        assert "f2w-quota--short" in studio.quota_line._dom_classes
+        # a click that gets through anyway (a stale page) is checked against it too
         assert studio.generate() == []
         assert studio.message_text == ("Nothing was sent: this batch would cost about $0.05 and you have "
                                        "$0.03 left of your $0.08.")

@@ -151,6 +151,7 @@ CSS = """
 /* What a class app's visitor may still spend, under Generate. */
 .f2w-quota > .widget-html-content { font-size: 15px; font-weight: 650; padding: 6px 12px;
   border-radius: 8px; background: #ecfdf5; color: #065f46; }
+.f2w-quota.f2w-quota--short > .widget-html-content { background: #fef3c7; color: #92400e; }
 
 /* Presenter (Studio(presenter=True)): on a wide screen (a 1366x900 projector and up) the
    results sit beside the controls, at the top, in view the moment they arrive; on a narrow

@@ -720,7 +720,9 @@ class Studio(widgets.VBox):
         """Generate is off while the form is invalid or the batch would pass the budget, and
         says why (the cost line beside it says what would fit)."""
         problem = self._problem
+        short = self.session.shortfall_text(self.n_images, self.tier, self.resolution) if self._over else ""
         reason = problem.message if problem is not None else (
+            f"not enough left: {short}" if short else
             f"over the budget: {self.cost_text.split(' · ', 1)[-1]}" if self._over else "")
         self.generate_reason = reason
         self.generate_button.disabled = bool(reason)
@@ -741,6 +743,10 @@ class Studio(widgets.VBox):
         quota = self.session.visitor_text(self.n_images, self.tier, self.resolution)
         self.quota_text = quota
         self.quota_line.value = esc(quota)
+        if over:  # amber, not green, when what is left does not cover the batch
+            self.quota_line.add_class("f2w-quota--short")
+        else:
+            self.quota_line.remove_class("f2w-quota--short")
         show(self.quota_line, bool(quota))
 
     def _show_validation(self, exc: ValidationError | None) -> None:

@@ -276,14 +276,16 @@ def test_make_app_serves_a_class(browser: Any, app: App, remote: Any, output_dir
         ada.wait_quota("You can still spend $0.02 of your $0.12; the class has $0.05 left.")
         assert remote.count("POST") == 2
 
-        # Over her quota: refused with what is left, nothing sent.
-        button(ada.studio, "Generate").click()
-        refusal = ada.studio.locator(".f2w-message").filter(has_text="you have $0.02 left")
-        refusal.wait_for(state="visible")
-        _in_view(refusal)  # beside the button that was clicked, not below the settings
+        # Over her quota: Generate is off and says why, the line under it what is left; a
+        # click (forced past the disabled state) sends nothing.
+        generate = button(ada.studio, "Generate")
+        ada.page.wait_for_function("b => b.disabled", arg=generate.element_handle(), timeout=5000)
+        assert generate.get_attribute("title") == (
+            "fix first: not enough left: this batch would cost about $0.05 and you have $0.02 left of "
+            "your $0.12")
         _in_view(ada.quota)
-        assert refusal.inner_text().strip() == (
-            "Nothing was sent: this batch would cost about $0.05 and you have $0.02 left of your $0.12.")
+        assert "Not enough for this batch (about $0.05)" in ada.quota.inner_text()
+        generate.click(force=True)
         ada.page.wait_for_timeout(500)
         assert remote.count("POST") == 2
         _shot(ada, output_dir, "app-refused")
@@ -299,11 +301,15 @@ def test_make_app_serves_a_class(browser: Any, app: App, remote: Any, output_dir
         bob.studio.locator(".f2w-tile--completed").first.wait_for(state="visible", timeout=wait)
         failed = bob.studio.locator(".f2w-tile--failed").first
         failed.wait_for(state="visible", timeout=wait)
-        assert "Nothing was recorded" in failed.inner_text() and "'workspace'" in failed.inner_text()
+        # the ledger's refusal in the visitor's words: no scope names, no reservations
+        assert ("Not sent: the class has $0.00 left (this image needs about $0.05); that changed since this "
+                "page last looked. Nothing was charged.") in failed.inner_text()
+        assert "'workspace'" not in failed.inner_text() and "reserv" not in failed.inner_text()
         bob.wait_quota("You can still spend $0.07 of your $0.12; the class has $0.00 left.")
-        button(bob.studio, "Generate").click()
-        spent = bob.studio.locator(".f2w-message").filter(has_text="the class has $0.00 left")
-        spent.wait_for(state="visible")
+        generate = button(bob.studio, "Generate")
+        bob.page.wait_for_function("b => b.disabled", arg=generate.element_handle(), timeout=5000)
+        assert generate.get_attribute("title") == (
+            "fix first: not enough left: this batch would cost about $0.05 and the class has $0.00 left")
         _shot(bob, output_dir, "app-class-budget-spent")
 
         bob.page.wait_for_timeout(500)
