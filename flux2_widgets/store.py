@@ -201,6 +201,11 @@ class ResultStore:
             amount = 0.0
         budget.reserve(idempotency_key, amount, tuple(scopes))
 
+    def capped(self, scopes: Sequence[str]) -> bool:
+        """Whether any of ``scopes`` has a cap in the folder's budget."""
+        budget = self.workspace.budget
+        return any((st := budget.status(s)).cap is not None or st.per_day is not None for s in scopes)
+
     def _settle(self, key: str | None, cost: float | None, scopes: Sequence[str] = ("workspace",)) -> None:
         """The service said what a create cost: its reservation becomes spent. Never raises:
         the result is saved whatever the database says (the reservation then stays counted)."""
@@ -355,14 +360,15 @@ class ResultStore:
         return tasks
 
     # -- completed tasks whose images did not arrive ------------------------------------
-    def record_undelivered(self, task: Task, error: Exception, base_url: str) -> None:
+    def record_undelivered(self, task: Task, error: Exception | str, base_url: str) -> None:
         """A task completed (and was billed) but its images could not be fetched or were
-        not images: keep its URLs so ``undelivered`` / ``resume`` can try again."""
+        not images, or were not asked for (``error`` then says why in words): keep its URLs
+        so ``undelivered`` / ``resume`` can fetch them."""
         self._append({"event": "undelivered", "task_id": task.id, "action": task.action,
                       "base_url": base_url, "urls": list(task.image_urls),
                       "submitted_at": task.submitted_at, "completed_at": task.observed_at,
                       "billed_cost": task.billed_cost, "error": str(error),
-                      "type": type(error).__name__,
+                      "type": type(error).__name__ if isinstance(error, Exception) else "not_downloaded",
                       "request": task.request.payload() if task.request else None})
         # completed, so billed, image or not
         cost = task.billed_cost if task.billed_cost is not None else (

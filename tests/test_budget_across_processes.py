@@ -118,3 +118,35 @@ def test_the_studio_shows_the_folder_budget_and_refuses_a_batch_past_it(remote, 
 
     asyncio.run(main())
     ws.close()
+
+
+def test_under_a_cap_a_create_is_reserved_at_the_services_price_not_the_catalogs(make_sim, tmp_path):
+    from flux2_widgets import BudgetExceededError, Flux2Client, ImageRequest, ResultStore
+
+    sim = make_sim(latency=0.05, prices={("pro", "1k"): 0.30})  # the catalog says $0.05
+    store = ResultStore(tmp_path / "results")
+    store.workspace.budget.set_cap(total=0.40)
+    with Flux2Client(api_key=SECRET_KEY, base_url=sim.url, store=store, simulated=False) as client:
+        results = client.generate_many([ImageRequest("a lighthouse on a cliff at dawn")] * 4)
+    assert sum(isinstance(r, BudgetExceededError) for r in results) == 3
+    assert sim.stats.tasks_created == 1 and sim.stats.total_charged == pytest.approx(0.30)
+    status = store.workspace.budget.status()
+    assert (status.spent, status.reserved) == (pytest.approx(0.30), 0.0)
+
+
+def test_a_result_not_downloaded_is_billed_and_kept_for_resume(make_sim, tmp_path):
+    from flux2_widgets import Flux2Client, ResultStore
+
+    sim = make_sim(latency=0.05)
+    store = ResultStore(tmp_path / "results")
+    store.workspace.budget.set_cap(total=0.10)
+    with Flux2Client(api_key=SECRET_KEY, base_url=sim.url, store=store, simulated=False) as client:
+        gen = client.generate("a lighthouse on a cliff at dawn", download=False)
+        status = store.workspace.budget.status()
+        assert (status.spent, status.reserved) == (0.05, 0.0), "completed: billed, not 'may still be billed'"
+        assert store.workspace.budget.outstanding() == []
+        assert store.pending() == [] and [t.id for t in store.undelivered()] == [gen.id]
+        assert sim.stats.image_downloads == 0
+        (fetched,) = client.resume()
+        assert fetched.id == gen.id and sim.stats.tasks_created == 1
+    assert store.undelivered() == [] and len(list((tmp_path / "results").glob("*/*.png"))) == 1

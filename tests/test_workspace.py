@@ -63,6 +63,22 @@ def test_reserve_checks_every_cap_and_records_nothing_when_refused(ws) -> None:
     assert ws.budget.status("visitor:ann").reserved == 0.05
     assert [r.key for r in ws.budget.outstanding("visitor:ann")] == ["k4"]
     assert ws.budget.release("never") is None
+    # a released key sent again (the same Idempotency-Key, after a refused create) is held
+    # anew, and checked against the caps again: it cannot slip past them
+    ws.budget.reserve("k5", 0.10, scopes="visitor:ann")
+    with pytest.raises(BudgetExceededError):
+        ws.budget.reserve("k3", 0.10, scopes="visitor:ann")
+    assert ws.budget.get("k3").state == "released"
+    ws.budget.release("k5")
+    again = ws.budget.reserve("k3", 0.10, scopes="visitor:ann")
+    assert again.state == "reserved" and ws.budget.status("visitor:ann").reserved == 0.15
+    # amounts too large for the ledger are refused by name, not by the database
+    for call, field in ((lambda: ws.budget.set_cap(total=1e20), "total"),
+                        (lambda: ws.budget.set_cap(per_day=1e13), "per_day"),
+                        (lambda: ws.budget.reserve("k9", 1e14), "amount")):
+        with pytest.raises(ValidationError) as info:
+            call()
+        assert info.value.field == field
 
 
 def test_per_day_caps_reset_on_the_utc_day_and_totals_do_not(ws) -> None:

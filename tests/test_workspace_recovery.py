@@ -181,6 +181,19 @@ def test_a_database_urls_password_appears_nowhere(tmp_path, caplog) -> None:
         with pytest.raises(ValidationError) as bad_url:
             Workspace(tmp_path, database_url=f"mysql://flux2:{password}@127.0.0.1/x")
         shown += [str(bad_url.value), repr(bad_url.value.value)]
+        # libpq's other spelling: a Unix socket (no host in the URL), the password a parameter
+        cluster = pg_cluster.cluster()
+        socket_url = (f"postgresql:///{url.rsplit('/', 1)[1]}?host={cluster.folder}&port={cluster.port}"
+                      f"&user={pg_cluster.USER}&password={password}")
+        over_socket = Workspace(tmp_path / "socket", database_url=socket_url)
+        assert over_socket.budget.status().spent == 0.0, "it connects"
+        shown += [repr(over_socket), over_socket.database, str(over_socket.url)]
+        assert "password=<redacted>" in over_socket.database
+        over_socket.close()
+        with pytest.raises(WorkspaceError) as info:
+            Workspace(tmp_path / "dead", database_url=socket_url.replace(f"port={cluster.port}", "port=1")
+                      ).budget.status()
+        shown += [str(info.value), repr(info.value)]
     shown.append(caplog.text)
     for text in shown:
         assert password not in text

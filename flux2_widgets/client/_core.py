@@ -833,13 +833,22 @@ class AsyncFlux2Client:
             # In its file now: a sweep of hundreds of 2k images must not live in memory too.
             for img in images:
                 img.release()
+        elif store is not None:
+            # Completed, so billed; its images were not asked for now: the run log keeps its
+            # URLs (resume() fetches them while they live) and the budget counts it as spent.
+            await self._log_to_store(store.record_undelivered, task, "not downloaded (download=False)",
+                                     self.base_url)
         return gen
 
     async def _reserve(self, store: ResultStore, key: str, request: ImageRequest) -> None:
-        """Reserve the create's cost in the workspace budget (on the workspace's own thread)."""
+        """Reserve the create's cost in the workspace budget (on the workspace's own thread):
+        under a cap, at the service's live price (cached), not the catalog's default."""
         from ..workspace import off_loop as on_workspace
 
-        await on_workspace(store.reserve, key, request, self.budget_scopes)
+        price = None
+        if await on_workspace(store.capped, self.budget_scopes):
+            price = (await self.prices())(request)
+        await on_workspace(store.reserve, key, request, self.budget_scopes, price)
 
     async def _log_to_store(self, write: Callable[..., Any], *args: Any, files: bool = False) -> None:
         # The task exists (and may be paid for) by now: a full disk or a bad folder

@@ -118,6 +118,10 @@ class PriceBook:
     it is revalidated with If-None-Match (a 304 keeps it). Safe for concurrent callers."""
 
     ttl: float = DEFAULT_TTL
+    #: After a failed fetch, how long the fallback is used before asking again: every
+    #: create under a budget cap reads the price, and must not retry a dead endpoint each time.
+    retry_after_failure: float = 30.0
+    _failed_at: float | None = None
     _list: PriceList | None = None
     _etag: str | None = None
     _fetched: float = 0.0
@@ -129,6 +133,9 @@ class PriceBook:
         tell, and the last live one when a revalidation fails."""
         if not refresh and self._list is not None and time.monotonic() - self._fetched < self.ttl:
             return self._list
+        if not refresh and self._failed_at is not None and \
+                time.monotonic() - self._failed_at < self.retry_after_failure:
+            return self._list or catalog_prices()
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
@@ -143,6 +150,7 @@ class PriceBook:
             except Flux2Error as exc:
                 log.info("price schedules unavailable (%s): using %s prices", type(exc).__name__,
                          "the last live" if self._list else "catalog")
+                self._failed_at = time.monotonic()
                 return self._list or catalog_prices()
             if learn is not None:
                 learn(answer.from_simulator)
@@ -154,8 +162,9 @@ class PriceBook:
             except (ValueError, TypeError) as exc:
                 log.info("price schedules unusable (%s): using %s prices", exc,
                          "the last live" if self._list else "catalog")
+                self._failed_at = time.monotonic()
                 return self._list or catalog_prices()
-            self._list, self._etag = fresh, answer.etag
+            self._list, self._etag, self._failed_at = fresh, answer.etag, None
             self._fetched = time.monotonic()
             return fresh
 

@@ -41,11 +41,16 @@ def visitor_scope(visitor_id: str) -> str:
     return f"visitor:{visitor_id}"
 
 
+#: The largest amount a cap, reservation or cost may name (micro-dollars fit a 64-bit integer
+#: with room for sums of many).
+MAX_USD = 1_000_000_000
+
+
 def _micro(amount: Any, name: str) -> int:
     if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount) \
-            or amount < 0:
-        raise ValidationError(f"{name} must be an amount of US dollars >= 0, not {amount!r}", field=name,
-                              value=amount, allowed=">= 0")
+            or not 0 <= amount <= MAX_USD:
+        raise ValidationError(f"{name} must be an amount of US dollars from 0 to {MAX_USD:,}, not "
+                              f"{amount!r}", field=name, value=amount, allowed=f"0 to {MAX_USD}")
     return round(amount * MICRO)
 
 
@@ -126,7 +131,8 @@ class Budget:
         """Hold ``amount`` USD on every scope for the call ``key``, or raise
         :class:`~flux2_widgets.errors.BudgetExceededError` (naming the scope, the cap, what
         is spent and reserved, and what is left) and record nothing. Reserving a key again
-        returns the first reservation unchanged."""
+        returns the first reservation unchanged, unless it was released (the service refused
+        that create): then it is checked against the caps again and held anew."""
         key, micro, names = _key(key), _micro(amount, "amount"), _scopes(scopes)
         now = self.clock()
         day = self._day(now)
@@ -137,7 +143,7 @@ class Budget:
                           f"WHERE scope IN ({marks}) ORDER BY scope{tx.for_update}", names)
             # after the locks: a racing reservation of the same key has committed by now
             existing = _reservation(key, tx.all(f"{_ENTRY} WHERE key = ?", (key,)))
-            if existing is not None:
+            if existing is not None and existing.state != "released":
                 return existing
             for scope, total, per_day in caps:
                 spent, reserved, spent_today, reserved_today = (int(v) for v in tx.one(
@@ -146,6 +152,8 @@ class Budget:
                         ("total", total, spent, reserved), ("day", per_day, spent_today, reserved_today)):
                     if cap is not None and used_spent + used_reserved + micro > int(cap):
                         _refuse(scope, period, int(cap), used_spent, used_reserved, micro, day)
+            if existing is not None:  # released, and sent again: it counts again
+                tx.execute("DELETE FROM budget_entries WHERE key = ? AND state = 'released'", (key,))
             tx.many("INSERT INTO budget_entries (key, scope, amount_micro, cost_micro, state, day, "
                     "reserved_at) VALUES (?, ?, ?, NULL, 'reserved', ?, ?) "
                     "ON CONFLICT (key, scope) DO NOTHING",

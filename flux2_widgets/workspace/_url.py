@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit
 
 from .._redact import REDACTED, register_secret
 from ..errors import ValidationError
@@ -28,6 +28,9 @@ _ALLOWED = "postgresql://user:password@host:port/database or sqlite:///path/to/f
 # user:password@ in anything that looks like a URL (a driver's message, a traceback line)
 _USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@\s]*)@",
                        re.IGNORECASE)
+# ...?password=... (libpq takes the password, and a client key's, as query parameters too)
+_QUERY_SECRET = re.compile(r"(?P<key>[?&](?:ssl)?password=)[^&#\s]*", re.IGNORECASE)
+_SECRET_PARAMS = ("password", "sslpassword")
 
 
 def redact_url(text: str, *secrets: str) -> str:
@@ -35,7 +38,8 @@ def redact_url(text: str, *secrets: str) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, REDACTED)
-    return _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
+    return _QUERY_SECRET.sub(lambda m: f"{m['key']}{REDACTED}", text)
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,9 @@ class DatabaseURL:
     #: The SQLite file (``None`` for PostgreSQL).
     path: Path | None = None
     _conninfo: str = field(default="", repr=False, compare=False)
-    _password: str = field(default="", repr=False, compare=False)
+    #: every password the URL carries (its user's, a query's password= or sslpassword=),
+    #: as written and percent-encoded
+    _secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def conninfo(self) -> str:
@@ -59,7 +65,7 @@ class DatabaseURL:
     def redacted(self) -> str:
         if self.kind == "sqlite":
             return f"sqlite:///{self.path}"
-        return redact_url(self._conninfo, self._password, _quoted(self._password))
+        return redact_url(self._conninfo, *self._secrets)
 
     def __str__(self) -> str:
         return self.redacted
@@ -69,13 +75,20 @@ class DatabaseURL:
 
     def scrub(self, text: str) -> str:
         """``text`` (a driver's error, say) without this URL's password."""
-        return redact_url(text, self._password, _quoted(self._password))
+        return redact_url(text, *self._secrets)
 
 
-def _quoted(password: str) -> str:
-    from urllib.parse import quote
-
-    return quote(password, safe="") if password else ""
+def _secrets_of(parts: SplitResult) -> tuple[str, ...]:
+    """The URL's passwords, decoded and as written (both forms can turn up in a message)."""
+    found = [unquote(parts.password or "")]
+    found += [value for key, value in parse_qsl(parts.query, keep_blank_values=True)
+              if key.lower() in _SECRET_PARAMS]
+    out: list[str] = []
+    for secret in found:
+        for form in (secret, quote(secret, safe="")):
+            if form and form not in out:
+                out.append(form)
+    return tuple(out)
 
 
 def parse_database_url(url: str | None, folder: Path) -> DatabaseURL:
@@ -90,21 +103,21 @@ def parse_database_url(url: str | None, folder: Path) -> DatabaseURL:
                               field="database_url", value=type(url).__name__, allowed=_ALLOWED)
     try:
         parts = urlsplit(url.strip())
-        password = unquote(parts.password or "")
+        secrets = _secrets_of(parts)
     except ValueError:
-        parts, password = None, ""
+        parts, secrets = None, ()
     scheme = parts.scheme.lower() if parts else ""
     if scheme in ("postgresql", "postgres"):
-        if password:
-            register_secret(password)
-            register_secret(_quoted(password))
-        assert parts is not None
-        return DatabaseURL("postgresql", _conninfo=urlunsplit(parts), _password=password)
+        for secret in secrets:
+            register_secret(secret)
+        # the URL as written goes to the driver: re-assembled, postgresql:///db?host=/run/x
+        # (a Unix socket) would lose its empty authority
+        return DatabaseURL("postgresql", _conninfo=url.strip(), _secrets=secrets)
     if scheme == "sqlite" and parts is not None:
         # sqlite:///relative/file.db and sqlite:////absolute/file.db, as SQLAlchemy spells them
         raw = url.strip()[len("sqlite:///"):] if url.strip().lower().startswith("sqlite:///") else ""
         if raw:
             return DatabaseURL("sqlite", path=Path(unquote(raw)))
-    shown = redact_url(url, password) if isinstance(url, str) else url
+    shown = redact_url(url, *secrets)
     raise ValidationError(f"database_url {shown!r} is not a database URL; use {_ALLOWED}",
                           field="database_url", value=shown, allowed=_ALLOWED)
