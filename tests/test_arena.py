@@ -72,6 +72,23 @@ def test_an_arena_is_made_once_under_its_budget_and_opens_by_name(sim, client, t
     assert again.questions == tuple(QUESTIONS) and len(again.pairs) == 3
 
 
+def test_what_the_arena_cost_reads_while_it_is_made_and_when_a_case_breaks(make_sim, tmp_path):
+    sim = make_sim(latency=0.3)
+    sim.inject("fail_task", times=1)  # one image of one case fails: that case never pairs
+    with Flux2Client(api_key=SECRET_KEY, base_url=sim.url, poll=FAST,
+                     store=ResultStore(tmp_path / "results")) as client:
+        arena = Arena.create("broken", PROMPTS, tier=["pro", "flex"], client=client)
+        while_made = arena.cost_text()
+        assert while_made.startswith("would have cost about $0.") and "$0.00" not in while_made
+        arena.wait(30)
+        assert len(arena.pairs) == 2 and sim.stats.tasks_created == 6
+        # the unpaired case's image that was made still cost its price
+        assert arena.cost() == pytest.approx(sim.stats.total_charged) and sim.stats.total_charged > 0.38
+        reopened = Arena.open("broken", folder=tmp_path / "results")
+        assert reopened.cost() == pytest.approx(sim.stats.total_charged)
+        assert reopened.cost_text() == f"would have cost ${sim.stats.total_charged:.2f}"
+
+
 def test_each_voter_sees_every_pair_once_per_question_with_balanced_sides(client):
     arena = _arena(client)
     lefts: Counter[str] = Counter()
@@ -139,6 +156,23 @@ def test_votes_from_other_processes_land_once(client, tmp_path, database_url):  
     assert sum(r["done"] for r in results) == 18  # three voters x 6, whatever the racing
     votes = arena.votes
     assert len(votes) == 18 and len({(v.voter, v.pair_id, v.question) for v in votes}) == 18
+
+
+def test_wrong_arguments_are_refused_by_name_before_anything_is_sent(sim, client):
+    arena = _arena(client, name="args")
+    posts = sim.count("POST")
+    for call, field in ((lambda: compare_until_decided(prompt=[], tiers=("pro", "flex"), budget=1), "prompt"),
+                        (lambda: compare_until_decided("a fox", tiers=5, budget=1), "tiers"),
+                        (lambda: compare_until_decided(prompts=5, budget=1), "prompts"),
+                        (lambda: Arena.create("q", PROMPTS, tier=["pro", "flex"], questions=5), "questions"),
+                        (lambda: arena.next_pair("ada", skipped=None), "skipped"),
+                        (lambda: arena.next_pair("ada", skipped=["p1"]), "skipped"),
+                        (lambda: arena.vote(None, "left", voter="ada"), "pair"),
+                        (lambda: arena.vote(5, "left", voter="ada"), "pair")):
+        with pytest.raises(ValidationError) as info:
+            call()
+        assert info.value.field == field
+    assert sim.count("POST") == posts and arena.votes == []
 
 
 def test_three_variants_get_bradley_terry_intervals_and_a_verdict(client):

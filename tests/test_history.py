@@ -229,6 +229,18 @@ def test_stars_tags_and_notes_survive_a_restart_and_filter(many) -> None:
     assert again.untag("task-03", "heron").tags == () and not again.star("task-03", on=False).starred
 
 
+def test_a_wrong_entry_page_or_flag_is_refused_by_name(many) -> None:
+    history = History(many.root)
+    for call, field in ((lambda: history.star(None), "entry"),
+                        (lambda: history.star("no-such-task"), "entry"),
+                        (lambda: history.note(10**6, "x"), "entry"), (lambda: history.star(0, on="no"), "on"),
+                        (lambda: history.page(10**30), "page"), (lambda: history.page(1, where=5), "where")):
+        with pytest.raises(ValidationError) as info:
+            call()
+        assert info.value.field == field
+    assert not history.filter(starred=True), "nothing was starred by a refused call"
+
+
 def test_history_lists_saved_comparisons_as_records(many) -> None:
     history = History(many.root)
     ws = history.workspace

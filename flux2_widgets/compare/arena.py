@@ -166,7 +166,8 @@ class Arena:
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             raise ValidationError(f"an arena's name is 1-200 characters, not {name!r}"[:200], field="name",
                                   value=name, allowed="1-200 characters")
-        asked = list(questions) if not isinstance(questions, str) else [questions]
+        asked = [questions] if isinstance(questions, str) else (
+            list(questions) if isinstance(questions, (list, tuple)) else [])
         if not asked or any(not isinstance(q, str) or not q.strip() for q in asked):
             raise ValidationError("questions must be one or more non-empty texts", field="questions",
                                   value=questions, allowed="texts")
@@ -182,11 +183,6 @@ class Arena:
         workspace = store.workspace
         variants = list(plan.col_labels)
         cases = list(plan.row_labels)
-        record = workspace.arenas.create(name, variants=variants, questions=asked, config={
-            "vary": plan.col_axes[0].name if plan.col_axes else vary, "cases": cases, "takes": takes,
-            "estimate": plan.estimate()[0], "images": plan.image_count, "created": time.time(),
-            "show_case": bool(plan.row_axes),
-            "simulated": bool(getattr(source, "simulated", False))})
         cells: list[Cell] = []
         for image in plan.images:
             c = image.cell
@@ -197,6 +193,11 @@ class Arena:
         cmp = Comparison(cells, kind="arena", title=f"Arena {name}: {' vs '.join(variants)}",
                          row_labels=cases or [""], col_labels=variants, client=source, budget=budget,
                          timeout=timeout)
+        record = workspace.arenas.create(name, variants=variants, questions=asked, config={
+            "vary": plan.col_axes[0].name if plan.col_axes else vary, "cases": cases, "takes": takes,
+            "estimate": plan.estimate()[0], "images": plan.image_count, "created": time.time(),
+            "show_case": bool(plan.row_axes), "comparison": cmp.id,
+            "simulated": bool(getattr(source, "simulated", False))})
         arena = cls(record, workspace, generation=cmp)
         cmp.on_change(arena._on_cell)
         cmp.start()
@@ -306,19 +307,42 @@ class Arena:
         return self.workspace.arenas.preview(self.name, _pair_id(pair), stored)
 
     def cost(self) -> float | None:
-        """What making the arena's images cost so far (billed where the service said, else the
-        estimate), read from the results index; ``None`` when a price is unknown."""
+        """What the arena's images that were made cost (billed where the service said, else
+        the estimate), read from the results index: every image its making saved, paired or
+        not (a case whose other side failed was still paid for); ``None`` when a price is
+        unknown. While this kernel is still making them, :meth:`cost_text` says more."""
+        tasks = self._made_tasks()
+        for task in tasks:
+            if self._costs.get(task) is None:  # not indexed yet, or no price: ask again
+                found = self.workspace.results.get(task)
+                self._costs[task] = found.cost if found is not None else None
         total = 0.0
-        for pair in self.pairs:
-            for task in (pair.left_task_id, pair.right_task_id):
-                if task not in self._costs:
-                    found = self.workspace.results.get(task)
-                    self._costs[task] = found.cost if found is not None else None
-        for value in self._costs.values():
+        for task in tasks:
+            value = self._costs[task]
             if value is None:
                 return None
             total += value
         return round(total, 6)
+
+    def cost_text(self) -> str:
+        """The arena's money in words: while this kernel makes its images, what the making
+        comes to so far (estimates, "may still be billed"); after, what was billed."""
+        from ..money import cost_text
+
+        if self.generation is not None and not self.generation.done:
+            return self.generation.total_text
+        return cost_text(self.cost(), "billed", self.simulated)
+
+    def _made_tasks(self) -> list[str]:
+        """The task of every image made for the arena (its saved comparison's cells), else,
+        for an arena made before that was kept, those of its pairs."""
+        saved = self.record.config.get("comparison")
+        if isinstance(saved, str):
+            try:
+                return [c.task_id for c in self.workspace.comparisons.get(saved).cells]
+            except WorkspaceError:
+                pass
+        return list(dict.fromkeys(t for p in self.pairs for t in (p.left_task_id, p.right_task_id)))
 
     # -- voting -------------------------------------------------------------------------------
     def _order(self, voter: str, pairs: list[ArenaPair]) -> list[tuple[ArenaPair, bool]]:
@@ -342,10 +366,14 @@ class Arena:
         every question of a pair in turn) they have not voted on or skipped; ``None`` when
         they are through."""
         _voter(voter)
+        listed = list(skipped) if isinstance(skipped, Iterable) and not isinstance(skipped, str) else None
+        if listed is None or not all(isinstance(s, tuple) and len(s) == 2 for s in listed):
+            raise ValidationError("skipped must be (pair id, question) pairs", field="skipped",
+                                  value=repr(skipped)[:80], allowed="[(pair_id, question), ...]")
         pairs = self.pairs
         open_ = {q: {p.pair_id for p in self.workspace.arenas.unvoted(self.name, voter=voter, question=q)}
                  for q in self.questions}
-        skip = set(skipped)
+        skip = set(listed)
         total = len(pairs) * len(self.questions)
         done = total - sum(len(v) for v in open_.values())
         for pair, flipped in self._order(voter, pairs):
@@ -473,7 +501,12 @@ def _side(cell: Any) -> tuple[str, str, bytes]:
 def _pair_id(pair: ArenaPair | Shown | str) -> str:
     if isinstance(pair, str):
         return pair
-    return pair.pair_id
+    found = getattr(pair, "pair_id", None)
+    if not isinstance(found, str):
+        raise ValidationError(f"pair must be a pair, a shown pair (arena.next_pair) or a pair id, not "
+                              f"{type(pair).__name__}", field="pair", value=repr(pair)[:80],
+                              allowed="ArenaPair, Shown or pair id")
+    return found
 
 
 def _voter(voter: Any) -> str:

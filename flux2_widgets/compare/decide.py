@@ -260,9 +260,14 @@ def compare_until_decided(prompt: str | Sequence[str] | None = None, *, tiers: S
         if prompt is None:
             raise ValidationError("tiers are compared on a prompt: pass it first", field="prompt", value=None,
                                   allowed="a prompt or a list of prompts")
-        cases = [prompt] if isinstance(prompt, str) else list(prompt)
-        if len(list(tiers)) != 2:
-            raise ValidationError(f"a decision is between two tiers, not {list(tiers)!r}", field="tiers",
+        cases = [prompt] if isinstance(prompt, str) else list(prompt) if isinstance(prompt, (list, tuple)) \
+            else []
+        if not cases:
+            raise ValidationError(f"tiers are compared on a prompt or a list of them, not {prompt!r}"[:200],
+                                  field="prompt", value=repr(prompt)[:80],
+                                  allowed="a prompt or a list of prompts")
+        if not isinstance(tiers, (list, tuple)) or len(tiers) != 2:
+            raise ValidationError(f"a decision is between two tiers, not {tiers!r}"[:200], field="tiers",
                                   value=tiers, allowed="two tiers")
         first = plan_tiers(cases[0], tiers, resolution, aspect_ratio)
         makers = [functools.partial(plan_tiers, p, tiers, resolution, aspect_ratio) for p in cases]
@@ -271,7 +276,7 @@ def compare_until_decided(prompt: str | Sequence[str] | None = None, *, tiers: S
         sides = (first.sides[0][1], first.sides[1][1])
     else:
         assert prompts is not None
-        pair = list(prompts)
+        pair = list(prompts) if isinstance(prompts, (list, tuple)) else []
         if len(pair) != 2 or prompt is not None:
             raise ValidationError("prompts=(prompt A, prompt B): exactly two, and no first prompt",
                                   field="prompts", value=prompts, allowed="two prompts")

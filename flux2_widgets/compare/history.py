@@ -315,9 +315,15 @@ class History:
 
     def page(self, number: int = 1, where: ResultFilter | None = None) -> HistoryPage:
         """Page ``number`` (from 1; past the last, the last) of the results matching ``where``."""
-        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        from ..workspace import ResultFilter
+
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 10**9:
             raise ValidationError(f"a page number counts from 1, not {number!r}", field="page", value=number,
-                                  allowed=">= 1")
+                                  allowed="1 to 10**9")
+        if where is not None and not isinstance(where, ResultFilter):
+            raise ValidationError("where must be a filter from history.where(...), not "
+                                  f"{type(where).__name__}", field="where", value=type(where).__name__,
+                                  allowed="history.where(...)")
         self._ensure()
         size = self.page_size
         records, total = self.workspace.results.page(where, offset=(number - 1) * size, limit=size)
@@ -343,7 +349,10 @@ class History:
 
     def star(self, entry: HistoryEntry | str | int, on: bool = True) -> HistoryEntry:
         """Star a result (``on=False``: unstar). Saved at once; returns the entry as it is now."""
-        return self._annotate(entry, lambda t: self.workspace.results.star(t, bool(on)))
+        if not isinstance(on, bool):
+            raise ValidationError(f"on must be True or False, not {on!r}", field="on", value=on,
+                                  allowed=(True, False))
+        return self._annotate(entry, lambda t: self.workspace.results.star(t, on))
 
     def tag(self, entry: HistoryEntry | str | int, tag: str) -> HistoryEntry:
         """Add a tag to a result (``history.filter(tag="fox")`` finds it)."""
@@ -376,7 +385,21 @@ class History:
 
     # -- using entries ---------------------------------------------------------------------
     def _entries(self, items: Iterable[HistoryEntry | str | int]) -> list[HistoryEntry]:
-        return [item if isinstance(item, HistoryEntry) else self[item] for item in items]
+        out = []
+        for item in items:
+            if isinstance(item, HistoryEntry):
+                out.append(item)
+                continue
+            if isinstance(item, bool) or not isinstance(item, (str, int)):
+                raise ValidationError(f"a result is named by its entry, task id or position (0 = newest), "
+                                      f"not {type(item).__name__}", field="entry", value=repr(item)[:80],
+                                      allowed="HistoryEntry, task id or position")
+            try:
+                out.append(self[item])
+            except (KeyError, IndexError):
+                raise ValidationError(f"no saved result {item!r} in {self.root}", field="entry",
+                                      value=item, allowed="a task id or position in this folder") from None
+        return out
 
     def generations(self, *items: HistoryEntry | str | int) -> list[Generation]:
         return [e.generation() for e in self._entries(items)]

@@ -23,7 +23,6 @@ import traitlets
 
 from .._loops import HomeLoop
 from ..errors import DuplicateVoteError, Flux2Error
-from ..money import cost_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..compare.arena import Arena, Shown
@@ -209,10 +208,8 @@ class LeaderboardView(anywidget.AnyWidget):
                            "voters": self.arena.voters(q),
                            "rows": [{k: v for k, v in r.items()
                                      if isinstance(v, (str, int, float)) or v is None} for r in rows]})
-        cost = self.arena.cost()
-        spent = cost_text(cost, "billed", self.arena.simulated)
         summary = (f"{len(self.arena.pairs)} pairs · {self.arena.voters()} voters · images "
-                   f"{spent}")
+                   f"{self.arena.cost_text()}")
         return boards, summary
 
     def close(self) -> None:
