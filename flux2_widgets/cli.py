@@ -451,9 +451,16 @@ def cmd_costs(args: argparse.Namespace) -> int:
 
 def cmd_budget(args: argparse.Namespace) -> int:
     """Show (and with --total / --per-day / --clear, set) a workspace budget cap."""
-    from .workspace import Workspace
+    from .workspace import DATABASE_URL_ENV, Workspace
 
     folder = Path(args.dir)
+    setting = args.clear or args.total is not None or args.per_day is not None
+    if not (folder / "workspace.db").exists() and not os.environ.get(DATABASE_URL_ENV):
+        if not setting:
+            _error(f"{folder} has no workspace yet (no results were saved there): no budget to show. "
+                   "Check --dir, or set a cap with --total / --per-day.")
+            return EXIT_USAGE
+        _say(f"note: {folder} had no workspace: a new one is made there (check --dir if that is a typo)")
     ws = Workspace(folder)
     try:
         if args.clear:

@@ -168,7 +168,9 @@ def test_wrong_arguments_are_refused_by_name_before_anything_is_sent(sim, client
                         (lambda: arena.next_pair("ada", skipped=None), "skipped"),
                         (lambda: arena.next_pair("ada", skipped=["p1"]), "skipped"),
                         (lambda: arena.vote(None, "left", voter="ada"), "pair"),
-                        (lambda: arena.vote(5, "left", voter="ada"), "pair")):
+                        (lambda: arena.vote(5, "left", voter="ada"), "pair"),
+                        (lambda: arena.verdict(alpha=2), "alpha"),
+                        (lambda: arena.verdict(alpha=float("nan")), "alpha")):
         with pytest.raises(ValidationError) as info:
             call()
         assert info.value.field == field

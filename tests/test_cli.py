@@ -528,9 +528,17 @@ def test_the_simulator_without_a_key_never_asks(fast_sim, capsys, monkeypatch, t
 
 def test_budget_sets_and_shows_the_folder_cap(capsys, tmp_path):
     folder = tmp_path / "results"
+    # a folder never used: shown, nothing to show (a typo in --dir is not a fresh $0 budget);
+    # set, a new workspace is made there, and the note says so
+    code, out, err = run_cli(capsys, "budget", "--dir", str(folder))
+    assert code == 2 and out == "" and "has no workspace yet" in err and not folder.exists()
     code, out, err = run_cli(capsys, "budget", "--dir", str(folder), "--total", "5", "--per-day", "1.5")
-    assert code == 0 and err == ""
+    assert code == 0 and "a new one is made there" in err
     assert "workspace budget of" in out and "$5.00" in out and "$1.50" in out
+    code, out, err = run_cli(capsys, "budget", "--dir", str(folder))
+    assert code == 0 and err == "" and "$5.00" in out
+    code, _, err = run_cli(capsys, "budget", "--dir", str(folder), "--total", "1e14")
+    assert code == 2 and "total" in err and "Traceback" not in err
     code, out, _ = run_cli(capsys, "budget", "--dir", str(folder), "--per-day", "2", "--json")
     data = json.loads(out)
     assert (data["cap"], data["per_day"], data["spent"], data["left"]) == (5.0, 2.0, 0.0, 5.0)

@@ -115,3 +115,13 @@ def test_budget_refuses_before_anything_is_sent(sim, client):
     cmp = compare_prompts("a red fox", "a red fox, oil painting", budget=2 * catalog.price("pro", "1k"),
                           client=client).wait(10)
     assert all(c.ok for c in cmp.cells)
+
+
+def test_a_billed_total_never_claims_an_up_to_that_leaves_out_an_unpriced_cell() -> None:
+    from flux2_widgets.compare.costs import _billed_total
+
+    assert _billed_total(0.19, 0, 0.14) == "$0.19 + up to $0.14 may still be billed"
+    assert _billed_total(0.0, 0, 0.14) == "up to $0.14 may still be billed"
+    assert _billed_total(0.0, 0, 0.0, 1) == "n/a may still be billed"  # a stopped Max cell alone
+    assert _billed_total(0.05, 0, 0.14, 1) == "$0.05 + $0.14 + n/a may still be billed"
+    assert _billed_total(0.05, 0, 0.0) == 0.05

@@ -506,3 +506,12 @@ def test_time_estimates_follow_the_window():
     assert estimated_seconds(requests[:3], 8) == pytest.approx(pro)
     assert [duration_text(s) for s in (None, 0.2, 40, 360, 4800, 6000)] == [
         "time n/a", "about 1 s", "about 40 s", "about 6 min", "about 80 min", "about 1 h 40 min"]
+
+
+def test_a_dict_or_a_set_is_not_taken_for_an_axis_of_its_keys() -> None:
+    from flux2_widgets import grid
+
+    for values in ({"fox": 1, "owl": 2}, {"fox", "owl"}):
+        with pytest.raises(ValidationError, match="animal: takes a value or a list of values") as info:
+            grid("a {animal} in the snow", animal=values)
+        assert info.value.field == "animal"

@@ -104,7 +104,9 @@ def test_budget_input_is_checked(ws) -> None:
                         (lambda: ws.budget.reserve("k", -1), "amount"),
                         (lambda: ws.budget.reserve("k", float("nan")), "amount"),
                         (lambda: ws.budget.reserve("k", 0.1, scopes=()), "scopes"),
-                        (lambda: ws.budget.set_cap("w", total=True), "total")):
+                        (lambda: ws.budget.set_cap("w", total=True), "total"),
+                        (lambda: ws.budget.set_cap(["a", "b"], total=1), "scope"),
+                        (lambda: ws.budget.status(["a", "b"]), "scope")):
         with pytest.raises(ValidationError) as info:
             call()
         assert info.value.field == field

@@ -431,8 +431,10 @@ class Arena:
 
     def verdict(self, question: str | None = None, alpha: float = 0.05) -> ArenaVerdict:
         """Whether the answer is known, in plain words (see ``arena_standings.verdict``)."""
+        from .._checks import check_number
         from .arena_standings import verdict
 
+        check_number("alpha", alpha, maximum=0.5)
         return verdict(self, self._question(question), alpha)
 
     # -- views ----------------------------------------------------------------------------------

@@ -84,6 +84,9 @@ def _error(axis: str, message: str, value: Any = None, allowed: Any = None) -> V
 
 
 def _as_tuple(name: str, values: Any) -> tuple[Any, ...]:
+    if isinstance(values, (Mapping, set, frozenset)):
+        # a dict would give its keys, a set an order of its own: neither is what was meant
+        raise _error(name, f"takes a value or a list of values, not a {type(values).__name__}", values)
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         values = (values,)
     items = tuple(values)

@@ -223,12 +223,12 @@ def cells_cost_table(title: str, cells: Sequence[Cell], *, simulated: bool, done
         })
     est, est_unknown = sum_costs(r["estimated_cost"] for r in rows)
     billed, billed_unknown = sum_costs(c.billed_cost for c in cells if c.money == BILLED)
-    maybe = sum_costs(c.cost for c in cells if c.money == MAY_BE_BILLED)[0]
+    maybe, maybe_unknown = sum_costs(c.cost for c in cells if c.money == MAY_BE_BILLED)
     notes = ["billed: usage.cost reported by the API; a task is free only when the service says it "
              "failed or refused it"]
-    if maybe:
-        notes.append(f"{format_usd(maybe)} may still be billed: stopped or cut-off cells whose tasks may "
-                     "finish on the service (cmp.refresh() asks it)")
+    if maybe or maybe_unknown:
+        notes.append(f"{sum_text(maybe, maybe_unknown)} may still be billed: stopped or cut-off cells whose "
+                     "tasks may finish on the service (cmp.refresh() asks it)")
     if simulated:
         notes.append("SIMULATED: nothing was charged; 'billed' is what it would have cost")
     if not done:
@@ -240,16 +240,19 @@ def cells_cost_table(title: str, cells: Sequence[Cell], *, simulated: bool, done
          ("estimated_cost", "estimated"), ("billed_cost", "billed"), ("note", "note")],
         rows,
         {"estimated_cost": est, "estimated_cost_unknown": est_unknown,
-         "billed_cost": _billed_total(billed, billed_unknown, maybe), "billed_cost_unknown": billed_unknown},
+         "billed_cost": _billed_total(billed, billed_unknown, maybe, maybe_unknown),
+         "billed_cost_unknown": billed_unknown},
         money=("estimated_cost", "billed_cost"), notes=notes, pending="open",
     )
 
 
-def _billed_total(billed: float, unknown: int, maybe: float) -> float | str:
-    """The billed total, which never reads $0.00 while cells may still be billed."""
-    if not maybe:
+def _billed_total(billed: float, unknown: int, maybe: float, maybe_unknown: int = 0) -> float | str:
+    """The billed total, which never reads $0.00 while cells may still be billed (those with
+    no published price count as "n/a": "up to" a sum that leaves them out would be false)."""
+    if not maybe and not maybe_unknown:
         return billed
-    up_to = f"up to {format_usd(maybe)} may still be billed"
+    up_to = (f"up to {format_usd(maybe)} may still be billed" if not maybe_unknown else
+             f"{sum_text(maybe, maybe_unknown)} may still be billed")
     return f"{sum_text(billed, unknown)} + {up_to}" if billed else up_to
 
 

@@ -137,9 +137,12 @@ class ArenaVoteView(anywidget.AnyWidget):
             self.message = "skipped" if choice == "skip" else "vote recorded"
         except DuplicateVoteError:
             self.message = "You had already voted on this one (in another tab?): your first vote stands."
-        except Flux2Error as exc:
+        except Exception as exc:  # the panel must never stay stuck: say so, and the voter may try again
             self._busy = False
-            self.message = f"Not recorded: {exc.message}"
+            if not isinstance(exc, Flux2Error):
+                log.warning("an arena vote could not be recorded", exc_info=True)
+            why = exc.message if isinstance(exc, Flux2Error) else "the arena did not answer"
+            self.message = f"Not recorded: {why}"
             return
         await self._show_next()
 

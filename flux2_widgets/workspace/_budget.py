@@ -77,6 +77,14 @@ def _scopes(scopes: Any) -> list[str]:
     return sorted(out)
 
 
+def _one_scope(scope: Any) -> str:
+    if not isinstance(scope, str):
+        raise ValidationError(f"scope must be one scope name (e.g. 'workspace', 'visitor:<id>'), not "
+                              f"{scope!r}"[:200], field="scope", value=repr(scope)[:80],
+                              allowed="a string of 1-200 characters")
+    return _scopes(scope)[0]
+
+
 _SUMS = ("SELECT COALESCE(SUM(CASE WHEN state = 'settled' THEN cost_micro ELSE 0 END), 0), "
          "COALESCE(SUM(CASE WHEN state = 'reserved' THEN amount_micro ELSE 0 END), 0), "
          "COALESCE(SUM(CASE WHEN state = 'settled' AND day = ? THEN cost_micro ELSE 0 END), 0), "
@@ -109,7 +117,7 @@ class Budget:
                 per_day: float | None = None) -> BudgetStatus:
         """Set a scope's caps in USD (``None``: no such cap; both ``None`` removes the cap).
         Lowering a cap below what is committed refuses new reservations; nothing is undone."""
-        scope = _scopes(scope)[0]
+        scope = _one_scope(scope)
         caps = (None if total is None else _micro(total, "total"),
                 None if per_day is None else _micro(per_day, "per_day"))
 
@@ -220,7 +228,7 @@ class Budget:
     def status(self, scope: str = WORKSPACE_SCOPE) -> BudgetStatus:
         """A scope's caps, spent (billed), reserved (may still be billed) and left, in all
         and for today (UTC)."""
-        scope = _scopes(scope)[0]
+        scope = _one_scope(scope)
         day = self._day()
 
         def read(tx: Tx) -> BudgetStatus:
