@@ -35,7 +35,6 @@ from .session_lines import (
     ledger_refusal_line,
     refusal_line,
     session_line,
-    shortfall_text,
     visitor_line,
 )
 from .store import ResultStore, Unanswered
@@ -175,13 +174,6 @@ class StudioSession:
     def estimate_text(self, n: int, tier: str, resolution: str) -> tuple[str, bool]:
         """The line beside Generate, and whether the batch would pass the budget."""
         return estimate_line(self, n, tier, resolution)
-
-    def shortfall_text(self, n: int, tier: str, resolution: str) -> str:
-        """Why ``n`` such images would be refused by a workspace cap as last read ("this batch
-        would cost about $0.10 and you have $0.02 left of your $0.50"), or "" when they fit."""
-        unit = self._unit_price(tier, resolution)
-        found = self.workspace_shortfall(round(unit * n, 6)) if unit is not None else None
-        return shortfall_text(self, found[1], round((unit or 0.0) * n, 6), found[0]) if found else ""
 
     def workspace_shortfall(self, estimate: float) -> tuple[float, str] | None:
         """``(left, scope)`` of the tightest workspace cap that ``estimate`` would pass, as last

@@ -18,8 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .session import StudioSession
     from .workspace import BudgetStatus
 
-__all__ = ["earlier_line", "estimate_line", "ledger_refusal_line", "refusal_line", "session_line",
-           "shortfall_text", "visitor_line", "visitor_scope_of"]
+__all__ = ["batch_shortfall", "earlier_line", "estimate_line", "ledger_refusal_line", "refusal_line",
+           "session_line", "shortfall_text", "visitor_line", "visitor_scope_of"]
 
 #: The workspace budget's scope for the folder as a whole (``workspace.WORKSPACE_SCOPE``).
 _FOLDER = "workspace"
@@ -180,6 +180,14 @@ def refusal_line(session: StudioSession, scope: str, estimate: float, left: floa
     if visitor_scope_of(session) is None:
         return f"{why}. Nothing was sent."
     return f"Nothing was sent: {why}."
+
+
+def batch_shortfall(session: StudioSession, n: int, tier: str, resolution: str) -> str:
+    """Why ``n`` such images would be refused by a workspace cap as last read ("this batch
+    would cost about $0.10 and you have $0.02 left of your $0.50"), or "" when they fit."""
+    estimate = _batch_estimate(session, n, tier, resolution)
+    found = session.workspace_shortfall(estimate) if estimate is not None else None
+    return shortfall_text(session, found[1], estimate or 0.0, found[0]) if found else ""
 
 
 def shortfall_text(session: StudioSession, scope: str, estimate: float, left: float) -> str:

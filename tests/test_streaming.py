@@ -44,9 +44,16 @@ def test_leaving_the_loop_early_stops_the_rest(make_sim, tmp_path):
         for gen in client.as_completed(reqs, progress=False):
             assert gen.request.tier == "flex"
             break
-        gets = sim.count("GET")
+        pro = {tid for tid, rec in sim.tasks.items() if rec.request.tier == "pro"}
+        assert len(pro) == 3  # created alongside the flex one, still running
+
+        def pro_polls() -> int:
+            return sum(1 for m, path, _ in sim.stats.requests
+                       if m == "GET" and path.rsplit("/", 1)[-1] in pro)
+
+        before = pro_polls()
         client.generate("a mug of cocoa", tier="flex")  # the loop runs again: nothing still polls
-        assert sim.count("GET") - gets <= 3
+        assert sim.count("GET") > 0 and pro_polls() == before  # the abandoned tasks were let go
 
 
 def test_the_async_stream_and_bad_input(make_sim):

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError, WorkspaceError
+from .arena_standings import ArenaVerdict
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..workspace import Workspace
     from ..workspace._records import ArenaPair, ArenaRecord, ArenaVote
     from .comparison import Comparison
-    from .stats import SequentialResult, Standings
 
 __all__ = ["Arena", "ArenaVerdict", "CHOICES", "Shown", "VoterSession"]
 
@@ -85,22 +85,6 @@ class Shown:
     @property
     def right_variant(self) -> str:
         return self.pair.left_variant if self.flipped else self.pair.right_variant
-
-
-@dataclass(frozen=True)
-class ArenaVerdict:
-    """Whether the room's answer is known: ``text`` in plain words, ``decided``, the preferred
-    variant (``None`` while undecided), and the test behind it."""
-
-    text: str
-    decided: bool
-    winner: str | None
-    votes: int
-    test: SequentialResult | None
-    standings: Standings | None
-
-    def __str__(self) -> str:
-        return self.text
 
 
 class Arena:
@@ -307,42 +291,16 @@ class Arena:
         return self.workspace.arenas.preview(self.name, _pair_id(pair), stored)
 
     def cost(self) -> float | None:
-        """What the arena's images that were made cost (billed where the service said, else
-        the estimate), read from the results index: every image its making saved, paired or
-        not (a case whose other side failed was still paid for); ``None`` when a price is
-        unknown. While this kernel is still making them, :meth:`cost_text` says more."""
-        tasks = self._made_tasks()
-        for task in tasks:
-            if self._costs.get(task) is None:  # not indexed yet, or no price: ask again
-                found = self.workspace.results.get(task)
-                self._costs[task] = found.cost if found is not None else None
-        total = 0.0
-        for task in tasks:
-            value = self._costs[task]
-            if value is None:
-                return None
-            total += value
-        return round(total, 6)
+        """What the images made for the arena cost (see ``arena_standings.arena_cost``)."""
+        from .arena_standings import arena_cost
+
+        return arena_cost(self)
 
     def cost_text(self) -> str:
-        """The arena's money in words: while this kernel makes its images, what the making
-        comes to so far (estimates, "may still be billed"); after, what was billed."""
-        from ..money import cost_text
+        """The arena's money in words: estimates while this kernel makes its images, then billed."""
+        from .arena_standings import arena_cost_text
 
-        if self.generation is not None and not self.generation.done:
-            return self.generation.total_text
-        return cost_text(self.cost(), "billed", self.simulated)
-
-    def _made_tasks(self) -> list[str]:
-        """The task of every image made for the arena (its saved comparison's cells), else,
-        for an arena made before that was kept, those of its pairs."""
-        saved = self.record.config.get("comparison")
-        if isinstance(saved, str):
-            try:
-                return [c.task_id for c in self.workspace.comparisons.get(saved).cells]
-            except WorkspaceError:
-                pass
-        return list(dict.fromkeys(t for p in self.pairs for t in (p.left_task_id, p.right_task_id)))
+        return arena_cost_text(self)
 
     # -- voting -------------------------------------------------------------------------------
     def _order(self, voter: str, pairs: list[ArenaPair]) -> list[tuple[ArenaPair, bool]]:

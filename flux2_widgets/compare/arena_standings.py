@@ -1,4 +1,4 @@
-"""An arena's standings: the leaderboard's rows and the verdict, from its votes.
+"""An arena's standings: the leaderboard's rows, the verdict and the cost, for the board.
 
 Two variants: win rates with Wilson intervals, and the anytime-valid sequential test on their
 votes (ties set aside: ``stats.sequential_test``). More: Bradley-Terry strengths with bootstrap
@@ -8,14 +8,73 @@ their head-to-head votes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .arena import ArenaVerdict
+from ..errors import WorkspaceError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .arena import Arena
+    from .stats import SequentialResult, Standings
 
-__all__ = ["leaderboard", "verdict"]
+__all__ = ["ArenaVerdict", "arena_cost", "arena_cost_text", "leaderboard", "verdict"]
+
+
+@dataclass(frozen=True)
+class ArenaVerdict:
+    """Whether the room's answer is known: ``text`` in plain words, ``decided``, the preferred
+    variant (``None`` while undecided), and the test behind it."""
+
+    text: str
+    decided: bool
+    winner: str | None
+    votes: int
+    test: SequentialResult | None
+    standings: Standings | None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def arena_cost(arena: Arena) -> float | None:
+    """What the arena's images that were made cost (billed where the service said, else the
+    estimate), read from the results index: every image its making saved, paired or not (a
+    case whose other side failed was still paid for); ``None`` when a price is unknown."""
+    tasks = _made_tasks(arena)
+    known = arena._costs
+    for task in tasks:
+        if known.get(task) is None:  # not indexed yet, or no price: ask again
+            found = arena.workspace.results.get(task)
+            known[task] = found.cost if found is not None else None
+    total = 0.0
+    for task in tasks:
+        value = known[task]
+        if value is None:
+            return None
+        total += value
+    return round(total, 6)
+
+
+def arena_cost_text(arena: Arena) -> str:
+    """The arena's money in words: while this kernel makes its images, what the making comes
+    to so far (estimates, "may still be billed"); after, what was billed."""
+    from ..money import cost_text
+
+    if arena.generation is not None and not arena.generation.done:
+        return arena.generation.total_text
+    return cost_text(arena_cost(arena), "billed", arena.simulated)
+
+
+def _made_tasks(arena: Arena) -> list[str]:
+    """The task of every image made for the arena (its saved comparison's cells), else, for
+    an arena made before that was kept, those of its pairs."""
+    saved = arena.record.config.get("comparison")
+    if isinstance(saved, str):
+        try:
+            return [c.task_id for c in arena.workspace.comparisons.get(saved).cells]
+        except WorkspaceError:
+            pass
+    return list(dict.fromkeys(t for p in arena.pairs for t in (p.left_task_id, p.right_task_id)))
 
 
 def _wins(arena: Arena, asked: str) -> tuple[dict[str, dict[str, float]], dict[tuple[str, str], list[int]]]:

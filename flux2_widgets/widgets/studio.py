@@ -44,6 +44,7 @@ from ..money import format_usd
 from ..results import Task
 from ..runs import Run
 from ..session import MAX_BATCH, StudioSession, check_batch_size
+from ..session_lines import batch_shortfall
 from ..store import ResultStore
 from ._dom import button, esc, html_box, show, tier_tooltip
 from ._style import style_widget
@@ -720,7 +721,7 @@ class Studio(widgets.VBox):
         """Generate is off while the form is invalid or the batch would pass the budget, and
         says why (the cost line beside it says what would fit)."""
         problem = self._problem
-        short = self.session.shortfall_text(self.n_images, self.tier, self.resolution) if self._over else ""
+        short = batch_shortfall(self.session, self.n_images, self.tier, self.resolution) if self._over else ""
         reason = problem.message if problem is not None else (
             f"not enough left: {short}" if short else
             f"over the budget: {self.cost_text.split(' · ', 1)[-1]}" if self._over else "")
