@@ -159,13 +159,8 @@ def verdict(arena: Arena, question: str, alpha: float = 0.05) -> ArenaVerdict:
     detail = test.text(a, b).split(": ", 1)[-1]
     if winner is not None:
         other = b if winner == a else a
-        text = (f"{winner} is preferred over {other} ({detail}). The test stays valid however often "
+        text = (f"{winner} is preferred over {other}. {detail}. The test stays valid however often "
                 "the board is looked at.")
-    elif test.decisive and test.estimate not in (None, 0.5):
-        lead = a if (test.estimate or 0.5) > 0.5 else b
-        text = f"Not decided yet: {lead} leads ({detail}). Keep voting."
-    elif test.decisive:
-        text = f"Not decided yet: even so far ({detail}). Keep voting."
-    else:
-        text = f"Not decided yet: {detail}. Keep voting."
+    else:  # the detail names the side ahead; a second "X leads (X wins ...)" only repeats it
+        text = f"Not decided yet. {detail}. Keep voting."
     return ArenaVerdict(text, test.decided, winner, votes, test, standings)

@@ -211,7 +211,8 @@ class LeaderboardView(anywidget.AnyWidget):
                            "voters": self.arena.voters(q),
                            "rows": [{k: v for k, v in r.items()
                                      if isinstance(v, (str, int, float)) or v is None} for r in rows]})
-        summary = (f"{len(self.arena.pairs)} pairs · {self.arena.voters()} voters · images "
+        pairs, voters = len(self.arena.pairs), self.arena.voters()
+        summary = (f"{pairs} pair{'s' * (pairs != 1)} · {voters} voter{'s' * (voters != 1)} · images "
                    f"{self.arena.cost_text()}")
         return boards, summary
 

@@ -8,6 +8,8 @@ function h(tag, cls, text) {
   return node;
 }
 
+const counted = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(x * 100)}%`);
 
 function render({ model, el }) {
@@ -45,7 +47,7 @@ function render({ model, el }) {
         table.appendChild(line);
       }
       section.appendChild(table);
-      section.appendChild(h("div", "f2w-board-counts", `${board.votes} votes from ${board.voters} voters`));
+      section.appendChild(h("div", "f2w-board-counts", `${counted(board.votes, "vote")} from ${counted(board.voters, "voter")}`));
       section.appendChild(h("div", board.decided ? "f2w-board-verdict mod-decided" : "f2w-board-verdict",
         board.verdict));
       root.appendChild(section);
