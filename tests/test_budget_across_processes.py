@@ -150,3 +150,49 @@ def test_a_result_not_downloaded_is_billed_and_kept_for_resume(make_sim, tmp_pat
         (fetched,) = client.resume()
         assert fetched.id == gen.id and sim.stats.tasks_created == 1
     assert store.undelivered() == [] and len(list((tmp_path / "results").glob("*/*.png"))) == 1
+
+
+KILLED = textwrap.dedent('''
+    import os, signal, sys
+    from flux2_widgets import Flux2Client, ResultStore
+    from flux2_widgets.workspace import _budget
+    url, folder, db, point = sys.argv[1], sys.argv[2], sys.argv[3] or None, sys.argv[4]
+    reserve = _budget.Budget.reserve
+
+    def killed(self, *args, **kwargs):
+        if point == "after":
+            reserve(self, *args, **kwargs)  # committed: then the kill
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    _budget.Budget.reserve = killed
+    store = ResultStore(folder, database_url=db)
+    with Flux2Client(api_key=sys.argv[5], base_url=url, store=store, simulated=False) as client:
+        client.generate("a lighthouse on a cliff at dawn")
+''')
+
+
+@pytest.mark.parametrize("point", ["before", "after"])
+def test_a_kernel_killed_around_its_reservation_leaves_nothing_unsettled(remote, tmp_path, database_url,  # noqa: F811
+                                                                         point):
+    """Killed with SIGKILL just before its reservation, or just after it committed (before the
+    create left): the next kernel's resume() sends that create once, and the folder's budget
+    ends with it billed, nothing left "may still be billed"."""
+    remote.reset()
+    folder = tmp_path / "results"
+    Workspace(folder, database_url=database_url).budget.set_cap(total=1.0)
+    proc = subprocess.run([sys.executable, "-c", KILLED, remote.url, str(folder), database_url or "", point,
+                           SECRET_KEY], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    assert remote.tasks_created() == 0, "killed before the create left"
+    from flux2_widgets import Flux2Client, ResultStore
+
+    store = ResultStore(folder, database_url=database_url)
+    before = store.workspace.budget.status()
+    assert before.reserved == (0.0 if point == "before" else 0.05)
+    assert len(store.unanswered(remote.url)) == 1, "the create is logged, for resume()"
+    with Flux2Client(api_key=SECRET_KEY, base_url=remote.url, store=store, simulated=False) as client:
+        [gen] = client.resume()
+    assert not isinstance(gen, Exception), gen
+    after = store.workspace.budget.status()
+    assert remote.tasks_created() == 1 and after.spent == pytest.approx(0.05) and after.reserved == 0.0
+    assert store.unanswered(remote.url) == [] and store.pending(remote.url) == []

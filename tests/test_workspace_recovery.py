@@ -65,6 +65,77 @@ def test_a_damaged_database_is_moved_aside_and_rebuilt(tmp_path, damage, caplog)
     assert History(root).count() == 300
 
 
+def _arena_with_votes(root: Path, n: int) -> None:
+    ws = Workspace(root)
+    ws.arenas.create("room", variants=["pro", "flex"])
+    pair = ws.arenas.add_pair("room", prompt="p", left_variant="pro", right_variant="flex", left_task_id="l",
+                              right_task_id="r", left_preview=jpeg(), right_preview=jpeg()).pair_id
+    for i in range(n):
+        ws.arenas.vote("room", pair, voter=f"v{i}", question="Which is better?", choice="left")
+    ws.close()
+
+
+def test_a_checkpoint_cut_short_is_not_damage(tmp_path) -> None:
+    """Killed mid-checkpoint, the file's first page (written first) counts pages not yet
+    copied from the WAL. The WAL still holds them: nothing is moved aside, no vote is lost."""
+    live, after_kill = tmp_path / "live", tmp_path / "after-kill"
+    _arena_with_votes(live, 50)
+    import shutil
+    import sqlite3
+
+    conn = sqlite3.connect(live / "workspace.db", isolation_level=None)
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE filler (x BLOB)")
+    conn.executemany("INSERT INTO filler VALUES (?)", [(os.urandom(3000),) for _ in range(300)])
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    after_kill.mkdir()
+    for name in ("workspace.db", "workspace.db-wal"):  # the files as a kill -9 leaves them
+        shutil.copy(live / name, after_kill / name)
+    conn.close()
+    db = after_kill / "workspace.db"
+    head = bytearray(db.read_bytes()[:100])
+    assert db.stat().st_size < pages * int.from_bytes(head[16:18], "big")
+    head[28:32] = pages.to_bytes(4, "big")  # page 1 already copied, the rest not yet
+    with db.open("r+b") as fh:
+        fh.write(head)
+    ws = Workspace(after_kill)
+    assert len(ws.arenas.votes("room")) == 50
+    assert not [p for p in after_kill.iterdir() if ".damaged-" in p.name], "healthy: nothing moved aside"
+    ws.close()
+
+
+def test_killed_while_rebuilding_a_damaged_database_the_next_one_starts_again(tmp_path, monkeypatch) -> None:
+    """The replacement is built under another name and renamed into place: a process killed
+    before the rename leaves the damaged file where it was, and the next one rebuilds it."""
+    root = tmp_path / "results"
+    _folder_with_results(root, 20)
+    Workspace.shared(root).close()
+    db = root / "workspace.db"
+    with db.open("r+b") as fh:
+        fh.truncate(db.stat().st_size // 2)
+    damaged_bytes = db.read_bytes()
+    from flux2_widgets.workspace import _sqlite, _workspace
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args: object) -> None:
+        raise Killed  # as a kill -9 just before the rename
+
+    _workspace._shared.clear()
+    monkeypatch.setattr(_sqlite.os, "replace", killed)
+    with pytest.raises(Killed):
+        Workspace(root).results.page()
+    assert db.read_bytes() == damaged_bytes, "still in place, untouched"
+    assert list(root.glob("workspace.db.rebuilding-*")), "the half-done rebuild is beside it"
+    monkeypatch.undo()
+    _workspace._shared.clear()
+    assert _ids(root) == [f"task-{i:03d}" for i in range(20)], "rebuilt whole by the next process"
+    assert not list(root.glob("workspace.db.rebuilding-*")), "the dead rebuild cleared away"
+    kept = [p for p in root.iterdir() if ".damaged-" in p.name and not p.name.endswith("-wal")]
+    assert kept and all(p.read_bytes() == damaged_bytes for p in kept), "kept, never deleted"
+
+
 def test_a_missing_database_is_rebuilt_from_the_sidecars_and_the_run_log(tmp_path) -> None:
     root = tmp_path / "results"
     _folder_with_results(root, 5)
@@ -194,6 +265,18 @@ def test_a_database_urls_password_appears_nowhere(tmp_path, caplog) -> None:
             Workspace(tmp_path / "dead", database_url=socket_url.replace(f"port={cluster.port}", "port=1")
                       ).budget.status()
         shown += [str(info.value), repr(info.value)]
+        # and libpq's keyword/value form
+        keywords = (f"host={cluster.folder} port={cluster.port} dbname={url.rsplit('/', 1)[1]} "
+                    f"user={pg_cluster.USER} password={password}")
+        by_keywords = Workspace(tmp_path / "keywords", database_url=keywords)
+        assert by_keywords.budget.status().spent == 0.0, "it connects"
+        shown += [repr(by_keywords), by_keywords.database, str(by_keywords.url)]
+        assert "password=<redacted>" in by_keywords.database
+        by_keywords.close()
+        for bad in (keywords + " nonsense=1", keywords.replace(f"port={cluster.port}", "port=1")):
+            with pytest.raises((ValidationError, WorkspaceError)) as info:
+                Workspace(tmp_path / "bad-keywords", database_url=bad).budget.status()
+            shown += [str(info.value), repr(info.value), repr(getattr(info.value, "value", ""))]
     shown.append(caplog.text)
     for text in shown:
         assert password not in text

@@ -228,10 +228,16 @@ class AsyncFlux2Client:
         store = store if store is not None else self.store
         submitted = time.time()
         if store is not None:
-            # The folder's budget (and a visitor's quota) first: a create that would pass a cap
-            # is refused here, with nothing sent and nothing logged.
-            await self._reserve(store, key, req)
+            # Logged, then reserved against the folder's caps (and a visitor's quota): a process
+            # killed between the two leaves a create that resume() sends (reserving it then),
+            # never a reservation that nothing would settle. One that would pass a cap is
+            # refused here, logged as such, with nothing sent.
             await self._log_to_store(store.record_sending, key, req, self.base_url, submitted)
+            try:
+                await self._reserve(store, key, req)
+            except Flux2Error as exc:
+                await self._log_to_store(store.record_rejected, key, exc)
+                raise
         if on_sending is not None:
             on_sending(key)
         sent = time.monotonic()

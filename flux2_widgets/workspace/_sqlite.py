@@ -7,8 +7,11 @@ for a writer), a busy timeout and retries when the file is locked, short transac
 processes cannot both read "room left" and both spend it). A damaged file (not a
 database, truncated, "malformed") is moved aside, never deleted: a fresh one is made,
 what rows of the old one can still be read are carried over, and the results index is
-rebuilt from the sidecars. A file deleted or moved aside by another process is noticed
-before the next transaction (its inode changed) and reopened.
+rebuilt from the sidecars. The replacement is built beside the damaged file and swapped
+in with one rename, so a process killed while it rebuilds leaves the damaged file where it
+was (the next one starts again), never a half-filled new one. A file deleted or moved
+aside by another process is noticed before the next transaction (its inode changed) and
+reopened.
 """
 
 from __future__ import annotations
@@ -77,6 +80,11 @@ def damaged(path: Path) -> str | None:
     pages = int.from_bytes(head[28:32], "big")
     header_valid = head[24:28] == head[92:96]
     if header_valid and pages and size < pages * page_size:
+        wal = Path(f"{path}-wal")
+        if wal.exists() and wal.stat().st_size > 32:
+            # a checkpoint cut short by a kill: the WAL still holds those pages, and SQLite
+            # reads them from there (a real fault surfaces as "malformed" on use)
+            return None
         return f"truncated ({size} bytes, its header counts {pages} pages of {page_size})"
     return None
 
@@ -182,17 +190,15 @@ class SQLiteBackend(Backend):
             replaced = self._file is not None
             self._drop_idle()
             with self._folder_lock():
-                salvage = self._move_aside_if_damaged()
+                rebuilt = self._replace_if_damaged()
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._preparer = threading.get_ident()
                 try:
                     self._prepare(self)
-                    if salvage is not None:
-                        self._salvage(salvage)
                 finally:
                     self._preparer = None
                 self._file = self._identity()
-            if (replaced or salvage is not None) and self._on_replaced is not None:
+            if (replaced or rebuilt) and self._on_replaced is not None:
                 self._on_replaced()
 
     @contextlib.contextmanager
@@ -211,32 +217,57 @@ class SQLiteBackend(Backend):
         finally:
             os.close(fd)  # releases the lock
 
-    def _move_aside_if_damaged(self, reason: str | None = None) -> Path | None:
+    def _replace_if_damaged(self, reason: str | None = None) -> bool:
+        """Replace a damaged file (the caller holds the folder lock): the new one, with its
+        schema and the old one's readable rows, is built under another name; the damaged
+        file and its WAL are kept under a ``.damaged-`` name (hard links: never deleted);
+        then one rename puts the new file in place. Killed before that rename, the damaged
+        file is still where it was and the next process starts again."""
+        for stale in self.path.parent.glob(f"{self.path.name}.rebuilding-*"):
+            stale.unlink(missing_ok=True)  # left by a process killed while rebuilding
         reason = reason or damaged(self.path)
         if reason is None:
-            return None
+            return False
         if not self.keep_damaged:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
             log.info("the index %s was damaged (%s): rebuilt", self.path, reason)
-            return None
+            return True
+        fresh = self.path.with_name(f"{self.path.name}.rebuilding-{os.getpid()}")
+        builder = _Builder(fresh, self._prepare)
+        try:
+            builder.write(lambda tx: None)  # prepares the schema
+            kept = builder.carry_over(self.path)
+        finally:
+            builder.close()  # the last connection: its WAL is checkpointed into the file
+        for suffix in ("-wal", "-shm"):
+            Path(f"{fresh}{suffix}").unlink(missing_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{os.getpid()}")
-        for suffix in ("", "-wal", "-shm"):
+        for n in range(2, 1000):
+            if not aside.exists():
+                break
+            aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{os.getpid()}-{n}")
+        for suffix in ("", "-wal"):
             source = Path(f"{self.path}{suffix}")
             if source.exists():
-                os.replace(source, f"{aside}{suffix}")
-        log.warning("the workspace database %s was damaged (%s): moved aside to %s, a new one is made "
-                    "and the results index rebuilt from the sidecars", self.path, reason, aside.name)
-        return aside
+                _keep(source, Path(f"{aside}{suffix}"))
+        # the old WAL must not meet the new file: SQLite would replay it into it
+        for suffix in ("-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        os.replace(fresh, self.path)
+        log.warning("the workspace database %s was damaged (%s): kept as %s; a new one is made, %d "
+                    "readable rows carried over and the results index rebuilt from the sidecars",
+                    self.path, reason, aside.name, kept)
+        return True
 
-    def _salvage(self, aside: Path) -> None:
-        """Carry over whatever rows of the damaged file can still be read. The folders'
+    def carry_over(self, old_path: Path) -> int:
+        """Copy whatever rows of the database at ``old_path`` can still be read. The folders'
         "indexed" marks are not: the results index is rebuilt from the sidecars."""
         try:
-            old = sqlite3.connect(f"file:{aside}?mode=ro", uri=True, isolation_level=None)
+            old = sqlite3.connect(f"file:{old_path}?mode=ro", uri=True, isolation_level=None)
         except sqlite3.Error:
-            return
+            return 0
         kept = 0
         try:
             conn = self._take()
@@ -251,8 +282,7 @@ class SQLiteBackend(Backend):
                 self._give(conn)
         finally:
             old.close()
-        if kept:
-            log.warning("carried %d readable rows over from the damaged %s", kept, aside.name)
+        return kept
 
     # -- transactions --------------------------------------------------------------
     def _run(self, fn: Callable[[Tx], T], begin: str) -> T:
@@ -297,15 +327,13 @@ class SQLiteBackend(Backend):
             with self._folder_lock():
                 # Another process may have replaced it already: only the file we found bad moves.
                 if self._file is not None and self._identity() == self._file:
-                    aside = self._move_aside_if_damaged(reason)
+                    rebuilt = self._replace_if_damaged(reason)
                 else:
-                    aside = None
+                    rebuilt = False
                 self._file = None
             self._ensure_ready()
-            if aside is not None:
-                self._salvage(aside)
-                if self._on_replaced is not None:
-                    self._on_replaced()
+            if rebuilt and self._on_replaced is not None:
+                self._on_replaced()
 
     def read(self, fn: Callable[[Tx], T]) -> T:
         return self._run(fn, "BEGIN")
@@ -315,6 +343,24 @@ class SQLiteBackend(Backend):
 
     def close(self) -> None:
         self._drop_idle()
+
+
+class _Builder(SQLiteBackend):
+    """The replacement being built: its maker already holds the folder's lock."""
+
+    @contextlib.contextmanager
+    def _folder_lock(self) -> Iterator[None]:
+        yield
+
+
+def _keep(source: Path, target: Path) -> None:
+    """``target`` names the same bytes as ``source`` (a hard link; a copy where links fail)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        import shutil
+
+        shutil.copy2(source, target)
 
 
 def _copy_table(old: sqlite3.Connection, new: sqlite3.Connection, table: str) -> int:

@@ -24,13 +24,22 @@ DATABASE_URL_ENV = "FLUX2_DATABASE_URL"
 #: The default database: one SQLite file in the results folder.
 DB_FILE = "workspace.db"
 
-_ALLOWED = "postgresql://user:password@host:port/database or sqlite:///path/to/file.db"
+_ALLOWED = ("postgresql://user:password@host:port/database (or libpq's 'host=... dbname=... user=...') "
+            "or sqlite:///path/to/file.db")
 # user:password@ in anything that looks like a URL (a driver's message, a traceback line)
 _USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@\s]*)@",
                        re.IGNORECASE)
 # ...?password=... (libpq takes the password, and a client key's, as query parameters too)
 _QUERY_SECRET = re.compile(r"(?P<key>[?&](?:ssl)?password=)[^&#\s]*", re.IGNORECASE)
 _SECRET_PARAMS = ("password", "sslpassword")
+# libpq's keyword/value form: host=/run/postgresql dbname=flux2 password='it''s' ...
+_KV_VALUE = r"(?:'(?:[^'\\]|\\.)*'|[^\s']+)"
+_KV_PAIR = re.compile(rf"\s*(?P<key>[a-z_]+)\s*=\s*(?P<value>{_KV_VALUE})", re.IGNORECASE)
+_KV_SECRET = re.compile(rf"(?P<key>\b(?:ssl)?password\s*=\s*){_KV_VALUE}", re.IGNORECASE)
+#: keywords that make a keyword/value string a PostgreSQL connection (libpq's own names)
+_KV_KEYS = {"host", "hostaddr", "port", "dbname", "user", "password", "passfile", "sslmode",
+            "sslpassword", "application_name", "connect_timeout", "options", "service",
+            "target_session_attrs", "sslrootcert", "sslcert", "sslkey", "gssencmode", "channel_binding"}
 
 
 def redact_url(text: str, *secrets: str) -> str:
@@ -39,7 +48,25 @@ def redact_url(text: str, *secrets: str) -> str:
         if secret:
             text = text.replace(secret, REDACTED)
     text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
-    return _QUERY_SECRET.sub(lambda m: f"{m['key']}{REDACTED}", text)
+    text = _QUERY_SECRET.sub(lambda m: f"{m['key']}{REDACTED}", text)
+    return _KV_SECRET.sub(lambda m: f"{m['key']}{REDACTED}", text)
+
+
+def _keyword_values(text: str) -> dict[str, str] | None:
+    """libpq's ``key=value ...`` form as a dict, ``None`` when ``text`` is not one."""
+    pairs, at = {}, 0
+    while at < len(text):
+        m = _KV_PAIR.match(text, at)
+        if m is None or (m.end() < len(text) and not text[m.end()].isspace()):
+            return None
+        value = m["value"]
+        if value.startswith("'"):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        pairs[m["key"].lower()] = value
+        at = m.end()
+        while at < len(text) and text[at].isspace():
+            at += 1
+    return pairs if pairs and set(pairs) <= _KV_KEYS else None
 
 
 @dataclass(frozen=True)
@@ -101,6 +128,12 @@ def parse_database_url(url: str | None, folder: Path) -> DatabaseURL:
     if not isinstance(url, str):
         raise ValidationError(f"database_url must be a string like {_ALLOWED}, not {type(url).__name__}",
                               field="database_url", value=type(url).__name__, allowed=_ALLOWED)
+    keywords = _keyword_values(url.strip()) if "://" not in url else None
+    if keywords is not None:
+        secrets = tuple(dict.fromkeys(v for k, v in keywords.items() if k in _SECRET_PARAMS and v))
+        for secret in secrets:
+            register_secret(secret)
+        return DatabaseURL("postgresql", _conninfo=url.strip(), _secrets=secrets)
     try:
         parts = urlsplit(url.strip())
         secrets = _secrets_of(parts)
