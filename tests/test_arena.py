@@ -252,3 +252,47 @@ def test_compare_until_decided_pays_only_until_the_answer_is_known(sim, client):
         compare_until_decided("a mug", tiers=("pro",), budget=1, client=client)
     with pytest.raises(BudgetExceededError):
         compare_until_decided("a mug", tiers=("pro", "flex"), budget=0.1, client=client)
+
+
+def test_ids_and_since_of_the_wrong_type_are_refused_by_name(sim, client, tmp_path, database_url):  # noqa: F811
+    arena = _arena(client, name="types")
+    folder = tmp_path / "results"
+    votes = arena.workspace.arenas
+    for call, field in ((lambda: Arena.open(10**20, folder=folder, database_url=database_url), "name"),
+                        (lambda: Arena.open(None, folder=folder, database_url=database_url), "name"),
+                        (lambda: arena.progress(10**20), "voter"), (lambda: arena.progress(None), "voter"),
+                        (lambda: Arena.plan(PROMPTS, vary=[[]], tier=["pro", "flex"]), "vary"),
+                        (lambda: Arena.create("v", PROMPTS, vary=[[]], tier=["pro", "flex"], client=client),
+                         "vary"),
+                        (lambda: Arena.plan(PROMPTS, vary=5, tier=["pro", "flex"]), "vary"),
+                        *((lambda s=s: votes.votes(arena.name, since=s), "since")
+                          for s in ("x", float("nan"), float("inf"), 10**20, -1, True, 1.5))):
+        with pytest.raises(ValidationError) as info:
+            call()
+        assert info.value.field == field and field in str(info.value)
+    arena.vote(arena.pairs[0], "left", voter="ada")
+    assert [v.voter for v in votes.votes(arena.name, since=0)] == ["ada"]
+    assert votes.votes(arena.name, since=votes.votes(arena.name)[-1].id) == []
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "a\ud800b"], ids=["nul", "lone-surrogate"])
+def test_text_no_database_keeps_is_refused_by_name_on_both(sim, client, tmp_path, database_url, bad):  # noqa: F811
+    arena = _arena(client, name="texts")
+    pair = arena.pairs[0]
+    posts = sim.count("POST")
+    for call, field in ((lambda: arena.vote(pair, "left", voter=bad), "voter"),
+                        (lambda: arena.vote(pair, "left", voter="ada", note=bad), "note"),
+                        (lambda: arena.vote(pair, "left", voter="ada", question=bad), "question"),
+                        (lambda: arena.next_pair(bad), "voter"), (lambda: arena.progress(bad), "voter"),
+                        (lambda: arena.voters(bad), "question"),
+                        (lambda: arena.preview(bad, "left"), "pair_id"),
+                        (lambda: Arena.open(bad, folder=tmp_path / "results", database_url=database_url),
+                         "name"),
+                        (lambda: Arena.create(bad, PROMPTS, tier=["pro", "flex"], client=client), "name"),
+                        (lambda: Arena.create("q", PROMPTS, tier=["pro", "flex"], client=client,
+                                              questions=[bad]), "questions")):
+        with pytest.raises(ValidationError) as info:
+            call()
+        assert info.value.field == field and field in str(info.value)
+    assert arena.votes == [] and sim.count("POST") == posts
+    assert Arena.names(folder=tmp_path / "results", database_url=database_url) == ["texts"]

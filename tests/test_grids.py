@@ -515,3 +515,17 @@ def test_a_dict_or_a_set_is_not_taken_for_an_axis_of_its_keys() -> None:
         with pytest.raises(ValidationError, match="animal: takes a value or a list of values") as info:
             grid("a {animal} in the snow", animal=values)
         assert info.value.field == "animal"
+
+
+def test_replace_and_placements_of_the_wrong_shape_are_refused_by_name() -> None:
+    for kwargs, field in (({"replace": "red"}, "replace"), ({"replace": ["red", "blue"]}, "replace"),
+                          ({"replace": 5}, "replace"), ({"rows": [[]]}, "rows"),
+                          ({"cols": [["tier"]]}, "cols"),
+                          ({"pages": ({},)}, "pages"), ({"pages": {"tier": 1}}, "pages"),
+                          ({"rows": [None], "tier": ["pro", "flex"]}, "rows"),
+                          ({"source_image_urls": 5}, "source_image_urls")):
+        with pytest.raises(ValidationError) as info:
+            grid("a red fox", **kwargs)
+        assert info.value.field == field and field in str(info.value)
+    plan = grid("a red fox", replace={"red": ["blue"]}, cols=["red"])  # the dict the docs show
+    assert [c.request.prompt for c in plan.cells] == ["a red fox", "a blue fox"]

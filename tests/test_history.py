@@ -295,3 +295,53 @@ def test_history_view_pages_stars_tags_and_notes(many) -> None:
         assert view.page_label.value == "page 1 of 3"
 
     asyncio.run(body())
+
+
+def test_a_wrong_filter_limit_or_position_is_refused_by_name(many) -> None:
+    history = History(many.root)
+    for call, field in ((lambda: history.filter(123), "prompt"),
+                        (lambda: history.where(["fox"]), "prompt"),
+                        (lambda: history.filter(limit="5"), "limit"),
+                        (lambda: history.filter(limit=float("nan")), "limit"),
+                        (lambda: history.filter(limit=True), "limit"),
+                        (lambda: history.filter(limit=0), "limit"),
+                        (lambda: history.filter(limit=2.0), "limit"),
+                        (lambda: history[10**20], "index"), (lambda: history[-10**20], "index"),
+                        (lambda: history[None], "index"), (lambda: history[1.5], "index"),
+                        (lambda: history[True], "index"),
+                        (lambda: history.star(10**20), "entry"),
+                        (lambda: history.note(-10**20, "x"), "entry")):
+        with pytest.raises(ValidationError) as info:
+            call()
+        assert info.value.field == field and field in str(info.value)
+    assert len(history.filter(limit=3)) == 3 and history.filter("FOX", limit=None)
+    with pytest.raises(IndexError):
+        history[10**6]  # a position past the last: as a list says it
+
+
+def test_a_page_is_a_sequence_of_its_entries(many) -> None:
+    page = History(many.root, page_size=10).page(1)
+    assert len(page) == 10 and list(page) == page.entries
+    assert page[0].task_id == "task-24" and page[-1].task_id == "task-15"
+    assert [e.task_id for e in page[:2]] == ["task-24", "task-23"]
+    with pytest.raises(IndexError):
+        page[10]
+    with pytest.raises(ValidationError) as info:
+        page["task-24"]
+    assert info.value.field == "index"
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "a\ud800b"], ids=["nul", "lone-surrogate"])
+def test_text_no_database_keeps_is_refused_by_name_and_nothing_is_written(many, bad) -> None:
+    history = History(many.root)
+    for call, field in ((lambda: history.note("task-03", bad), "note"),
+                        (lambda: history.tag("task-03", bad), "tag"),
+                        (lambda: history.untag("task-03", bad), "tag"),
+                        (lambda: history.filter(bad), "prompt"),
+                        (lambda: history.filter(tag=bad), "tag"),
+                        (lambda: history[bad], "index"), (lambda: history.star(bad), "entry")):
+        with pytest.raises(ValidationError) as info:
+            call()
+        assert info.value.field == field and field in str(info.value)
+    entry = history["task-03"]
+    assert (entry.note, entry.tags, entry.starred) == ("", (), False)

@@ -108,6 +108,10 @@ class Arena:
         from .axes import grid
 
         listed = [name for name, value in axes.items() if isinstance(value, (list, tuple)) and len(value) > 1]
+        if vary is not None and not isinstance(vary, str):
+            raise ValidationError(f"vary names the one axis the arena compares ('tier', 'resolution', "
+                                  f"'prompt', a slot name...), not {vary!r}"[:300], field="vary",
+                                  value=repr(vary)[:80], allowed=listed or ("tier", "resolution", "prompt"))
         if vary is None:
             others = [n for n in listed if n not in ("sources",)]
             if len(others) == 1:
@@ -192,8 +196,10 @@ class Arena:
         """An arena by name, from any kernel or process the workspace database reaches
         (``folder``: the results folder, default ``$FLUX2_RESULTS_DIR`` or ``./flux2_results``;
         ``database_url``: default ``$FLUX2_DATABASE_URL``, else the folder's SQLite file)."""
+        from .._checks import check_text
         from ..workspace import Workspace
 
+        check_text("name", name, limit=200)
         ws = Workspace.shared(folder, database_url=database_url)
         try:
             record = ws.arenas.get(name)
@@ -342,6 +348,7 @@ class Arena:
 
     def progress(self, voter: str) -> tuple[int, int]:
         """(votes ``voter`` has cast, pairs x questions)."""
+        _voter(voter)
         total = len(self.pairs) * len(self.questions)
         arenas = self.workspace.arenas
         left = sum(len(arenas.unvoted(self.name, voter=voter, question=q)) for q in self.questions)

@@ -357,7 +357,7 @@ def _unoffered(fields: Mapping[str, Any]) -> tuple[str, str] | None:
     if resolution in RESOLUTIONS and resolution not in info.resolutions:
         return "resolution", f"{info.label}: {' or '.join(info.resolutions)} only"
     sources = fields.get("source_image_urls") or ()
-    sources = (sources,) if isinstance(sources, str) else tuple(sources)
+    sources = (sources,) if isinstance(sources, str) else tuple(sources) if _many(sources) else ()
     ratio = str(fields.get("aspect_ratio", "1:1")).strip().lower()
     if ratio == "auto" and sources and not info.allows_auto_ratio:
         return "aspect_ratio", f"{info.label}: a concrete aspect ratio only, not auto"
@@ -703,9 +703,12 @@ def _many(value: Any) -> bool:
 def _names(dim: str, spec: Any, known: Mapping[str, Axis]) -> list[str]:
     if spec is None:
         return []
+    if isinstance(spec, (Mapping, set, frozenset)):
+        raise _error(dim, f"takes an axis name or a tuple of names, not a {type(spec).__name__}",
+                     repr(spec)[:80], list(known))
     names = [spec] if isinstance(spec, str) else list(spec) if _many(spec) else [spec]
     for name in names:
-        if name not in known:
+        if not isinstance(name, str) or name not in known:
             raise _error(dim, f"{name!r} is not an axis of this grid; its axes are "
                          f"{', '.join(known) or 'none'}", name, list(known))
     return names
@@ -739,6 +742,10 @@ def grid(prompt: str | Sequence[str], *, tier: str | Sequence[str] | None = None
         base["prompt"] = prompt
     for name, values in slots.items():
         axes.append(Axis.slot(name, values))
+    if replace is not None and not isinstance(replace, Mapping):
+        raise _error("replace", "takes a dict of each phrase to its replacements, "
+                     f"{{'red': ['blue', 'golden']}}, not {replace!r}"[:300], repr(replace)[:80],
+                     "{phrase: [replacements]}")
     for phrase, values in (replace or {}).items():
         axes.append(Axis.replace(phrase, values))
     for name, value in (("tier", tier), ("resolution", resolution), ("aspect_ratio", aspect_ratio)):

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._checks import check_number
+from .._checks import check_number, check_storable, check_text
 from .._export import require_pandas, write_csv
 from ..catalog import RESOLUTIONS, TIERS
 from ..errors import ValidationError
@@ -41,12 +41,20 @@ T = TypeVar("T")
 CARD_SIDE = 160
 #: Results per page, unless ``History(page_size=...)`` says otherwise.
 PAGE_SIZE = 24
+#: The furthest position ``history[i]`` takes either way (no folder holds more results).
+MAX_POSITION = 10**9
 
 
 async def _in_db(fn: Callable[..., T], *args: Any) -> T:
     from ..workspace import off_loop
 
     return await off_loop(fn, *args)
+
+
+def _position(name: str, value: Any) -> int:
+    """A position in the history (0 = newest, -1 = oldest), checked and named ``name``."""
+    return int(check_number(name, value, minimum=-MAX_POSITION, strict=False, integer=True,
+                            maximum=MAX_POSITION))
 
 
 def _day(value: Any, name: str, *, end: bool) -> float | None:
@@ -145,6 +153,14 @@ class History:
 
     def __getitem__(self, index: int | str) -> HistoryEntry:
         """An entry by position (0 = newest) or task id."""
+        if isinstance(index, str):
+            check_storable("index", index)
+        elif not isinstance(index, int) or isinstance(index, bool):
+            raise ValidationError(f"index must be a position in the history (0 = newest) or a task id, not "
+                                  f"{type(index).__name__}", field="index", value=repr(index)[:80],
+                                  allowed="a position or a task id")
+        else:
+            index = _position("index", index)
         self._ensure()
         if isinstance(index, str):
             record = self.workspace.results.get(index)
@@ -166,6 +182,8 @@ class History:
         from ..workspace import ResultFilter
         from ..workspace._results import clean_tag
 
+        check_text("prompt", prompt, limit=5000, blank=True, optional=True)
+        check_storable("tag", tag)
         if tier is not None and tier not in TIERS:
             raise ValidationError(f"unknown tier {tier!r}; use one of: {', '.join(TIERS)}", field="tier",
                                   value=tier, allowed=TIERS)
@@ -190,6 +208,7 @@ class History:
         """Entries whose prompt contains ``prompt`` (any case), in ``tier`` and ``resolution``,
         completed from ``since`` to ``until`` (dates are whole days) or in the last ``days``,
         starred (or not), carrying ``tag``; newest first, at most ``limit``."""
+        check_number("limit", limit, minimum=1, strict=False, integer=True, optional=True)
         where = self.where(prompt, tier=tier, resolution=resolution, since=since, until=until, days=days,
                            starred=starred, tag=tag)
         self._ensure()
@@ -250,13 +269,16 @@ class History:
 
     def tag(self, entry: HistoryEntry | str | int, tag: str) -> HistoryEntry:
         """Add a tag to a result (``history.filter(tag="fox")`` finds it)."""
+        check_storable("tag", tag)
         return self._annotate(entry, lambda t: self.workspace.results.tag(t, tag))
 
     def untag(self, entry: HistoryEntry | str | int, tag: str) -> HistoryEntry:
+        check_storable("tag", tag)
         return self._annotate(entry, lambda t: self.workspace.results.untag(t, tag))
 
     def note(self, entry: HistoryEntry | str | int, text: str) -> HistoryEntry:
         """Replace a result's free-text note ("" clears it)."""
+        check_storable("note", text)
         return self._annotate(entry, lambda t: self.workspace.results.note(t, text))
 
     async def astar(self, entry: HistoryEntry, on: bool = True) -> HistoryEntry:
@@ -288,6 +310,9 @@ class History:
                 raise ValidationError(f"a result is named by its entry, task id or position (0 = newest), "
                                       f"not {type(item).__name__}", field="entry", value=repr(item)[:80],
                                       allowed="HistoryEntry, task id or position")
+            if isinstance(item, int):
+                _position("entry", item)
+            check_storable("entry", item)
             try:
                 out.append(self[item])
             except (KeyError, IndexError):

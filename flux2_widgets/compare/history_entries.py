@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from ..catalog import ImageRequest, tier_label
+from ..errors import ValidationError
 from ..results import GeneratedImage, Generation, Task
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -103,7 +105,8 @@ def entry_from_record(root: Path, record: ResultRecord) -> HistoryEntry:
 @dataclass(frozen=True)
 class HistoryPage:
     """One page of results, newest first: ``number`` counts from 1, of ``pages``;
-    ``total`` results match the filter, of ``overall`` in the folder."""
+    ``total`` results match the filter, of ``overall`` in the folder. It is a sequence of
+    its entries: ``len(page)``, ``for entry in page``, ``page[0]``, ``page[-1]``, ``page[:3]``."""
 
     entries: list[HistoryEntry]
     number: int
@@ -120,5 +123,19 @@ class HistoryPage:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[HistoryEntry]:
         return iter(self.entries)
+
+    @overload
+    def __getitem__(self, index: int) -> HistoryEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[HistoryEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> HistoryEntry | list[HistoryEntry]:
+        """An entry of this page by its place on it (0 = newest), or a slice of them."""
+        if isinstance(index, bool) or not isinstance(index, (int, slice)):
+            raise ValidationError(f"index must be a place on the page (0 = newest) or a slice, not "
+                                  f"{type(index).__name__}", field="index",
+                                  value=repr(index)[:80], allowed="an int or a slice")
+        return self.entries[index]

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._checks import check_number, check_text
 from ..errors import ArenaExistsError, DuplicateVoteError, ValidationError, WorkspaceError
 from ._backend import Backend, Tx
 from ._records import ArenaCount, ArenaPair, ArenaRecord, ArenaVote
@@ -31,6 +32,8 @@ __all__ = ["Arenas", "MAX_PREVIEW_BYTES", "make_preview"]
 MAX_PREVIEW_BYTES = 256 * 1024
 PREVIEW_SIDE = 384
 CHOICES = ("left", "right", "tie")
+#: Largest vote id or position taken: what both databases' 64-bit integers hold, with room.
+MAX_ID = 2**62
 _PAIR = ("arena, pair_id, position, prompt, left_variant, right_variant, left_task_id, right_task_id, "
          "created_at")
 _VOTE_COLUMNS = "arena, pair_id, voter, question, choice, variant, at, note"
@@ -45,10 +48,14 @@ def make_preview(image: bytes, side: int = PREVIEW_SIDE) -> bytes:
 
 
 def _name(value: Any, field: str, limit: int = 200) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise ValidationError(f"{field} must be a non-empty string of at most {limit} characters, not "
-                              f"{value!r}"[:300], field=field, value=value, allowed=f"1-{limit} characters")
-    return value
+    """A name, id, question or prompt: non-empty text either database keeps (no NUL...)."""
+    return str(check_text(field, value, limit=limit))
+
+
+def _question(question: Any) -> None:
+    """A question to filter by (``None``: every question)."""
+    if question is not None:
+        _name(question, "question", 500)
 
 
 def _preview(data: Any, field: str) -> bytes:
@@ -111,6 +118,7 @@ class Arenas:
         return ArenaRecord(name, body, created)
 
     def get(self, name: str) -> ArenaRecord:
+        _name(name, "name")
         row = self._db.read(lambda tx: tx.one("SELECT name, config, created_at FROM arenas WHERE name = ?",
                                               (name,)))
         if row is None:
@@ -132,7 +140,7 @@ class Arenas:
         arrive in); by default it goes after those already there."""
         pid = _name(pair_id, "pair_id") if pair_id is not None else uuid.uuid4().hex
         if position is not None and (isinstance(position, bool) or not isinstance(position, int)
-                                     or not 0 <= position < 2**62):
+                                     or not 0 <= position < MAX_ID):
             raise ValidationError(f"a pair's position is a whole number from 0, not {position!r}",
                                   field="position", value=position, allowed=">= 0")
         previews = (_preview(left_preview, "left_preview"), _preview(right_preview, "right_preview"))
@@ -169,6 +177,7 @@ class Arenas:
 
     def preview(self, arena: str, pair_id: str, side: str) -> bytes:
         """The JPEG preview of one side ("left" or "right") of a pair."""
+        _name(pair_id, "pair_id")
         if side not in ("left", "right"):
             raise ValidationError(f"side must be 'left' or 'right', not {side!r}", field="side", value=side,
                                   allowed=("left", "right"))
@@ -185,12 +194,11 @@ class Arenas:
         the same voter on the same pair and question raises
         :class:`~flux2_widgets.errors.DuplicateVoteError`; the first stands."""
         voter = _name(voter, "voter")
+        _name(pair_id, "pair_id")
         if choice not in CHOICES:
             raise ValidationError(f"choice must be one of {', '.join(CHOICES)}, not {choice!r}",
                                   field="choice", value=choice, allowed=CHOICES)
-        if note is not None and (not isinstance(note, str) or len(note) > 2000):
-            raise ValidationError("note must be text of at most 2000 characters", field="note",
-                                  value=type(note).__name__, allowed="<= 2000 characters")
+        check_text("note", note, limit=2000, blank=True, optional=True)
 
         questions = self._config(arena).get("questions") or []
         if question not in questions:
@@ -227,11 +235,13 @@ class Arenas:
 
     def votes(self, arena: str, *, since: int | None = None, question: str | None = None) -> list[ArenaVote]:
         """An arena's votes, oldest first; with ``since``, only those after that vote id."""
+        check_number("since", since, strict=False, integer=True, maximum=MAX_ID, optional=True)
+        _question(question)
         sql = f"SELECT {_VOTE} FROM arena_votes WHERE arena = ?"
         params: list[Any] = [arena]
         if since is not None:
             sql += " AND id > ?"
-            params.append(int(since))
+            params.append(since)
         if question is not None:
             sql += " AND question = ?"
             params.append(question)
@@ -239,6 +249,7 @@ class Arenas:
 
     def counts(self, arena: str, *, question: str | None = None) -> dict[str, ArenaCount]:
         """Each variant's wins, losses and ties (every variant of the arena, voted on or not)."""
+        _question(question)
         sql = ("SELECT p.left_variant, p.right_variant, v.choice, COUNT(*) FROM arena_votes v "
                "JOIN arena_pairs p ON p.arena = v.arena AND p.pair_id = v.pair_id WHERE v.arena = ?")
         params: list[Any] = [arena]
@@ -263,6 +274,7 @@ class Arenas:
 
     def voters(self, arena: str, *, question: str | None = None) -> int:
         """How many different voters voted."""
+        _question(question)
         sql = "SELECT COUNT(DISTINCT voter) FROM arena_votes WHERE arena = ?"
         params: list[Any] = [arena]
         if question is not None:
@@ -272,6 +284,8 @@ class Arenas:
 
     def unvoted(self, arena: str, *, voter: str, question: str) -> list[ArenaPair]:
         """The pairs ``voter`` has not voted on yet for ``question``, in order."""
+        _name(voter, "voter")
+        _name(question, "question", 500)
         rows = self._db.read(lambda tx: tx.all(
             f"SELECT {_PAIR} FROM arena_pairs p WHERE p.arena = ? AND NOT EXISTS (SELECT 1 "
             "FROM arena_votes v WHERE v.arena = p.arena AND v.pair_id = p.pair_id AND v.voter = ? "
