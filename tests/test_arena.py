@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
 
 import pytest
@@ -296,3 +297,59 @@ def test_text_no_database_keeps_is_refused_by_name_on_both(sim, client, tmp_path
         assert info.value.field == field and field in str(info.value)
     assert arena.votes == [] and sim.count("POST") == posts
     assert Arena.names(folder=tmp_path / "results", database_url=database_url) == ["texts"]
+
+
+def test_an_arenas_money_counts_a_billed_image_it_could_not_fetch_and_one_unsettled(sim, client, tmp_path,
+                                                                                 database_url):  # noqa: F811
+    """Billed, its image not fetched; its outcome unknown: in the making kernel (its runs) and in
+    any other (the budget ledger, by each create's key) the arena's money says so."""
+    sim.inject("malformed", on="cdn")
+    sim.inject("unknown_status")
+    arena = Arena.create("faults", PROMPTS[:2], tier=["pro", "flex"], client=client).wait(30)
+    charged = sim.stats.total_charged
+    assert charged == pytest.approx(0.38) and len(arena.pairs) < 2  # a case lost a side
+    here = arena.cost_text()
+    elsewhere = Arena.open("faults", folder=tmp_path / "results", database_url=database_url)
+    assert elsewhere.generation is None
+    for text in (here, elsewhere.cost_text()):
+        assert "$0.38" in text and "may still be billed" in text, text
+    assert elsewhere.cost() == pytest.approx(0.38) == arena.cost()
+
+
+FINISHED_LATER = textwrap.dedent('''
+    import sys, time
+    from flux2_widgets import Arena, Flux2Client, PollPolicy, ResultStore
+    client = Flux2Client(api_key=sys.argv[3], base_url=sys.argv[1], store=ResultStore(sys.argv[2]),
+                         poll=PollPolicy(first=0.02, min_interval=0.01), simulated=False)  # LIVE
+    Arena.create("cut-short", ["a red fox in fresh snow", "a teapot, watercolor"], tier=["pro", "flex"],
+                 client=client)
+    print("making", flush=True)
+    time.sleep(60)  # killed before its images are in
+''')
+
+
+def test_an_arena_cut_short_by_a_kill_is_finished_without_a_second_charge(tmp_path):
+    from flux2_widgets.simulator._remote import RemoteSimulator
+
+    folder = tmp_path / "results"
+    with RemoteSimulator(latency=1.5) as remote:
+        proc = subprocess.Popen([sys.executable, "-c", FINISHED_LATER, remote.url, str(folder), SECRET_KEY],
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "making"
+        deadline = time.monotonic() + 20
+        while remote.tasks_created() < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.kill()
+        proc.wait()
+        assert remote.tasks_created() == 4
+        arena = Arena.open("cut-short", folder=folder)
+        assert arena.pairs == [] and "may still be billed" in arena.cost_text()
+        with Flux2Client(api_key=SECRET_KEY, base_url=remote.url, store=ResultStore(folder), poll=FAST,
+                         simulated=False) as c:
+            arena.finish(c).wait(30)
+        assert len(arena.pairs) == 2 and arena.next_pair("v1") is not None
+        assert remote.tasks_created() == 4, "the same tasks, none made twice"
+        charged = sum(usd for _, usd in remote.charges())
+        assert charged == pytest.approx(0.38) and arena.cost() == pytest.approx(charged)
+        again = Arena.open("cut-short", folder=folder)
+        assert again.cost_text() == "$0.38" and len(again.pairs) == 2

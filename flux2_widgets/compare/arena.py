@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._checks import check_number, check_text
 from ..errors import ValidationError, WorkspaceError
 from .arena_standings import ArenaVerdict
 
@@ -145,7 +146,6 @@ class Arena:
         ``budget``, when the name is taken, or when an argument is wrong. Returns at once while
         the images are made (``arena.wait()`` blocks for them; ``arena.generation`` is the live
         comparison); each pair is open for votes as soon as both its sides are in."""
-        from .._checks import check_number
         from ..money import check_budget
         from ..runs import Run
         from .cell import Cell
@@ -196,7 +196,6 @@ class Arena:
         """An arena by name, from any kernel or process the workspace database reaches
         (``folder``: the results folder, default ``$FLUX2_RESULTS_DIR`` or ``./flux2_results``;
         ``database_url``: default ``$FLUX2_DATABASE_URL``, else the folder's SQLite file)."""
-        from .._checks import check_text
         from ..workspace import Workspace
 
         check_text("name", name, limit=200)
@@ -246,6 +245,22 @@ class Arena:
                     log.warning("could not add a pair to arena %s", self.name, exc_info=True)
 
         _workspace_executor().submit(add)
+
+    def finish(self, client: Any = None, *, timeout: float | None = None) -> Arena:
+        """Make what an interrupted making left unmade (its kernel died, an image failed or
+        was stopped), under the creates' own Idempotency-Keys: nothing is billed twice (see
+        ``arena_finish``). Returns at once; ``wait()`` blocks until its pairs are open."""
+        if self.generation is not None and not self.generation.done:
+            return self  # being made in this kernel
+        check_number("timeout", timeout, optional=True)
+        from .arena_finish import finish_plan
+        from .comparison import _client_source
+
+        cmp = finish_plan(self, _client_source(client), timeout)
+        self.generation = cmp
+        cmp.on_change(self._on_cell)
+        cmp.start()
+        return self
 
     def wait(self, timeout: float | None = None) -> Arena:
         """Block until every image of a new arena is made and its pairs are open for votes."""
@@ -396,7 +411,6 @@ class Arena:
 
     def verdict(self, question: str | None = None, alpha: float = 0.05) -> ArenaVerdict:
         """Whether the answer is known, in plain words (see ``arena_standings.verdict``)."""
-        from .._checks import check_number
         from .arena_standings import verdict
 
         check_number("alpha", alpha, maximum=0.5)

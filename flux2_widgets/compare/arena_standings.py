@@ -37,9 +37,17 @@ class ArenaVerdict:
 
 
 def arena_cost(arena: Arena) -> float | None:
-    """What the arena's images that were made cost (billed where the service said, else the
-    estimate), read from the results index: every image its making saved, paired or not (a
-    case whose other side failed was still paid for); ``None`` when a price is unknown."""
+    """What the arena's images cost. In the kernel making them, its runs say (billed, may still
+    be billed, estimates while running). Elsewhere the budget ledger does, by each create's
+    Idempotency-Key (a billed image that could not be fetched counts; a failed one does not).
+    An arena saved before its keys were kept: its results' costs. ``None``: a price unknown."""
+    if arena.generation is not None:
+        return arena.generation.total_cost
+    from .arena_finish import ledger_cost
+
+    by_ledger = ledger_cost(arena)
+    if by_ledger is not None:
+        return by_ledger[0]
     tasks = _made_tasks(arena)
     known = arena._costs
     for task in tasks:
@@ -56,13 +64,18 @@ def arena_cost(arena: Arena) -> float | None:
 
 
 def arena_cost_text(arena: Arena) -> str:
-    """The arena's money in words: while this kernel makes its images, what the making comes
-    to so far (estimates, "may still be billed"); after, what was billed."""
-    from ..money import cost_text
+    """The arena's money in words, "(... of it may still be billed)" included."""
+    from ..money import cost_text, format_usd
+    from .arena_finish import ledger_cost
 
-    if arena.generation is not None and not arena.generation.done:
+    if arena.generation is not None:
         return arena.generation.total_text
-    return cost_text(arena_cost(arena), "billed", arena.simulated)
+    by_ledger = ledger_cost(arena)
+    if by_ledger is None:
+        return cost_text(arena_cost(arena), "billed", arena.simulated)
+    total, maybe = by_ledger
+    text = cost_text(total, "billed", arena.simulated)
+    return f"{text} ({format_usd(maybe)} of it may still be billed)" if maybe else text
 
 
 def _made_tasks(arena: Arena) -> list[str]:

@@ -65,7 +65,10 @@ def _plan(cmp: Comparison) -> dict[str, Any]:
     return {"cells": [{"index": c.index, "row": c.row, "col": c.col, "page": c.page, "take": c.take,
                        "row_label": c.row_label, "col_label": c.col_label, "side": c.side,
                        "values": {k: v for k, v in c.values.items() if isinstance(v, (str, int, float))},
-                       "request": c.request.payload(), "action": c.request.action or "text_to_image"}
+                       "request": c.request.payload(), "action": c.request.action or "text_to_image",
+                       # the create's Idempotency-Key: its money in the budget ledger, and what
+                       # finishing an interrupted arena sends again without a second charge
+                       "key": c.run.idempotency_key if c.run is not None else None}
                       for c in cmp.cells],
             "order": list(cmp.order), "simulated": cmp.simulated}
 

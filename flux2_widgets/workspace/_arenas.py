@@ -114,7 +114,8 @@ class Arenas:
             "RETURNING name", (name, text, created)))
         if made is None:
             raise ArenaExistsError(f"an arena named {name!r} exists already: open it with "
-                                   f"arenas.get({name!r}), or pick another name", code="name_taken")
+                                   f"Arena.open({name!r}) (its .finish() makes what a cut-short making "
+                                   "left), or pick another name", code="name_taken")
         return ArenaRecord(name, body, created)
 
     def get(self, name: str) -> ArenaRecord:
