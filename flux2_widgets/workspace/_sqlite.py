@@ -317,6 +317,12 @@ class SQLiteBackend(Backend):
                 if _is_damage(exc) and not recovering:
                     self._recover(str(exc))
                     continue
+                if not _writable(self.path):
+                    raise WorkspaceError(
+                        f"the workspace database {self.path} cannot be written: {self.path.parent} is "
+                        "read-only for this user, and even reading it (History, resume) keeps its index "
+                        "there. Make the folder writable, or copy it somewhere that is",
+                        code="read_only") from exc
                 raise WorkspaceError(f"the workspace database {self.path} failed: {exc}",
                                      code="database") from exc
         raise AssertionError("unreachable")  # pragma: no cover
@@ -343,6 +349,14 @@ class SQLiteBackend(Backend):
 
     def close(self) -> None:
         self._drop_idle()
+
+
+def _writable(path: Path) -> bool:
+    """Whether this user may write the database (and its WAL and lock files) at ``path``."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return os.access(folder, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
 
 
 class _Builder(SQLiteBackend):
