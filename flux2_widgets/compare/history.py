@@ -269,16 +269,13 @@ class History:
 
     def tag(self, entry: HistoryEntry | str | int, tag: str) -> HistoryEntry:
         """Add a tag to a result (``history.filter(tag="fox")`` finds it)."""
-        check_storable("tag", tag)
         return self._annotate(entry, lambda t: self.workspace.results.tag(t, tag))
 
     def untag(self, entry: HistoryEntry | str | int, tag: str) -> HistoryEntry:
-        check_storable("tag", tag)
         return self._annotate(entry, lambda t: self.workspace.results.untag(t, tag))
 
     def note(self, entry: HistoryEntry | str | int, text: str) -> HistoryEntry:
         """Replace a result's free-text note ("" clears it)."""
-        check_storable("note", text)
         return self._annotate(entry, lambda t: self.workspace.results.note(t, text))
 
     async def astar(self, entry: HistoryEntry, on: bool = True) -> HistoryEntry:

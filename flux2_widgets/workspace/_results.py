@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._checks import check_storable
 from ..errors import ValidationError
 from ._backend import Backend, Tx
 from ._records import ResultFilter, ResultRecord
@@ -120,7 +121,7 @@ def clean_tag(tag: Any) -> str:
     if not text or len(text) > MAX_TAG or any(ord(c) < 32 for c in text):
         raise ValidationError(f"a tag is 1-{MAX_TAG} characters of text on one line, not {tag!r}",
                               field="tag", value=tag, allowed=f"1-{MAX_TAG} characters")
-    return text
+    return str(check_storable("tag", text))
 
 
 class Results:
@@ -214,7 +215,7 @@ class Results:
             raise ValidationError(f"a note is text of at most {MAX_NOTE} characters", field="note",
                                   value=type(text).__name__ if not isinstance(text, str) else len(text),
                                   allowed=f"<= {MAX_NOTE} characters")
-        self._annotate(task_id, "note", text)
+        self._annotate(task_id, "note", check_storable("note", text))
 
     def _annotate(self, task_id: str, column: str, value: Any) -> None:
         _check_id(task_id)
