@@ -52,7 +52,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-DEFAULT_OUT = "flux2_results"
+#: Where ``--out`` / ``--dir`` default to (see ``_folder``).
+DEFAULT_FOLDER = "$FLUX2_RESULTS_DIR, else ./flux2_results"
 #: Real money above these needs a yes (``--yes``, or an answer at the terminal).
 CONFIRM_OVER_USD = 2.0
 CONFIRM_OVER_IMAGES = 16
@@ -239,10 +240,10 @@ def _confirm(args: argparse.Namespace, requests: Sequence[Any], prices: Any, whe
         raise _Usage("not confirmed; nothing was sent")
 
 
-def _make_out(path: str) -> tuple[Path, list[Path]]:
+def _make_out(path: Path) -> tuple[Path, list[Path]]:
     """Create ``--out`` now, so an unwritable folder is refused before anything is
     sent (not after a task was paid for). Returns it and the folders created."""
-    out = Path(path).expanduser()
+    out = path.expanduser()
     created = [p for p in (out, *out.parents) if not p.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -266,6 +267,17 @@ def _remove_empty(folders: list[Path]) -> None:
 
 def _prompt(args: argparse.Namespace) -> str:
     return " ".join(args.prompt)
+
+
+def _folder(given: str | None) -> Path:
+    """``--out`` / ``--dir`` as given, else the results folder default clients save to
+    (``$FLUX2_RESULTS_DIR``, else ``./flux2_results``): the workspace's own rule, read when
+    the command runs (importing it while building the parser would slow ``--help``)."""
+    if given is not None:
+        return Path(given)
+    from .workspace._workspace import _default_root
+
+    return _default_root()
 
 
 # ----------------------------------------------------------------------------- generate
@@ -297,7 +309,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     check_budget(requests, args.budget)
     live = _key_configured(args)
     _refuse_early(args, requests, live)
-    store = ResultStore(_make_out(args.out)[0])
+    store = ResultStore(_make_out(_folder(args.out))[0])
     client = _make_client(args, store)
     prices = _settle_server(client) if live else None
     _announce(client, args)
@@ -379,7 +391,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     requests = [cell.request for cell in plan.cells]
     live = _key_configured(args)
     _refuse_early(args, requests, live)
-    out, created = _make_out(args.out)
+    out, created = _make_out(_folder(args.out))
     store = ResultStore(out)
     client = _make_client(args, store)
     try:
@@ -453,7 +465,7 @@ def cmd_budget(args: argparse.Namespace) -> int:
     """Show (and with --total / --per-day / --clear, set) a workspace budget cap."""
     from .workspace import DATABASE_URL_ENV, Workspace
 
-    folder = Path(args.dir)
+    folder = _folder(args.dir)
     setting = args.clear or args.total is not None or args.per_day is not None
     if not (folder / "workspace.db").exists() and not os.environ.get(DATABASE_URL_ENV):
         if not setting:
@@ -493,15 +505,16 @@ def cmd_workspace(args: argparse.Namespace) -> int:
     """Where a results folder's database is and what it holds; ``--copy-to`` moves it."""
     from .workspace import Workspace
 
-    ws = Workspace(Path(args.dir))
+    folder = _folder(args.dir)
+    ws = Workspace(folder)
     try:
         if args.copy_to:
             report = ws.copy_to(args.copy_to)
-            _say(f"{report} (into {Workspace(Path(args.dir), database_url=args.copy_to).database})")
+            _say(f"{report} (into {Workspace(folder, database_url=args.copy_to).database})")
             _say("point the class there: export FLUX2_DATABASE_URL=... (the password stays out of notebooks)")
             return EXIT_OK
         results = ws.results.count(None)
-        _out(f"results folder {args.dir}: database {ws.database}")
+        _out(f"results folder {folder}: database {ws.database}")
         _out(f"  {results} results, {len(ws.comparisons.recent())} saved comparisons, "
              f"{len(ws.arenas.all())} arenas")
         return EXIT_OK
@@ -529,8 +542,8 @@ def _add_request_options(p: argparse.ArgumentParser) -> None:
                    "default 1:1)")
     p.add_argument("--budget", type=_usd, metavar="USD",
                    help="refuse (exit 2, nothing sent) if the estimate is above this many dollars")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
-                   help=f"where images, JSON sidecars and the run log go (default ./{DEFAULT_OUT})")
+    p.add_argument("--out", metavar="DIR",
+                   help=f"where images, JSON sidecars and the run log go (default {DEFAULT_FOLDER})")
     p.add_argument("--timeout", type=_seconds, metavar="S", help="give up waiting on a task after S seconds")
     p.add_argument("--simulate", action="store_true",
                    help="use the embedded simulator even if an API key is configured")
@@ -598,8 +611,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         description="The workspace budget: every create from a client with this results folder is "
                     "reserved against it before it is sent, across kernels and processes. With no "
                     "option, prints where it stands.")
-    p.add_argument("--dir", default=os.environ.get("FLUX2_RESULTS_DIR") or DEFAULT_OUT, metavar="DIR",
-                   help="the results folder (default $FLUX2_RESULTS_DIR or ./flux2_results)")
+    p.add_argument("--dir", metavar="DIR", help=f"the results folder (default {DEFAULT_FOLDER})")
     p.add_argument("--scope", default="workspace",
                    help="whose budget: workspace (the folder, default) or visitor:<id> (a quota)")
     p.add_argument("--total", type=_usd, metavar="USD", help="cap on everything spent")
@@ -613,8 +625,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         description="The workspace database of a results folder (SQLite in the folder, or "
                     "$FLUX2_DATABASE_URL). --copy-to postgresql://... moves stars, tags, notes, "
                     "comparisons and votes, budgets and arenas there, and indexes the folder's results.")
-    p.add_argument("--dir", default=os.environ.get("FLUX2_RESULTS_DIR") or DEFAULT_OUT, metavar="DIR",
-                   help="the results folder (default $FLUX2_RESULTS_DIR or ./flux2_results)")
+    p.add_argument("--dir", metavar="DIR", help=f"the results folder (default {DEFAULT_FOLDER})")
     p.add_argument("--copy-to", metavar="URL", help="a postgresql:// URL to copy the workspace into")
     p.set_defaults(handler=cmd_workspace)
 

@@ -121,6 +121,7 @@ class Run(HasTraits):
         self._t0: float | None = None
         self._elapsed = 0.0
         self._job: asyncio.Task[None] | None = None
+        self._driving = False
         self._starting = False
         self._ended: concurrent.futures.Future[Run] = concurrent.futures.Future()
         #: Set once the create was answered (or the run ended): see ``wait_submitted``.
@@ -406,9 +407,11 @@ class Run(HasTraits):
             money = IN_FLIGHT  # followed again: it is running, as far as anyone knows
         self._update(status="processing" if resume else "submitting", error_text="", preview=b"",
                      money=money, next_step="", task_id=self.task.id if resume and self.task else "")
+        self._driving = False
         self._job = asyncio.get_running_loop().create_task(self._drive(resume))
 
     async def _drive(self, resume: bool) -> None:
+        self._driving = True
         client = _async_client(self.client)
         first_seen: list[str] = []
 
@@ -491,6 +494,8 @@ class Run(HasTraits):
         job = self._job
         if job is not None and not job.done():
             job.cancel()
+            if not self._driving:  # cancelled before its first step: _drive's handler never runs
+                self._end("stopped", None)
         elif self.status == "queued" or self._starting:
             self._starting = False
             self._end("stopped", None)

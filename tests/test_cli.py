@@ -548,3 +548,26 @@ def test_budget_sets_and_shows_the_folder_cap(capsys, tmp_path):
     assert json.loads(out)["cap"] is None
     code, _, err = run_cli(capsys, "budget", "--dir", str(folder), "--total", "nan")
     assert code == 2 and "--total" in err
+
+
+def test_generate_and_compare_default_to_flux2_results_dir(fast_sim, capsys, tmp_path, monkeypatch):
+    folder = tmp_path / "from-env"
+    monkeypatch.setenv("FLUX2_RESULTS_DIR", str(folder))
+    monkeypatch.chdir(tmp_path)  # nothing may land in ./flux2_results
+    code, out, err = run_cli(capsys, "generate", "a lighthouse at dawn", "--tier", "flex")
+    assert code == 0, err
+    paths = [Path(line) for line in out.splitlines()]
+    assert len(paths) == 1 and paths[0].is_relative_to(folder)
+    assert_png(paths[0], pixel_size("1:1", "1k"))
+    assert (folder / "runs.jsonl").exists()
+    code, out, err = run_cli(capsys, "compare", "a red fox in snow", "--quiet")
+    assert code == 0, err
+    assert Path(re.search(r"^csv: (.+)$", out, re.M).group(1)).parent == folder
+    assert len(list(folder.rglob("*.png"))) == 3
+    assert not (tmp_path / "flux2_results").exists()
+    # --out still wins, and --help says where the default comes from
+    code, out, err = run_cli(capsys, "generate", "a fox", "--out", str(tmp_path / "given"), "--quiet")
+    assert code == 0, err
+    assert Path(out.strip()).is_relative_to(tmp_path / "given")
+    code, out, _ = run_cli(capsys, "generate", "--help")
+    assert code == 0 and "$FLUX2_RESULTS_DIR" in " ".join(out.split())

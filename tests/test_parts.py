@@ -257,3 +257,20 @@ def test_tile_actions_can_be_limited(sim):
     assert [b.description for b in row.children] == ["Request", "Retry"]
     with pytest.raises(ValueError):
         TaskTile(Run(ImageRequest("a bell"), client), actions=("print",))
+
+
+def test_a_run_stopped_the_moment_it_starts_ends_stopped_and_sends_nothing(sim):
+    """From plain code (the run's loop on its own thread): stop() right after start() lands
+    before the run's first step; it still ends, stopped, and wait() returns."""
+    from flux2_widgets import Flux2Client
+    from flux2_widgets.runs import NOT_CHARGED
+
+    with Flux2Client(api_key="sk-test-stop", base_url=sim.url) as client:
+        for _ in range(20):  # the race is the point: stop as early as a user's code can
+            run = Run(ImageRequest("a lighthouse at dawn"), client)
+            run.start()
+            run.stop()
+            assert run.wait(timeout=10) is run and run.status == "stopped"
+            # stopped before the create left: not charged, a new send; after: it may have landed
+            expected = ("may still be billed", "resend") if run.sent else (NOT_CHARGED, "new")
+            assert (run.money, run.next_step) == expected
