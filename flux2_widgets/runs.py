@@ -37,7 +37,7 @@ from traitlets import Bytes, HasTraits, Unicode
 
 from ._loops import HomeLoop
 from .catalog import ImageRequest
-from .errors import Flux2Error, TaskFailedError, TaskTimeoutError, ValidationError, is_refusal, is_resumable
+from .errors import Flux2Error, TaskFailedError, TaskTimeoutError, ValidationError, is_refusal
 from .money import BILLED, ESTIMATE, IN_FLIGHT, MAY_BE_BILLED, NOT_CHARGED, money_text
 from .results import THUMBNAIL_SIDE, Generation, Task
 
@@ -334,26 +334,28 @@ class Run(HasTraits):
         if current.status == "failed":
             self._update(money=NOT_CHARGED, error_text=self.error_text or
                          f"the service says task {current.id} failed: {current.error or 'no reason given'}")
-            await self._log_failed(current)
+            await self._tell_store("record_failure", current, TaskFailedError(
+                f"task {current.id} failed: {current.error or 'no reason given'}", task_id=current.id,
+                code="task_failed"))
         elif current.status == "completed":
             self._update(money=BILLED)
+            await self._tell_store("record_billed", current)
             if collect:
                 self.retry()  # resume: fetch the finished image, nothing sent
                 await self._until_ended()
         self._refresh_step()
         return self.money
 
-    async def _log_failed(self, task: Task) -> None:
-        """The run log (and the workspace budget) learn it too: over, and not charged."""
+    async def _tell_store(self, what: str, *args: Any) -> None:
+        """The run log and the workspace budget learn how a task ended (failed: not charged;
+        completed: billed), as the service told ``refresh``."""
         store = self.store if self.store is not None else getattr(self.client, "store", None)
         if store is None:
             return
         from .client._disk import on_disk
 
-        failure = TaskFailedError(f"task {task.id} failed: {task.error or 'no reason given'}",
-                                  task_id=task.id, code="task_failed")
         try:
-            await on_disk(store.record_failure, task, failure)
+            await on_disk(getattr(store, what), *args)
         except OSError:
             pass  # the log stays as it was: resume() will ask the service again
 
@@ -510,9 +512,9 @@ class Run(HasTraits):
         if self.task is not None:
             if failed:
                 return "new"
-            if self.status == "stopped" or is_resumable(self.error, self.task.id):
-                return "resume"
-            return "new"  # the service does not know the task: waiting again cannot help
+            # A task the service did not find (a 404 on its status) may still have been made and
+            # billed: a new send could pay twice, so Retry only asks about the same task again.
+            return "resume"
         if self.sent and not is_refusal(self.error):
             return "resend"
         return "new"

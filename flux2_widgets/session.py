@@ -30,6 +30,7 @@ from .money import BILLED, MAY_BE_BILLED, PriceLookup, check_budget
 from .results import Generation, Task
 from .runs import Run
 from .session_lines import (
+    PRICES_UNREAD,
     earlier_line,
     estimate_line,
     ledger_refusal_line,
@@ -59,12 +60,6 @@ def check_batch_size(value: Any) -> int:
     return int(check_number("n_images", value, minimum=1, strict=False, integer=True, maximum=MAX_BATCH))
 
 
-def check_timeout_value(value: Any) -> float | None:
-    """Seconds one run may wait: ``None`` or a finite number > 0."""
-    checked = check_number("timeout", value, optional=True)
-    return None if checked is None else float(checked)
-
-
 class StudioSession:
     """Runs, money and results of one Studio, with no widgets.
 
@@ -77,7 +72,8 @@ class StudioSession:
         from .client._defaults import as_async_client
 
         self.budget = check_budget_value(budget)
-        self.timeout = check_timeout_value(timeout)
+        timeout = check_number("timeout", timeout, optional=True)  # seconds one run may wait, > 0
+        self.timeout = None if timeout is None else float(timeout)
         self.client: AsyncFlux2Client = as_async_client(client)
         self.simulated = bool(getattr(self.client, "simulated", False))
         self.save_dir = Path(save_dir)
@@ -96,6 +92,7 @@ class StudioSession:
         self.balance: float | None = None
         #: The service's price list once read (live only); the catalog's figures until then.
         self.prices: PriceLookup | None = None
+        self._prices_failed = False  # the last read of the price list failed: caps wait for one
         #: Per-field messages of the last request the service refused (its 422 body).
         self.server_errors: dict[str, list[str]] = {}
         #: The workspace budget's standing per scope (folder, visitor), as last read: every
@@ -207,7 +204,8 @@ class StudioSession:
     async def _read_workspace_budget(self) -> None:
         from .workspace import off_loop as on_workspace
 
-        scopes = tuple(getattr(self.client, "budget_scopes", ("workspace",)))
+        # a simulated create reserves beside the real caps (``simulated:<scope>``): none hold it
+        scopes = () if self.simulated else tuple(getattr(self.client, "budget_scopes", ("workspace",)))
         covered = {id(r) for r in list(self.runs)}
         try:
             budget = await on_workspace(lambda: self.store.workspace.budget)
@@ -237,6 +235,8 @@ class StudioSession:
         ``instead_of``: a run being sent again, whose own commitment the new send replaces."""
         spent = self.committed() - (instead_of.committed if instead_of is not None else 0.0)
         try:
+            if self.budget is not None and self.prices is None and self._prices_failed and not self.simulated:
+                raise BudgetExceededError(PRICES_UNREAD)  # a cap holds at what the service charges
             estimate = check_budget(requests, self.budget, spent=max(0.0, spent), prices=self.prices)
             short = self.workspace_shortfall(estimate)
             if short is not None:  # the tightest says why
@@ -244,10 +244,10 @@ class StudioSession:
                 raise BudgetExceededError(refusal_line(self, scope, estimate, left), scope=scope)
             return estimate
         except BudgetExceededError:
-            # Stopped tasks may have settled since: look once more in the background, so the
-            # next click sees released money.
+            # Stopped tasks may have settled, the price list may answer: look again for the next click.
             self.settle()
             self.read_workspace_budget()
+            self.refresh_balance()
             raise
 
     def set_budget(self, value: Any) -> None:
@@ -352,10 +352,11 @@ class StudioSession:
     async def _read_account(self) -> None:
         if self.prices is None:
             try:
-                listed = await self.client.prices()
+                listed = await self.client.prices(refresh=self._prices_failed)  # a click asks again
             except Flux2Error:
                 listed = None
-            if listed is not None and getattr(listed, "source", "") == "live":
+            self._prices_failed = listed is None or getattr(listed, "source", "") != "live"
+            if not self._prices_failed:
                 self.prices = listed
                 self._emit("money")
         self._follow_client()

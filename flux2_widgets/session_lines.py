@@ -18,9 +18,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from .session import StudioSession
     from .workspace import BudgetStatus
 
-__all__ = ["batch_shortfall", "earlier_line", "estimate_line", "ledger_refusal_line", "refusal_line",
-           "session_line", "shortfall_text", "visitor_line", "visitor_scope_of"]
+__all__ = ["PRICES_UNREAD", "batch_shortfall", "earlier_line", "estimate_line", "ledger_refusal_line",
+           "refusal_line", "session_line", "shortfall_text", "visitor_line", "visitor_scope_of"]
 
+#: Why a capped batch waits for the price list: a cap holds at what the service charges.
+PRICES_UNREAD = ("the service's price list could not be read, so the budget cannot be checked at "
+                 "what it charges. Nothing was sent: try again in a moment")
 #: The workspace budget's scope for the folder as a whole (``workspace.WORKSPACE_SCOPE``).
 _FOLDER = "workspace"
 _VISITOR = "visitor:"
@@ -52,7 +55,10 @@ def estimate_line(session: StudioSession, n: int, tier: str, resolution: str) ->
         committed = session.committed()
         left = max(0.0, session.budget - committed)
         unit = session._unit_price(tier, resolution)
-        if estimate is not None and committed + estimate > session.budget + 1e-9:
+        if estimate is None:  # a budget cannot cap what has no published price: Generate says so
+            over = True
+            text += f" · the price is not published, so the {format_usd(session.budget)} budget cannot cap it"
+        elif committed + estimate > session.budget + 1e-9:
             over = True
             fits = int((left + 1e-9) // unit) if unit else 0
             if fits == 0:

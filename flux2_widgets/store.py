@@ -269,7 +269,11 @@ class ResultStore:
         self._append({"event": "completed", "task_id": generation.id,
                       "files": [str(p) for p in paths], "cost": generation.cost,
                       "cost_source": generation.cost_source})
-        self._settle(generation.task.idempotency_key, generation.cost)
+        from .workspace import WORKSPACE_SCOPE, simulated_scopes
+
+        scopes = (WORKSPACE_SCOPE,)
+        self._settle(generation.task.idempotency_key, generation.cost,
+                     simulated_scopes(scopes) if generation.simulated else scopes)
         return paths
 
     def _index_result(self, meta: dict[str, Any], sidecar: Path) -> None:
@@ -370,7 +374,11 @@ class ResultStore:
                       "billed_cost": task.billed_cost, "error": str(error),
                       "type": type(error).__name__ if isinstance(error, Exception) else "not_downloaded",
                       "request": task.request.payload() if task.request else None})
-        # completed, so billed, image or not
+        self.record_billed(task)
+
+    def record_billed(self, task: Task) -> None:
+        """The service says ``task`` completed, so it is billed, image fetched or not: its
+        reservation becomes spent (the run log keeps it for ``resume()`` to collect)."""
         cost = task.billed_cost if task.billed_cost is not None else (
             task.request.estimated_cost if task.request else None)
         self._settle(task.idempotency_key, cost)

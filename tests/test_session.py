@@ -92,6 +92,10 @@ def test_settling_releases_failed_tasks_and_spends_finished_ones(make_sim, tmp_p
             assert session.committed() == pytest.approx(0.05) == pytest.approx(sim.stats.total_charged)
             assert "may still be billed" not in session.estimate_text(1, "pro", "1k")[0]
             assert session.total == pytest.approx(0.05)
+            # and the folder's ledger agrees: nothing left "may still be billed" there either
+            ledger = session.store.workspace.budget
+            entries = [ledger.get(r.idempotency_key) for r in runs]
+            assert sorted(e.state for e in entries if e is not None) == ["released", "settled"]
 
     asyncio.run(main())
 

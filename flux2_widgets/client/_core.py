@@ -48,6 +48,7 @@ from ..catalog import (
 from ..errors import (
     APIError,
     AuthenticationError,
+    BudgetExceededError,
     Flux2Error,
     ImageDownloadError,
     NoImageError,
@@ -534,7 +535,7 @@ class AsyncFlux2Client:
         _check_concurrency(limit)
         # A cap is checked against what the service charges now (one cached GET), falling
         # back to the catalog; without a cap nothing extra is asked.
-        check_budget(reqs, budget, prices=await self.prices() if budget is not None else None)
+        check_budget(reqs, budget, prices=await self.cap_prices() if budget is not None else None)
         gate = asyncio.Semaphore(_check_concurrency(limit))
         from .._progress import progress_for
 
@@ -679,6 +680,19 @@ class AsyncFlux2Client:
         ``None`` is an unknown price (Max until the service publishes one), never free."""
         _check_flag("refresh", refresh)
         return await self._price_book.get(self._transport, learn=self._learn_from_header, refresh=refresh)
+
+    async def cap_prices(self) -> PriceList:
+        """The prices a budget cap is checked against: the service's own (the last list read, or
+        read now). A cap holds only at what the service charges, and the catalog's may be
+        lower, so while the price list cannot be read nothing is sent under a cap:
+        ``BudgetExceededError`` says so."""
+        listed = await self.prices()
+        if listed.source != "live":
+            raise BudgetExceededError(
+                "the service's price list could not be read just now, so a budget cap cannot be "
+                "checked at what it charges (the catalog's prices may be lower). Nothing was sent: "
+                "try again in a moment, or run without a cap", code="prices_unavailable")
+        return listed
 
     async def quote(self, request: ImageRequest | str | None = None, /, **fields: Any) -> Quote:
         """What one request would cost: the service's quote when it gives them, else the
@@ -850,11 +864,13 @@ class AsyncFlux2Client:
         """Reserve the create's cost in the workspace budget (on the workspace's own thread):
         under a cap, at the service's live price (cached), not the catalog's default."""
         from ..workspace import off_loop as on_workspace
+        from ..workspace import simulated_scopes
 
+        scopes = simulated_scopes(self.budget_scopes) if self.simulated else self.budget_scopes
         price = None
-        if await on_workspace(store.capped, self.budget_scopes):
-            price = (await self.prices())(request)
-        await on_workspace(store.reserve, key, request, self.budget_scopes, price)
+        if await on_workspace(store.capped, scopes):
+            price = (await self.cap_prices())(request)
+        await on_workspace(store.reserve, key, request, scopes, price)
 
     async def _log_to_store(self, write: Callable[..., Any], *args: Any, files: bool = False) -> None:
         # The task exists (and may be paid for) by now: a full disk or a bad folder
@@ -1101,6 +1117,9 @@ class Flux2Client:
 
     def prices(self, *, refresh: bool = False) -> PriceList:
         return run_sync(self.aio.prices(refresh=refresh))
+
+    def cap_prices(self) -> PriceList:
+        return run_sync(self.aio.cap_prices())
 
     def quote(self, request: ImageRequest | str | None = None, /, **fields: Any) -> Quote:
         return run_sync(self.aio.quote(request, **fields))

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .._checks import check_number, check_text
 from ..errors import ValidationError, WorkspaceError
 from .arena_standings import ArenaVerdict
+from .plans import cap_prices_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..workspace import Workspace
@@ -163,6 +164,8 @@ class Arena:
         plan = cls.plan(prompt, vary=vary, takes=takes, **axes)
         check_budget(plan.requests, budget, what=f"arena {name!r} ({plan.image_count} images)")
         source = _client_source(client)
+        if budget is not None:  # at what the service charges, too
+            check_budget(plan.requests, budget, what=f"arena {name!r}", prices=cap_prices_of(source))
         store = getattr(source, "store", None)
         if store is None:
             raise ValidationError("an arena lives in a results folder's workspace: give the client a store "

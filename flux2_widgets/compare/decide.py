@@ -146,9 +146,10 @@ class Decision:
 
         try:
             spent = 0.0
+            prices = await getattr(self.client, "aio", self.client).cap_prices()  # what it charges
             for round_no in range(self.max_rounds):
                 plan = self._plans[round_no % len(self._plans)]()
-                estimate = plan.estimate[0]
+                estimate = check_budget(plan.requests, None, prices=prices)
                 if spent + estimate > self.budget + 1e-9:
                     self.stopped = "budget"
                     break

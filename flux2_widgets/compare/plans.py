@@ -129,6 +129,11 @@ class Plan:
                seed: int | None = None) -> Comparison:
         self.check(budget, _window_of(client))
         _check_launch(client, timeout)
+        if budget is not None:  # and again at what the service charges, which the cap is about
+            from .comparison import _client_source
+
+            client = _client_source(client)
+            check_budget(self.requests, budget, what=self.what, prices=cap_prices_of(client))
         if not isinstance(blind, bool):
             raise ValidationError(f"blind must be True or False, not {blind!r}", field="blind",
                                   value=blind, allowed=(True, False))
@@ -141,6 +146,15 @@ class Plan:
                           skipped=self.skipped, axes=self.axes).start()
 
 
+
+
+def cap_prices_of(client: Any) -> Any:
+    """The service's live prices, to check a cap against, from a sync or async client and
+    from plain code or a running loop (``AsyncFlux2Client.cap_prices``: refused, nothing
+    sent, while the price list cannot be read)."""
+    from .._sync import run_sync
+
+    return run_sync(getattr(client, "aio", client).cap_prices())
 
 
 def _check_launch(client: Any, timeout: Any) -> None:

@@ -10,7 +10,7 @@ result store and the history use in this process. Every method is blocking and s
 from __future__ import annotations
 
 from ._arenas import MAX_PREVIEW_BYTES, make_preview
-from ._budget import WORKSPACE_SCOPE, visitor_scope
+from ._budget import WORKSPACE_SCOPE, simulated_scopes, visitor_scope
 from ._records import (
     ArenaCount,
     ArenaPair,
@@ -31,4 +31,4 @@ from ._workspace import SyncReport, Workspace
 __all__ = ["ArenaCount", "ArenaPair", "ArenaRecord", "ArenaVote", "BudgetStatus", "ComparisonCell",
            "ComparisonRecord", "ComparisonVote", "DATABASE_URL_ENV", "DatabaseURL", "MAX_PREVIEW_BYTES",
            "Reservation", "ResultFilter", "ResultRecord", "SyncReport", "WORKSPACE_SCOPE", "Workspace",
-           "make_preview", "off_loop", "redact_url", "visitor_scope"]
+           "make_preview", "off_loop", "redact_url", "simulated_scopes", "visitor_scope"]

@@ -29,7 +29,7 @@ from ..money import format_usd
 from ._backend import Backend, Tx
 from ._records import BudgetStatus, Reservation
 
-__all__ = ["Budget", "WORKSPACE_SCOPE", "visitor_scope"]
+__all__ = ["Budget", "WORKSPACE_SCOPE", "simulated_scopes", "visitor_scope"]
 
 #: The scope of the folder (and its key) as a whole.
 WORKSPACE_SCOPE = "workspace"
@@ -39,6 +39,13 @@ MICRO = 1_000_000
 def visitor_scope(visitor_id: str) -> str:
     """The scope of one visitor's quota: ``"visitor:<id>"``."""
     return f"visitor:{visitor_id}"
+
+
+def simulated_scopes(scopes: Sequence[str]) -> tuple[str, ...]:
+    """Where a simulated create's "would have cost" is kept: ``simulated:<scope>``, beside the
+    real scopes, so a demo on the simulator never spends a folder's real cap (and an arena's
+    money still reads by key)."""
+    return tuple(f"simulated:{s}" for s in scopes)
 
 
 #: The largest amount a cap, reservation or cost may name (micro-dollars fit a 64-bit integer
@@ -224,6 +231,11 @@ class Budget:
             return [r for r in found if r is not None]
 
         return self._db.read(read)
+
+    def scopes(self) -> set[str]:
+        """Every scope with a cap or a reservation in the ledger."""
+        return {r[0] for r in self._db.read(lambda tx: tx.all(
+            "SELECT scope FROM budget_caps UNION SELECT DISTINCT scope FROM budget_entries"))}
 
     def status(self, scope: str = WORKSPACE_SCOPE) -> BudgetStatus:
         """A scope's caps, spent (billed), reserved (may still be billed) and left, in all
