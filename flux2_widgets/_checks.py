@@ -42,7 +42,9 @@ def check_number(name: str, value: Any, *, minimum: float = 0.0, strict: bool = 
         return None
     ok = not isinstance(value, bool) and isinstance(value, int if integer else (int, float))
     if ok:
-        ok = math.isfinite(value) and (value > minimum if strict else value >= minimum)
+        # an int past float's range (10**400) is no amount anyone means, and float() of it raises
+        finite = math.isfinite(value) if isinstance(value, float) else abs(value) < 2 ** 1023
+        ok = finite and (value > minimum if strict else value >= minimum)
         ok = ok and (maximum is None or value <= maximum)
     if not ok:
         allowed = number_rule(minimum=minimum, strict=strict, integer=integer, maximum=maximum)

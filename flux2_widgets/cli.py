@@ -363,7 +363,7 @@ def _plan_comparison(args: argparse.Namespace) -> Plan:
         return plan_grid([prompt], tiers, resolutions, ratio)
     if resolutions is not None:
         return plan_resolutions(prompt, args.tier or "pro", resolutions, ratio)
-    return plan_tiers(prompt, tiers or ["pro", "flex"], args.resolution or "1k", ratio)
+    return plan_tiers(prompt, ["pro", "flex"] if tiers is None else tiers, args.resolution or "1k", ratio)
 
 
 def _cell_row(cell: Cell) -> list[str]:
@@ -443,7 +443,8 @@ def cmd_costs(args: argparse.Namespace) -> int:
 
     from .compare import cost_table
 
-    table = cost_table(args.tiers or TIERS, args.resolutions or RESOLUTIONS, images=args.images,
+    table = cost_table(TIERS if args.tiers is None else args.tiers,
+                       RESOLUTIONS if args.resolutions is None else args.resolutions, images=args.images,
                        aspect_ratio=args.aspect_ratio)
     keys = [key for key, _ in table.columns]
     if args.json:
@@ -475,6 +476,12 @@ def cmd_budget(args: argparse.Namespace) -> int:
         _say(f"note: {folder} had no workspace: a new one is made there (check --dir if that is a typo)")
     ws = Workspace(folder)
     try:
+        kind = args.scope.split(":", 1)
+        known = args.scope == "workspace" or (kind[0] == "visitor" and len(kind) == 2 and kind[1].strip())
+        if not known and args.scope not in ws.budget.scopes():  # a typo would be a cap nobody checks
+            _error(f"--scope {args.scope!r} is no budget anything reserves under: use workspace (the "
+                   "folder), visitor:* (every visitor's quota) or visitor:<id> (one visitor's)")
+            return EXIT_USAGE
         if args.clear:
             ws.budget.set_cap(args.scope)
         elif args.total is not None or args.per_day is not None:

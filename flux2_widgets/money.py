@@ -52,6 +52,7 @@ def format_usd(amount: float | None, *, approx: bool = False) -> str:
     """``$0.56``; ``n/a`` for unknown; ``about $0.56`` with ``approx``."""
     if amount is None:
         return "n/a"
+    amount = amount or 0.0  # -0.0 reads $0.00, not $-0.00
     if 0 < amount < 0.001:  # real money never reads as $0.00
         return f"{'about ' if approx else ''}< $0.001"
     text = f"${amount:,.2f}" if amount >= 0.1 or amount == 0 else f"${amount:,.3f}".rstrip("0")

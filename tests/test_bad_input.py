@@ -38,7 +38,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 TRIED = {"count": 0}
 
 # -- bad values ----------------------------------------------------------------------------
-not_finite = st.sampled_from([math.nan, math.inf, -math.inf])
+not_finite = st.sampled_from([math.nan, math.inf, -math.inf, 10**400])  # an int past float's range too
 junk = st.one_of(st.none(), st.booleans(), st.lists(st.integers(), max_size=2),
                  st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), st.binary(max_size=4),
                  st.just(object()))

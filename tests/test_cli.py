@@ -29,6 +29,7 @@ from flux2_widgets.catalog import (
 )
 from flux2_widgets.cli import main
 from flux2_widgets.money import format_usd
+from flux2_widgets.workspace import Workspace
 
 SCRIPT = Path(sys.executable).with_name("flux2-widgets")
 PROGRESS = re.compile(r"^task \S+ (pending|processing|completed) \d+\.\d+s$", re.M)
@@ -111,6 +112,8 @@ def test_costs_csv_and_json_carry_raw_catalog_numbers(capsys):
     (["costs", "--tiers", "pro,ultra"], "unknown tier 'ultra'; use one of: pro, flex, max"),
     (["costs", "--images", "0"], "must be from 1 to 10,000"),
     (["costs", "--csv", "--json"], "not allowed with argument"),
+    (["costs", "--tiers", ","], "tier"),  # an empty list is not the default list
+    (["compare", "a red fox in fresh snow", "--tiers", ","], "tier"),  # nothing sent, nothing paid
 ])
 def test_costs_bad_arguments_exit_2(capsys, argv, expected):
     code, out, err = run_cli(capsys, *argv)
@@ -548,6 +551,10 @@ def test_budget_sets_and_shows_the_folder_cap(capsys, tmp_path):
     assert json.loads(out)["cap"] is None
     code, _, err = run_cli(capsys, "budget", "--dir", str(folder), "--total", "nan")
     assert code == 2 and "--total" in err
+    for typo in ("workpace", "visitor:", "bogus"):  # a cap nothing reserves under is refused
+        code, out, err = run_cli(capsys, "budget", "--dir", str(folder), "--scope", typo, "--total", "10")
+        assert code == 2 and out == "" and "visitor:<id>" in err, (typo, err)
+    assert "workpace" not in Workspace(folder).budget.scopes()
 
 
 def test_generate_and_compare_default_to_flux2_results_dir(fast_sim, capsys, tmp_path, monkeypatch):

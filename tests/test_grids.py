@@ -529,3 +529,18 @@ def test_replace_and_placements_of_the_wrong_shape_are_refused_by_name() -> None
         assert info.value.field == field and field in str(info.value)
     plan = grid("a red fox", replace={"red": ["blue"]}, cols=["red"])  # the dict the docs show
     assert [c.request.prompt for c in plan.cells] == ["a red fox", "a blue fox"]
+
+
+def test_a_one_axis_grid_and_a_grid_of_takes_draw_a_png(qsim, qclient, tmp_path):
+    """No column axis: the columns' label is empty, and the picture still draws."""
+    for plan in (grid("a {animal} in snow", animal=["fox", "owl"]), grid("a fox in snow", takes=2)):
+        cmp = plan.run(client=qclient).wait(15)
+        img = cmp.to_image(side=96)
+        assert img.size[0] > 96 and json.loads(img.info["flux2_layout"])["cells"]
+
+
+def test_a_phrase_named_like_a_column_is_replaced_under_a_name_of_its_own():
+    plan = grid("a fox on the left side", replace={"side": ["bank", "edge"]})
+    assert [c.request.prompt for c in plan.cells] == [
+        "a fox on the left side", "a fox on the left bank", "a fox on the left edge"]
+    assert [a.name for a in plan.axes] == ["side (phrase)"]

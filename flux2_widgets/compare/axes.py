@@ -142,7 +142,7 @@ class Axis:
                 raise _error("replace", f"{name!r} is no phrase to look for; give the words to replace",
                              name, "a phrase of the base prompt")
             if name in _RESERVED:
-                how = "name the slot" if self.kind == "slot" else "pass name="
+                how = "name the slot" if self.kind == "slot" else "give Axis.replace a name="
                 raise _error(name, f"is a column of the grid already; {how} something else "
                              f"(not {', '.join(_RESERVED)})", name)
         elif name != self.kind:
@@ -747,7 +747,9 @@ def grid(prompt: str | Sequence[str], *, tier: str | Sequence[str] | None = None
                      f"{{'red': ['blue', 'golden']}}, not {replace!r}"[:300], repr(replace)[:80],
                      "{phrase: [replacements]}")
     for phrase, values in (replace or {}).items():
-        axes.append(Axis.replace(phrase, values))
+        # a phrase such as "side" or "page" would be named like a grid column: named apart
+        clash = isinstance(phrase, str) and phrase in _RESERVED
+        axes.append(Axis.replace(phrase, values, name=f"{phrase} (phrase)" if clash else None))
     for name, value in (("tier", tier), ("resolution", resolution), ("aspect_ratio", aspect_ratio)):
         if _many(value):
             axes.append(Axis(name, name, tuple(value)))  # type: ignore[arg-type]

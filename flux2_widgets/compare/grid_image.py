@@ -52,7 +52,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def wrap(text: str, font: Any, width: int, max_lines: int = 3) -> list[str]:
-    """Greedy word wrap to ``width`` pixels; the last line ends in "…" when cut."""
+    """Greedy word wrap to ``width`` pixels; the last line ends in "…" when cut. Never empty."""
     words, lines, line = text.split(), [], ""
     for word in words:
         trial = f"{line} {word}".strip()
@@ -75,7 +75,7 @@ def wrap(text: str, font: Any, width: int, max_lines: int = 3) -> list[str]:
         while font.getlength(item) > width and len(item) > 1:
             item = item[:-2] + "…"
         out.append(item)
-    return out
+    return out or [""]  # no words (a one-axis grid's empty label): one empty line
 
 
 def _caption(cmp: Comparison, cell: Cell) -> list[str]:
