@@ -353,3 +353,15 @@ def test_an_arena_cut_short_by_a_kill_is_finished_without_a_second_charge(tmp_pa
         assert charged == pytest.approx(0.38) and arena.cost() == pytest.approx(charged)
         again = Arena.open("cut-short", folder=folder)
         assert again.cost_text() == "$0.38" and len(again.pairs) == 2
+
+
+def test_an_image_retried_after_it_failed_counts_in_the_arenas_money_everywhere(sim, client, tmp_path,
+                                                                                database_url):  # noqa: F811
+    sim.inject("fail_task", times=1, message="refused by the safety checker")
+    arena = Arena.create("retried", PROMPTS[:1], tier=["pro", "flex"], client=client).wait(30)
+    [failed] = [c for c in arena.generation.cells if c.status == "failed"]
+    assert failed.money == "not charged" and arena.generation.retry(failed) == "new"
+    arena.wait(30)
+    assert len(arena.pairs) == 1 and sim.stats.tasks_created == 3
+    elsewhere = Arena.open("retried", folder=tmp_path / "results", database_url=database_url)
+    assert elsewhere.cost() == pytest.approx(sim.stats.total_charged) == pytest.approx(arena.cost())

@@ -83,13 +83,18 @@ def ledger_cost(arena: Arena) -> tuple[float | None, float] | None:
     except WorkspaceError:
         return None
     items = record.plan.get("cells") if record is not None else None
-    if not items or not all(isinstance(i.get("key"), str) for i in items):
+    if record is None or not items or not all(isinstance(i.get("key"), str) for i in items):
         return None
     total, maybe = 0.0, 0.0
     budget = arena.workspace.budget
+    delivered = {c.row: c.task_id for c in record.cells}  # saved by cell index
     for item in items:
         entry = budget.get(item["key"])
         if entry is None or entry.state == "released":
+            # not charged under its first key; a Retry's new send, once delivered, is indexed
+            task = delivered.get(int(item["index"]))
+            found = arena.workspace.results.get(task) if task else None
+            total += found.cost or 0.0 if found is not None else 0.0
             continue
         if entry.state == "settled":
             if entry.cost is None:
