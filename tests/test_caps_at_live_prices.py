@@ -110,3 +110,20 @@ def test_a_task_whose_status_answered_404_is_asked_about_again_never_sent_twice(
         assert sim.stats.tasks_created == 2, "the same two tasks, none sent again"
         assert all(c.status == "completed" for c in cmp.cells)
         assert cmp.total_cost == pytest.approx(sim.stats.total_charged)
+
+
+def test_a_demo_on_the_simulator_never_spends_the_folders_real_cap(make_sim, tmp_path):
+    store = ResultStore(tmp_path / "results")
+    store.workspace.budget.set_cap(total=0.10)
+    with Flux2Client(store=store, poll=FAST) as demo:  # no key: the embedded simulator
+        assert demo.simulated
+        assert all(not isinstance(r, Exception) for r in demo.generate_many(["a red fox in snow"] * 3))
+    status = store.workspace.budget.status()
+    assert status.spent == 0.0 and status.reserved == 0.0 and status.left == pytest.approx(0.10)
+    assert store.workspace.budget.status("simulated:workspace").spent == pytest.approx(0.15)  # kept apart
+    sim = make_sim(latency=0.05)
+    with Flux2Client(api_key=SECRET_KEY, base_url=sim.url, poll=FAST, simulated=False, store=store) as real:
+        real.generate_many(["a red fox in snow"] * 2)  # the real cap is whole: two fit
+        with pytest.raises(BudgetExceededError):
+            real.generate("a red fox in snow")
+    assert store.workspace.budget.status().spent == pytest.approx(0.10)

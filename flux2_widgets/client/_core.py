@@ -866,7 +866,10 @@ class AsyncFlux2Client:
         from ..workspace import off_loop as on_workspace
         from ..workspace import simulated_scopes
 
-        scopes = simulated_scopes(self.budget_scopes) if self.simulated else self.budget_scopes
+        # Simulated from the start (no key, or simulated=True): nothing it sends is charged, so
+        # its "would have cost" stays beside the real caps. A key stays on the real ledger.
+        apart = self.simulated and not self._guess_simulated
+        scopes = simulated_scopes(self.budget_scopes) if apart else self.budget_scopes
         price = None
         if await on_workspace(store.capped, scopes):
             price = (await self.cap_prices())(request)
