@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # the worker processes and the PostgreSQL fixture
 
 import pg_cluster  # noqa: E402
-from workspace_support import finish, jpeg, start_worker  # noqa: E402
+from workspace_support import finish, jpeg, race_job, start_worker  # noqa: E402
 
 from flux2_widgets import History, ResultStore, Workspace  # noqa: E402
 from flux2_widgets.store import _fold_sending, _fold_submitted, _fold_undelivered  # noqa: E402
@@ -212,17 +212,8 @@ def scale(sizes: list[int], work: Path, postgres: Callable[[], str] | None) -> l
 
 def race(url: str | None, work: Path) -> dict[str, Any]:
     folder = work / f"race-{uuid.uuid4().hex[:6]}"
-    ws = Workspace(folder, database_url=url)
-    cmp = ws.comparisons.create(kind="prompts", title="race", row_labels=[""], col_labels=["A", "B"],
-                                sides=[("a", "A"), ("b", "B")])
-    ws.arenas.create("race", variants=["pro", "flex"])
-    pairs = [ws.arenas.add_pair("race", prompt=f"p{i}", left_variant="pro", right_variant="flex",
-                                left_task_id=f"l{i}", right_task_id=f"r{i}", left_preview=jpeg(),
-                                right_preview=jpeg()).pair_id for i in range(5)]
     cap, amount = 2.00, 0.07
-    ws.budget.set_cap("workspace", total=cap)
-    job = {"mode": "race", "folder": str(folder), "url": url, "results": 25, "votes": 20,
-           "comparison": cmp.id, "arena": "race", "pairs": pairs, "reservations": 10, "amount": amount}
+    ws, cmp_id, job = race_job(folder, url, results=25, votes=20, reservations=10, cap=cap, amount=amount)
     began = time.perf_counter()
     outs = [finish(p) for p in [start_worker({**job, "worker": i}) for i in range(8)]]
     wall = time.perf_counter() - began
@@ -230,7 +221,7 @@ def race(url: str | None, work: Path) -> dict[str, Any]:
     records, _ = ws.results.page(limit=1000)
     indexed = [r.task_id for r in records]
     corrupt = sum(1 for r in records if not (folder / r.files[0]).read_bytes().startswith(b"\x89PNG"))
-    votes = ws.comparisons.votes(cmp.id)
+    votes = ws.comparisons.votes(cmp_id)
     arena_votes = ws.arenas.votes("race")
     status = ws.budget.status()
     out = {"wall": wall, "lost": len(set(saved) - set(indexed)) + (sum(o["votes"] for o in outs) - len(votes))

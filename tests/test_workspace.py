@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-from workspace_support import database_url, finish, jpeg, start_worker
+from workspace_support import database_url, finish, jpeg, race_job, start_worker
 from workspace_worker import generation
 
 from flux2_widgets import (
@@ -262,17 +262,9 @@ def test_schema_version_is_recorded_and_a_newer_one_refused(tmp_path, database_u
 # -- 8 real processes at once ------------------------------------------------------------
 def test_eight_processes_write_results_votes_and_reservations_at_once(tmp_path, database_url) -> None:
     folder = tmp_path / "results"
-    ws = Workspace(folder, database_url=database_url)
-    cmp = ws.comparisons.create(kind="prompts", title="race", row_labels=[""], col_labels=["A", "B"],
-                                sides=[("a", "A"), ("b", "B")])
-    ws.arenas.create("race", variants=["pro", "flex"])
-    pairs = [ws.arenas.add_pair("race", prompt=f"p{i}", left_variant="pro", right_variant="flex",
-                                left_task_id=f"l{i}", right_task_id=f"r{i}", left_preview=jpeg(),
-                                right_preview=jpeg()).pair_id for i in range(5)]
     cap, amount = 1.00, 0.07  # 14 of 8 x 6 = 48 attempts fit
-    ws.budget.set_cap("workspace", total=cap)
-    job = {"mode": "race", "folder": str(folder), "url": database_url, "results": 12, "votes": 10,
-           "comparison": cmp.id, "arena": "race", "pairs": pairs, "reservations": 6, "amount": amount}
+    ws, cmp_id, job = race_job(folder, database_url, results=12, votes=10, reservations=6, cap=cap,
+                               amount=amount)
     procs = [start_worker({**job, "worker": i}) for i in range(8)]
     outs = [finish(p) for p in procs]
     saved = [t for o in outs for t in o["saved"]]
@@ -280,7 +272,7 @@ def test_eight_processes_write_results_votes_and_reservations_at_once(tmp_path, 
     page, total = ws.results.page(limit=500)
     assert total == 96 and sorted(r.task_id for r in page) == sorted(saved), "0 lost, 0 duplicated"
     assert all(r.files and (folder / r.files[0]).stat().st_size > 0 for r in page), "0 corrupt"
-    assert len(ws.comparisons.votes(cmp.id)) == sum(o["votes"] for o in outs) == 80
+    assert len(ws.comparisons.votes(cmp_id)) == sum(o["votes"] for o in outs) == 80
     votes = ws.arenas.votes("race")
     assert len(votes) == 40 and len({(v.voter, v.pair_id) for v in votes}) == 40
     assert sum(o["duplicates_refused"] for o in outs) == 40

@@ -62,3 +62,23 @@ def jpeg(color: tuple[int, int, int] = (200, 80, 40), side: int = 96, noise: boo
         Image.new("RGB", (side, side), color)
     img.save(buf, "JPEG", quality=90)
     return buf.getvalue()
+
+
+def race_job(folder: Path, url: str | None, *, results: int, votes: int, reservations: int,
+             cap: float, amount: float = 0.07) -> tuple[Any, str, dict[str, Any]]:
+    """A workspace set up for the 8-process race (a comparison, an arena of 5 pairs, a folder
+    cap) and the ``race`` job its workers run: ``(workspace, comparison id, job)``."""
+    from flux2_widgets import Workspace
+
+    ws = Workspace(folder, database_url=url)
+    cmp = ws.comparisons.create(kind="prompts", title="race", row_labels=[""], col_labels=["A", "B"],
+                                sides=[("a", "A"), ("b", "B")])
+    ws.arenas.create("race", variants=["pro", "flex"])
+    pairs = [ws.arenas.add_pair("race", prompt=f"p{i}", left_variant="pro", right_variant="flex",
+                                left_task_id=f"l{i}", right_task_id=f"r{i}", left_preview=jpeg(),
+                                right_preview=jpeg()).pair_id for i in range(5)]
+    ws.budget.set_cap("workspace", total=cap)
+    job = {"mode": "race", "folder": str(folder), "url": url, "results": results, "votes": votes,
+           "comparison": cmp.id, "arena": "race", "pairs": pairs, "reservations": reservations,
+           "amount": amount}
+    return ws, cmp.id, job
