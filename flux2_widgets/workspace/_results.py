@@ -95,18 +95,11 @@ def _where(folder: str, f: ResultFilter) -> tuple[str, list[Any]]:
     if needle:
         clauses.append("r.prompt_lc LIKE ? ESCAPE '\\'")
         params.append(_like(needle))
-    if f.tier is not None:
-        clauses.append("r.tier = ?")
-        params.append(f.tier)
-    if f.resolution is not None:
-        clauses.append("r.resolution = ?")
-        params.append(f.resolution)
-    if f.since is not None:
-        clauses.append("r.completed_at >= ?")
-        params.append(f.since)
-    if f.until is not None:
-        clauses.append("r.completed_at < ?")
-        params.append(f.until)
+    for clause, value in (("r.tier = ?", f.tier), ("r.resolution = ?", f.resolution),
+                          ("r.completed_at >= ?", f.since), ("r.completed_at < ?", f.until)):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
     if f.starred is not None:
         inside = "IN" if f.starred else "NOT IN"
         clauses.append(f"r.task_id {inside} (SELECT task_id FROM annotations WHERE starred = 1)")
