@@ -99,6 +99,18 @@ def test_per_day_caps_reset_on_the_utc_day_and_totals_do_not(ws) -> None:
     assert info.value.period == "total" and info.value.left == 0.1
 
 
+def test_many_reservations_are_read_at_once(ws) -> None:
+    keys = [f"k{i}" for i in range(1203)]  # past one query's share of parameters
+    for key in keys:
+        ws.budget.reserve(key, 0.05, ("workspace", "visitor:ada"))
+    ws.budget.settle("k7", 0.04)
+    ws.budget.release("k8")
+    found = ws.budget.get_many([*keys, "never-reserved", "k7"])
+    assert len(found) == 1203 and "never-reserved" not in found
+    assert (found["k7"].state, found["k7"].cost, found["k8"].state) == ("settled", 0.04, "released")
+    assert found["k9"] == ws.budget.get("k9") and found["k9"].scopes == ("visitor:ada", "workspace")
+
+
 def test_budget_input_is_checked(ws) -> None:
     for call, field in ((lambda: ws.budget.reserve("", 0.1), "key"),
                         (lambda: ws.budget.reserve("k", -1), "amount"),

@@ -86,10 +86,10 @@ def ledger_cost(arena: Arena) -> tuple[float | None, float] | None:
     if record is None or not items or not all(isinstance(i.get("key"), str) for i in items):
         return None
     total, maybe = 0.0, 0.0
-    budget = arena.workspace.budget
+    entries = arena.workspace.budget.get_many([i["key"] for i in items])
     delivered = {c.row: c.task_id for c in record.cells}  # saved by cell index
     for item in items:
-        entry = budget.get(item["key"])
+        entry = entries.get(item["key"])
         if entry is None or entry.state == "released":
             # not charged under its first key; a Retry's new send, once delivered, is indexed
             task = delivered.get(int(item["index"]))
