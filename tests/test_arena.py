@@ -328,20 +328,48 @@ FINISHED_LATER = textwrap.dedent('''
 ''')
 
 
+def _kill_mid_making(remote, folder):
+    """An organiser's kernel killed once the service has made its 4 tasks, before their images."""
+    proc = subprocess.Popen([sys.executable, "-c", FINISHED_LATER, remote.url, str(folder), SECRET_KEY],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "making"
+    deadline = time.monotonic() + 20
+    while remote.tasks_created() < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    assert remote.tasks_created() == 4
+
+
+def test_finishing_never_resends_a_create_too_old_for_the_service_to_remember(tmp_path):
+    from flux2_widgets.simulator._remote import RemoteSimulator
+
+    folder = tmp_path / "results"
+    with RemoteSimulator(latency=1.5) as remote:
+        _kill_mid_making(remote, folder)
+        log = folder / "runs.jsonl"
+        events = [json.loads(line) for line in log.read_text().splitlines()]
+        forgotten = next(e["idempotency_key"] for e in events if e["event"] == "submitted")
+        aged = [{**e, "submitted_at": e["submitted_at"] - 7200} if e["event"] == "sending" else e
+                for e in events if not (e["event"] == "submitted" and e["idempotency_key"] == forgotten)]
+        log.write_text("".join(json.dumps(e) + "\n" for e in aged))  # its answer lost, two hours ago
+        arena = Arena.open("cut-short", folder=folder)
+        with Flux2Client(api_key=SECRET_KEY, base_url=remote.url, store=ResultStore(folder), poll=FAST,
+                         simulated=False) as c:
+            arena.finish(c).wait(30)
+        [old] = [cell for cell in arena.generation.cells if cell.run.idempotency_key == forgotten]
+        assert old.status == "failed" and old.money == "may still be billed"
+        assert "not sent again" in old.error_text
+        assert remote.tasks_created() == 4 and remote.count("POST") == 4, "nothing sent again"
+        assert len(arena.pairs) == 1, "the other case's pair opens"
+
+
 def test_an_arena_cut_short_by_a_kill_is_finished_without_a_second_charge(tmp_path):
     from flux2_widgets.simulator._remote import RemoteSimulator
 
     folder = tmp_path / "results"
     with RemoteSimulator(latency=1.5) as remote:
-        proc = subprocess.Popen([sys.executable, "-c", FINISHED_LATER, remote.url, str(folder), SECRET_KEY],
-                                stdout=subprocess.PIPE, text=True)
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "making"
-        deadline = time.monotonic() + 20
-        while remote.tasks_created() < 4 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        proc.kill()
-        proc.wait()
-        assert remote.tasks_created() == 4
+        _kill_mid_making(remote, folder)
         arena = Arena.open("cut-short", folder=folder)
         assert arena.pairs == [] and "may still be billed" in arena.cost_text()
         with Flux2Client(api_key=SECRET_KEY, base_url=remote.url, store=ResultStore(folder), poll=FAST,

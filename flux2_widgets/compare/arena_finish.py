@@ -1,30 +1,35 @@
 """Finishing an arena whose making was cut short (its organiser's kernel died, a cell's task
 failed or was stopped): the saved plan's images run again under the Idempotency-Keys they were
 first sent with. A task the run log knows is waited for by its id; a create that was sent is
-sent again with its key, so the service answers with the task it made (one charge); only a
-create never sent is sent now. Pairs open as their images arrive, as when it was made."""
+sent again with its key, so the service answers with the task it made (one charge), unless it
+is older than ``RESEND_WINDOW`` (as ``resume()``); only a create never sent is sent now. Pairs
+open as their images arrive, as when it was made."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ValidationError, WorkspaceError
+from ..catalog import RESEND_WINDOW
+from ..errors import UnansweredCreateError, ValidationError, WorkspaceError
 
 if TYPE_CHECKING:
     from .arena import Arena
     from .comparison import Comparison
 
 
-def _what_the_log_knows(store: Any) -> tuple[dict[str, tuple[str, float]], set[str]]:
-    """({key: (task id, first sent)} for creates the service answered, {keys logged as sent})."""
+def _what_the_log_knows(store: Any) -> tuple[dict[str, tuple[str, float]], dict[str, float]]:
+    """({key: (task id, first sent)} for creates the service answered, {key: first sent} for
+    every create logged as sent)."""
     tasks: dict[str, tuple[str, float]] = {}
-    sent: set[str] = set()
+    sent: dict[str, float] = {}
     for event in store.events():
         key = event.get("idempotency_key")
         if not isinstance(key, str):
             continue
         if event.get("event") == "sending":
-            sent.add(key)
+            at = event.get("submitted_at")
+            sent.setdefault(key, float(at) if isinstance(at, (int, float)) else 0.0)
         elif event.get("event") == "submitted" and isinstance(event.get("task_id"), str):
             tasks.setdefault(key, (event["task_id"], float(event.get("submitted_at") or 0.0)))
     return tasks, sent
@@ -64,6 +69,15 @@ def finish_plan(arena: Arena, source: Any, timeout: float | None) -> Comparison:
                     submitted_at=known[1], idempotency_key=key) if known else None
         run = Run(request, source, timeout=timeout, preview_side=PAIR_PREVIEW_SIDE, task=task,
                   idempotency_key=key, sent=key in sent)
+        first_sent = sent.get(key)
+        if known is None and first_sent is not None and time.time() - first_sent > RESEND_WINDOW:
+            # as resume() does: the service may have forgotten so old a key, and a resend could
+            # then make (and bill) a second task; the cell says so, and is not sent
+            run._end("failed", UnansweredCreateError(
+                f"its create was first sent {time.time() - first_sent:.0f} s ago and never answered: "
+                "the service may no longer know its Idempotency-Key, so it is not sent again (that "
+                "could bill a second task); Retry sends it anyway", idempotency_key=key,
+                sent_at=first_sent, code="unanswered_create"))
         cells.append(Cell(int(item["index"]), int(item["row"]), int(item["col"]), str(item["row_label"]),
                           str(item["col_label"]), request, values=dict(item.get("values") or {}),
                           take=int(item.get("take") or 0), run=run))
