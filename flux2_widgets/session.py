@@ -204,9 +204,7 @@ class StudioSession:
     async def _read_workspace_budget(self) -> None:
         from .workspace import off_loop as on_workspace
 
-        # a client simulated from the start reserves beside the real caps (simulated:<scope>)
-        apart = self.simulated and not getattr(self.client, "_guess_simulated", True)
-        scopes = () if apart else tuple(getattr(self.client, "budget_scopes", ("workspace",)))
+        scopes = tuple(getattr(self.client, "ledger_scopes", ("workspace",)))  # what its creates reserve
         covered = {id(r) for r in list(self.runs)}
         try:
             budget = await on_workspace(lambda: self.store.workspace.budget)

@@ -701,5 +701,8 @@ def test_the_sync_client_shows_the_async_clients_configuration():
         run(main())
         assert (sync.max_concurrency, sync.budget_scopes, sync.wait_timeout) == (3, scopes, 42.0)
         assert sync.key_hint == "simulator" and "simulator" in repr(sync)
+        assert sync.ledger_scopes == ("simulated:workspace", "simulated:visitor:ada")  # no key: apart
+        keyed = Flux2Client(api_key="sk-live-1234", base_url="http://127.0.0.1:9", budget_scopes=scopes)
+        assert keyed.ledger_scopes == scopes, "a key is real money until the server says otherwise"
     finally:
         sync.close()

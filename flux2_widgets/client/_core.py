@@ -681,6 +681,17 @@ class AsyncFlux2Client:
         _check_flag("refresh", refresh)
         return await self._price_book.get(self._transport, learn=self._learn_from_header, refresh=refresh)
 
+    @property
+    def ledger_scopes(self) -> tuple[str, ...]:
+        """The workspace budget scopes its creates are reserved under: ``budget_scopes``, or,
+        for a client simulated from the start (no key, or ``simulated=True``), whose creates
+        nothing charges, ``simulated:<scope>`` beside them, so a demo never spends a real cap.
+        A key stays on the real ledger until the server proves it is the simulator."""
+        from ..workspace import simulated_scopes
+
+        apart = self.simulated and not self._guess_simulated
+        return simulated_scopes(self.budget_scopes) if apart else self.budget_scopes
+
     async def cap_prices(self) -> PriceList:
         """The prices a budget cap is checked against: the service's own (the last list read, or
         read now). A cap holds only at what the service charges, and the catalog's may be
@@ -864,12 +875,8 @@ class AsyncFlux2Client:
         """Reserve the create's cost in the workspace budget (on the workspace's own thread):
         under a cap, at the service's live price (cached), not the catalog's default."""
         from ..workspace import off_loop as on_workspace
-        from ..workspace import simulated_scopes
 
-        # Simulated from the start (no key, or simulated=True): nothing it sends is charged, so
-        # its "would have cost" stays beside the real caps. A key stays on the real ledger.
-        apart = self.simulated and not self._guess_simulated
-        scopes = simulated_scopes(self.budget_scopes) if apart else self.budget_scopes
+        scopes = self.ledger_scopes
         price = None
         if await on_workspace(store.capped, scopes):
             price = (await self.cap_prices())(request)
@@ -1011,6 +1018,14 @@ class Flux2Client:
     @property
     def budget_scopes(self) -> tuple[str, ...]:
         return self._shared.budget_scopes
+
+    @property
+    def ledger_scopes(self) -> tuple[str, ...]:
+        from ..workspace import simulated_scopes
+
+        # "simulated" is in the options only when known from the start (no key, or given)
+        apart = self.simulated and self._options.get("simulated") is not None
+        return simulated_scopes(self.budget_scopes) if apart else self.budget_scopes
 
     @property
     def wait_timeout(self) -> float:
