@@ -256,26 +256,20 @@ def test_a_database_urls_password_appears_nowhere(tmp_path, caplog) -> None:
         cluster = pg_cluster.cluster()
         socket_url = (f"postgresql:///{url.rsplit('/', 1)[1]}?host={cluster.folder}&port={cluster.port}"
                       f"&user={pg_cluster.USER}&password={password}")
-        over_socket = Workspace(tmp_path / "socket", database_url=socket_url)
-        assert over_socket.budget.status().spent == 0.0, "it connects"
-        shown += [repr(over_socket), over_socket.database, str(over_socket.url)]
-        assert "password=<redacted>" in over_socket.database
-        over_socket.close()
-        with pytest.raises(WorkspaceError) as info:
-            Workspace(tmp_path / "dead", database_url=socket_url.replace(f"port={cluster.port}", "port=1")
-                      ).budget.status()
-        shown += [str(info.value), repr(info.value)]
         # and libpq's keyword/value form
         keywords = (f"host={cluster.folder} port={cluster.port} dbname={url.rsplit('/', 1)[1]} "
                     f"user={pg_cluster.USER} password={password}")
-        by_keywords = Workspace(tmp_path / "keywords", database_url=keywords)
-        assert by_keywords.budget.status().spent == 0.0, "it connects"
-        shown += [repr(by_keywords), by_keywords.database, str(by_keywords.url)]
-        assert "password=<redacted>" in by_keywords.database
-        by_keywords.close()
-        for bad in (keywords + " nonsense=1", keywords.replace(f"port={cluster.port}", "port=1")):
-            with pytest.raises((ValidationError, WorkspaceError)) as info:
-                Workspace(tmp_path / "bad-keywords", database_url=bad).budget.status()
+        for i, spelled in enumerate((socket_url, keywords)):
+            ws_other = Workspace(tmp_path / f"spelled-{i}", database_url=spelled)
+            assert ws_other.budget.status().spent == 0.0, "it connects"
+            shown += [repr(ws_other), ws_other.database, str(ws_other.url)]
+            assert "password=<redacted>" in ws_other.database
+            ws_other.close()
+        for bad, error in ((socket_url.replace(f"port={cluster.port}", "port=1"), WorkspaceError),
+                           (keywords + " nonsense=1", ValidationError),
+                           (keywords.replace(f"port={cluster.port}", "port=1"), WorkspaceError)):
+            with pytest.raises(error) as info:
+                Workspace(tmp_path / "bad-spelling", database_url=bad).budget.status()
             shown += [str(info.value), repr(info.value), repr(getattr(info.value, "value", ""))]
     shown.append(caplog.text)
     for text in shown:
